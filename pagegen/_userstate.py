@@ -1,0 +1,178 @@
+"""UserState: one member at one moment ``now``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._catalog import MATURITY_LEVELS, Catalog
+from ._errors import DataError
+from ._interactions import EVENT_KINDS, PLAY, RATING, Interactions
+
+__all__ = ["FINISHED_AT", "Profile", "UserState"]
+
+#: A title counts as finished once the watched fraction reaches this value.
+FINISHED_AT = 0.9
+
+
+class Profile(BaseModel):
+    """What a member's profile says about them (not learned from behaviour)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    maturity: int = Field(len(MATURITY_LEVELS) - 1, ge=0, lt=len(MATURITY_LEVELS), description="Highest maturity code the profile may see (index into MATURITY_LEVELS).")
+    region: str | None = Field(None, description="Region code; titles not available there are ineligible. None: no restriction.")
+    language: str | None = Field(None, description="Preferred language (BCP 47), informational.")
+
+
+def _frozen(arr) -> np.ndarray:
+    arr = np.ascontiguousarray(arr)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class UserState:
+    """A member's history as of ``now``; only events strictly before ``now`` count.
+
+    items      int32 distinct titles played, most recent first
+    last       int64 time of the last play of each title
+    fraction   float32 the highest watched fraction of each title
+    rated      int32 titles rated; ``ratings`` float32 their latest rating
+    """
+
+    now: int
+    items: np.ndarray
+    last: np.ndarray
+    fraction: np.ndarray
+    rated: np.ndarray
+    ratings: np.ndarray
+    profile: Profile = field(default_factory=Profile)
+    user: str | None = None
+    user_index: int = -1
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "now", int(self.now))
+        for name, dtype in (("items", np.int32), ("last", np.int64), ("fraction", np.float32), ("rated", np.int32), ("ratings", np.float32)):
+            set_(self, name, _frozen(np.asarray(getattr(self, name), dtype=dtype)))
+        if not (len(self.items) == len(self.last) == len(self.fraction)):
+            raise DataError("items, last and fraction differ in length", field="items")
+        if len(self.rated) != len(self.ratings):
+            raise DataError("rated and ratings differ in length", field="rated")
+        if len(self.items) and int(self.last.max()) >= self.now:
+            raise DataError("a play at or after now", field="last", value=int(self.last.max()))
+        if not np.all(np.isfinite(self.fraction)) or np.any((self.fraction < 0) | (self.fraction > 1)):
+            raise DataError("watched fraction must be finite and within [0, 1]", field="fraction")
+        if not np.all(np.isfinite(self.ratings)):
+            raise DataError("non-finite rating", field="ratings")
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def cold(cls, now: int, profile: Profile | None = None, *, user: str | None = None) -> UserState:
+        """A member with no history (cold start)."""
+        empty_i = np.zeros(0, np.int32)
+        return cls(now=now, items=empty_i, last=np.zeros(0, np.int64), fraction=np.zeros(0, np.float32), rated=empty_i, ratings=np.zeros(0, np.float32), profile=profile or Profile(), user=user)
+
+    @classmethod
+    def from_interactions(cls, interactions: Interactions, user: object, now: int, profile: Profile | None = None) -> UserState:
+        """The state of ``user`` (external id) from the events strictly before ``now``."""
+        u = interactions.users.index(user, what="user id")
+        sl = interactions.span(u)
+        ts = interactions.timestamp[sl]
+        stop = int(np.searchsorted(ts, now, side="left"))
+        return cls._from_arrays(
+            now,
+            interactions.item[sl][:stop],
+            ts[:stop],
+            interactions.kind[sl][:stop],
+            interactions.value[sl][:stop],
+            profile=profile,
+            user=interactions.users.id(u),
+            user_index=u,
+        )
+
+    @classmethod
+    def from_history(cls, catalog: Catalog, events: Iterable[Mapping[str, object]], now: int, profile: Profile | None = None, *, user: str | None = None) -> UserState:
+        """From a live request: ``events`` are mappings with item (external id), timestamp, kind and value.
+
+        Events at or after ``now`` are ignored, as for ``from_interactions``.
+        """
+        items, ts, kinds, values = [], [], [], []
+        for pos, ev in enumerate(events):
+            try:
+                items.append(catalog.index(ev["item"]))
+                ts.append(int(ev["timestamp"]))  # type: ignore[call-overload]
+                kind = ev.get("kind", "play")
+                if kind not in EVENT_KINDS:
+                    raise DataError(f"expected one of {', '.join(EVENT_KINDS)}", field=f"events[{pos}].kind", value=kind)
+                kinds.append(EVENT_KINDS.index(str(kind)))
+                values.append(float(ev.get("value", 1.0)))  # type: ignore[arg-type]
+            except KeyError as err:
+                raise DataError("missing field", field=f"events[{pos}].{err.args[0]}") from None
+            except DataError as err:
+                if err.field and err.field.startswith("events["):
+                    raise
+                raise DataError(err.message, field=f"events[{pos}].item", value=err.value) from None
+            except (TypeError, ValueError) as err:
+                raise DataError(f"bad value ({err})", field=f"events[{pos}]", value=dict(ev)) from None
+        item = np.asarray(items, np.int32)
+        t = np.asarray(ts, np.int64)
+        k = np.asarray(kinds, np.int8)
+        v = np.asarray(values, np.float32)
+        if not np.all(np.isfinite(v)):
+            pos = int(np.flatnonzero(~np.isfinite(v))[0])
+            raise DataError("non-finite value", field=f"events[{pos}].value", value=float(v[pos]))
+        bad = (k == PLAY) & ((v < 0) | (v > 1))
+        if np.any(bad):
+            pos = int(np.flatnonzero(bad)[0])
+            raise DataError("watched fraction outside [0, 1]", field=f"events[{pos}].value", value=float(v[pos]))
+        order = np.lexsort((k, item, t))
+        keep = t[order] < now
+        order = order[keep]
+        return cls._from_arrays(now, item[order], t[order], k[order], v[order], profile=profile, user=user)
+
+    @classmethod
+    def _from_arrays(cls, now, item, ts, kind, value, *, profile, user, user_index=-1) -> UserState:
+        """Events sorted by time, all before ``now``."""
+        play = kind == PLAY
+        p_item, p_ts, p_val = item[play], ts[play], value[play]
+        # last play time per title: events are time-sorted, so the last occurrence wins
+        uniq, first_rev = np.unique(p_item[::-1], return_index=True)
+        last = p_ts[::-1][first_rev]
+        frac = np.zeros(len(uniq), np.float32)
+        if len(uniq):
+            pos = np.searchsorted(uniq, p_item)
+            np.maximum.at(frac, pos, p_val)
+        order = np.lexsort((uniq, -last))
+        rate = kind == RATING
+        r_item, r_val = item[rate], value[rate]
+        r_uniq, r_first_rev = np.unique(r_item[::-1], return_index=True)
+        r_last = r_val[::-1][r_first_rev]
+        return cls(now=now, items=uniq[order], last=last[order], fraction=frac[order], rated=r_uniq, ratings=r_last, profile=profile or Profile(), user=user, user_index=user_index)
+
+    # -- views ------------------------------------------------------------------------
+
+    @property
+    def is_cold(self) -> bool:
+        return len(self.items) == 0 and len(self.rated) == 0
+
+    def finished(self) -> np.ndarray:
+        """Titles watched to the end (fraction >= FINISHED_AT)."""
+        return self.items[self.fraction >= FINISHED_AT]
+
+    def in_progress(self) -> np.ndarray:
+        """Titles started but not finished, most recent first."""
+        mask = (self.fraction > 0) & (self.fraction < FINISHED_AT)
+        return self.items[mask]
+
+    def seen_mask(self, n_items: int) -> np.ndarray:
+        """Bool mask over the catalog of titles the member has played or rated."""
+        mask = np.zeros(n_items, dtype=bool)
+        mask[self.items] = True
+        mask[self.rated] = True
+        return mask

@@ -1,0 +1,3 @@
+"""Per-row rankers: one row family per module."""
+
+__all__: list[str] = []

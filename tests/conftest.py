@@ -1,0 +1,34 @@
+"""Shared fixtures: the MovieLens folder (skip or fail when absent) and hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+REPO = Path(__file__).resolve().parent.parent
+ML_SMALL = Path(os.environ.get("PAGEGEN_DATA", REPO.parent / "shared" / "data")) / "ml-latest-small"
+REQUIRE_DATA = os.environ.get("PAGEGEN_REQUIRE_DATA") == "1"
+
+settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, derandomize=True, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def require_ml_small() -> Path:
+    """The ml-latest-small folder; skips the test when absent, fails when PAGEGEN_REQUIRE_DATA=1."""
+    if (ML_SMALL / "ratings.csv").is_file():
+        return ML_SMALL
+    reason = f"MovieLens folder not found at {ML_SMALL} (set PAGEGEN_DATA to its parent)"
+    if REQUIRE_DATA:
+        pytest.fail(reason + " and PAGEGEN_REQUIRE_DATA=1")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def ml_small_dir() -> Path:
+    return require_ml_small()
