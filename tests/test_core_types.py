@@ -1,0 +1,102 @@
+"""Catalog, Interactions, Vocab and CandidateRow: construction, validation, immutability."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pagegen import CandidateRow, Catalog, DataError, Interactions, Vocab
+
+
+def small_catalog() -> Catalog:
+    return Catalog.build(
+        ["m1", "s1", "e1", "e2"],
+        ["Movie", "Show", "Show S1E1", "Show S1E2"],
+        [["Drama"], ["Comedy"], ["Comedy"], ["Comedy"]],
+        kind=["movie", "series", "episode", "episode"],
+        series=[None, None, "s1", "s1"],
+        season=[0, 0, 1, 1],
+        episode=[0, 0, 1, 2],
+        maturity=["all", "13+", "13+", "13+"],
+        regions=[["us"], [], [], ["fr"]],
+    )
+
+
+def test_vocab_round_trip_and_errors() -> None:
+    vocab = Vocab([10, "b", 3])
+    assert vocab.index(10) == 0 and vocab.index("10") == 0
+    assert vocab.id(2) == "3"
+    assert vocab.indices(["b", 3]).tolist() == [1, 2]
+    with pytest.raises(DataError, match=r"field 'item id' = 'zz': unknown item id"):
+        vocab.index("zz", what="item id")
+    with pytest.raises(DataError, match="duplicate id"):
+        Vocab(["a", "b", "a"])
+
+
+def test_catalog_columns_and_views() -> None:
+    cat = small_catalog()
+    assert cat.n == 4 and cat.genre_names == ("Comedy", "Drama")
+    assert cat.genres_of(0) == ["Drama"]
+    assert cat.series.tolist() == [-1, -1, 1, 1]
+    assert cat.displayable().tolist() == [True, True, False, False]
+    # a title with no region is available everywhere
+    assert cat.available_in("us").tolist() == [True, True, True, False]
+    assert cat.available_in(None).all()
+    with pytest.raises(DataError, match="unknown region"):
+        cat.available_in("xx")
+    with pytest.raises(ValueError):
+        cat.kind[0] = 2  # columns are read-only
+
+
+def test_catalog_rejects_bad_columns() -> None:
+    with pytest.raises(DataError, match="field 'kind' = 'film'"):
+        Catalog.build(["a"], ["A"], kind=["film"])
+    with pytest.raises(DataError, match="field 'titles'"):
+        Catalog.build(["a", "b"], ["A"])
+    with pytest.raises(DataError, match="non-finite duration"):
+        Catalog.build(["a"], ["A"], duration=[float("nan")])
+    with pytest.raises(DataError, match="unknown series id"):
+        Catalog.build(["a"], ["A"], series=["nope"])
+
+
+def test_interactions_sorted_and_sliced_per_user() -> None:
+    ev = Interactions(
+        users=Vocab(["u", "v"]),
+        user=[1, 0, 0, 1],
+        item=[0, 1, 2, 3],
+        timestamp=[50, 30, 10, 20],
+        kind=[0, 0, 1, 0],
+        value=[1.0, 0.5, 4.0, 0.2],
+        n_items=4,
+    )
+    assert ev.user.tolist() == [0, 0, 1, 1]
+    assert ev.timestamp[ev.span(0)].tolist() == [10, 30]
+    assert ev.timestamp[ev.span(1)].tolist() == [20, 50]
+    assert ev.before(30).n == 2
+    assert ev.of_kind("rating").item.tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("item", [0, 9], "field 'item' = 9: index out of range"),
+        ("value", [0.5, float("inf")], "non-finite value"),
+        ("value", [0.5, 1.5], "watched fraction outside"),
+    ],
+)
+def test_interactions_reject_bad_values(column: str, value: list, message: str) -> None:
+    cols = {"user": [0, 0], "item": [0, 1], "timestamp": [1, 2], "kind": [0, 0], "value": [1.0, 1.0]}
+    cols[column] = value
+    with pytest.raises(DataError, match=message):
+        Interactions(users=Vocab(["u"]), n_items=2, **cols)
+
+
+def test_candidate_row_validation() -> None:
+    row = CandidateRow("popular", "popular", "Popular", items=[3, 1], scores=[2.0, 1.0])
+    assert row.items.dtype == np.int32 and len(row) == 2
+    with pytest.raises(DataError, match="non-finite score at position 1"):
+        CandidateRow("popular", "p", "P", items=[3, 1], scores=[2.0, float("nan")])
+    with pytest.raises(DataError, match="a title appears twice"):
+        CandidateRow("popular", "p", "P", items=[3, 3], scores=[2.0, 1.0])
+    with pytest.raises(DataError, match="2 items but 1 scores"):
+        CandidateRow("popular", "p", "P", items=[3, 1], scores=[2.0])
