@@ -1,0 +1,263 @@
+"""The page policy: a frozen, declarative description of what a valid page looks like.
+
+A policy is checked for contradictions when it is built (``Policy(...)``) and when it is
+loaded from a preset or a file (``load_policy``); a contradictory policy raises a
+PolicyError naming the conflicting fields (and the file).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pagegen._catalog import MATURITY_LEVELS
+from pagegen._errors import PolicyError
+
+__all__ = ["PRESETS", "Attention", "Eligibility", "GenreCap", "Pin", "Policy", "Window", "load_policy"]
+
+#: The presets shipped as TOML files next to this module, loadable by name.
+PRESETS: tuple[str, ...] = ("default", "kids", "mobile", "tv")
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Window(BaseModel):
+    """The part of the page a device shows without scrolling: the first ``rows`` x ``columns`` cells."""
+
+    model_config = _FROZEN
+
+    rows: int = Field(ge=1, le=100, description="Rows visible on the first screen.")
+    columns: int = Field(ge=1, le=200, description="Titles visible per row on the first screen.")
+
+
+class Pin(BaseModel):
+    """A row kind held at a fixed place: exactly one of ``at`` or ``within``.
+
+    ``at``: the row is at that row index (0-based), or is the last row of a page that has
+    fewer rows. ``within``: the row is among the first ``within`` rows. A pinned kind appears
+    at most once on a page.
+    """
+
+    model_config = _FROZEN
+
+    kind: str = Field(min_length=1, description="The row kind pinned, e.g. 'continue_watching'.")
+    at: int | None = Field(None, ge=0, le=99, description="Fixed 0-based row index.")
+    within: int | None = Field(None, ge=1, le=100, description="The row must be among the first `within` rows.")
+    when: Literal["available", "in_progress"] = Field(
+        "available",
+        description="'available': holds whenever a candidate row of the kind can be shown; 'in_progress': "
+        "also required (by check) whenever the member has at least min_titles eligible titles in progress.",
+    )
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Pin:
+        if (self.at is None) == (self.within is None):
+            raise ValueError(f"pin {self.kind!r}: give exactly one of 'at' or 'within'")
+        return self
+
+    def positions(self, n_rows: int) -> range:
+        """The row indices where the pinned row may stand on a full page."""
+        if self.at is not None:
+            return range(self.at, self.at + 1)
+        return range(min(self.within or 0, n_rows))
+
+
+class GenreCap(BaseModel):
+    """At most ``max_rows`` rows sharing a genre within any ``span`` consecutive rows.
+
+    A row's genres are the ones it declares in its evidence (``genres``: a list of names, or
+    ``genre``: one name), as genre rows do.
+    """
+
+    model_config = _FROZEN
+
+    max_rows: int = Field(2, ge=1, le=100, description="Rows allowed to share one genre inside the span.")
+    span: int = Field(4, ge=1, le=100, description="Number of consecutive rows the cap looks at.")
+
+
+class Attention(BaseModel):
+    """The 2-D attention model: the cell (r, c) gets weight row_decay**r * column_decay**c."""
+
+    model_config = _FROZEN
+
+    row_decay: float = Field(0.85, gt=0.0, le=1.0, description="Attention kept from one row to the next.")
+    column_decay: float = Field(0.92, gt=0.0, le=1.0, description="Attention kept from one column to the next.")
+
+
+class Eligibility(BaseModel):
+    """Policy-level eligibility, on top of the member's own (displayable, maturity, region, not finished)."""
+
+    model_config = _FROZEN
+
+    max_maturity: str | None = Field(None, description="Highest maturity level shown (a MATURITY_LEVELS name); None: the profile's.")
+    exclude_genres: tuple[str, ...] = Field((), max_length=100, description="Titles with any of these genres are never shown.")
+
+    @model_validator(mode="after")
+    def _known_level(self) -> Eligibility:
+        if self.max_maturity is not None and self.max_maturity not in MATURITY_LEVELS:
+            raise ValueError(f"eligibility.max_maturity = {self.max_maturity!r}: expected one of {', '.join(MATURITY_LEVELS)}")
+        return self
+
+    def maturity_code(self) -> int:
+        return len(MATURITY_LEVELS) - 1 if self.max_maturity is None else MATURITY_LEVELS.index(self.max_maturity)
+
+
+_DEFAULT_WINDOWS = {"tv": Window(rows=4, columns=5), "web": Window(rows=3, columns=6), "mobile": Window(rows=3, columns=3)}
+_DEFAULT_TEMPLATE = (
+    "continue_watching", "top_picks", "trending", "top10", "because_you_watched", "genre", "new_releases",
+    "because_you_watched", "genre", "popular", "genre", "because_you_watched", "genre", "genre",
+)  # fmt: skip
+
+
+class Policy(BaseModel):
+    """A page policy. Row indices are 0-based everywhere."""
+
+    model_config = _FROZEN
+
+    name: str = Field("custom", min_length=1, max_length=100, description="The policy's name, echoed in every Page.")
+    n_rows: int = Field(25, ge=1, le=100, description="Most rows on a page.")
+    row_length: int = Field(40, ge=1, le=200, description="Most titles in a row.")
+    min_titles: int = Field(3, ge=1, le=200, description="Fewest titles a row needs to appear.")
+    windows: dict[str, Window] = Field(default_factory=lambda: dict(_DEFAULT_WINDOWS), description="Visible window per device.")
+    dedup: Literal["page", "window"] = Field("page", description="Where titles may not repeat: the whole page, or the device's visible window.")
+    max_appearances: int = Field(1, ge=1, le=100, description="Most appearances of one title within the dedup scope.")
+    max_rows_per_kind: dict[str, int] = Field(default_factory=lambda: {"because_you_watched": 3}, description="Most rows of a kind (0 bans it).")
+    genre_cap: GenreCap | None = Field(default_factory=GenreCap, description="Cap on rows sharing a genre; None: no cap.")
+    pins: tuple[Pin, ...] = Field(
+        (Pin(kind="continue_watching", within=2, when="in_progress"), Pin(kind="top10", at=3)), max_length=20,
+        description="Pinned row kinds.",
+    )  # fmt: skip
+    template: tuple[str, ...] = Field(_DEFAULT_TEMPLATE, max_length=100, description="Row kinds per position for the template selector.")
+    eligibility: Eligibility = Field(default_factory=Eligibility, description="Policy-level eligibility rules.")
+    diversity: float = Field(0.3, ge=0.0, le=10.0, description="Weight of the redundancy penalty between rows (0: none).")
+    attention: Attention = Field(default_factory=Attention, description="Row and column discounts of the attention model.")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise PolicyError(_explain(err, data.get("name"))) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        problems = _contradictions(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def window(self, device: str) -> Window:
+        """The visible window of ``device``; PolicyError for a device the policy does not know."""
+        try:
+            return self.windows[device]
+        except KeyError:
+            raise PolicyError(f"policy {self.name!r}: field 'windows' has no device {device!r} (known: {', '.join(sorted(self.windows))})") from None
+
+    def kind_cap(self, kind: str) -> int:
+        """Most rows of ``kind``: its cap, 1 for a pinned kind, else n_rows."""
+        cap = self.max_rows_per_kind.get(kind, self.n_rows)
+        return min(cap, 1) if any(p.kind == kind for p in self.pins) else cap
+
+
+def _contradictions(p: Policy) -> list[str]:
+    out: list[str] = []
+    if p.min_titles > p.row_length:
+        out.append(f"min_titles ({p.min_titles}) > row_length ({p.row_length})")
+    for device, w in sorted(p.windows.items()):
+        if w.rows > p.n_rows:
+            out.append(f"windows.{device}.rows ({w.rows}) > n_rows ({p.n_rows})")
+        if w.columns > p.row_length:
+            out.append(f"windows.{device}.columns ({w.columns}) > row_length ({p.row_length})")
+    for kind, cap in sorted(p.max_rows_per_kind.items()):
+        if cap < 0:
+            out.append(f"max_rows_per_kind.{kind} ({cap}) < 0")
+    seen: dict[str, int] = {}
+    for i, pin in enumerate(p.pins):
+        if pin.kind in seen:
+            out.append(f"pins[{seen[pin.kind]}] and pins[{i}] both pin kind {pin.kind!r}")
+        seen.setdefault(pin.kind, i)
+        if pin.at is not None and pin.at >= p.n_rows:
+            out.append(f"pins[{i}].at ({pin.at}) >= n_rows ({p.n_rows})")
+        if pin.within is not None and pin.within > p.n_rows:
+            out.append(f"pins[{i}].within ({pin.within}) > n_rows ({p.n_rows})")
+        if p.max_rows_per_kind.get(pin.kind, 1) == 0:
+            out.append(f"pins[{i}] pins kind {pin.kind!r} but max_rows_per_kind.{pin.kind} = 0")
+    if not out:
+        for i in _unmatched_pins(p):
+            rows = set(p.pins[i].positions(p.n_rows))
+            rivals = [j for j, q in enumerate(p.pins) if j != i and rows & set(q.positions(p.n_rows))]
+            names = ", ".join(f"pins[{j}] ({p.pins[j].kind})" for j in [*rivals, i])
+            out.append(f"pins cannot all hold: {names} compete for rows {sorted(rows)}")
+    excluded = set(p.eligibility.exclude_genres)
+    if len(excluded) != len(p.eligibility.exclude_genres):
+        out.append("eligibility.exclude_genres has repeats")
+    return out
+
+
+def _unmatched_pins(p: Policy) -> list[int]:
+    """Pins left without a row by a maximum matching of pins to row indices (Kuhn's algorithm)."""
+    owner: dict[int, int] = {}
+
+    def place(i: int, tried: set[int]) -> bool:
+        for pos in p.pins[i].positions(p.n_rows):
+            if pos in tried:
+                continue
+            tried.add(pos)
+            if pos not in owner or place(owner[pos], tried):
+                owner[pos] = i
+                return True
+        return False
+
+    return [i for i in range(len(p.pins)) if not place(i, set())]
+
+
+def _explain(err: ValidationError, name: object) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "policy"
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        if e["type"] in ("value_error", "assertion_error"):
+            parts.append(msg)
+        else:
+            parts.append(f"field {loc!r} = {_short(e.get('input'))!r}: {msg}")
+    head = f"policy {name!r}: " if name else "policy: "
+    return head + "; ".join(parts)
+
+
+def _short(value: object) -> object:
+    text = repr(value)
+    return value if len(text) <= 60 else text[:57] + "..."
+
+
+def load_policy(source: str | Path | Policy) -> Policy:
+    """A policy by preset name (``"default"``, ``"tv"``, ``"mobile"``, ``"kids"``) or from a .toml/.json file.
+
+    The policy's ``name`` defaults to the preset name or the file's stem. Errors name the file.
+    """
+    if isinstance(source, Policy):
+        return source
+    text_source = str(source)
+    if isinstance(source, str) and source in PRESETS:
+        where = f"policies/{source}.toml"
+        raw = resources.files("policies").joinpath(f"{source}.toml").read_text(encoding="utf-8")
+        stem, suffix = source, ".toml"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise PolicyError(f"{text_source}: no such policy file, and not a preset name (presets: {', '.join(PRESETS)})")
+        where, raw, stem, suffix = str(path), path.read_text(encoding="utf-8"), path.stem, path.suffix.lower()
+    try:
+        data = json.loads(raw) if suffix == ".json" else tomllib.loads(raw)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+        raise PolicyError(f"{where}: not valid {'JSON' if suffix == '.json' else 'TOML'}: {err}") from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"{where}: expected a table of policy fields")
+    data.setdefault("name", stem)
+    try:
+        return Policy(**data)
+    except PolicyError as err:
+        raise PolicyError(f"{where}: {err}") from None
