@@ -1,0 +1,379 @@
+"""Batch runs: every member's page, written as JSON lines in shards, resumable after a crash.
+
+Members are cut, in the given order, into shards of ``shard_size``; shard ``k`` is the file
+``OUT/part-0000k.jsonl`` (one page per line). Workers build the pages of a shard and hand its
+bytes back; only the coordinating process writes, each shard atomically (temp file + rename),
+so a shard file is either complete or absent. A run that is killed and started again skips the
+complete shards and builds the rest: every member's page exactly once, none lost, none
+duplicated. ``OUT/manifest.json`` records what the run builds; a restart with different
+parameters into the same folder is refused. ``OUT/_SUCCESS.json`` marks a finished run.
+
+Workers: a local process pool (the engine reaches each worker once: inherited on fork, or
+pickled once into the worker's initializer elsewhere), or Ray actors (``engine="ray"``; the
+engine is put into the object store once and each actor fetches it once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._atomic import TMP_SUFFIX, atomic_write_bytes
+from ._errors import PagegenError
+
+__all__ = ["BatchConfig", "BatchError", "BatchResult", "run_batch", "shard_path"]
+
+MANIFEST = "manifest.json"
+SUCCESS = "_SUCCESS.json"
+LOCK = ".lock"
+FORMAT = "pagegen-batch/1"
+
+
+class BatchError(PagegenError):
+    """A batch that cannot start or continue: folder in use, parameters changed, a page failed."""
+
+
+class BatchConfig(BaseModel):
+    """How a batch run is cut and executed (what it builds comes from the engine and ``params``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    shard_size: int = Field(500, ge=1, le=1_000_000, description="Members per shard file; part of the run's identity.")
+    workers: int = Field(0, ge=0, le=4096, description="Worker processes or Ray actors; 0 = one per CPU.")
+    engine: Literal["local", "ray"] = Field("local", description="'local': a process pool; 'ray': Ray actors (optional extra).")
+    address: str | None = Field(None, description="Ray cluster address (engine='ray'); None starts a local Ray instance.")
+    device: str = Field("web", min_length=1, max_length=64, description="Device every page is built for.")
+    now: int | None = Field(None, ge=0, description="Build time (epoch seconds) for every page; None = the engine's default.")
+    selector: str | None = Field(None, max_length=64, description="Page selector; None = the engine's default.")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a run did. ``pages`` counts the pages this invocation built (resumed shards excluded)."""
+
+    out: Path
+    n_members: int
+    n_shards: int
+    shards_built: int
+    shards_skipped: int
+    pages: int
+    seconds: float
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds > 0 else 0.0
+
+
+def shard_path(out: str | os.PathLike[str], shard: int) -> Path:
+    return Path(out) / f"part-{shard:05d}.jsonl"
+
+
+# -- the work of one shard (runs in workers) ---------------------------------------------
+
+
+def _build_shard(engine: Any, members: Sequence[str], shard: int, shard_size: int, build_kwargs: Mapping[str, Any]) -> bytes:
+    chunk = members[shard * shard_size : (shard + 1) * shard_size]
+    lines = []
+    for member in chunk:
+        try:
+            page = engine.build(member, **build_kwargs)
+        except Exception as err:  # name the member; the coordinator stops the run with this reason
+            raise BatchError(f"member {member!r}: {type(err).__name__}: {err}") from None
+        lines.append(page.to_json())
+    lines.append(b"")
+    return b"\n".join(lines)
+
+
+_JOB: dict[str, Any] = {}
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGKILL when its coordinator dies, so a killed run leaves no orphans."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _init_worker(payload: tuple[Any, Sequence[str], int, Mapping[str, Any]] | None) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    if payload is not None:  # spawn/forkserver: the engine arrives once, pickled
+        _JOB.update(engine=payload[0], members=payload[1], shard_size=payload[2], build_kwargs=payload[3])
+
+
+def _worker_shard(shard: int) -> tuple[int, bytes, int]:
+    data = _build_shard(_JOB["engine"], _JOB["members"], shard, _JOB["shard_size"], _JOB["build_kwargs"])
+    return shard, data, data.count(b"\n")
+
+
+# -- bookkeeping -------------------------------------------------------------------------
+
+
+def _members_digest(members: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for m in members:
+        h.update(m.encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _manifest(members: Sequence[str], config: BatchConfig, params: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "n_members": len(members),
+        "members_sha256": _members_digest(members),
+        "shard_size": config.shard_size,
+        "n_shards": -(-len(members) // config.shard_size),
+        "device": config.device,
+        "now": config.now,
+        "selector": config.selector,
+        "params": dict(params),
+    }
+
+
+def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    path = out / MANIFEST
+    wanted = orjson.loads(orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS))
+    if path.exists():
+        try:
+            found = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as err:
+            raise BatchError(f"{path}: not a batch manifest ({err}); use an empty folder") from None
+        if found != wanted:
+            diff = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
+            if "params" in diff:
+                fp, wp = found.get("params") or {}, wanted["params"]
+                diff = [d for d in diff if d != "params"] + [f"params.{k}" for k in sorted(set(fp) | set(wp)) if fp.get(k) != wp.get(k)]
+            shown = "; ".join(f"{k}: was {_get(found, k)!r}, now {_get(wanted, k)!r}" for k in diff[:4])
+            raise BatchError(
+                f"{out} holds a batch run with different parameters ({shown}); "
+                "rerun with the same parameters to resume, or use another (or an empty) folder"
+            )
+        return
+    stray = sorted(p.name for p in out.glob("part-*.jsonl"))
+    if stray:
+        raise BatchError(f"{out} has shard files ({stray[0]}, ...) but no {MANIFEST}; use an empty folder")
+    atomic_write_bytes(path, orjson.dumps(wanted, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+
+
+def _get(d: Mapping[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        d = d.get(part) if isinstance(d, Mapping) else None  # type: ignore[assignment]
+    return d
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(f"{out} is in use by another batch run") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _expected_lines(n_members: int, shard: int, shard_size: int) -> int:
+    return max(0, min(shard_size, n_members - shard * shard_size))
+
+
+def _pending(out: Path, n_members: int, n_shards: int, shard_size: int) -> list[int]:
+    """Shards still to build; a shard file with the wrong number of lines is rebuilt."""
+    todo = []
+    for shard in range(n_shards):
+        path = shard_path(out, shard)
+        if path.is_file():
+            with path.open("rb") as fh:
+                lines = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+            if lines == _expected_lines(n_members, shard, shard_size):
+                continue
+        todo.append(shard)
+    for leftover in out.glob(f".part-*{TMP_SUFFIX}"):  # from a run that was killed mid-write
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    return todo
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total: int, done: int) -> None:
+        self.enabled, self.total, self.done, self.pages, self.start = enabled, total, done, 0, time.perf_counter()
+
+    def update(self, pages: int) -> None:
+        self.done += 1
+        self.pages += pages
+        if self.enabled:
+            rate = self.pages / max(time.perf_counter() - self.start, 1e-9)
+            print(f"\rbatch: {self.done}/{self.total} shards, {self.pages} pages, {rate:,.0f} pages/s", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+# -- executors ---------------------------------------------------------------------------
+
+
+def _run_local(engine, members, todo, config, build_kwargs, n_workers, write) -> None:
+    method = "fork" if "fork" in mp.get_all_start_methods() else mp.get_start_method()
+    payload = None
+    if method == "fork":
+        _JOB.update(engine=engine, members=members, shard_size=config.shard_size, build_kwargs=build_kwargs)
+    else:
+        payload = (engine, members, config.shard_size, build_kwargs)
+    try:
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context(method), initializer=_init_worker, initargs=(payload,)) as pool:
+            queue = iter(todo)
+            running = {pool.submit(_worker_shard, s) for s in _take(queue, 2 * n_workers)}
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    write(*fut.result())
+                running |= {pool.submit(_worker_shard, s) for s in _take(queue, len(done))}
+    finally:
+        _JOB.clear()
+
+
+def _take(it: Iterator[int], k: int) -> list[int]:
+    return [s for _, s in zip(range(k), it, strict=False)]
+
+
+def _run_ray(engine, members, todo, config, build_kwargs, n_workers, write) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise BatchError("engine 'ray' needs Ray: pip install 'pagegen[ray]'") from None
+    started = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False}
+        if config.address is None:
+            kwargs["num_cpus"] = n_workers
+        ray.init(address=config.address, **kwargs)
+        started = True
+    try:
+        job_ref = ray.put((engine, members, config.shard_size, dict(build_kwargs)))
+        worker_cls = ray.remote(num_cpus=1)(_RayWorker)
+        actors = [worker_cls.remote(job_ref) for _ in range(n_workers)]
+        queue = iter(todo)
+        running: dict[Any, Any] = {}
+        for actor in actors:
+            for shard in _take(queue, 2):
+                running[actor.shard.remote(shard)] = actor
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                actor = running.pop(ref)
+                try:
+                    write(*ray.get(ref))
+                except ray.exceptions.RayTaskError as err:
+                    cause = err.as_instanceof_cause()
+                    raise (cause if isinstance(cause, BatchError) else BatchError(str(cause))) from None
+                for shard in _take(queue, 1):
+                    running[actor.shard.remote(shard)] = actor
+        for actor in actors:
+            ray.kill(actor)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+class _RayWorker:
+    """A Ray actor holding one engine (fetched once from the object store)."""
+
+    def __init__(self, job: tuple[Any, Sequence[str], int, Mapping[str, Any]]) -> None:
+        self.engine, self.members, self.shard_size, self.build_kwargs = job
+
+    def shard(self, shard: int) -> tuple[int, bytes, int]:
+        data = _build_shard(self.engine, self.members, shard, self.shard_size, self.build_kwargs)
+        return shard, data, data.count(b"\n")
+
+
+# -- entry point -------------------------------------------------------------------------
+
+
+def run_batch(
+    engine: Any,
+    out: str | os.PathLike[str],
+    members: Sequence[str],
+    config: BatchConfig | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    progress: bool | None = None,
+    on_shard: Callable[[int, int], None] | None = None,
+) -> BatchResult:
+    """Build the page of every member in ``members`` with ``engine`` into shards under ``out``.
+
+    ``params`` (JSON-friendly) describes what the engine was built from (data, model, policy,
+    seed ...); it is recorded in the manifest with the members and ``config``'s shard size,
+    device, now and selector, and a restart must match it. ``progress``: a progress line on
+    stderr (None: when stderr is a terminal). ``on_shard(shard, pages)`` is called after each
+    shard is safely on disk.
+    """
+    config = config or BatchConfig()
+    members = [str(m) for m in members]
+    if len(set(members)) != len(members):
+        seen: set[str] = set()
+        dup = next(m for m in members if m in seen or seen.add(m))  # type: ignore[func-returns-value]
+        raise BatchError(f"member {dup!r} is listed twice; each member's page is built once")
+    out_dir = Path(out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BatchError(f"cannot create output folder {out_dir}: {err.strerror}") from None
+    start = time.perf_counter()
+    build_kwargs: dict[str, Any] = {"device": config.device}
+    if config.now is not None:
+        build_kwargs["now"] = config.now
+    if config.selector is not None:
+        build_kwargs["selector"] = config.selector
+    manifest = _manifest(members, config, params or {})
+    n_shards = manifest["n_shards"]
+    with _locked(out_dir):
+        _check_manifest(out_dir, manifest)
+        todo = _pending(out_dir, len(members), n_shards, config.shard_size)
+        bar = _Progress(sys.stderr.isatty() if progress is None else progress, n_shards, n_shards - len(todo))
+        built = 0
+
+        def write(shard: int, data: bytes, pages: int) -> None:
+            nonlocal built
+            atomic_write_bytes(shard_path(out_dir, shard), data)
+            built += 1
+            bar.update(pages)
+            if on_shard is not None:
+                on_shard(shard, pages)
+
+        if todo:
+            (out_dir / SUCCESS).unlink(missing_ok=True)
+            n_workers = min(config.workers or os.cpu_count() or 1, len(todo))
+            runner = _run_ray if config.engine == "ray" else _run_local
+            try:
+                if n_workers == 1 and config.engine == "local":
+                    for shard in todo:
+                        data = _build_shard(engine, members, shard, config.shard_size, build_kwargs)
+                        write(shard, data, data.count(b"\n"))
+                else:
+                    runner(engine, members, todo, config, build_kwargs, n_workers, write)
+            finally:
+                bar.close()
+        seconds = time.perf_counter() - start
+        result = BatchResult(out_dir, len(members), n_shards, built, n_shards - len(todo), bar.pages, seconds)
+        if todo or not (out_dir / SUCCESS).exists():
+            summary = {"n_members": len(members), "n_shards": n_shards, "pages_this_run": bar.pages, "seconds_this_run": round(seconds, 3)}
+            atomic_write_bytes(out_dir / SUCCESS, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    return result

@@ -1,0 +1,139 @@
+"""Batch bookkeeping: shards, manifest, resume, refusal, exactly-once (with a stand-in engine)."""
+
+from __future__ import annotations
+
+import os
+
+import orjson
+import pytest
+
+from pagegen._batch import MANIFEST, SUCCESS, BatchConfig, BatchError, run_batch, shard_path
+
+
+class _Page:
+    def __init__(self, user: str, now: int | None, device: str) -> None:
+        self.user, self.now, self.device = user, now, device
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({"user": self.user, "now": self.now, "device": self.device, "pid": os.getpid()})
+
+
+class EchoEngine:
+    """Builds a one-line page naming the member; fails for members listed in ``bad``."""
+
+    def __init__(self, bad: frozenset[str] = frozenset()) -> None:
+        self.bad = bad
+
+    def build(self, user: str, *, now: int | None = None, device: str = "web") -> _Page:
+        if user in self.bad:
+            raise KeyError(f"unknown member {user}")
+        return _Page(user, now, device)
+
+
+def read_pages(out) -> list[dict]:
+    pages = []
+    for path in sorted(out.glob("part-*.jsonl")):
+        pages.extend(orjson.loads(line) for line in path.read_bytes().splitlines())
+    return pages
+
+
+MEMBERS = [f"m{i}" for i in range(23)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_member_once_in_order(tmp_path, workers):
+    cfg = BatchConfig(shard_size=5, workers=workers, now=1000, device="tv")
+    result = run_batch(EchoEngine(), tmp_path, MEMBERS, cfg, params={"world": "test"}, progress=False)
+    pages = read_pages(tmp_path)
+    assert [p["user"] for p in pages] == MEMBERS
+    assert {p["now"] for p in pages} == {1000} and {p["device"] for p in pages} == {"tv"}
+    assert (result.n_shards, result.shards_built, result.shards_skipped, result.pages) == (5, 5, 0, 23)
+    assert [len(shard_path(tmp_path, k).read_bytes().splitlines()) for k in range(5)] == [5, 5, 5, 5, 3]
+    manifest = orjson.loads((tmp_path / MANIFEST).read_bytes())
+    assert manifest["n_members"] == 23 and manifest["params"] == {"world": "test"}
+    assert orjson.loads((tmp_path / SUCCESS).read_bytes())["n_members"] == 23
+    if workers == 2:
+        assert all(p["pid"] != os.getpid() for p in pages)
+
+
+def test_resume_builds_only_missing_shards(tmp_path):
+    cfg = BatchConfig(shard_size=4, workers=1)
+    run_batch(EchoEngine(), tmp_path, MEMBERS, cfg, progress=False)
+    shard_path(tmp_path, 2).unlink()
+    shard_path(tmp_path, 4).write_bytes(b'{"user": "m16"}\n')  # truncated shard: rebuilt
+    (tmp_path / ".part-00001.jsonl.abc.tmp").write_bytes(b"half")  # leftover of a killed writer
+    built = []
+    result = run_batch(EchoEngine(), tmp_path, MEMBERS, cfg, progress=False, on_shard=lambda s, n: built.append(s))
+    assert built == [2, 4] and result.shards_skipped == 4 and result.pages == 8
+    assert [p["user"] for p in read_pages(tmp_path)] == MEMBERS
+    assert not list(tmp_path.glob("*.tmp"))
+    again = run_batch(EchoEngine(), tmp_path, MEMBERS, cfg, progress=False)
+    assert again.shards_built == 0 and again.pages == 0
+
+
+def test_crash_mid_run_then_resume_is_exactly_once(tmp_path):
+    cfg = BatchConfig(shard_size=3, workers=1)
+    with pytest.raises(BatchError, match="m10"):
+        run_batch(EchoEngine(bad=frozenset({"m10"})), tmp_path, MEMBERS, cfg, progress=False)
+    assert not (tmp_path / SUCCESS).exists()
+    partial = read_pages(tmp_path)
+    assert [p["user"] for p in partial] == MEMBERS[:9]
+    run_batch(EchoEngine(), tmp_path, MEMBERS, cfg, progress=False)
+    assert [p["user"] for p in read_pages(tmp_path)] == MEMBERS
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"shard_size": 6}, "shard_size"),
+        ({"device": "tv"}, "device"),
+        ({"params": {"policy": "other"}}, "params.policy"),
+        ({"members": MEMBERS[:-1]}, "n_members"),
+    ],
+)
+def test_restart_with_other_parameters_is_refused(tmp_path, change, match):
+    run_batch(EchoEngine(), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=1), params={"policy": "default"}, progress=False)
+    cfg = BatchConfig(shard_size=change.get("shard_size", 5), workers=1, device=change.get("device", "web"))
+    with pytest.raises(BatchError, match=match) as info:
+        run_batch(EchoEngine(), tmp_path, change.get("members", MEMBERS), cfg, params=change.get("params", {"policy": "default"}), progress=False)
+    assert "different parameters" in str(info.value)
+
+
+def test_worker_count_is_not_part_of_identity(tmp_path):
+    run_batch(EchoEngine(), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=1), progress=False)
+    shard_path(tmp_path, 0).unlink()
+    result = run_batch(EchoEngine(), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=2), progress=False)
+    assert result.shards_built == 1
+
+
+def test_refuses_duplicates_foreign_folders_and_concurrent_runs(tmp_path):
+    with pytest.raises(BatchError, match="listed twice"):
+        run_batch(EchoEngine(), tmp_path / "a", ["x", "y", "x"], progress=False)
+    stray = tmp_path / "b"
+    stray.mkdir()
+    shard_path(stray, 0).write_bytes(b"{}\n")
+    with pytest.raises(BatchError, match="no manifest"):
+        run_batch(EchoEngine(), stray, MEMBERS, progress=False)
+    busy = tmp_path / "c"
+    busy.mkdir()
+    import fcntl
+
+    with open(busy / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(BatchError, match="in use"):
+            run_batch(EchoEngine(), busy, MEMBERS, progress=False)
+
+
+def test_worker_failure_names_member(tmp_path):
+    cfg = BatchConfig(shard_size=4, workers=2)
+    with pytest.raises(BatchError, match="'m7'"):
+        run_batch(EchoEngine(bad=frozenset({"m7"})), tmp_path, MEMBERS, cfg, progress=False)
+
+
+def test_config_is_frozen_and_strict():
+    with pytest.raises(ValueError):
+        BatchConfig(shard_size=0)
+    with pytest.raises(ValueError):
+        BatchConfig(shards=3)
+    with pytest.raises(ValueError):
+        BatchConfig().shard_size = 3  # type: ignore[misc]
