@@ -63,8 +63,8 @@ class Interactions:
             if np.any(plays & ((value < 0) | (value > 1))):
                 bad = value[plays & ((value < 0) | (value > 1))][0]
                 raise DataError("watched fraction outside [0, 1]", field="value", value=float(bad))
-        order = np.lexsort((kind, item, ts, user))
-        if not np.all(order[1:] > order[:-1]):
+        if not _is_sorted(user, ts, item, kind):
+            order = np.lexsort((kind, item, ts, user))
             user, item, ts, kind, value = user[order], item[order], ts[order], kind[order], value[order]
         for name, arr in (("user", user), ("item", item), ("timestamp", ts), ("kind", kind), ("value", value)):
             set_(self, name, _frozen(arr))
@@ -121,3 +121,21 @@ def _check_range(arr: np.ndarray, lo: int, hi: int, name: str) -> None:
     if np.any(bad):
         pos = int(np.flatnonzero(bad)[0])
         raise DataError(f"index out of range [{lo}, {hi}] at event {pos}", field=name, value=int(arr[pos]))
+
+
+def _is_sorted(*keys: np.ndarray) -> bool:
+    """Whether rows are already in lexicographic order of ``keys`` (most significant first).
+
+    Boolean temporaries only, so a loader that builds events in order saves the sort and its copies.
+    """
+    if len(keys[0]) < 2:
+        return True
+    tied = np.ones(len(keys[0]) - 1, dtype=bool)
+    for key in keys:
+        prev, nxt = key[:-1], key[1:]
+        if np.any(tied & (nxt < prev)):
+            return False
+        tied &= nxt == prev
+        if not tied.any():
+            return True
+    return True
