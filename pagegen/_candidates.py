@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from ._catalog import Catalog
     from ._userstate import UserState
 
-__all__ = ["ROW_KINDS", "CandidateRow", "RankContext", "Ranker"]
+__all__ = ["ROW_KINDS", "CandidateRow", "RankContext", "Ranker", "row_problems"]
 
 #: The built-in row kinds. A custom ranker may use its own kind string too.
 ROW_KINDS: tuple[str, ...] = (
@@ -94,6 +95,10 @@ class RankContext:
                      (displayable kind, maturity, region, not finished)
     n                how many titles a row should hold at most
     rng              the request's random generator, derived from (seed, member)
+
+    Values that several rankers share are computed once per request, on first use
+    (``scores``, ``affinity``, ``popularity``, ``trending``, ``seen``, ``unseen``), and
+    ``cached(key, compute)`` memoizes any other per-request value.
     """
 
     catalog: Catalog
@@ -102,10 +107,107 @@ class RankContext:
     eligible: np.ndarray
     n: int
     rng: np.random.Generator
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def now(self) -> int:
         return self.user.now
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per request for ``key``; later calls return the same value."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = compute()
+            return value
+
+    @cached_property
+    def scores(self) -> np.ndarray:
+        """float32 (n_items,): the personalized video ranker, ``model.score(user)``."""
+        return _frozen(_item_vector(self.model.score(self.user), self.catalog.n, "model.score"))
+
+    @cached_property
+    def affinity(self) -> np.ndarray:
+        """float32 (n_items,) in (0, 1): ``scores`` squashed by a logistic of their z-score over
+        the eligible titles; a scale-free "how much this member likes v" for mixing with other signals."""
+        s = self.scores.astype(np.float64)
+        ref = s[self.eligible] if self.eligible.any() else s
+        if ref.size == 0:
+            return _frozen(np.zeros(0, np.float32))
+        sd = float(ref.std())
+        z = (s - float(ref.mean())) / (sd if sd > 0 else 1.0)
+        return _frozen((1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32))
+
+    @cached_property
+    def popularity(self) -> np.ndarray:
+        """float32 (n_items,): all-time play counts before ``now`` (``model.popularity(now)``)."""
+        return _frozen(_item_vector(self.model.popularity(self.now), self.catalog.n, "model.popularity"))
+
+    @cached_property
+    def trending(self) -> np.ndarray:
+        """float32 (n_items,) >= 0: ``model.trending(now)``."""
+        return _frozen(_item_vector(self.model.trending(self.now), self.catalog.n, "model.trending"))
+
+    @cached_property
+    def seen(self) -> np.ndarray:
+        """bool (n_items,): titles the member played or rated, and the series of episodes played."""
+        mask = self.user.seen_mask(self.catalog.n)
+        series = self.catalog.series[self.user.items] if len(self.user.items) else np.zeros(0, np.int32)
+        mask[series[series >= 0]] = True
+        mask.setflags(write=False)
+        return mask
+
+    @cached_property
+    def unseen(self) -> np.ndarray:
+        """bool (n_items,): eligible titles the member has not played or rated (discovery rows)."""
+        return _frozen(self.eligible & ~self.seen)
+
+
+def _item_vector(values: Any, n: int, what: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float32).ravel()
+    if arr.shape != (n,):
+        raise DataError(f"{what} returned shape {arr.shape}, expected ({n},)", field=what)
+    return arr
+
+
+def row_problems(ctx: RankContext, row: object) -> list[str]:
+    """What is wrong with one ranker output row for this request (empty list: nothing).
+
+    Checks that it is a CandidateRow with a kind and key, items in range, eligible and
+    unique, scores finite and sorted best first (non-increasing), a finite row score.
+    """
+    if not isinstance(row, CandidateRow):
+        return [f"not a CandidateRow: {type(row).__name__}"]
+    where = f"row {row.key!r}"
+    out: list[str] = []
+    if not isinstance(row.kind, str) or not row.kind:
+        out.append(f"{where}: empty or non-string kind {row.kind!r}")
+    if not isinstance(row.key, str) or not row.key:
+        out.append(f"row with kind {row.kind!r}: empty or non-string key {row.key!r}")
+    items = np.asarray(row.items)
+    scores = np.asarray(row.scores, dtype=np.float64)
+    if items.shape != scores.shape:
+        return out + [f"{where}: {items.size} items but {scores.size} scores"]
+    if items.size == 0:
+        out.append(f"{where}: no titles (return no row instead)")
+        return out
+    n = ctx.catalog.n
+    bad = (items < 0) | (items >= n)
+    if bad.any():
+        return out + [f"{where}: unknown title index {int(items[bad][0])} (catalog has {n})"]
+    if not np.isfinite(scores).all():
+        out.append(f"{where}: non-finite score at position {int(np.flatnonzero(~np.isfinite(scores))[0])}")
+    if len(np.unique(items)) != items.size:
+        out.append(f"{where}: a title appears twice")
+    inel = ~ctx.eligible[items]
+    if inel.any():
+        out.append(f"{where}: ineligible title {ctx.catalog.ids[int(items[inel][0])]!s} at position {int(np.flatnonzero(inel)[0])}")
+    rise = np.flatnonzero(scores[1:] > scores[:-1])
+    if rise.size:
+        out.append(f"{where}: not sorted by score (position {int(rise[0]) + 1} beats the one above)")
+    if not np.isfinite(row.score):
+        out.append(f"{where}: non-finite row score {row.score}")
+    return out
 
 
 class Ranker(Protocol):

@@ -1,0 +1,142 @@
+"""Continue Watching: started-not-finished titles, and the next episode of series in progress."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pagegen._candidates import CandidateRow, RankContext
+from pagegen._userstate import FINISHED_AT
+
+from ._context import DAY, EPISODE, decay, next_episode
+
+__all__ = ["ContinueWatching", "ContinueWatchingConfig"]
+
+
+class ContinueWatchingConfig(BaseModel):
+    """Continue Watching: ranked by the chance to resume = recency x progress.
+
+    A started title scores decay(age) * (0.5 + 0.5 * fraction); the next episode of a series
+    whose latest episode was finished scores decay(age) * next_episode.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field("Continue Watching", min_length=1, max_length=80, description="Display title of the row.")
+    half_life_days: float = Field(14.0, gt=0.0, le=3650.0, description="The chance to resume halves every this many days since the last play.")
+    max_age_days: float = Field(365.0, gt=0.0, le=36500.0, description="Titles last played longer ago than this are not offered.")
+    min_fraction: float = Field(0.0, ge=0.0, lt=FINISHED_AT, description="A title counts as started above this watched fraction.")
+    next_episode: float = Field(0.8, ge=0.0, le=1.0, description="Chance-to-resume factor of a next episode relative to a fresh, half-watched title.")
+    weight: float = Field(1.0, ge=0.0, le=1.0, description="Row score = weight * the best chance to resume.")
+
+
+class ContinueWatching:
+    """Started-not-finished titles ranked by the chance the member resumes them.
+
+    Episodes are shown as their series tile: the latest episode played, when unfinished
+    (reason "Resume S1:E3"), otherwise the next unfinished episode (reason "Next: S1:E4").
+    A finished title is never shown (``ctx.eligible`` excludes them).
+    """
+
+    def __init__(self, config: ContinueWatchingConfig | None = None) -> None:
+        self.config = config or ContinueWatchingConfig()
+
+    def __call__(self, ctx: RankContext) -> list[CandidateRow]:
+        cfg = self.config
+        user, cat = ctx.user, ctx.catalog
+        if len(user.items) == 0 or not ctx.eligible.any():
+            return []
+        age = user.now - user.last
+        recent = age <= cfg.max_age_days * DAY
+        items, last, frac = user.items[recent], user.last[recent], user.fraction[recent]
+        if items.size == 0:
+            return []
+        started = (frac > cfg.min_fraction) & (frac < FINISHED_AT)
+        chance = decay(user.now - last, cfg.half_life_days * DAY)
+        is_ep = (cat.kind[items] == EPISODE) & (cat.series[items] >= 0)
+
+        # titles played directly (movies, series tiles)
+        direct = started & ~is_ep
+        tiles = [items[direct]]
+        scores = [chance[direct] * (0.5 + 0.5 * frac[direct])]
+        episodes = [np.full(int(direct.sum()), -1, np.int32)]
+        resume = [np.ones(int(direct.sum()), bool)]
+        fracs = [frac[direct]]
+
+        # series: the latest episode played (history is most recent first)
+        ep_pos = np.flatnonzero(is_ep)
+        if ep_pos.size:
+            series, first = np.unique(cat.series[items[ep_pos]], return_index=True)
+            latest = ep_pos[first]
+            ep = items[latest].astype(np.int32)
+            ep_done = frac[latest] >= FINISHED_AT
+            ep_started = started[latest]
+            target = np.where(ep_done, next_episode(cat)[ep], ep)
+            target = _skip_finished(ctx, target, ep_done)
+            ok = target >= 0
+            ok[ok] = _episode_available(ctx, target[ok])
+            score = chance[latest] * np.where(ep_started, 0.5 + 0.5 * frac[latest], cfg.next_episode)
+            tiles.append(series[ok].astype(np.int32))
+            scores.append(score[ok])
+            episodes.append(target[ok])
+            resume.append(ep_started[ok])
+            fracs.append(np.where(ep_started, frac[latest], 0.0)[ok])
+
+        tile = np.concatenate(tiles)
+        score = np.concatenate(scores)
+        episode = np.concatenate(episodes)
+        is_resume = np.concatenate(resume)
+        fraction = np.concatenate(fracs)
+        keep = ctx.eligible[tile]
+        tile, score, episode, is_resume, fraction = tile[keep], score[keep], episode[keep], is_resume[keep], fraction[keep]
+        if tile.size == 0:
+            return []
+        # one tile per title: the best reason wins (a series played both directly and by episode)
+        order = np.lexsort((tile, -score))
+        _, first = np.unique(tile[order], return_index=True)
+        order = order[np.sort(first)][: ctx.n]
+        tile, score, episode, is_resume, fraction = tile[order], score[order], episode[order], is_resume[order], fraction[order]
+        reasons, entries = [], []
+        for t, e, r, f in zip(tile.tolist(), episode.tolist(), is_resume.tolist(), fraction.tolist(), strict=True):
+            if e < 0:
+                reasons.append(f"Resume ({round(100 * f)}% watched)")
+                entries.append({"item": str(cat.ids[t]), "fraction": round(f, 4)})
+            else:
+                name = f"S{int(cat.season[e])}:E{int(cat.episode[e])}"
+                reasons.append(f"Resume {name} ({round(100 * f)}% watched)" if r else f"Next: {name}")
+                entries.append({"item": str(cat.ids[t]), "episode": str(cat.ids[e]), "episode_name": name, "next": not r, "fraction": round(f, 4)})
+        evidence = {"source": "in progress", "titles": entries}
+        return [CandidateRow("continue_watching", "continue_watching", cfg.title, tile, score.astype(np.float32), evidence, cfg.weight * float(score[0]), tuple(reasons))]
+
+
+def _finished_mask(ctx: RankContext) -> np.ndarray:
+    def compute() -> np.ndarray:
+        mask = np.zeros(ctx.catalog.n, bool)
+        mask[ctx.user.finished()] = True
+        return mask
+
+    return ctx.cached("finished_mask", compute)
+
+
+def _skip_finished(ctx: RankContext, target: np.ndarray, follow: np.ndarray) -> np.ndarray:
+    """Where ``follow``, move each target along the series until an unfinished episode (or -1)."""
+    nxt = next_episode(ctx.catalog)
+    finished = _finished_mask(ctx)
+    target = target.copy()
+    todo = follow & (target >= 0)
+    todo[todo] = finished[target[todo]]
+    while todo.any():  # one step per consecutive finished episode, vectorized across series
+        target[todo] = nxt[target[todo]]
+        todo &= target >= 0
+        todo[todo] = finished[target[todo]]
+    return target
+
+
+def _episode_available(ctx: RankContext, episodes: np.ndarray) -> np.ndarray:
+    """An episode can be offered once it joined the service and is available in the member's region."""
+    cat = ctx.catalog
+    ok = cat.added[episodes] <= ctx.now
+    region = ctx.user.profile.region
+    if region is not None and cat.region_names:
+        ok &= cat.available_in(region)[episodes]
+    return ok

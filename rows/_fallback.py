@@ -1,0 +1,89 @@
+"""New Releases (recently added or released, lightly personalized) and Popular (the fallback)."""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pagegen._candidates import CandidateRow, RankContext
+
+from ._context import DAY, decay, top_k
+
+__all__ = ["NewReleases", "NewReleasesConfig", "Popular", "PopularConfig"]
+
+
+class NewReleasesConfig(BaseModel):
+    """New Releases: score = freshness * (1 + gamma * affinity) over titles new within the window."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field("New Releases", min_length=1, max_length=80, description="Display title of the row.")
+    window_days: float = Field(90.0, gt=0.0, le=3650.0, description="A title is new for this many days after it was added (or released, when later).")
+    half_life_days: float = Field(30.0, gt=0.0, le=3650.0, description="Freshness halves every this many days.")
+    gamma: float = Field(0.5, ge=0.0, le=10.0, description="Personalization dose (0: pure freshness).")
+    weight: float = Field(0.4, ge=0.0, le=1.0, description="Row score.")
+    exclude_seen: bool = Field(True, description="Leave out titles the member already played or rated.")
+
+
+class NewReleases:
+    """Titles that recently joined the service or were released, freshest first, nudged by taste."""
+
+    def __init__(self, config: NewReleasesConfig | None = None) -> None:
+        self.config = config or NewReleasesConfig()
+
+    def __call__(self, ctx: RankContext) -> list[CandidateRow]:
+        cfg = self.config
+        base = ctx.unseen if cfg.exclude_seen else ctx.eligible
+        if not base.any():
+            return []
+        cat = ctx.catalog
+        released = np.where((cat.released > 0) & (cat.released <= ctx.now), cat.released, 0)
+        fresh = np.maximum(cat.added, released)
+        age = ctx.now - fresh
+        mask = base & (fresh > 0) & (age < cfg.window_days * DAY)
+        if not mask.any():
+            return []
+        score = decay(age, cfg.half_life_days * DAY) * (1.0 + cfg.gamma * ctx.affinity)
+        items, scores = top_k(score, mask, ctx.n)
+        days = (age[items] // DAY).tolist()
+        reasons = tuple("New today" if d == 0 else f"New {d} day{'s' if d > 1 else ''} ago" for d in days)
+        evidence = {"source": "new releases", "window_days": cfg.window_days, "newest": int(fresh[items].max())}
+        return [CandidateRow("new_releases", "new_releases", cfg.title, items, scores, evidence, cfg.weight, reasons)]
+
+
+class PopularConfig(BaseModel):
+    """Popular: the most played titles, the same for everyone (the cold-start fallback)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field("Popular on pagegen", min_length=1, max_length=80, description="Display title of the row.")
+    window_days: float | None = Field(30.0, gt=0.0, le=3650.0, description="Count plays in this many days before now (None: all time); falls back to all time when too few titles were played.")
+    weight: float = Field(0.3, ge=0.0, le=1.0, description="Row score (low: a fallback).")
+    exclude_seen: bool = Field(True, description="Leave out titles the member already played or rated.")
+
+
+class Popular:
+    """Non-personalized popularity, so that a member with no history still gets a full page."""
+
+    def __init__(self, config: PopularConfig | None = None) -> None:
+        self.config = config or PopularConfig()
+
+    def __call__(self, ctx: RankContext) -> list[CandidateRow]:
+        cfg = self.config
+        base = ctx.unseen if cfg.exclude_seen else ctx.eligible
+        if not base.any():
+            return []
+        window = None if cfg.window_days is None else int(cfg.window_days * DAY)
+        counts = ctx.popularity
+        if window is not None:
+            recent = ctx.cached(("popularity", window, None), lambda: np.asarray(ctx.model.popularity(ctx.now, window=window), np.float32))
+            if int((base & (recent > 0)).sum()) >= ctx.n:
+                counts = recent
+            else:
+                window = None
+        mask = base & (counts > 0)
+        if not mask.any():
+            return []
+        items, scores = top_k(counts, mask, ctx.n)
+        evidence = {"source": "popularity", "window": window}
+        return [CandidateRow("popular", "popular", cfg.title, items, scores, evidence, cfg.weight)]

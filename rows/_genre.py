@@ -1,0 +1,114 @@
+"""Genre rows, and finer slices: genre x decade, genre pairs, tags.
+
+Three layers of personalization: which slices (the member's affinity, with exploration
+through ``ctx.rng``), which titles within (eligible titles of the slice by ``ctx.scores``),
+and their order. The slices of a catalog are indexed once (a sparse slices x titles matrix),
+so the affinity to every slice is one sparse product per request.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pagegen._candidates import CandidateRow, RankContext
+from pagegen._catalog import Catalog
+
+from ._context import DAY, catalog_cached, history_liking, top_k
+from ._slices import SliceIndex, build_slices
+
+__all__ = ["GenreRows", "GenreRowsConfig"]
+
+
+class GenreRowsConfig(BaseModel):
+    """Genre rows: slice affinity a_s = (m_s + prior * b_s) / (T + prior), where m_s is the
+    member's liked-and-recent history mass in slice s, T the total mass and b_s the slice's
+    share of the catalog; slices are chosen by log(a_s / max a) plus Gumbel noise * explore."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_rows: int = Field(8, ge=1, le=50, description="At most this many genre rows (all slice kinds together).")
+    max_fine_rows: int = Field(3, ge=0, le=50, description="Of which at most this many finer slices (genre x decade, genre pair, tag).")
+    min_titles: int = Field(10, ge=1, le=10_000, description="A slice exists when the catalog has at least this many displayable titles in it.")
+    min_eligible: int = Field(5, ge=1, le=1_000, description="A slice is offered when at least this many of its titles are eligible and unseen.")
+    decades: bool = Field(True, description="Offer genre x decade slices ('1980s Sci-Fi').")
+    pairs: bool = Field(True, description="Offer genre pair slices ('Romantic Comedies').")
+    max_tags: int = Field(200, ge=0, le=10_000, description="Offer tag slices for the most common tags, at most this many (0: none).")
+    prior: float = Field(5.0, ge=0.0, le=1_000.0, description="Smoothing towards the catalog share, in units of history mass (one liked, fresh title = 1).")
+    explore: float = Field(0.3, ge=0.0, le=5.0, description="Scale of the Gumbel noise added to log relative affinity (0: always the top slices).")
+    rating_max: float = Field(5.0, gt=0.0, le=100.0, description="The top of the rating scale (liking = rating / rating_max).")
+    half_life_days: float = Field(180.0, gt=0.0, le=36500.0, description="A history title's weight halves every this many days.")
+    undated_recency: float = Field(0.5, ge=0.0, le=1.0, description="Recency weight of a title that was rated but never played.")
+    weight: float = Field(0.7, ge=0.0, le=1.0, description="Row score of the member's favourite genre; others in proportion to their affinity.")
+    fine_weight: float = Field(0.9, ge=0.0, le=1.0, description="Extra factor on the row score of finer slices.")
+    exclude_seen: bool = Field(True, description="Leave out titles the member already played or rated.")
+
+
+class GenreRows:
+    """Personalized genre and sub-genre rows (see GenreRowsConfig)."""
+
+    def __init__(self, config: GenreRowsConfig | None = None) -> None:
+        self.config = config or GenreRowsConfig()
+
+    def index(self, catalog: Catalog) -> SliceIndex:
+        """The catalog's slices under this config (built once per catalog)."""
+        cfg = self.config
+        key = ("slices", cfg.min_titles, cfg.decades, cfg.pairs, cfg.max_tags)
+        return catalog_cached(catalog, key, lambda: build_slices(catalog, min_titles=cfg.min_titles, decades=cfg.decades, pairs=cfg.pairs, max_tags=cfg.max_tags))
+
+    def __call__(self, ctx: RankContext) -> list[CandidateRow]:
+        cfg = self.config
+        idx = self.index(ctx.catalog)
+        mask = ctx.unseen if cfg.exclude_seen else ctx.eligible
+        if idx.n_slices == 0 or not mask.any():
+            return []
+        aff = self.affinity(ctx, idx)
+        genre_best = float(aff[~idx.fine].max()) if (~idx.fine).any() else float(aff.max())
+        rel = aff / genre_best if genre_best > 0 else np.zeros_like(aff)
+        avail = idx.members @ mask.astype(np.float32)
+        offered = avail >= cfg.min_eligible
+        if not offered.any():
+            return []
+        noise = ctx.rng.gumbel(size=idx.n_slices) * cfg.explore if cfg.explore > 0 else np.zeros(idx.n_slices)
+        with np.errstate(divide="ignore"):
+            logrel = np.log(rel)
+        chosen = _choose(logrel + noise, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows)
+        greedy = set(_choose(logrel, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows).tolist())
+        rows = []
+        for s in chosen.tolist():
+            members = idx.members.indices[idx.members.indptr[s] : idx.members.indptr[s + 1]]
+            sub = np.zeros(ctx.catalog.n, bool)
+            sub[members] = mask[members]
+            items, scores = top_k(ctx.scores, sub, ctx.n)
+            evidence = {
+                **idx.definition(s),
+                "affinity": round(float(aff[s]), 6),
+                "relative_affinity": round(float(rel[s]), 4),
+                "catalog_share": round(float(idx.share[s]), 6),
+                "explored": s not in greedy,
+            }
+            score = cfg.weight * float(rel[s]) * (cfg.fine_weight if idx.fine[s] else 1.0)
+            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], items, scores, evidence, min(score, 1.0)))
+        return rows
+
+    def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
+        """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice."""
+        cfg = self.config
+        items, like, rec = history_liking(ctx.user, ctx.catalog, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
+        mass = np.zeros(ctx.catalog.n, np.float64)
+        np.add.at(mass, items, like * rec)
+        m = idx.members @ mass
+        total = float(mass[idx.covered].sum())
+        if total + cfg.prior <= 0:
+            return idx.share.copy()
+        return (m + cfg.prior * idx.share) / (total + cfg.prior)
+
+
+def _choose(value: np.ndarray, offered: np.ndarray, fine: np.ndarray, max_rows: int, max_fine: int) -> np.ndarray:
+    """Slices by decreasing value among the offered, at most max_fine fine ones, max_rows in all."""
+    cand = np.flatnonzero(offered & np.isfinite(value))
+    order = cand[np.lexsort((cand, -value[cand]))]
+    fine_rank = np.cumsum(fine[order])
+    allowed = ~fine[order] | (fine_rank <= max_fine)
+    return order[allowed][:max_rows]
+

@@ -1,0 +1,81 @@
+"""The explicit registry of built-in rankers, and running rankers with fault isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pagegen._candidates import CandidateRow, RankContext, Ranker, row_problems
+
+from ._because import BecauseYouWatched
+from ._continue import ContinueWatching
+from ._fallback import NewReleases, Popular
+from ._genre import GenreRows
+from ._top_picks import Top10, TopPicks
+from ._trending import Trending
+
+__all__ = ["RANKERS", "RankerFailure", "candidate_rows", "default_rankers"]
+
+#: The built-in rankers with their default configs, by name.
+RANKERS: dict[str, Ranker] = {
+    "continue_watching": ContinueWatching(),
+    "top_picks": TopPicks(),
+    "top10": Top10(),
+    "trending": Trending(),
+    "because_you_watched": BecauseYouWatched(),
+    "genre": GenreRows(),
+    "new_releases": NewReleases(),
+    "popular": Popular(),
+}
+
+
+def default_rankers() -> dict[str, Ranker]:
+    """A fresh dict of the built-in rankers (safe to edit: add, remove or replace entries)."""
+    return dict(RANKERS)
+
+
+@dataclass(frozen=True)
+class RankerFailure:
+    """A ranker dropped from one request: its name and what went wrong (``Type: message``)."""
+
+    name: str
+    error: str
+
+
+def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ranker] | None = None) -> tuple[list[CandidateRow], list[RankerFailure]]:
+    """Run the rankers for one request; a faulty ranker is dropped, not fatal.
+
+    A ranker is dropped for this request, and recorded in the failures, when it raises, or
+    returns anything but CandidateRows, or a row with an unknown or ineligible title, a repeated
+    title, a non-finite or unsorted score, or a key an earlier row already used. Empty rows are
+    left out silently. ``rankers`` defaults to RANKERS; a plain iterable is named by each
+    callable's ``__name__`` (or class name).
+    """
+    if rankers is None:
+        rankers = RANKERS
+    named = list(rankers.items()) if isinstance(rankers, Mapping) else [(_name(r), r) for r in rankers]
+    rows: list[CandidateRow] = []
+    failures: list[RankerFailure] = []
+    keys: set[str] = set()
+    for name, ranker in named:
+        try:
+            out = list(ranker(ctx))
+        except Exception as err:  # noqa: BLE001 - isolation is the point
+            failures.append(RankerFailure(name, f"{type(err).__name__}: {err}"))
+            continue
+        out = [r for r in out if not (isinstance(r, CandidateRow) and len(r) == 0)]
+        problems = [p for r in out for p in row_problems(ctx, r)]
+        own = [r.key for r in out if isinstance(r, CandidateRow)]
+        clash = sorted(keys.intersection(own)) + sorted({k for k in own if own.count(k) > 1})
+        if clash:
+            problems.append(f"row key {clash[0]!r} used twice")
+        if problems:
+            failures.append(RankerFailure(name, "; ".join(problems)))
+            continue
+        keys.update(own)
+        rows.extend(out)
+    return rows, failures
+
+
+def _name(ranker: object) -> str:
+    return getattr(ranker, "__name__", None) or type(ranker).__name__

@@ -1,0 +1,100 @@
+"""Top picks (the personalized video ranker over the whole catalog) and the numbered Top 10."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pagegen._candidates import CandidateRow, RankContext
+
+from ._context import DAY, top_k
+
+__all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
+
+
+class TopPicksConfig(BaseModel):
+    """Top picks: the member's best titles by ``ctx.scores``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field("Top Picks for You", min_length=1, max_length=80, description="Display title of the row.")
+    weight: float = Field(0.9, ge=0.0, le=1.0, description="Row score for a member with a long history.")
+    warmth: float = Field(5.0, gt=0.0, le=1000.0, description="History length (titles) at which the row score reaches 63% of weight; a cold member scores 0.")
+    exclude_seen: bool = Field(True, description="Leave out titles the member already played or rated.")
+
+
+class TopPicks:
+    """The personalized video ranker's top ``ctx.n`` titles for the member."""
+
+    def __init__(self, config: TopPicksConfig | None = None) -> None:
+        self.config = config or TopPicksConfig()
+
+    def __call__(self, ctx: RankContext) -> list[CandidateRow]:
+        cfg = self.config
+        mask = ctx.unseen if cfg.exclude_seen else ctx.eligible
+        if not mask.any():
+            return []
+        items, scores = top_k(ctx.scores, mask, ctx.n)
+        history = len(ctx.user.items) + len(ctx.user.rated)
+        warmth = 1.0 - math.exp(-history / cfg.warmth)
+        evidence = {"source": "personalized video ranker", "history": history, "warmth": round(warmth, 4)}
+        return [CandidateRow("top_picks", "top_picks", cfg.title, items, scores, evidence, cfg.weight * warmth)]
+
+
+class Top10Config(BaseModel):
+    """The numbered Top 10: the most played titles as of now, in the member's region."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    length: int = Field(10, ge=1, le=50, description="How many titles the chart holds (at most ctx.n).")
+    windows: tuple[int, ...] = Field((DAY, 7 * DAY, 30 * DAY), min_length=1, max_length=8, description="Counting windows in seconds, tried in order until one has `length` played titles; all time after the last.")
+    weight: float = Field(0.45, ge=0.0, le=1.0, description="Row score (the chart is not personalized).")
+
+
+_PERIODS = ((DAY, "today", "Today"), (7 * DAY, "this week", "This Week"), (31 * DAY, "this month", "This Month"), (366 * DAY, "this year", "This Year"))
+
+
+def _period(window: int | None) -> tuple[str, str]:
+    if window is None:
+        return "of all time", "of All Time"
+    for limit, low, cap in _PERIODS:
+        if window <= limit:
+            return low, cap
+    return f"in the last {window // DAY} days", f"in the Last {window // DAY} Days"
+
+
+class Top10:
+    """Popularity as of ``now`` (per the member's region where the catalog has regions), numbered."""
+
+    def __init__(self, config: Top10Config | None = None) -> None:
+        self.config = config or Top10Config()
+
+    def __call__(self, ctx: RankContext) -> list[CandidateRow]:
+        cfg = self.config
+        if not ctx.eligible.any():
+            return []
+        region = ctx.user.profile.region if ctx.catalog.region_names else None
+        length = min(cfg.length, ctx.n)
+        windows: tuple[int | None, ...] = (*cfg.windows, None)
+        for window in windows:
+            counts = ctx.cached(("popularity", window, region), lambda w=window: _popularity(ctx, w, region))
+            mask = ctx.eligible & (counts > 0)
+            if int(mask.sum()) >= length:
+                break
+        if not mask.any():
+            return []
+        items, scores = top_k(counts, mask, length)
+        low, cap = _period(window)
+        place = f"in {region} " if region else ""
+        reasons = tuple(f"#{i} {place}{low}" for i in range(1, len(items) + 1))
+        evidence = {"source": "popularity", "region": region, "window": window, "period": low}
+        title = f"Top {len(items)} {place}{cap}"
+        return [CandidateRow("top10", f"top10:{region or 'all'}", title, items, scores, evidence, cfg.weight, reasons)]
+
+
+def _popularity(ctx: RankContext, window: int | None, region: str | None) -> np.ndarray:
+    if window is None and region is None:
+        return ctx.popularity
+    return np.asarray(ctx.model.popularity(ctx.now, window=window, region=region), dtype=np.float32)
