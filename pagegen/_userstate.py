@@ -150,7 +150,11 @@ class UserState:
             np.maximum.at(frac, pos, p_val)
         order = np.lexsort((uniq, -last))
         rate = kind == RATING
-        r_item, r_val = item[rate], value[rate]
+        r_item, r_ts, r_val = item[rate], ts[rate], value[rate]
+        # the latest rating of a title wins; ratings at the same second: the higher one, so that
+        # the state does not depend on the order the events arrived in
+        by_time = np.lexsort((r_val, r_ts))
+        r_item, r_val = r_item[by_time], r_val[by_time]
         r_uniq, r_first_rev = np.unique(r_item[::-1], return_index=True)
         r_last = r_val[::-1][r_first_rev]
         return cls(now=now, items=uniq[order], last=last[order], fraction=frac[order], rated=r_uniq, ratings=r_last, profile=profile or Profile(), user=user, user_index=user_index)
