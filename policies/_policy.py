@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pagegen._catalog import MATURITY_LEVELS
 from pagegen._errors import PolicyError
 
-__all__ = ["PRESETS", "Attention", "Eligibility", "GenreCap", "Pin", "Policy", "Window", "load_policy"]
+__all__ = ["PRESETS", "Attention", "Eligibility", "GenreCap", "Pin", "Policy", "Window", "load_policy", "policy_eligible"]
 
 #: The presets shipped as TOML files next to this module, loadable by name.
 PRESETS: tuple[str, ...] = ("default", "kids", "mobile", "tv")
@@ -261,3 +261,17 @@ def load_policy(source: str | Path | Policy) -> Policy:
         return Policy(**data)
     except PolicyError as err:
         raise PolicyError(f"{where}: {err}") from None
+
+
+def policy_eligible(policy: Policy, catalog: Any) -> Any:
+    """Bool mask over the catalog of titles the policy allows (maturity cap, excluded genres).
+
+    Excluded genre names the catalog does not have are ignored (a policy serves many catalogs).
+    """
+    import numpy as np
+
+    mask = catalog.maturity <= policy.eligibility.maturity_code()
+    cols = [catalog.genre_names.index(g) for g in policy.eligibility.exclude_genres if g in catalog.genre_names]
+    if cols:
+        mask &= ~np.asarray(catalog.genres)[:, cols].any(axis=1)
+    return mask

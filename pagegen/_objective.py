@@ -1,0 +1,195 @@
+"""The page objective, implemented once: every selector is scored (and the exact one optimizes) with it.
+
+For a page whose row ``p`` shows candidate row ``r_p`` with titles ``i_{p,0}, i_{p,1}, ...``::
+
+    objective = sum_p a_p * w_{r_p} * sum_c b_c * q_{r_p}(i_{p,c})
+              - diversity * B * sum_p a_p * sum_{p' < p} red(r_{p'}, r_p)
+
+- ``a_p = row_decay**p`` and ``b_c = column_decay**c``: the 2-D attention model (top-left counts most);
+  ``B = sum_c b_c`` is the attention mass of a full row, so ``diversity`` is in units of one full row.
+- ``w_r = max(score_r, 0)``: the candidate row's own relevance to the member (its ranker's score).
+- ``q_r(i) = max(s_{r,i}, 0) / max_j max(s_{r,j}, 0)``: the title's score in the row relative to the
+  row's best title (1 for every title when no score is positive).
+- ``red(r, s) = ([kind_r = kind_s] + cos(genres_r, genres_s) + overlap(r, s)) / 3`` in [0, 1]:
+  redundancy between two rows: same kind, shared genres (cosine of the rows' genre profiles over
+  their eligible titles), similar titles (shared eligible titles / the shorter row's length).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._candidates import CandidateRow
+from ._catalog import Catalog
+
+__all__ = ["Placed", "Problem", "SelectContext", "Selection", "objective", "prepare", "row_genres"]
+
+
+@dataclass(frozen=True)
+class SelectContext:
+    """What a selector needs besides the candidate rows and the policy.
+
+    eligible  bool mask over the catalog: titles that may be shown (member and policy rules)
+    device    the request's device (picks the policy's visible window)
+    rng       the request's generator, derived from (seed, member)
+    """
+
+    catalog: Catalog
+    eligible: np.ndarray
+    device: str = "web"
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+
+@dataclass(frozen=True, eq=False)
+class Placed:
+    """One row of a selection: candidate row index and the titles shown, left to right."""
+
+    row: int
+    items: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Selection:
+    """What a selector returns: the rows top to bottom, the page objective, and a trace."""
+
+    rows: tuple[Placed, ...]
+    objective: float
+    steps: tuple[dict, ...] = ()
+    status: str | None = None
+    gap: float | None = None
+
+
+def row_genres(evidence: object) -> tuple[str, ...]:
+    """The genres a row declares in its evidence: ``genres`` (list of names) or ``genre`` (one name)."""
+    if not isinstance(evidence, dict):
+        return ()
+    names = evidence.get("genres", evidence.get("genre", ()))
+    if isinstance(names, str):
+        return (names,)
+    return tuple(str(g) for g in names) if isinstance(names, list | tuple) else ()
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Candidate rows prepared for selection (integer arrays, computed once per request).
+
+    M         int32 (R, Lmax): eligible titles of each candidate row in ranker order, -1 padded
+    Q         float64 (R, Lmax): q_r(i) for each entry, 0 at pads
+    length    int (R,): eligible titles per candidate row
+    weight    float64 (R,): w_r
+    kind      int (R,): code into ``kinds``
+    declared  bool (R, len(genre_names)): genres each row declares (the genre cap uses them)
+    profile   float64 (R, G): L2-normalized genre profile of each row's eligible titles
+    a, b      attention: row and column discounts (n_rows,), (row_length,)
+    """
+
+    rows: tuple[CandidateRow, ...]
+    policy: object
+    catalog: Catalog
+    device: str
+    M: np.ndarray
+    Q: np.ndarray
+    length: np.ndarray
+    weight: np.ndarray
+    kind: np.ndarray
+    kinds: tuple[str, ...]
+    genre_names: tuple[str, ...]
+    declared: np.ndarray
+    profile: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    @property
+    def full_row(self) -> float:
+        """B: attention mass of a full row."""
+        return float(self.b.sum())
+
+    def redundancy(self, rows: np.ndarray, other: int) -> np.ndarray:
+        """red(r, other) for every r in ``rows`` (float64)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        same = (self.kind[rows] == self.kind[other]).astype(np.float64)
+        cos = self.profile[rows] @ self.profile[other]
+        mark = np.zeros(self.catalog.n + 1, dtype=bool)
+        mark[self.M[other, : self.length[other]]] = True
+        mark[-1] = False
+        shared = mark[self.M[rows]].sum(axis=1)
+        shorter = np.minimum(self.length[rows], self.length[other])
+        overlap = np.divide(shared, shorter, out=np.zeros(len(rows)), where=shorter > 0)
+        return (same + np.clip(cos, 0.0, 1.0) + overlap) / 3.0
+
+    def values(self, row: int, items: np.ndarray) -> np.ndarray:
+        """q_row(i) of the given titles (each must be among the row's eligible titles)."""
+        entries = self.M[row, : self.length[row]]
+        order = np.argsort(entries, kind="stable")
+        pos = np.searchsorted(entries[order], items)
+        pos = order[np.minimum(pos, len(order) - 1)]
+        if len(items) and (len(entries) == 0 or np.any(entries[pos] != items)):
+            raise ValueError(f"a title is not among the eligible titles of candidate row {self.rows[row].key!r}")
+        return self.Q[row, pos]
+
+
+def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem:
+    """The Problem of one request: ineligible titles removed, values and row features computed (vectorized)."""
+    from policies._policy import Policy
+
+    assert isinstance(policy, Policy)
+    rows = tuple(rows)
+    catalog = ctx.catalog
+    n_cand = len(rows)
+    lmax = max((len(r) for r in rows), default=0)
+    raw = np.full((n_cand, max(lmax, 1)), -1, dtype=np.int32)
+    score = np.zeros(raw.shape, dtype=np.float64)
+    for r, row in enumerate(rows):  # packing the candidates' arrays; one copy per row
+        raw[r, : len(row)] = row.items
+        score[r, : len(row)] = row.scores
+    inside = (raw >= 0) & (raw < catalog.n)
+    ok = inside & np.asarray(ctx.eligible, dtype=bool)[np.where(inside, raw, 0)]
+    order = np.argsort(~ok, axis=1, kind="stable")
+    M = np.take_along_axis(np.where(ok, raw, -1), order, axis=1).astype(np.int32)
+    S = np.take_along_axis(np.where(ok, np.maximum(score, 0.0), 0.0), order, axis=1)
+    length = ok.sum(axis=1)
+    top = S.max(axis=1, initial=0.0)
+    valid = M >= 0
+    Q = np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
+    weight = np.maximum(np.asarray([r.score for r in rows], dtype=np.float64), 0.0)
+    kinds = tuple(sorted({r.kind for r in rows}))
+    kind = np.asarray([kinds.index(r.kind) for r in rows], dtype=np.intp)
+    declared_lists = [row_genres(r.evidence) for r in rows]
+    genre_names = tuple(sorted({g for gs in declared_lists for g in gs}))
+    declared = np.zeros((n_cand, len(genre_names)), dtype=bool)
+    for r, gs in enumerate(declared_lists):
+        declared[r, [genre_names.index(g) for g in gs]] = True
+    rr, cc = np.nonzero(valid)
+    incidence = sp.csr_array((np.ones(len(rr)), (rr, M[rr, cc])), shape=(n_cand, catalog.n))
+    prof = np.asarray(incidence @ np.asarray(catalog.genres, dtype=np.float64))
+    norm = np.linalg.norm(prof, axis=1, keepdims=True)
+    prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
+    a = policy.attention.row_decay ** np.arange(policy.n_rows, dtype=np.float64)
+    b = policy.attention.column_decay ** np.arange(policy.row_length, dtype=np.float64)
+    return Problem(
+        rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,
+        kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, a=a, b=b,
+    )  # fmt: skip
+
+
+def objective(problem: Problem, placed: Sequence[Placed]) -> float:
+    """The page objective of ``placed`` (rows top to bottom); see the module docstring."""
+    policy = problem.policy
+    total = 0.0
+    above: list[int] = []
+    for p, pl in enumerate(placed):
+        items = np.asarray(pl.items, dtype=np.int32)
+        q = problem.values(pl.row, items)
+        cells = problem.weight[pl.row] * float(np.dot(problem.b[: len(items)], q))
+        penalty = float(problem.redundancy(np.asarray(above), pl.row).sum()) if above else 0.0
+        total += problem.a[p] * (cells - policy.diversity * problem.full_row * penalty)
+        above.append(pl.row)
+    return total

@@ -1,0 +1,203 @@
+"""Page selectors: template, row_ranking, stage_wise (and exact, in _select_exact), one interface.
+
+A selector is a callable ``(rows, policy, ctx) -> Selection``. The three greedy selectors share
+one top-to-bottom loop over the page's row indices; inside it everything is vectorized over
+all candidate rows at once: a rows x positions index matrix ``M`` and a per-title use count.
+At each row index every candidate is *refilled* with its eligible titles not yet used (in its
+ranker's order, up to ``row_length``), the hard constraints (dedup, caps, pins, minimum titles)
+give a feasibility mask, and the selector's key picks the best feasible candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from ._candidates import CandidateRow
+from ._objective import Placed, Problem, SelectContext, Selection, objective, prepare
+
+__all__ = ["SELECTORS", "Selector", "greedy_fill", "row_ranking", "stage_wise", "template"]
+
+#: key(problem, p, state) -> float64 (R,) preference of each candidate at row index p (higher is better)
+Key = Callable[[Problem, int, "FillState"], np.ndarray]
+
+
+class Selector(Protocol):
+    """Candidate rows + policy + context -> selection. A plain function qualifies."""
+
+    def __call__(self, rows: Sequence[CandidateRow], policy, ctx: SelectContext, /) -> Selection: ...
+
+
+class FillState:
+    """Bookkeeping of the greedy loop (only the builder mutates it)."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.refilled_value = np.zeros(problem.n_rows)  # sum_c b_c q over the refilled titles
+        self.redundancy = np.zeros(problem.n_rows)  # sum of red(r, s) over rows s placed above
+
+
+def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
+    """Designated row per active pin (best-scored row of the kind with enough titles), forced row indices."""
+    policy = problem.policy
+    n_rows = policy.n_rows
+    pin_row = np.full(len(policy.pins), -1, dtype=np.intp)
+    for i, pin in enumerate(policy.pins):
+        if pin.kind not in problem.kinds:
+            continue
+        ok = (problem.kind == problem.kinds.index(pin.kind)) & (problem.length >= policy.min_titles)
+        if ok.any():
+            cand = np.flatnonzero(ok)
+            pin_row[i] = cand[np.argmax(problem.weight[cand])]
+    forced: dict[int, int] = {}
+    for i, pin in enumerate(policy.pins):
+        if pin_row[i] >= 0 and pin.at is not None:
+            forced[pin.at] = i
+    for i in sorted((i for i, p in enumerate(policy.pins) if pin_row[i] >= 0 and p.within is not None), key=lambda i: policy.pins[i].within):
+        free = [p for p in range(min(policy.pins[i].within, n_rows)) if p not in forced]
+        if free:
+            forced[free[-1]] = i
+    return pin_row, forced, list(policy.pins)
+
+
+def greedy_fill(problem: Problem, key: Key) -> Selection:
+    """The shared top-to-bottom loop; ``key`` ranks the feasible candidates at each row index."""
+    policy = problem.policy
+    n_cand, n = problem.n_rows, problem.catalog.n
+    M = problem.M
+    pad = np.where(M >= 0, M, n)
+    width = policy.row_length
+    window = policy.window(problem.device)
+    count = np.zeros(n + 1, dtype=np.int32)
+    taken = np.zeros(n_cand, dtype=bool)
+    kind_cap = np.asarray([policy.kind_cap(k) for k in problem.kinds], dtype=np.int64)
+    kind_count = np.zeros(len(problem.kinds), dtype=np.int64)
+    placed_genres = np.zeros((policy.n_rows, len(problem.genre_names)), dtype=bool)
+    pin_row, forced, pins = _pin_plan(problem)
+    pinned_kinds = [problem.kinds.index(p.kind) for p in pins if p.kind in problem.kinds]
+    is_pin_kind = np.isin(problem.kind, pinned_kinds)
+    designated = np.zeros(n_cand, dtype=bool)
+    designated[pin_row[pin_row >= 0]] = True
+    taken |= is_pin_kind & ~designated  # a pinned kind appears once: its designated row
+    pending = {i for i in range(len(pins)) if pin_row[i] >= 0}
+    b_ext = np.zeros(M.shape[1] + 1)
+    b_ext[1 : min(width, M.shape[1]) + 1] = problem.b[: M.shape[1]]
+    state = FillState(problem)
+    placed: list[Placed] = []
+    steps: list[dict] = []
+    for p in range(policy.n_rows):
+        in_scope = policy.dedup == "page" or p < window.rows
+        blocked = count >= policy.max_appearances if in_scope else np.zeros(n + 1, dtype=bool)
+        blocked[n] = True
+        reserved = np.zeros(n + 1, dtype=bool)
+        for i in pending:
+            reserved[pad[pin_row[i]]] = True
+        reserved[n] = False
+        valid = ~(blocked | reserved)[pad]
+        pin_idx = np.flatnonzero(designated)
+        valid[pin_idx] = ~blocked[pad[pin_idx]]
+        rank = np.cumsum(valid, axis=1)
+        shown = np.minimum(rank[:, -1], width)
+        state.refilled_value = (np.where(valid, problem.Q * b_ext[np.where(rank <= width, rank, 0)], 0.0)).sum(axis=1)
+        feasible = ~taken & (shown >= policy.min_titles) & (kind_count[problem.kind] < kind_cap[problem.kind])
+        if policy.genre_cap is not None and placed_genres.shape[1]:
+            recent = placed_genres[max(0, p - policy.genre_cap.span + 1) : p].sum(axis=0)
+            full = recent >= policy.genre_cap.max_rows
+            feasible &= ~(problem.declared[:, full].any(axis=1))
+        allowed_pin = np.zeros(n_cand, dtype=bool)
+        for i in pending:
+            if p in pins[i].positions(policy.n_rows):
+                allowed_pin[pin_row[i]] = True
+        feasible &= ~designated | allowed_pin
+        if p in forced and forced[p] in pending:
+            only = feasible & (np.arange(n_cand) == pin_row[forced[p]])
+            if only.any():
+                feasible = only
+            else:  # the pinned row cannot stand here: the pin is inactive for this page
+                pending.discard(forced[p])
+                taken[pin_row[forced[p]]] = True
+                feasible[pin_row[forced[p]]] = False
+        if not feasible.any():
+            # the page ends here: a pending pin takes this last row if it may
+            late = [pin_row[i] for i in sorted(pending) if pins[i].at is not None and p < pins[i].at or p in pins[i].positions(policy.n_rows)]
+            feasible[late] = ~taken[late] & (shown[late] >= policy.min_titles)
+            if not feasible.any():
+                break
+        scores = key(problem, p, state)
+        masked = np.where(feasible, scores, -np.inf)
+        r = int(np.argmax(masked))
+        runner = masked.copy()
+        runner[r] = -np.inf
+        r2 = int(np.argmax(runner))
+        items = M[r][valid[r] & (rank[r] <= width)]
+        placed.append(Placed(row=r, items=items))
+        steps.append({
+            "row": p, "key": problem.rows[r].key, "gain": float(scores[r]), "feasible": int(feasible.sum()),
+            "runner_up": problem.rows[r2].key if np.isfinite(runner[r2]) else None,
+            "runner_up_gain": float(runner[r2]) if np.isfinite(runner[r2]) else None,
+        })  # fmt: skip
+        if in_scope:
+            np.add.at(count, items if policy.dedup == "page" else items[: window.columns], 1)
+        taken[r] = True
+        kind_count[problem.kind[r]] += 1
+        placed_genres[p] = problem.declared[r]
+        state.redundancy += problem.redundancy(np.arange(n_cand), r)
+        for i in [i for i in pending if pin_row[i] == r]:
+            pending.discard(i)
+    return Selection(rows=tuple(placed), objective=objective(problem, placed), steps=tuple(steps))
+
+
+def _stage_key(problem: Problem, p: int, state: FillState) -> np.ndarray:
+    """Marginal gain of each candidate at row index p: its refilled cells minus redundancy with rows above."""
+    cells = problem.weight * state.refilled_value
+    penalty = problem.policy.diversity * problem.full_row * state.redundancy
+    return problem.a[p] * (cells - penalty)
+
+
+def stage_wise(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
+    """Choose each next row by its marginal objective gain given the rows and titles already placed."""
+    return greedy_fill(prepare(rows, policy, ctx), _stage_key)
+
+
+def row_ranking(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
+    """Score each candidate row on its own (its value as the top row), sort, deduplicate in that order."""
+    problem = prepare(rows, policy, ctx)
+    width = min(policy.row_length, problem.M.shape[1])
+    alone = problem.weight * (problem.Q[:, :width] @ problem.b[:width])
+    return greedy_fill(problem, lambda _pr, _p, _s: alone)
+
+
+def template(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
+    """A fixed order of row kinds (``policy.template``), the same for everyone; within a kind, by row score.
+
+    At row index p the wanted kind is ``template[p]``; when no row of it fits, a row of a kind
+    that appears in the template comes first, then any other.
+    """
+    problem = prepare(rows, policy, ctx)
+    n_cand = problem.n_rows
+    by_score = np.empty(n_cand, dtype=np.float64)
+    by_score[np.lexsort((-np.arange(n_cand), problem.weight))] = np.arange(n_cand)
+    listed = np.isin(np.asarray(problem.kinds, dtype=object)[problem.kind], list(policy.template)) if n_cand else np.zeros(0, bool)
+    kind_names = np.asarray(problem.kinds, dtype=object)[problem.kind] if n_cand else np.zeros(0, object)
+
+    def key(_pr: Problem, p: int, _s: FillState) -> np.ndarray:
+        wanted = kind_names == policy.template[p] if p < len(policy.template) else np.zeros(n_cand, bool)
+        return (2.0 * wanted + listed) * (n_cand + 1) + by_score
+
+    return greedy_fill(problem, key)
+
+
+def _exact(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
+    from ._select_exact import exact
+
+    return exact(rows, policy, ctx)
+
+
+#: The built-in selectors, by name.
+SELECTORS: dict[str, Selector] = {
+    "exact": _exact,
+    "row_ranking": row_ranking,
+    "stage_wise": stage_wise,
+    "template": template,
+}

@@ -1,0 +1,52 @@
+"""Page validation: ``check(page, policy, user, catalog)`` runs the rules and lists the violations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from pagegen._errors import PagegenError
+
+from . import _rules
+from ._policy import Policy
+from ._rules import Rule, Violation
+
+if TYPE_CHECKING:
+    from pagegen._catalog import Catalog
+    from pagegen._page import Page
+    from pagegen._userstate import UserState
+
+__all__ = ["RULES", "PageCheckError", "check"]
+
+#: The built-in rules, by name; ``check`` runs them all unless given its own mapping.
+RULES: dict[str, Rule] = {
+    "dedup": _rules.dedup,
+    "eligibility": _rules.eligibility,
+    "genre_cap": _rules.genre_cap,
+    "kind_cap": _rules.kind_cap,
+    "pins": _rules.pins,
+    "row_count": _rules.row_count,
+    "row_length": _rules.row_length,
+    "unique_keys": _rules.unique_keys,
+}
+
+
+class PageCheckError(PagegenError):
+    """A built page breaks its policy (raised by the Engine's debug switch); ``violations`` lists why."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        head = "; ".join(str(v) for v in violations[:5])
+        more = f" (and {len(violations) - 5} more)" if len(violations) > 5 else ""
+        super().__init__(f"page breaks its policy: {head}{more}")
+
+
+def check(page: Page, policy: Policy, user: UserState, catalog: Catalog, *, rules: Mapping[str, Rule] | None = None) -> list[Violation]:
+    """All violations of ``policy`` on ``page`` for ``user`` (an empty list when the page is valid).
+
+    ``rules`` replaces the built-in ones; add your own with ``{**RULES, "mine": my_rule}``.
+    """
+    out: list[Violation] = []
+    for name in sorted(rules if rules is not None else RULES):
+        out.extend((rules if rules is not None else RULES)[name](page, policy, user, catalog))
+    return out
