@@ -200,11 +200,11 @@ def read_header(f: BinaryIO, source: str, required: tuple[str, ...], known: tupl
     return names
 
 
-def iter_chunks(f: BinaryIO, first_line: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Whole lines in blocks of about ``chunk_bytes``: yields (number of the block's first line, bytes).
-
-    Every block ends with a newline (one is added to a last line that lacks it).
+def iter_chunks(f: BinaryIO, first_line: int, chunk_bytes: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """Whole lines in blocks of about ``chunk_bytes`` (default CHUNK_BYTES): yields (number of the
+    block's first line, bytes). Every block ends with a newline (one is added to a last line that lacks it).
     """
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     line = first_line
     rest = b""
     while True:
