@@ -15,7 +15,7 @@ from pagegen._catalog import ITEM_KINDS, Catalog
 from pagegen._errors import DataError
 from pagegen._userstate import FINISHED_AT, UserState
 
-__all__ = ["catalog_cached", "decay", "history_liking", "make_context", "next_episode", "top_k"]
+__all__ = ["available", "catalog_cached", "decay", "history_liking", "make_context", "next_episode", "top_k"]
 
 EPISODE = ITEM_KINDS.index("episode")
 DAY = 86_400
@@ -29,13 +29,14 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
     A title is eligible when it is displayable (movie or series, not an episode), its
     maturity is within the profile's, it is available in the profile's region, it joined the
     service before ``now`` (``added <= now``), and the member has not finished it.
+    A region the catalog does not name sees only the titles without region restrictions.
     The generator is seeded from (``seed``, member id), so a page does not depend on the
     order in which requests arrive.
     """
     if n < 1:
         raise DataError("a row must hold at least one title", field="n", value=n)
     eligible = catalog.displayable() & (catalog.maturity <= user.profile.maturity)
-    eligible &= catalog.available_in(user.profile.region)
+    eligible &= available(catalog, user.profile.region)
     eligible &= catalog.added <= user.now
     finished = user.finished()
     if finished.size:
@@ -46,6 +47,15 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
     member = user.user if user.user is not None else f"#{user.user_index}"
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())]))
     return RankContext(catalog=catalog, model=model, user=user, eligible=eligible, n=int(n), rng=rng)
+
+
+def available(catalog: Catalog, region: str | None) -> np.ndarray:
+    """Titles available in ``region``: unrestricted ones, and those licensed there."""
+    if region is None or not catalog.region_names:
+        return np.ones(catalog.n, dtype=bool)
+    if region in catalog.region_names:
+        return catalog.available_in(region)
+    return ~catalog.regions.any(axis=1)
 
 
 def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) -> Any:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen._candidates import CandidateRow, RankContext
 from pagegen._userstate import FINISHED_AT
 
-from ._context import DAY, EPISODE, decay, next_episode
+from ._context import DAY, EPISODE, available, decay, next_episode
 
 __all__ = ["ContinueWatching", "ContinueWatchingConfig"]
 
@@ -135,8 +135,4 @@ def _skip_finished(ctx: RankContext, target: np.ndarray, follow: np.ndarray) -> 
 def _episode_available(ctx: RankContext, episodes: np.ndarray) -> np.ndarray:
     """An episode can be offered once it joined the service and is available in the member's region."""
     cat = ctx.catalog
-    ok = cat.added[episodes] <= ctx.now
-    region = ctx.user.profile.region
-    if region is not None and cat.region_names:
-        ok &= cat.available_in(region)[episodes]
-    return ok
+    return (cat.added[episodes] <= ctx.now) & available(cat, ctx.user.profile.region)[episodes]

@@ -70,8 +70,9 @@ class GenreRows:
         if not offered.any():
             return []
         noise = ctx.rng.gumbel(size=idx.n_slices) * cfg.explore if cfg.explore > 0 else np.zeros(idx.n_slices)
+        value = rel * np.where(idx.fine, cfg.fine_weight, 1.0)
         with np.errstate(divide="ignore"):
-            logrel = np.log(rel)
+            logrel = np.log(value)
         chosen = _choose(logrel + noise, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows)
         greedy = set(_choose(logrel, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows).tolist())
         rows = []
@@ -87,8 +88,7 @@ class GenreRows:
                 "catalog_share": round(float(idx.share[s]), 6),
                 "explored": s not in greedy,
             }
-            score = cfg.weight * float(rel[s]) * (cfg.fine_weight if idx.fine[s] else 1.0)
-            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], items, scores, evidence, min(score, 1.0)))
+            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], items, scores, evidence, min(cfg.weight * float(value[s]), 1.0)))
         return rows
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:

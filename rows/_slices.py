@@ -74,7 +74,10 @@ def tag_title(tag: str) -> str:
 
 
 def build_slices(catalog: Catalog, *, min_titles: int, decades: bool, pairs: bool, max_tags: int) -> SliceIndex:
-    """Index the slices with at least ``min_titles`` displayable titles (runs once per catalog)."""
+    """Index the slices with at least ``min_titles`` displayable titles (runs once per catalog).
+
+    Genres come first, then genre x decade, genre pairs and tags; a slice whose titles are
+    exactly those of an earlier slice is left out."""
     disp = catalog.displayable()
     n_disp = max(int(disp.sum()), 1)
     genres = catalog.genres & disp[:, None]
@@ -85,8 +88,14 @@ def build_slices(catalog: Catalog, *, min_titles: int, decades: bool, pairs: boo
     titles: list[str] = []
     specs: list[dict[str, Any]] = []
 
+    seen: set[bytes] = set()
+
     def add(members: np.ndarray, kind: str, key: str, title: str, spec: dict[str, Any]) -> None:
-        cols.append(members.astype(np.int32))
+        members = np.sort(members).astype(np.int32)
+        if members.tobytes() in seen:  # a finer slice with the same titles as a coarser one says nothing new
+            return
+        seen.add(members.tobytes())
+        cols.append(members)
         kinds.append(kind)
         keys.append(key)
         titles.append(title)
