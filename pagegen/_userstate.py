@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ._catalog import MATURITY_LEVELS, Catalog
 from ._errors import DataError
@@ -26,6 +26,19 @@ class Profile(BaseModel):
     maturity: int = Field(len(MATURITY_LEVELS) - 1, ge=0, lt=len(MATURITY_LEVELS), description="Highest maturity code the profile may see (index into MATURITY_LEVELS).")
     region: str | None = Field(None, description="Region code; titles not available there are ineligible. None: no restriction.")
     language: str | None = Field(None, description="Preferred language (BCP 47), informational.")
+
+    @field_validator("maturity", mode="before")
+    @classmethod
+    def _maturity_name(cls, value: object) -> object:
+        """A level name ("13+") is accepted for its code; anything else is validated as an int."""
+        if isinstance(value, str) and value in MATURITY_LEVELS:
+            return MATURITY_LEVELS.index(value)
+        return value
+
+    @property
+    def maturity_name(self) -> str:
+        """The maturity level's name, e.g. "13+"."""
+        return MATURITY_LEVELS[self.maturity]
 
 
 def _frozen(arr) -> np.ndarray:

@@ -212,3 +212,16 @@ def test_same_second_ratings_do_not_depend_on_arrival_order(catalog: Catalog) ->
     events = [{"item": "a", "timestamp": 7, "kind": "rating", "value": v} for v in (3.0, 1.0, 4.0)]
     states = [UserState.from_history(catalog, order, now=NOW) for order in (events, events[::-1])]
     assert states[0].ratings.tolist() == states[1].ratings.tolist() == [4.0]
+
+
+def test_profile_accepts_a_maturity_name_and_rejects_the_rest() -> None:
+    from pydantic import ValidationError
+
+    assert Profile(maturity="13+").maturity == 2 and Profile(maturity="13+").maturity_name == "13+"
+    assert Profile().maturity_name == "18+"
+    with pytest.raises(ValidationError, match="maturity"):
+        Profile(maturity="PG-13")
+    with pytest.raises(ValidationError, match="maturity"):
+        Profile(maturity=7)
+    with pytest.raises(ValidationError, match="extra"):
+        Profile(age=12)
