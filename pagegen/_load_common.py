@@ -120,6 +120,10 @@ class Problems:
         return DataError(message, source=self.source, line=line, field=field, value=value)
 
     def add(self, line: int, field: str | None, value: object, message: str) -> None:
+        """Flag one line; a problem with the whole line (``field`` None) quotes the line in the message."""
+        if field is None and value is not None:
+            text = repr(value)
+            message = f"{message}: {text if len(text) <= 80 else text[:77] + '...'}"
         if line not in self._pending:
             self._pending[line] = SkippedLine(self.source, int(line), field, value, message)
 

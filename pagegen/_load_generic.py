@@ -80,12 +80,15 @@ def _format(path: Path) -> str:
 
 def load_catalog(path: str | Path, *, lenient: bool = False) -> tuple[Catalog, LoadReport]:
     """A catalog from a ``.csv`` or ``.jsonl`` file in the generic format (see the module docstring)."""
-    path = Path(path)
-    problems = Problems(str(path), lenient)
-    catalog = read_catalog(path, _format(path), problems)
-    report = LoadReport(skipped=tuple(problems.skipped), counts={str(path): catalog.n})
+    catalog, report = _catalog(Path(path), lenient)
     warn_skipped(report.skipped)
     return catalog, report
+
+
+def _catalog(path: Path, lenient: bool) -> tuple[Catalog, LoadReport]:
+    problems = Problems(str(path), lenient)
+    catalog = read_catalog(path, _format(path), problems)
+    return catalog, LoadReport(skipped=tuple(problems.skipped), counts={str(path): catalog.n})
 
 
 def load_events(path: str | Path, catalog: Catalog, *, lenient: bool = False) -> tuple[Interactions, LoadReport]:
@@ -93,7 +96,12 @@ def load_events(path: str | Path, catalog: Catalog, *, lenient: bool = False) ->
 
     Users are indexed in sorted order of their ids.
     """
-    path = Path(path)
+    interactions, report = _events(Path(path), catalog, lenient)
+    warn_skipped(report.skipped)
+    return interactions, report
+
+
+def _events(path: Path, catalog: Catalog, lenient: bool) -> tuple[Interactions, LoadReport]:
     problems = Problems(str(path), lenient)
     reader = _csv_blocks if _format(path) == "csv" else _jsonl_blocks
     item_ids = np.asarray(catalog.ids, dtype=np.str_)
@@ -108,16 +116,16 @@ def load_events(path: str | Path, catalog: Catalog, *, lenient: bool = False) ->
     users, codes = _merge_users([p[0] for p in parts])
     item, ts, kind, value = (np.concatenate([p[j] for p in parts]) for j in range(1, 5))
     interactions = Interactions(users=users, user=codes, item=item, timestamp=ts, kind=kind, value=value, n_items=catalog.n)
-    report = LoadReport(skipped=tuple(problems.skipped), counts={str(path): interactions.n})
-    warn_skipped(report.skipped)
-    return interactions, report
+    return interactions, LoadReport(skipped=tuple(problems.skipped), counts={str(path): interactions.n})
 
 
 def load_dataset(catalog_path: str | Path, events_path: str | Path, *, lenient: bool = False) -> Dataset:
     """A catalog file and an events file (generic format) as one Dataset with a merged report."""
-    catalog, r1 = load_catalog(catalog_path, lenient=lenient)
-    interactions, r2 = load_events(events_path, catalog, lenient=lenient)
-    return Dataset(catalog=catalog, interactions=interactions, report=r1.merge(r2))
+    catalog, r1 = _catalog(Path(catalog_path), lenient)
+    interactions, r2 = _events(Path(events_path), catalog, lenient)
+    report = r1.merge(r2)
+    warn_skipped(report.skipped)
+    return Dataset(catalog=catalog, interactions=interactions, report=report)
 
 
 # -- reading blocks of raw columns ------------------------------------------------------
