@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -94,7 +95,9 @@ class RankContext:
     eligible         bool mask over the catalog: titles this member may be shown at all
                      (displayable kind, maturity, region, not finished)
     n                how many titles a row should hold at most
-    rng              the request's random generator, derived from (seed, member)
+    rng              the request's random generator, derived from (seed, member); a ranker
+                     should draw from ``rng_for(its name)`` so that its draws do not depend on
+                     the other rankers
 
     Values that several rankers share are computed once per request, on first use
     (``scores``, ``affinity``, ``popularity``, ``trending``, ``seen``, ``unseen``), and
@@ -120,6 +123,15 @@ class RankContext:
         except KeyError:
             value = self._cache[key] = compute()
             return value
+
+    def rng_for(self, key: str) -> np.random.Generator:
+        """A fresh generator for one ranker, derived from ``rng``'s seed and ``key``: its draws do
+        not depend on which rankers ran before it, nor on how often it is called."""
+        seed_seq = getattr(self.rng.bit_generator, "seed_seq", None)
+        if not isinstance(seed_seq, np.random.SeedSequence):
+            return self.rng
+        spawn_key = (*seed_seq.spawn_key, zlib.crc32(key.encode()))
+        return np.random.default_rng(np.random.SeedSequence(seed_seq.entropy, spawn_key=spawn_key))
 
     @cached_property
     def scores(self) -> np.ndarray:

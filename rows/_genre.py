@@ -1,7 +1,7 @@
 """Genre rows, and finer slices: genre x decade, genre pairs, tags.
 
 Three layers of personalization: which slices (the member's affinity, with exploration
-through ``ctx.rng``), which titles within (eligible titles of the slice by ``ctx.scores``),
+through ``ctx.rng_for("genre")``), which titles within (eligible titles of the slice by ``ctx.scores``),
 and their order. The slices of a catalog are indexed once (a sparse slices x titles matrix),
 so the affinity to every slice is one sparse product per request.
 """
@@ -69,7 +69,7 @@ class GenreRows:
         offered = avail >= cfg.min_eligible
         if not offered.any():
             return []
-        noise = ctx.rng.gumbel(size=idx.n_slices) * cfg.explore if cfg.explore > 0 else np.zeros(idx.n_slices)
+        noise = ctx.rng_for("genre").gumbel(size=idx.n_slices) * cfg.explore if cfg.explore > 0 else np.zeros(idx.n_slices)
         value = rel * np.where(idx.fine, cfg.fine_weight, 1.0)
         with np.errstate(divide="ignore"):
             logrel = np.log(value)
