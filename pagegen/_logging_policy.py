@@ -118,7 +118,7 @@ def log_pages(
     for req in requests:
         rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, req.member & 0xFFFFFFFF, req.view & 0xFFFFFFFF, 0x106]))
         steps = run_steps(catalog, req, step_config, plackett_luce(scorer, rng, config))
-        prob = play_grid(steps.grid, lambda items, m=req.member: preference(m, items))
+        prob = play_grid(steps.grid, lambda items, m=req.member: preference(m, items), browse_config)
         outcome = browse(steps.grid, prob, browse_rng(seed, req.member, req.view), browse_config)
         out.append(_record(catalog, req, steps, outcome, "plackett_luce"))
     return out

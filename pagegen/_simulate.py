@@ -4,7 +4,7 @@ The member examines rows top-down and, within a row, titles left to right. After
 title the member may stop swiping (with a probability that grows with the column and jumps
 when a swipe leaves the visible window); after each row the member may leave the page (with
 a probability that grows with depth and jumps when scrolling past the first screen). An
-examined title is played with the ground-truth probability ``P(play | shown)``; the first
+examined title is played with ``play_scale`` times the ground-truth ``P(play | shown)``; the first
 play ends the visit (cascade), so a page view yields at most one play.
 
 Everything is vectorized over the grid: the cascade outcome is the first cell, in reading
@@ -39,6 +39,7 @@ class BrowseConfig(BaseModel):
     col_stop_growth: float = Field(0.03, ge=0.0, le=1.0, description="Added to the stop probability for each further title right.")
     visible_columns: int = Field(5, ge=1, le=100, description="Titles visible in a row without swiping; swiping past them costs `swipe_stop` more.")
     swipe_stop: float = Field(0.25, ge=0.0, le=1.0, description="Extra stop probability when swiping past the visible titles.")
+    play_scale: float = Field(0.25, ge=0.0, le=1.0, description="P(play | examined) = play_scale x the truth's P(play | shown): a preference is over a whole exposure, one visit plays less.")
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,8 @@ def _check_grid(grid: np.ndarray, prob: np.ndarray) -> tuple[np.ndarray, np.ndar
     return grid, np.where(grid >= 0, prob, 0.0)
 
 
-def play_grid(grid: np.ndarray, preference: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Ground-truth P(play | shown) for every cell of ``grid`` (0 for empty cells, -1).
+def play_grid(grid: np.ndarray, preference: Callable[[np.ndarray], np.ndarray], config: BrowseConfig | None = None) -> np.ndarray:
+    """P(play | examined) of every cell of ``grid``: ``config.play_scale`` x the ground truth (0 for empty cells, -1).
 
     ``preference(items) -> probabilities`` is one member's ground truth, e.g.
     ``lambda items: world.truth.preference(u, items)``.
@@ -92,7 +93,7 @@ def play_grid(grid: np.ndarray, preference: Callable[[np.ndarray], np.ndarray]) 
     filled = grid >= 0
     if np.any(filled):
         prob[filled] = np.asarray(preference(grid[filled].astype(np.int32)), dtype=np.float64)
-    return prob
+    return prob * (config or BrowseConfig()).play_scale
 
 
 def expected_plays(grid: np.ndarray, prob: np.ndarray, config: BrowseConfig | None = None, *, per_row: bool = False) -> np.ndarray:

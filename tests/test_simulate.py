@@ -73,7 +73,7 @@ def test_play_grid_asks_the_truth_only_for_filled_cells() -> None:
         asked.append(items)
         return items / 10.0
 
-    prob = play_grid(grid, preference)
+    prob = play_grid(grid, preference, BrowseConfig(play_scale=1.0))
     assert np.allclose(prob, [[0.3, 0.0], [0.0, 0.7]])
     assert sorted(asked[0].tolist()) == [0, 3, 7]
 
