@@ -86,55 +86,70 @@ def make_members(config: WorldConfig, rng: np.random.Generator, n_factors: int) 
     )
 
 
-def _sample_rows(cdf: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Column drawn from row ``rows[j]`` of a row-normalized cumulative table, vectorized."""
-    r, n = cdf.shape
-    flat = (cdf + np.arange(r)[:, None]).ravel()
-    pos = np.searchsorted(flat, rows + u, side="right")
-    return np.minimum(pos - rows.astype(np.int64) * n, n - 1).astype(np.int32)
+class _RowSampler:
+    """Draws a column from a chosen row of a non-negative weight table, vectorized.
 
+    The rows' cumulative distributions are laid end to end (row ``r`` spans ``[r, r + 1]``), so one
+    ``searchsorted`` over the sorted targets ``row + u`` serves every draw at once.
+    """
 
-def _cdf(weights: np.ndarray) -> np.ndarray:
-    total = weights.sum(axis=1, keepdims=True)
-    weights = np.where(total > 0, weights, 1.0)
-    cdf = np.cumsum(weights, axis=1)
-    return cdf / cdf[:, -1:]
+    def __init__(self, weights: np.ndarray) -> None:
+        total = weights.sum(axis=1, keepdims=True)
+        weights = np.where(total > 0, weights, 1.0)  # a row with no weight: uniform
+        cdf = np.cumsum(weights, axis=1)
+        cdf /= cdf[:, -1:]
+        cdf += np.arange(len(cdf))[:, None]
+        self.n = weights.shape[1]
+        self.flat = cdf.ravel()
+
+    def sample(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        target = rows + u
+        order = np.argsort(target, kind="stable")
+        pos = np.empty(len(target), dtype=np.int64)
+        pos[order] = np.searchsorted(self.flat, target[order], side="right")
+        return np.minimum(pos - rows.astype(np.int64) * self.n, self.n - 1).astype(np.int32)
 
 
 @dataclass(frozen=True)
-class _Channels:
-    """Where shown titles come from: per-taste tables and per-day popularity with bursts."""
+class _World:
+    """What every chunk of members is generated from."""
 
-    taste_cdf: np.ndarray  # (n_tastes, n_titles)
-    day_cdf: np.ndarray  # (history_days, n_titles)
+    config: WorldConfig
+    catalog: Catalog
+    items: ItemLatent
+    members: MemberLatent
+    truth: Truth
+    by_taste: _RowSampler  # (n_tastes, n_titles): titles of each taste, weighted by appeal
+    by_day: _RowSampler  # (history_days, n_titles): the day's popular titles, with bursts
 
 
-def _channels(config: WorldConfig, catalog: Catalog, items: ItemLatent) -> _Channels:
+def _samplers(config: WorldConfig, catalog: Catalog, items: ItemLatent) -> tuple[_RowSampler, _RowSampler]:
     n = config.n_titles
     pop = np.exp(config.popularity_skew * items.quality[:n].astype(np.float64))
-    taste_cdf = _cdf(items.taste[:n].T * pop)
     launch = config.now - config.history_days * DAY
     day_end = launch + (np.arange(config.history_days, dtype=np.int64) + 1) * DAY
     added = catalog.added[:n]
     age = np.maximum(day_end[:, None] - DAY // 2 - added[None, :], 0) / DAY
     w = (added[None, :] < day_end[:, None]) * pop * (1 + config.burst * np.exp(-age / config.burst_days))
-    return _Channels(taste_cdf=taste_cdf, day_cdf=_cdf(w))
+    return _RowSampler(items.taste[:n].T * pop), _RowSampler(w)
 
 
 def make_events(
     config: WorldConfig, catalog: Catalog, items: ItemLatent, members: MemberLatent, truth: Truth, seed: np.random.SeedSequence
 ) -> tuple[np.ndarray, ...]:
     """All events of the world as flat arrays (user, item, timestamp, kind, value), chunk by chunk."""
-    channels = _channels(config, catalog, items)
+    world = _World(config, catalog, items, members, truth, *_samplers(config, catalog, items))
     parts = []
     chunk_seeds = seed.spawn((config.n_members + _CHUNK - 1) // _CHUNK)
     for c, chunk_seed in enumerate(chunk_seeds):
         lo, hi = c * _CHUNK, min((c + 1) * _CHUNK, config.n_members)
-        parts.append(_chunk(config, catalog, items, members, truth, channels, lo, hi, np.random.default_rng(chunk_seed)))
+        parts.append(_chunk(world, lo, hi, np.random.default_rng(chunk_seed)))
     return tuple(np.concatenate(cols) for cols in zip(*parts, strict=True))
 
 
-def _chunk(config, catalog, items, members, truth, channels, lo, hi, rng):  # noqa: PLR0913
+def _chunk(world: _World, lo: int, hi: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Impressions, ratings and plays of members ``lo .. hi - 1``."""
+    config, catalog, members = world.config, world.catalog, world.members
     now = config.now
     launch = now - config.history_days * DAY
     n_exp = members.exposures[lo:hi]
@@ -149,21 +164,19 @@ def _chunk(config, catalog, items, members, truth, channels, lo, hi, rng):  # no
     pick = s_first + (rng.random(m) * n_sess[user - lo]).astype(np.int64)
     t = np.minimum(s_time[pick] + rng.integers(0, 1800, size=m), now - 1)
 
+    # the member's own tastes (pick one of their tastes, then a title of it), or the day's popular titles
     personal = rng.random(m) < config.personal_share
-    taste = members.taste[user]
-    cum = np.cumsum(taste, axis=1)
-    c = np.minimum((rng.random(m)[:, None] * cum[:, -1:] >= cum).sum(axis=1), cum.shape[1] - 1)
-    del taste, cum
-    day = np.clip((t - launch) // DAY, 0, config.history_days - 1)
-    item = np.where(
-        personal,
-        _sample_rows(channels.taste_cdf, c, rng.random(m)),
-        _sample_rows(channels.day_cdf, day, rng.random(m)),
-    )
+    cum = np.cumsum(members.taste[user[personal]], axis=1)
+    taste = np.minimum((rng.random(len(cum))[:, None] * cum[:, -1:] >= cum).sum(axis=1), cum.shape[1] - 1)
+    del cum
+    day = np.clip((t[~personal] - launch) // DAY, 0, config.history_days - 1)
+    item = np.empty(m, dtype=np.int32)
+    item[personal] = world.by_taste.sample(taste, rng.random(len(taste)))
+    item[~personal] = world.by_day.sample(day, rng.random(len(day)))
     region_ok = catalog.regions[item, members.region[user]] | ~catalog.regions[item].any(axis=1)
     ok = (catalog.added[item] <= t) & (catalog.maturity[item] <= members.maturity[user]) & region_ok
     user, item, t = user[ok], item[ok], t[ok]
-    pref = truth.preference_pairs(user, item)
+    pref = world.truth.preference_pairs(user, item)
     impression = rng.random(len(user)) < config.impression_rate
     imp = (user[impression], item[impression], t[impression], np.full(int(impression.sum()), IMPRESSION, np.int8), np.zeros(int(impression.sum()), np.float32))
 
@@ -185,13 +198,13 @@ def _chunk(config, catalog, items, members, truth, channels, lo, hi, rng):  # no
     ok = r_t < now
     rate = (user[rated][ok], item[rated][ok], r_t[ok], np.full(int(ok.sum()), RATING, np.int8), r_value[ok])
 
-    plays = _plays(config, catalog, items, user, item, t, pref, rng)
+    plays = _plays(world, user, item, t, pref, rng)
     return tuple(np.concatenate(cols) for cols in zip(imp, rate, plays, strict=True))
 
 
-def _plays(config, catalog, items, user, item, t, pref, rng):  # noqa: PLR0913
+def _plays(world: _World, user: np.ndarray, item: np.ndarray, t: np.ndarray, pref: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Play events of started titles: movies watched or abandoned, series binged episode by episode."""
-    now = config.now
+    catalog, items, now = world.catalog, world.items, world.config.now
     n_eps = items.n_episodes[item]
     series = n_eps > 0
     # binge length: geometric, longer for titles the member likes, at most the whole series
