@@ -193,7 +193,7 @@ def synthetic_world(size: str | WorldConfig = "small", seed: int | None = None) 
     else:
         raise DataError("expected a size name or a WorldConfig", field="size", value=type(size).__name__)
     if seed is not None:
-        config = config.model_copy(update={"seed": int(seed)})
+        config = WorldConfig.model_validate({**config.model_dump(), "seed": seed})  # validated, unlike model_copy
     root = np.random.SeedSequence(config.seed)
     s_catalog, s_members, s_items, s_events = root.spawn(4)
     catalog, items = make_catalog(config, np.random.default_rng(s_catalog))

@@ -59,6 +59,8 @@ def test_config_and_seed_argument() -> None:
     a, b = synthetic_world(config), synthetic_world("tiny", seed=7)
     assert a.config == b.config
     assert np.array_equal(a.interactions.item, b.interactions.item)
+    with pytest.raises(ValidationError, match="seed"):
+        synthetic_world("tiny", seed=-1)
     with pytest.raises(DataError) as err:
         synthetic_world("huge")
     assert err.value.field == "size" and err.value.value == "huge"
