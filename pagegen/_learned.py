@@ -45,6 +45,8 @@ FEATURES: tuple[str, ...] = (
     "fresh",  # share of the row's new titles added to the service recently
     "activity",  # log1p(titles the member played) / 5
     "gain_x_position",  # interaction: relevance matters less further down
+    "row_score",  # the candidate's own row score / the best candidate's (its ranker's confidence)
+    "title_score",  # attention-weighted mean of the ranker's title scores (relative to the row's best) over new titles
     *(f"kind={k}" for k in KINDS),
 )
 DAY = 86_400
@@ -87,15 +89,22 @@ class Request:
             raise DataError("non-finite relevance", field="relevance", value=float(rel[~np.isfinite(rel)][0]))
         object.__setattr__(self, "relevance", rel)
 
-    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate titles as int32 (K, L) padded with -1, and kind codes int (K,)."""
+    def matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate titles int32 (K, L) padded with -1, kind codes (K,), title scores relative to
+        each row's best (K, L) and row scores relative to the best candidate's (K,), both in [0, 1]."""
         k = len(self.candidates)
         width = max((len(c) for c in self.candidates), default=0)
         items = np.full((k, max(width, 1)), -1, np.int32)
+        q = np.zeros(items.shape)
         for pos, row in enumerate(self.candidates):  # once per request, not in the selection loop
             items[pos, : len(row)] = row.items
+            q[pos, : len(row)] = np.maximum(row.scores, 0.0)
+        top = q.max(axis=1, keepdims=True)
+        q = np.divide(q, top, out=(items >= 0).astype(np.float64), where=top > 0)
+        weight = np.maximum(np.array([c.score for c in self.candidates], dtype=np.float64), 0.0)
+        weight = weight / weight.max() if k and weight.max() > 0 else np.ones(k)
         kind = np.array([KINDS.index(c.kind) if c.kind in KINDS else len(KINDS) - 1 for c in self.candidates], dtype=np.int64)
-        return items, kind
+        return items, kind, q, weight
 
 
 @dataclass(frozen=True)
@@ -119,8 +128,9 @@ class Steps:
 Chooser = Callable[[int, np.ndarray, np.ndarray], tuple[int, object]]
 
 
-def _refill(items: np.ndarray, used: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each candidate's first ``n_cols`` titles not yet used (K, n_cols), and its own first titles' used share."""
+def _refill(items: np.ndarray, q: np.ndarray, used: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each candidate's first ``n_cols`` titles not yet used (K, n_cols), their title scores, and
+    the share of the candidate's own first titles already used."""
     valid = items >= 0
     safe = np.where(valid, items, 0)
     new = valid & ~used[safe]
@@ -129,16 +139,19 @@ def _refill(items: np.ndarray, used: np.ndarray, n_cols: int) -> tuple[np.ndarra
     out = np.full((items.shape[0], n_cols), -1, np.int32)
     r, c = np.nonzero(keep)
     out[r, rank[keep]] = items[keep]
+    out_q = np.zeros(out.shape)
+    out_q[r, rank[keep]] = q[keep]
     head = valid[:, :n_cols]
     overlap = (head & used[safe[:, :n_cols]]).sum(axis=1) / np.maximum(head.sum(axis=1), 1)
-    return out, overlap
+    return out, out_q, overlap
 
 
-def row_features(catalog: Catalog, request: Request, config: StepConfig, step: int, new: np.ndarray, overlap: np.ndarray, kind: np.ndarray, placed_genres: np.ndarray, kind_counts: np.ndarray) -> np.ndarray:
+def row_features(catalog: Catalog, request: Request, config: StepConfig, step: int, new: np.ndarray, new_q: np.ndarray, overlap: np.ndarray, kind: np.ndarray, weight: np.ndarray, placed_genres: np.ndarray, kind_counts: np.ndarray) -> np.ndarray:
     """Features (K, len(FEATURES)) of every candidate row if it were placed at ``step``.
 
-    ``new`` are the candidates' refilled titles (K, n_cols), ``placed_genres`` the genre counts
-    of the titles above, ``kind_counts`` the rows of each kind above.
+    ``new`` are the candidates' refilled titles (K, n_cols) and ``new_q`` their relative title
+    scores, ``weight`` the relative row scores, ``placed_genres`` the genre counts of the titles
+    above, ``kind_counts`` the rows of each kind above.
     """
     filled = new >= 0
     safe = np.where(filled, new, 0)
@@ -159,24 +172,25 @@ def row_features(catalog: Catalog, request: Request, config: StepConfig, step: i
     activity = np.full(len(new), np.log1p(request.activity) / 5.0)
     onehot = np.zeros((len(new), len(KINDS)))
     onehot[np.arange(len(new)), kind] = 1.0
-    cols = [position, gain, top, fill, overlap, genre_overlap, same_kind, fresh, activity, gain * position]
+    title_score = new_q @ att / att.sum()
+    cols = [position, gain, top, fill, overlap, genre_overlap, same_kind, fresh, activity, gain * position, weight, title_score]
     return np.column_stack([*cols, onehot])
 
 
 def run_steps(catalog: Catalog, request: Request, config: StepConfig, choose: Chooser) -> Steps:
     """Build one page row by row; ``choose`` picks each row among the placeable candidates."""
-    items, kind = request.matrix()
+    items, kind, q, weight = request.matrix()
     used = np.zeros(catalog.n, dtype=bool)
     placed = np.zeros(len(items), dtype=bool)
     placed_genres = np.zeros(len(catalog.genre_names))
     kind_counts = np.zeros(len(KINDS))
     chosen, rows, feats, info = [], [], [], []
     for step in range(config.n_rows):
-        new, overlap = _refill(items, used, config.n_cols)
+        new, new_q, overlap = _refill(items, q, used, config.n_cols)
         ok = ~placed & ((new >= 0).sum(axis=1) >= config.min_titles)
         if not ok.any():
             break
-        x = row_features(catalog, request, config, step, new, overlap, kind, placed_genres, kind_counts)
+        x = row_features(catalog, request, config, step, new, new_q, overlap, kind, weight, placed_genres, kind_counts)
         pick, extra = choose(step, x, ok)
         if not (0 <= pick < len(items)) or not ok[pick]:
             raise DataError(f"step {step}: the chooser picked a candidate that cannot be placed", field="choice", value=pick)
