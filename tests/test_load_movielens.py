@@ -193,3 +193,16 @@ def test_last_line_without_newline(tmp_path: Path) -> None:
 )
 def test_parse_year(title: str, year: int) -> None:
     assert parse_year(title) == year
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_time_order_matches_lexsort(wide: bool) -> None:
+    """Both ways of ordering events (one packed key; item pass then user/time key) equal lexsort."""
+    from pagegen._load_movielens import _time_order
+
+    rng = np.random.default_rng(3)
+    n, n_items = 5_000, 70_000 if wide else 50
+    user = rng.integers(0, (1 << 23) if wide else 20, n).astype(np.int32)
+    ts = rng.integers(0, 4_000_000_000 if wide else 30, n).astype(np.int64)
+    item = rng.integers(0, n_items, n).astype(np.int32)
+    assert np.array_equal(_time_order(user, ts, item, n_items), np.lexsort((item, ts, user)))
