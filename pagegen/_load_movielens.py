@@ -82,11 +82,10 @@ def load_movielens(path: str | Path, *, play_threshold: float = 0.0, lenient: bo
     skipped += movies["problems"].skipped
     counts[str(root / "movies.csv")] = len(movies["ids"])
     ids = movies["ids"]
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
+    lookup = _IdLookup(ids)
 
     rp = Problems(str(root / "ratings.csv"), lenient)
-    ratings = _read_ratings(root / "ratings.csv", sorted_ids, order, rp)
+    ratings = _read_ratings(root / "ratings.csv", lookup, rp)
     skipped += rp.skipped
     counts[str(root / "ratings.csv")] = len(ratings["item"])
 
@@ -216,18 +215,33 @@ def _read_movies(path: Path, problems: Problems) -> dict:
     }
 
 
-def _lookup(sorted_ids: np.ndarray, order: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Catalog indices of integer movie ids, and the mask of the ids that are known."""
-    if len(sorted_ids) == 0:
-        return np.zeros(len(keys), np.int32), np.zeros(len(keys), bool)
-    pos = np.minimum(np.searchsorted(sorted_ids, keys), len(sorted_ids) - 1)
-    return order[pos].astype(np.int32), sorted_ids[pos] == keys
+class _IdLookup:
+    """Integer movie id -> catalog index, vectorized: a direct table for compact ids, else a binary search."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.table = None
+        if len(ids) and 0 <= int(ids.min()) and int(ids.max()) < (1 << 24):
+            self.table = np.full(int(ids.max()) + 1, -1, dtype=np.int32)
+            self.table[ids] = np.arange(len(ids), dtype=np.int32)
+        self.order = np.argsort(ids, kind="stable")
+        self.sorted_ids = ids[self.order]
+
+    def __call__(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Catalog indices of ``keys`` and the mask of the keys that are known."""
+        if self.table is not None:
+            inside = (keys >= 0) & (keys < len(self.table))
+            item = self.table[np.where(inside, keys, 0)]
+            return np.maximum(item, 0), inside & (item >= 0)
+        if len(self.sorted_ids) == 0:
+            return np.zeros(len(keys), np.int32), np.zeros(len(keys), bool)
+        pos = np.minimum(np.searchsorted(self.sorted_ids, keys), len(self.sorted_ids) - 1)
+        return self.order[pos].astype(np.int32), self.sorted_ids[pos] == keys
 
 
 # -- ratings.csv -----------------------------------------------------------------------
 
 
-def _read_ratings(path: Path, sorted_ids: np.ndarray, order: np.ndarray, problems: Problems):
+def _read_ratings(path: Path, lookup: _IdLookup, problems: Problems):
     source = problems.source
     parts: list[list[np.ndarray | None]] = []
     with open_table(path) as f:
@@ -241,7 +255,7 @@ def _read_ratings(path: Path, sorted_ids: np.ndarray, order: np.ndarray, problem
             else:
                 lines = start + np.arange(n_lines, dtype=np.int64)
             user, movie, rating, ts = (cols[c] for c in _RATING_COLS)
-            item, known = _lookup(sorted_ids, order, movie)
+            item, known = lookup(movie)
             problems.add_mask(lines, user < 0, "userId", user, "negative id")
             problems.add_mask(lines, ~known, "movieId", movie, "unknown movieId (not in movies.csv)")
             lo, hi = MOVIELENS_RATING_RANGE
@@ -370,8 +384,10 @@ def _time_order(user: np.ndarray, ts: np.ndarray, item: np.ndarray, n_items: int
     bits_u = max(int(user.max()), 1).bit_length()
     bits_t = max(int(ts.max()) - t0, 1).bit_length()
     bits_i = max(n_items - 1, 1).bit_length()
-    if bits_u + bits_t + bits_i <= 63:
-        key = ((user.astype(np.int64) << (bits_t + bits_i)) | ((ts - t0) << bits_i)) | item
+    if bits_u + bits_t + bits_i <= 64:
+        key = user.astype(np.uint64) << np.uint64(bits_t + bits_i)
+        key |= (ts - t0).astype(np.uint64) << np.uint64(bits_i)
+        key |= item.astype(np.uint64)
         return np.argsort(key, kind="stable")
     by_item = np.argsort(item, kind="stable")
     key = (user.astype(np.int64) << bits_t) | (ts - t0)

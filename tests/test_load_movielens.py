@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import pagegen._load_common as load_common
+from pagegen._errors import DataError
 from pagegen._interactions import EVENT_KINDS, PLAY, RATING
 from pagegen._load import load_movielens, parse_year
 
@@ -201,8 +202,20 @@ def test_time_order_matches_lexsort(wide: bool) -> None:
     from pagegen._load_movielens import _time_order
 
     rng = np.random.default_rng(3)
-    n, n_items = 5_000, 70_000 if wide else 50
+    n, n_items = 5_000, 70_000 if wide else 50  # wide: 23 + 32 + 17 bits do not fit one key
     user = rng.integers(0, (1 << 23) if wide else 20, n).astype(np.int32)
     ts = rng.integers(0, 4_000_000_000 if wide else 30, n).astype(np.int64)
     item = rng.integers(0, n_items, n).astype(np.int32)
     assert np.array_equal(_time_order(user, ts, item, n_items), np.lexsort((item, ts, user)))
+
+
+def test_large_movie_ids_are_looked_up_too(tmp_path: Path) -> None:
+    """Ids too sparse for a direct table take the binary-search path, with the same result."""
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n3000000000,Big (1988),Comedy\n7,Small (1990),Drama\n")
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,7,4.0,964982703\n1,3000000000,3.0,964982704\n")
+    ds = load_movielens(tmp_path)
+    rating = ds.interactions.kind == RATING
+    assert ds.catalog.ids[ds.interactions.item[rating]].tolist() == ["7", "3000000000"]
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,8,4.0,964982703\n")
+    with pytest.raises(DataError, match="ratings.csv:2: field 'movieId' = 8: unknown movieId"):
+        load_movielens(tmp_path)
