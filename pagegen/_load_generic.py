@@ -110,11 +110,15 @@ def _events(path: Path, catalog: Catalog, lenient: bool) -> tuple[Interactions, 
     parts = []
     with open_table(path, what="events file") as f:
         for cols, lines in reader(f, problems):
-            parts.append(_validate(cols, lines, sorted_ids, order, problems))
+            user, *rest = _validate(cols, lines, sorted_ids, order, problems)
+            del cols
+            # keep each block's distinct users and int32 codes, not one string per event
+            uniq, inverse = np.unique(user, return_inverse=True)
+            parts.append([uniq, inverse.reshape(-1).astype(np.int32), *rest])
     if not parts:
         raise DataError("no events in the file", source=str(path), line=2)
-    users, codes = _merge_users([p[0] for p in parts])
-    item, ts, kind, value = (np.concatenate([p[j] for p in parts]) for j in range(1, 5))
+    users, codes = _merge_users(parts)
+    item, ts, kind, value = (np.concatenate([p[j] for p in parts]) for j in range(2, 6))
     interactions = Interactions(users=users, user=codes, item=item, timestamp=ts, kind=kind, value=value, n_items=catalog.n)
     return interactions, LoadReport(skipped=tuple(problems.skipped), counts={str(path): interactions.n})
 
@@ -281,14 +285,10 @@ def _validate(cols, lines, sorted_ids, order, problems: Problems):
     return user[keep], item[keep], ts[keep], kind[keep], value[keep].astype(np.float32)
 
 
-def _merge_users(user_parts: list[np.ndarray]) -> tuple[Vocab, np.ndarray]:
-    """One users vocab (sorted ids) over all blocks, and each event's user index."""
-    uniq_parts, inverses = [], []
-    for part in user_parts:
-        u, inv = np.unique(part, return_inverse=True)
-        uniq_parts.append(u)
-        inverses.append(inv.reshape(-1))
-    uniq = np.unique(np.concatenate(uniq_parts)) if uniq_parts else np.zeros(0, np.str_)
-    codes = [np.searchsorted(uniq, u).astype(np.int32)[inv] for u, inv in zip(uniq_parts, inverses, strict=True)]
-    return Vocab(uniq.tolist(), what="user"), np.concatenate(codes) if codes else np.zeros(0, np.int32)
+def _merge_users(parts: list[list[np.ndarray]]) -> tuple[Vocab, np.ndarray]:
+    """One users vocab (sorted ids) over all blocks (each: distinct users, codes into them, ...),
+    and each event's user index."""
+    uniq = np.unique(np.concatenate([p[0] for p in parts]))
+    codes = np.concatenate([np.searchsorted(uniq, p[0]).astype(np.int32)[p[1]] for p in parts])
+    return Vocab(uniq.tolist(), what="user"), codes
 

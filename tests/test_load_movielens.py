@@ -199,14 +199,14 @@ def test_parse_year(title: str, year: int) -> None:
 @pytest.mark.parametrize("wide", [False, True])
 def test_time_order_matches_lexsort(wide: bool) -> None:
     """Both ways of ordering events (one packed key; item pass then user/time key) equal lexsort."""
-    from pagegen._load_movielens import _time_order
+    from pagegen._load_ratings import time_order
 
     rng = np.random.default_rng(3)
     n, n_items = 5_000, 70_000 if wide else 50  # wide: 23 + 32 + 17 bits do not fit one key
     user = rng.integers(0, (1 << 23) if wide else 20, n).astype(np.int32)
     ts = rng.integers(0, 4_000_000_000 if wide else 30, n).astype(np.int64)
     item = rng.integers(0, n_items, n).astype(np.int32)
-    assert np.array_equal(_time_order(user, ts, item, n_items), np.lexsort((item, ts, user)))
+    assert np.array_equal(time_order(user, ts, item, n_items), np.lexsort((item, ts, user)))
 
 
 def test_large_movie_ids_are_looked_up_too(tmp_path: Path) -> None:
