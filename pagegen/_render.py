@@ -58,11 +58,15 @@ def _when(now: int) -> str:
     return _dt.datetime.fromtimestamp(int(now), tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _evidence_items(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _evidence_items(evidence: Mapping[str, Any], limit: int | None = None) -> list[tuple[str, str]]:
+    """(key, text) pairs; with ``limit``, long texts are clipped and lists summarized."""
     out = []
     for key, value in evidence.items():
-        text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
-        out.append((str(key), text))
+        if limit is not None and isinstance(value, (list, tuple)) and len(value) > 3:
+            text = f"[{len(value)} entries]"
+        else:
+            text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+        out.append((str(key), text if limit is None else _clip(text, limit)))
     return out
 
 
@@ -121,7 +125,7 @@ def render_html(
         parts.append(f'<h2>{_esc(row.title)}<span class="kind">{_esc(row.kind)}</span></h2>')
         evidence = _evidence_items(row.evidence)
         if evidence:
-            spans = "".join(f"<span>{_esc(k)}: {_esc(v)}</span>" for k, v in evidence)
+            spans = "".join(f'<span title="{_esc(v)}">{_esc(k)}: {_esc(_clip(v, 90))}</span>' for k, v in evidence)
             parts.append(f'<p class="evidence">{spans}</p>')
         parts.append('<div class="track">')
         for c, slot in enumerate(row.slots):
@@ -156,9 +160,13 @@ def render_text(
     visible_rows: int | None = None,
     visible_columns: int | None = None,
     width: int = 24,
+    max_tiles: int | None = None,
 ) -> str:
     """A readable plain-text view: one block per row, ``|`` marks the end of the visible tiles,
-    a dashed line the end of the visible rows."""
+    a dashed line the end of the visible rows. ``width`` clips titles; ``max_tiles`` shows at
+    most that many tiles per row (None: the visible tiles and two more; all without a window)."""
+    if max_tiles is None and visible_columns is not None:
+        max_tiles = visible_columns + 2
     who = page.user if page.user is not None else "anonymous"
     lines = [
         f"Homepage of member {who} \u00b7 policy {page.policy} \u00b7 selector {page.selector} \u00b7 device {page.device} \u00b7 as of {_when(page.now)}",
@@ -168,13 +176,16 @@ def render_text(
     for r, row in enumerate(page.rows):
         if r == vis_rows:
             lines.append("- - - - - - - - below the fold (scroll down) - - - - - - - -")
-        evidence = ", ".join(f"{k}: {v}" for k, v in _evidence_items(row.evidence))
+        evidence = ", ".join(f"{k}: {v}" for k, v in _evidence_items(row.evidence, limit=40))
         lines.append(f"{r + 1:>2}. {row.title}   [{row.kind}{'; ' + evidence if evidence else ''}]")
         cells = []
-        for c, slot in enumerate(row.slots):
+        shown = len(row.slots) if max_tiles is None else max_tiles
+        for c, slot in enumerate(row.slots[:shown]):
             if visible_columns is not None and c == visible_columns:
                 cells.append("|")
             cells.append(f"{_clip(str(slot.title), width)} ({slot.score:.2f})")
+        if len(row.slots) > shown:
+            cells.append(f"... +{len(row.slots) - shown} more")
         lines.append("    " + "  ".join(cells) if cells else "    (empty)")
     if visible_rows is not None or visible_columns is not None:
         lines.append("")
