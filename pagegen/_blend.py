@@ -1,0 +1,73 @@
+"""The learned blend: ``score(u, v) = w . features(u, v) + b``, weights by logistic regression.
+
+The seed paper's ``w1 * popularity(v) + w2 * predicted_rating(u, v) + b`` generalized to
+time-aware features, all computed as of the member's ``now`` for every title at once:
+
+  personal    the personal scorer r(u, v), divided by its spread over the catalog
+  pop_all     log(1 + plays before now)
+  pop_year    log(1 + plays in the 365 days before now)
+  trend       log(1 + trending score as of now)
+  genre       cosine between the member's genre profile (from their plays) and the title's genres
+  recent_sim  similarity of the title to the member's last few plays
+  rating      predicted rating minus the member's mean predicted level
+  age         log(1 + years between the title's release and now), 0 when unknown
+  unreleased  1 when the title's release year is after now's year
+  fresh       log(1 + days since the title's first play in the service), as of now
+
+Training is pointwise learning to rank: positives are the plays a member made after a
+cutoff, negatives are titles sampled for the same member (some from the personal scorer's
+top, some uniformly); features are computed as of the cutoff from the earlier history only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+__all__ = ["FEATURES", "fit_logistic"]
+
+FEATURES: tuple[str, ...] = (
+    "personal",
+    "pop_all",
+    "pop_year",
+    "trend",
+    "genre",
+    "recent_sim",
+    "rating",
+    "age",
+    "unreleased",
+    "fresh",
+)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """L2-regularized logistic regression on standardized features (L-BFGS).
+
+    Returns ``(weights, bias, mean, scale)`` so that the logit is
+    ``((x - mean) / scale) @ weights + bias``. Positives and negatives are weighted to equal
+    total mass, so the class ratio of the sample does not matter.
+    """
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    n_pos = max(y.sum(), 1.0)
+    n_neg = max(len(y) - y.sum(), 1.0)
+    sw = np.where(y > 0, 0.5 / n_pos, 0.5 / n_neg)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        logit = z @ w + b
+        # log(1 + exp(-s * logit)) with s = +-1, computed stably
+        sign = 2.0 * y - 1.0
+        margin = sign * logit
+        nll = np.logaddexp(0.0, -margin)
+        grad_logit = -sign * sw / (1.0 + np.exp(margin))
+        value = float(sw @ nll + 0.5 * l2 * w @ w)
+        grad = np.r_[z.T @ grad_logit + l2 * w, grad_logit.sum()]
+        return value, grad
+
+    res = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return res.x[:-1], float(res.x[-1]), mean, scale

@@ -1,0 +1,230 @@
+"""``fit(catalog, interactions, config) -> Model``: every model behind the rows, in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._als import biased_mf, implicit_als
+from ._blend import FEATURES, fit_logistic
+from ._catalog import Catalog
+from ._ease import content_features, cosine_topk, ease_weights
+from ._errors import DataError
+from ._interactions import PLAY, RATING, Interactions
+from ._model import DAY, Model
+from ._popularity import play_keys
+from ._progress import Progress
+from ._userstate import Profile, UserState
+
+__all__ = ["FORMAT_VERSION", "FitConfig", "fit"]
+
+#: Version of the Model's array layout; ``load`` refuses files of another version.
+FORMAT_VERSION = 1
+
+
+class FitConfig(BaseModel):
+    """How ``fit`` learns. The defaults work from tiny synthetic worlds to ml-latest-small."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = Field(0, ge=0, description="Seed of every random choice in fitting (ALS init, blend sampling).")
+    min_plays: int = Field(5, ge=1, le=1000, description="Titles with fewer plays are left out of the collaborative models (content similarity still covers them).")
+    ease_max_items: int = Field(8000, ge=1, le=20000, description="EASE (dense item-item weights) when at most this many titles pass min_plays; otherwise sparse top-k neighbours and ALS.")
+    ease_lambda: float = Field(100.0, gt=0, le=1e6, description="EASE L2 penalty (lambda in Steck 2019).")
+    neighbors: int = Field(100, ge=1, le=1000, description="Neighbours kept per title by the sparse top-k similarity (large catalogs).")
+    content_weight: float = Field(0.2, ge=0, le=1, description="Share of content similarity (genres, tags) in video-video similarity.")
+    als: bool = Field(False, description="Also fit implicit ALS when EASE is the personal scorer (to compare them); ALS is always fitted when EASE is not used.")
+    als_factors: int = Field(64, ge=1, le=512, description="Implicit ALS latent dimensions.")
+    als_regularization: float = Field(5.0, gt=0, le=1e4, description="Implicit ALS L2 penalty.")
+    als_alpha: float = Field(5.0, gt=0, le=1e4, description="Implicit ALS confidence slope: confidence = 1 + alpha * watched fraction.")
+    als_iterations: int = Field(12, ge=1, le=100, description="Implicit ALS alternations (3 conjugate-gradient steps each half).")
+    rating_factors: int = Field(16, ge=0, le=256, description="Biased MF latent dimensions for the rating predictor (0: biases only).")
+    rating_regularization: float = Field(15.0, gt=0, le=1e4, description="Biased MF L2 penalty on factors.")
+    rating_bias_regularization: float = Field(5.0, gt=0, le=1e4, description="Biased MF L2 penalty on user and title biases.")
+    rating_iterations: int = Field(10, ge=1, le=100, description="Biased MF alternations.")
+    trend_short: int = Field(7 * DAY, gt=0, description="Trending: the recent window (seconds).")
+    trend_long: int = Field(56 * DAY, gt=0, description="Trending: the baseline window before now (seconds), longer than trend_short.")
+    recent_plays: int = Field(5, ge=1, le=100, description="How many of the member's last plays the recent-similarity feature looks at.")
+    blend_holdout: int = Field(3, ge=1, le=50, description="Last plays of each training member held out as blend positives.")
+    blend_min_history: int = Field(5, ge=1, le=1000, description="Members need this many earlier plays to give blend examples.")
+    blend_users: int = Field(2000, ge=1, le=1_000_000, description="At most this many members (sampled) give blend examples.")
+    blend_hard_negatives: int = Field(0, ge=0, le=1000, description="Negatives per member from the personal scorer's top titles.")
+    blend_random_negatives: int = Field(200, ge=0, le=1000, description="Negatives per member drawn uniformly from the catalog.")
+    blend_l2: float = Field(1e-3, ge=0, le=1e3, description="L2 penalty of the blend's logistic regression.")
+
+    def model_post_init(self, _context) -> None:
+        if self.trend_long <= self.trend_short:
+            raise DataError("trend_long must be longer than trend_short", field="trend_long", value=self.trend_long)
+
+
+def _play_matrix(interactions: Interactions, n_users: int, n_items: int) -> sp.csr_array:
+    """users x titles, value = highest watched fraction (at least a small positive for any play)."""
+    play = interactions.kind == PLAY
+    user, item = interactions.user[play], interactions.item[play]
+    val = np.maximum(interactions.value[play], 0.05).astype(np.float32)
+    mat = sp.coo_array((val, (user, item)), shape=(n_users, n_items)).tocsr()
+    mat.sum_duplicates()
+    mat = sp.csr_array(mat)
+    # duplicates were summed: bring each cell back to the highest fraction seen (at most 1)
+    mat.data = np.minimum(mat.data, 1.0).astype(np.float32)
+    return mat
+
+
+def _rating_matrix(interactions: Interactions, n_users: int, n_items: int) -> sp.csr_array:
+    """users x titles, value = latest rating (events are time-sorted, the last one wins)."""
+    rate = np.flatnonzero(interactions.kind == RATING)
+    key = interactions.user[rate].astype(np.int64) * n_items + interactions.item[rate]
+    _, last_rev = np.unique(key[::-1], return_index=True)
+    keep = rate[::-1][last_rev]
+    return sp.csr_array((interactions.value[keep].astype(np.float64), (interactions.user[keep], interactions.item[keep])), shape=(n_users, n_items))
+
+
+def _components(catalog: Catalog, interactions: Interactions, config: FitConfig, rng: np.random.Generator, bar: Progress, *, extra_als: bool = True) -> tuple[dict, dict]:
+    """Every array except the blend weights, and the matching meta.
+
+    ``extra_als=False`` skips ALS when it is not the personal scorer (the blend examples do not need it).
+    """
+    n = catalog.n
+    plays = _play_matrix(interactions, interactions.n_users, n)
+    counts = np.bincount(plays.indices, minlength=n)
+    active = np.flatnonzero(counts >= config.min_plays).astype(np.int32)
+    arrays: dict[str, np.ndarray] = {}
+    use_ease = 0 < len(active) <= config.ease_max_items
+    bar.step("similarity")
+    if use_ease:
+        arrays["ease_items"] = active
+        pos = np.full(n, -1, np.int32)
+        pos[active] = np.arange(len(active), dtype=np.int32)
+        arrays["ease_pos"] = pos
+        binary = sp.csr_array(plays[:, active], dtype=np.float32)
+        binary.data[:] = 1.0
+        arrays["ease_weights"] = ease_weights(binary, config.ease_lambda)
+    meta: dict = {}
+    if not use_ease:
+        sub = plays[:, active]
+        top = cosine_topk(sp.csr_array(sub), config.neighbors)
+        full = sp.csr_array((top.data, active[top.indices], top.indptr), shape=(len(active), n))
+        expand = sp.csr_array((np.ones(len(active), np.float32), (active, np.arange(len(active)))), shape=(n, len(active)))
+        topk = sp.csr_array(expand @ full, dtype=np.float32)
+        arrays.update(topk_data=topk.data, topk_indices=topk.indices.astype(np.int32), topk_indptr=topk.indptr.astype(np.int64))
+        meta["topk_shape"] = [n, n]
+    if not use_ease or (config.als and extra_als):
+        bar.step("implicit ALS")
+        arrays["als_items"] = implicit_als(plays, config.als_factors, config.als_regularization, config.als_alpha, config.als_iterations, rng)
+    bar.step("rating predictor")
+    ratings = _rating_matrix(interactions, interactions.n_users, n)
+    mu, bias, factors = biased_mf(ratings, config.rating_factors, config.rating_regularization, config.rating_bias_regularization, config.rating_iterations, rng)
+    arrays["mf_bias"], arrays["mf_factors"] = bias, factors
+    meta["mu"] = mu
+    meta["rating_range"] = [float(ratings.data.min()), float(ratings.data.max())] if ratings.nnz else [0.0, 5.0]
+    content = content_features(catalog)
+    arrays.update(content_data=content.data, content_indices=content.indices.astype(np.int32), content_indptr=content.indptr.astype(np.int64))
+    meta["content_shape"] = [n, content.shape[1]]
+    genres = catalog.genres.astype(np.float32)
+    arrays["genres"] = genres
+    arrays["genre_norm"] = np.linalg.norm(genres, axis=1).astype(np.float32)
+    arrays["year"] = catalog.year
+    arrays["regions"] = catalog.regions
+    meta["region_names"] = list(catalog.region_names)
+    meta["personal"] = "ease" if use_ease else "als"
+    return arrays, meta
+
+
+def _pop_arrays(interactions: Interactions, origin: int, profiles: Sequence[Profile] | None) -> dict:
+    play = interactions.kind == PLAY
+    arrays = {"pop_keys": play_keys(interactions.item[play], interactions.timestamp[play], origin)}
+    if profiles is not None:
+        if len(profiles) != interactions.n_users:
+            raise DataError(f"{len(profiles)} profiles for {interactions.n_users} members", field="profiles", value=len(profiles))
+        region = np.asarray(["" if p.region is None else p.region for p in profiles])[interactions.user[play]]
+        for name in np.unique(region):
+            if name:
+                sel = region == name
+                arrays[f"pop_keys_region_{name}"] = play_keys(interactions.item[play][sel], interactions.timestamp[play][sel], origin)
+    return arrays
+
+
+def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None = None, *, progress: bool | None = None, profiles: Sequence[Profile] | None = None) -> Model:
+    """Fit popularity/trending, similarity, the personal scorer, the rating predictor and the blend.
+
+    ``profiles`` (one per member index, optional) gives per-region popularity.
+    ``progress``: draw a progress bar on stderr (None: only on a terminal).
+    """
+    config = config or FitConfig()
+    if interactions.n_items != catalog.n:
+        raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="n_items", value=interactions.n_items)
+    rng = np.random.default_rng(config.seed)
+    bar = Progress("fit", 8, enabled=progress)
+    origin = int(interactions.timestamp.min()) if interactions.n else 0
+    pop = _pop_arrays(interactions, origin, profiles)
+    base_meta = {"format_version": FORMAT_VERSION, "n_items": catalog.n, "origin": origin, "config": config.model_dump(), "features": list(FEATURES)}
+    # the blend learns from each member's last plays, with models fitted without them
+    bar.step("blend examples")
+    inner, examples = _holdout(interactions, config, rng)
+    arrays, meta = _components(catalog, inner, config, rng, bar, extra_als=False)
+    x, y = _examples(Model({**arrays, **pop, **_neutral_blend()}, {**base_meta, **meta, "blend_bias": 0.0}), inner, examples, config, rng)
+    bar.step("blend weights")
+    if len(y) and 0 < y.sum() < len(y):
+        weights, bias, mean, scale = fit_logistic(x, y, config.blend_l2)
+    else:  # nothing to learn from: the personal scorer plus a little popularity
+        weights, bias, mean, scale = _default_blend()
+    arrays, meta = _components(catalog, interactions, config, rng, bar)
+    blend = {"blend_weights": weights, "blend_mean": mean, "blend_scale": scale}
+    bar.close()
+    return Model({**arrays, **pop, **blend}, {**base_meta, **meta, "blend_bias": bias})
+
+
+def _neutral_blend() -> dict:
+    f = len(FEATURES)
+    return {"blend_weights": np.zeros(f), "blend_mean": np.zeros(f), "blend_scale": np.ones(f)}
+
+
+def _default_blend() -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    w = np.zeros(len(FEATURES))
+    w[FEATURES.index("personal")] = 1.0
+    w[FEATURES.index("pop_all")] = 0.5
+    return w, 0.0, np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+
+
+def _holdout(interactions: Interactions, config: FitConfig, rng: np.random.Generator) -> tuple[Interactions, list[tuple[int, int, np.ndarray]]]:
+    """Drop each sampled member's last ``blend_holdout`` plays; ``(member, cutoff, positives)`` per member."""
+    play = interactions.kind == PLAY
+    n_plays = np.bincount(interactions.user[play], minlength=interactions.n_users)
+    candidates = np.flatnonzero(n_plays >= config.blend_min_history + config.blend_holdout)
+    if len(candidates) > config.blend_users:
+        candidates = np.sort(rng.choice(candidates, config.blend_users, replace=False))
+    drop = np.zeros(interactions.n, bool)
+    examples = []
+    for u in candidates:
+        sl = interactions.span(int(u))
+        idx = np.arange(sl.start, sl.stop)[play[sl]]
+        held = idx[-config.blend_holdout :]
+        first = int(interactions.timestamp[held[0]])
+        # everything of this member from the first held-out play on is dropped
+        later = np.arange(sl.start, sl.stop)[interactions.timestamp[sl] >= first]
+        drop[later] = True
+        examples.append((int(u), first, np.unique(interactions.item[held])))
+    return interactions.select(~drop), examples
+
+
+def _examples(model: Model, inner: Interactions, examples, config: FitConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    n = model.n_items
+    for u, cutoff, positives in examples:
+        state = UserState.from_interactions(inner, inner.users.id(u), cutoff)
+        feats = model.features(state)
+        seen = state.seen_mask(n)
+        personal = np.where(seen, -np.inf, feats[:, 0])
+        personal[positives] = -np.inf
+        k = min(config.blend_hard_negatives, n - 1)
+        hard = np.argpartition(-personal, k)[:k] if k > 0 else np.zeros(0, np.int64)
+        rand = rng.integers(0, n, config.blend_random_negatives)
+        neg = np.setdiff1d(np.r_[hard, rand], np.r_[positives, np.flatnonzero(seen)])
+        xs.append(feats[np.r_[positives, neg]])
+        ys.append(np.r_[np.ones(len(positives)), np.zeros(len(neg))])
+    if not xs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0)
+    return np.concatenate(xs), np.concatenate(ys)
