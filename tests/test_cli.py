@@ -1,0 +1,127 @@
+"""The command line, run in-process on the tiny synthetic world: outputs, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from pagegen._cli import main
+from pagegen._page import Page
+from test_render import summarize, tricky_page
+
+TINY = ["--world", "tiny"]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_on_every_subcommand(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and all(c in out for c in ("demo", "build", "fit", "batch", "render", "schema", "evaluate", "quality"))
+    for command in ("demo", "build", "fit", "batch", "render", "schema"):
+        code, out, _ = run(capsys, command, "--help")
+        assert code == 0 and out.startswith("usage: pagegen " + command), command
+
+
+def test_schema_is_the_page_schema(capsys, tmp_path):
+    code, out, _ = run(capsys, "schema")
+    assert code == 0 and orjson.loads(out) == Page.json_schema()
+    code, _, _ = run(capsys, "schema", "--out", str(tmp_path / "s.json"))
+    assert code == 0 and orjson.loads((tmp_path / "s.json").read_bytes())["title"] == "Page"
+
+
+def test_build_json_and_text(capsys, tmp_path):
+    code, out, err = run(capsys, "build", "u3", *TINY, "--seed", "5")
+    assert code == 0, err
+    page = Page.from_json(out)
+    assert page.user == "u3" and page.seed == 5 and page.rows
+    code, text, _ = run(capsys, "build", "u3", *TINY, "--seed", "5", "--format", "text")
+    assert code == 0
+    assert text.startswith("Homepage of member u3") and "below the fold" in text
+    assert [line.split(". ", 1)[1].split("   [")[0] for line in text.splitlines() if line[:3].strip().rstrip(".").isdigit()] == [r.title for r in page.rows]
+    out_file = tmp_path / "p.json"
+    code, _, _ = run(capsys, "build", "u3", *TINY, "--seed", "5", "--out", str(out_file))
+    assert code == 0 and Page.from_json(out_file.read_bytes()) == page
+
+
+def test_demo_prints_a_page_with_its_window(capsys):
+    code, out, err = run(capsys, "demo", *TINY)
+    assert code == 0, err
+    assert out.startswith("Homepage of member u") and "visible window: 3 rows x 6 tiles" in out
+    assert " | " in out
+
+
+def test_render_from_json_file_and_from_member(capsys, tmp_path):
+    page_file = tmp_path / "page.json"
+    page_file.write_bytes(tricky_page().to_json())
+    html_file = tmp_path / "page.html"
+    code, out, err = run(capsys, "render", str(page_file), "--out", str(html_file))
+    assert code == 0, err
+    dom = summarize(html_file.read_text(encoding="utf-8"))
+    assert len(dom.rows) == 4 and len(dom.tiles) == 28 and dom.scripts == 0
+    assert sum(t["data-visible"] == "1" for t in dom.tiles) == 3 * 6  # the default policy's web window
+    code, out, err = run(capsys, "render", "--user", "u3", *TINY, "--device", "tv", "--out", str(html_file))
+    assert code == 0, err
+    dom = summarize(html_file.read_text(encoding="utf-8"))
+    assert dom.rows and dom.genres  # the catalog is at hand: tiles show genres
+    assert "device <b>tv</b>" in html_file.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["build", "nobody", *TINY], "unknown member"),
+        (["build", "u1", "--data", "/no/such/folder"], "not a folder"),
+        (["build", "u1", "--catalog", "c.csv"], "--catalog and --events go together"),
+        (["build", "u1", *TINY, "--policy", "no-such-policy.toml"], "no-such-policy"),
+        (["build", "u1", *TINY, "--now", "yesterday"], "ISO date"),
+        (["build", "u1", *TINY, "--device", "fridge"], "fridge"),
+        (["build", "u1", *TINY, "--selector", "magic"], "unknown selector"),
+        (["render", "missing.json", "--out", "x.html"], "No such file"),
+        (["render", "--out", "x.html"], "one of them"),
+        (["batch", *TINY, "--out", "b", "--shard-size", "0"], "shard_size"),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_line(capsys, tmp_path, monkeypatch, argv, reason):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"pagegen {argv[0]}: error: "), err
+    assert reason in lines[0]
+    assert "Traceback" not in err
+
+
+def test_bad_page_file_and_bad_policy_file(capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rows": 3}')
+    code, _, err = run(capsys, "render", str(bad), "--out", str(tmp_path / "x.html"))
+    assert code == 2 and "bad.json: not a page" in err and len(err.strip().splitlines()) == 1
+    policy = tmp_path / "p.toml"
+    policy.write_text('n_rows = "many"\n')
+    code, _, err = run(capsys, "build", "u1", *TINY, "--policy", str(policy))
+    assert code == 2 and "n_rows" in err and len(err.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="not a folder"):
+        main(["--debug", "build", "u1", "--data", str(tmp_path / "nope")])
+    with pytest.raises(Exception, match="not a folder"):
+        main(["build", "u1", "--data", str(tmp_path / "nope"), "--debug"])
+
+
+def test_batch_writes_every_member(capsys, tmp_path):
+    out = tmp_path / "pages"
+    code, stdout, err = run(capsys, "batch", *TINY, "--out", str(out), "--limit", "30", "--shard-size", "8", "--workers", "1")
+    assert code == 0, err
+    assert "30 members in 4 shards" in stdout
+    users = [orjson.loads(line)["user"] for p in sorted(out.glob("part-*.jsonl")) for line in p.read_bytes().splitlines()]
+    assert users == [f"u{i}" for i in range(30)]
+    code, stdout, _ = run(capsys, "batch", *TINY, "--out", str(out), "--limit", "30", "--shard-size", "8", "--workers", "1")
+    assert code == 0 and "4 already done" in stdout
+    code, _, err = run(capsys, "batch", *TINY, "--out", str(out), "--limit", "30", "--shard-size", "8", "--policy", "kids")
+    assert code == 2 and "different parameters" in err and "policy" in err
