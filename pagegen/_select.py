@@ -124,6 +124,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             feasible[late] = ~taken[late] & (shown[late] >= policy.min_titles)
             if not feasible.any():
                 break
+        ends_page = not feasible[~designated].any() and bool(feasible.any()) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending)
         scores = key(problem, p, state)
         masked = np.where(feasible, scores, -np.inf)
         r = int(np.argmax(masked))
@@ -145,6 +146,8 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         state.redundancy += problem.redundancy(np.arange(n_cand), r)
         for i in [i for i in pending if pin_row[i] == r]:
             pending.discard(i)
+        if ends_page and designated[r]:  # an `at` pin placed early stands as the last row
+            break
     return Selection(rows=tuple(placed), objective=objective(problem, placed), steps=tuple(steps))
 
 
