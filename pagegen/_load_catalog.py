@@ -150,7 +150,7 @@ def _parse_row(line: int, row: dict, problems: Problems) -> dict | None:
     if released is not None and not year:
         year = datetime.fromtimestamp(released, UTC).year
     rec["year"] = year
-    rec["released"] = released if released is not None else int(year_start(np.asarray([year]))[0])
+    rec["released"] = released  # None: Jan 1 of the year, filled in for all rows at once
     added = _time(row.get("date_added"), "date_added", MIN_TIMESTAMP, bad)
     rec["added"] = 0 if added is None else added
     if isinstance(rec["tags"], dict):
@@ -283,7 +283,7 @@ def _build(parsed: list[dict]) -> Catalog:
         duration=np.asarray(col("duration"), np.float32),
         maturity=np.asarray(col("maturity"), np.int8),
         year=np.asarray(col("year"), np.int16),
-        released=np.asarray(col("released"), np.int64),
+        released=_released(col("released"), col("year")),
         added=np.asarray(col("added"), np.int64),
         region_names=tuple(region_names),
         regions=regions,
@@ -295,6 +295,13 @@ def _build(parsed: list[dict]) -> Catalog:
 def _multi_hot(lists: list[list[str]], names: list[str]) -> np.ndarray:
     pos = {g: j for j, g in enumerate(names)}
     out = np.zeros((len(lists), len(names)), dtype=bool)
-    for i, labels in enumerate(lists):
-        out[i, [pos[g] for g in labels]] = True
+    rows = np.repeat(np.arange(len(lists)), [len(labels) for labels in lists])
+    out[rows, [pos[g] for labels in lists for g in labels]] = True
     return out
+
+
+def _released(released: list[int | None], years: list[int]) -> np.ndarray:
+    """Release times; where none was given, Jan 1 of the year (0 when the year is unknown too)."""
+    given = np.asarray([r is not None for r in released], dtype=bool)
+    times = np.asarray([0 if r is None else r for r in released], dtype=np.int64)
+    return np.where(given, times, year_start(np.asarray(years, dtype=np.int64)))

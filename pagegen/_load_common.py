@@ -40,6 +40,7 @@ __all__ = [
     "open_table",
     "parse_time",
     "read_header",
+    "string_keys",
     "time_range_message",
     "warn_skipped",
     "year_start",
@@ -263,3 +264,23 @@ def year_start(years: np.ndarray) -> np.ndarray:
 
 def time_range_message() -> str:
     return f"time outside [{MIN_TIMESTAMP}, {MAX_TIMESTAMP}) (1970-01-01 to 2100-01-01)"
+
+
+def string_keys(strings: np.ndarray) -> np.ndarray:
+    """A uint64 hash (FNV-1a over code points) of each string of a numpy str array, vectorized
+    over the strings (the loop runs over character positions). Equal strings get equal keys
+    whatever the array widths; callers confirm matches by comparing the strings themselves.
+    """
+    arr = np.ascontiguousarray(strings, dtype=np.str_)
+    n, width = len(arr), arr.dtype.itemsize // 4
+    key = np.full(n, 14695981039346656037, dtype=np.uint64)
+    if n == 0 or width == 0:
+        return key
+    codes = arr.view(np.uint32).reshape(n, width)
+    prime = np.uint64(1099511628211)
+    for j in range(width):
+        c = codes[:, j]
+        if not c.any():
+            break
+        key = np.where(c != 0, (key ^ c.astype(np.uint64)) * prime, key)
+    return key

@@ -57,16 +57,18 @@ from ._load_common import (
     open_table,
     parse_time,
     read_header,
+    string_keys,
     time_range_message,
     warn_skipped,
 )
+from ._load_ratings import time_order
 from ._vocab import Vocab
 
 __all__ = ["EVENT_FIELDS", "load_catalog", "load_dataset", "load_events"]
 
 EVENT_FIELDS = ("user", "item", "timestamp", "kind", "value")
 _REQUIRED = ("user", "item", "timestamp")
-_MAX_FAST_LINE = 512
+_MAX_FAST_FIELD = 256  # widest field (bytes) the vectorized path takes
 
 
 def _format(path: Path) -> str:
@@ -101,25 +103,31 @@ def load_events(path: str | Path, catalog: Catalog, *, lenient: bool = False) ->
     return interactions, report
 
 
-def _events(path: Path, catalog: Catalog, lenient: bool) -> tuple[Interactions, LoadReport]:
+def _events(path: Path, catalog: Catalog, lenient: bool, *, exact: bool = False) -> tuple[Interactions, LoadReport]:
+    """Read, validate and index the events; ids are matched through 64-bit string hashes, and
+    in the (astronomically rare) case of a hash collision the file is read again comparing strings."""
     problems = Problems(str(path), lenient)
     reader = _csv_blocks if _format(path) == "csv" else _jsonl_blocks
-    item_ids = np.asarray(catalog.ids, dtype=np.str_)
-    order = np.argsort(item_ids, kind="stable")
-    sorted_ids = item_ids[order]
-    parts = []
-    with open_table(path, what="events file") as f:
-        for cols, lines in reader(f, problems):
-            user, *rest = _validate(cols, lines, sorted_ids, order, problems)
-            del cols
-            # keep each block's distinct users and int32 codes, not one string per event
-            uniq, inverse = np.unique(user, return_inverse=True)
-            parts.append([uniq, inverse.reshape(-1).astype(np.int32), *rest])
+    try:
+        items, users = _Ids(catalog.ids, exact=exact), _Users(exact=exact)
+        parts = []
+        with open_table(path, what="events file") as f:
+            for cols, lines in reader(f, problems):
+                user, *rest = _validate(cols, lines, items, problems)
+                del cols
+                users.add(user)
+                parts.append(rest)
+    except _Collision:
+        return _events(path, catalog, lenient, exact=True)
     if not parts:
         raise DataError("no events in the file", source=str(path), line=2)
-    users, codes = _merge_users(parts)
-    item, ts, kind, value = (np.concatenate([p[j] for p in parts]) for j in range(2, 6))
-    interactions = Interactions(users=users, user=codes, item=item, timestamp=ts, kind=kind, value=value, n_items=catalog.n)
+    vocab, user = users.finish()
+    item, ts, kind, value = (np.concatenate([p[j] for p in parts]) for j in range(4))
+    del parts
+    # already in (user, timestamp, item, kind) order, so Interactions need not sort again
+    order = time_order(user, ts, item.astype(np.int64) * len(EVENT_KINDS) + kind, catalog.n * len(EVENT_KINDS))
+    cols = {name: col[order] for name, col in (("user", user), ("item", item), ("timestamp", ts), ("kind", kind), ("value", value))}
+    interactions = Interactions(users=vocab, n_items=catalog.n, **cols)
     return interactions, LoadReport(skipped=tuple(problems.skipped), counts={str(path): interactions.n})
 
 
@@ -163,9 +171,10 @@ def _fast_csv(block: bytes, names: list[str], n_lines: int) -> dict[str, np.ndar
     """Parse a block with numpy's C reader; None when some line needs the line-by-line path."""
     if b'"' in block or n_lines == 0:
         return None
-    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
-    width = int(np.diff(ends, prepend=-1).max())
-    if width > _MAX_FAST_LINE:
+    raw = np.frombuffer(block, dtype=np.uint8)
+    # the widest field in bytes bounds its length in characters: string columns are never cut
+    width = int(np.diff(np.flatnonzero((raw == 44) | (raw == 10)), prepend=-1).max())
+    if width > _MAX_FAST_FIELD:
         return None
     kinds = {"user": f"U{width}", "item": f"U{width}", "kind": f"U{width}", "timestamp": np.int64, "value": np.float64}
     dtype = np.dtype([(name, kinds[name]) for name in names])
@@ -176,9 +185,10 @@ def _fast_csv(block: bytes, names: list[str], n_lines: int) -> dict[str, np.ndar
     if len(arr) != n_lines:
         return None
     cols = {name: np.ascontiguousarray(arr[name]) for name in names}
-    for name in ("user", "item", "kind"):
-        if name in cols:
-            cols[name] = np.strings.strip(cols[name])
+    if b" " in block or b"\t" in block or b"\r" in block:
+        for name in ("user", "item", "kind"):
+            if name in cols:
+                cols[name] = np.strings.strip(cols[name])
     if "value" in cols:
         cols["has_value"] = np.ones(n_lines, dtype=bool)
     return cols
@@ -252,7 +262,7 @@ def _typed(rows: list[dict], lines: list[int], problems: Problems) -> dict[str, 
 # -- validation (vectorized, shared by every path) -------------------------------------
 
 
-def _validate(cols, lines, sorted_ids, order, problems: Problems):
+def _validate(cols, lines, items: _Ids, problems: Problems):
     n = len(lines)
     user = cols["user"]
     item_ids = cols["item"]
@@ -261,17 +271,12 @@ def _validate(cols, lines, sorted_ids, order, problems: Problems):
     value = cols.get("value", np.zeros(n)).astype(np.float64)
     has_value = cols.get("has_value", np.zeros(n, dtype=bool))
     problems.add_mask(lines, np.strings.str_len(user) == 0, "user", user, "empty id")
-    if len(sorted_ids):
-        pos = np.minimum(np.searchsorted(sorted_ids, item_ids), len(sorted_ids) - 1)
-        item = order[pos].astype(np.int32)
-        known = sorted_ids[pos] == item_ids
-    else:
-        item, known = np.zeros(n, np.int32), np.zeros(n, dtype=bool)
+    item, known = items(item_ids)
     problems.add_mask(lines, ~known, "item", item_ids, "unknown item id (not in the catalog)")
     problems.add_mask(lines, (ts < MIN_TIMESTAMP) | (ts >= MAX_TIMESTAMP), "timestamp", ts, time_range_message())
-    names, inverse = np.unique(kind_names, return_inverse=True)
-    code_of = np.asarray([EVENT_KINDS.index(k) if k in EVENT_KINDS else -1 for k in names.tolist()], dtype=np.int8)
-    kind = code_of[inverse.reshape(-1)] if n else np.zeros(0, np.int8)
+    kind = np.full(n, -1, dtype=np.int8)
+    for code, name in enumerate(EVENT_KINDS):
+        kind[kind_names == name] = code
     problems.add_mask(lines, kind < 0, "kind", kind_names, f"expected one of {', '.join(EVENT_KINDS)}")
     problems.add_mask(lines, has_value & ~np.isfinite(value), "value", value, "not a finite number")
     finite = np.isfinite(value)
@@ -285,10 +290,62 @@ def _validate(cols, lines, sorted_ids, order, problems: Problems):
     return user[keep], item[keep], ts[keep], kind[keep], value[keep].astype(np.float32)
 
 
-def _merge_users(parts: list[list[np.ndarray]]) -> tuple[Vocab, np.ndarray]:
-    """One users vocab (sorted ids) over all blocks (each: distinct users, codes into them, ...),
-    and each event's user index."""
-    uniq = np.unique(np.concatenate([p[0] for p in parts]))
-    codes = np.concatenate([np.searchsorted(uniq, p[0]).astype(np.int32)[p[1]] for p in parts])
-    return Vocab(uniq.tolist(), what="user"), codes
+class _Collision(Exception):
+    """Two different ids with the same 64-bit key: read again, comparing the strings themselves."""
 
+
+class _Ids:
+    """Catalog id -> index for arrays of ids: a binary search over hashed keys, confirmed by
+    comparing the strings, so an id is known only when it really is in the catalog."""
+
+    def __init__(self, ids: np.ndarray, *, exact: bool) -> None:
+        self.ids = np.asarray(ids, dtype=np.str_)
+        self.key = (lambda s: np.asarray(s, dtype=np.str_)) if exact else string_keys
+        keys = self.key(self.ids)
+        self.order = np.argsort(keys, kind="stable")
+        self.keys = keys[self.order]
+        if len(keys) > 1 and np.any(self.keys[1:] == self.keys[:-1]):
+            raise _Collision
+
+    def __call__(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.ids) == 0:
+            return np.zeros(len(query), np.int32), np.zeros(len(query), dtype=bool)
+        pos = np.minimum(np.searchsorted(self.keys, self.key(query)), len(self.keys) - 1)
+        item = self.order[pos].astype(np.int32)
+        return item, self.ids[item] == query
+
+
+class _Users:
+    """Member ids block by block: each event's key, and each distinct id once (sorted by key)."""
+
+    def __init__(self, *, exact: bool) -> None:
+        self.key = (lambda s: np.asarray(s, dtype=np.str_)) if exact else string_keys
+        self.event_keys: list[np.ndarray] = []
+        self.keys = self.key(np.zeros(0, dtype=np.str_))
+        self.ids = np.zeros(0, dtype=np.str_)
+
+    def add(self, user: np.ndarray) -> None:
+        keys = self.key(user)
+        uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        ids = user[first]
+        if not np.array_equal(ids[inverse.reshape(-1)], user):
+            raise _Collision
+        if len(self.keys):
+            pos = np.minimum(np.searchsorted(self.keys, uniq), len(self.keys) - 1)
+            seen = self.keys[pos] == uniq
+            if np.any(seen & (self.ids[pos] != ids)):
+                raise _Collision
+            uniq, ids = uniq[~seen], ids[~seen]
+        if len(uniq):
+            keys_all = np.concatenate([self.keys, uniq])
+            order = np.argsort(keys_all, kind="stable")
+            self.keys, self.ids = keys_all[order], np.concatenate([self.ids, ids])[order]
+        self.event_keys.append(keys)
+
+    def finish(self) -> tuple[Vocab, np.ndarray]:
+        """The users vocab in sorted order of the ids, and each event's user index."""
+        by_id = np.argsort(self.ids, kind="stable")
+        rank = np.empty(len(by_id), dtype=np.int32)
+        rank[by_id] = np.arange(len(by_id), dtype=np.int32)
+        codes = rank[np.searchsorted(self.keys, np.concatenate(self.event_keys))]
+        return Vocab(self.ids[by_id].tolist(), what="user"), codes

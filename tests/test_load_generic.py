@@ -139,13 +139,14 @@ def test_small_blocks_give_the_same_events(tmp_path: Path, monkeypatch: pytest.M
             assert np.array_equal(getattr(got, name), getattr(whole, name)), name
 
 
-def test_long_ids_are_not_truncated(tmp_path: Path) -> None:
-    cat = Catalog.build(["m" * 300], ["Long"])
+@pytest.mark.parametrize("n", [200, 300])  # the vectorized path takes fields up to 256 bytes wide
+def test_long_ids_are_not_truncated(tmp_path: Path, n: int) -> None:
+    cat = Catalog.build(["m" * n, "m" * (n - 1)], ["Long", "Shorter"])
     path = tmp_path / "events.csv"
-    path.write_text(f"user,item,timestamp\n{'u' * 200},{'m' * 300},1700000000\nv,{'m' * 300},1700000001\n")
+    path.write_text(f"user,item,timestamp\n{'u' * n},{'m' * n},1700000000\n{'u' * (n - 1)},{'m' * (n - 1)},1700000001\n")
     inter, _ = load_events(path, cat)
-    assert inter.users.ids.tolist() == ["u" * 200, "v"]
-    assert inter.item.tolist() == [0, 0]
+    assert inter.users.ids.tolist() == ["u" * (n - 1), "u" * n]
+    assert inter.item.tolist() == [1, 0]
 
 
 def test_ids_are_stripped(tmp_path: Path) -> None:
@@ -154,3 +155,24 @@ def test_ids_are_stripped(tmp_path: Path) -> None:
     path.write_text("user,item,timestamp,kind,value\n u1 , m1 ,1700000000,play,0.5\n")
     inter, _ = load_events(path, cat)
     assert inter.users.ids.tolist() == ["u1"] and inter.item.tolist() == [0]
+
+
+@pytest.mark.parametrize("colliding", ["everything", "users only"])
+def test_hash_collisions_fall_back_to_comparing_strings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colliding: str) -> None:
+    import pagegen._load_generic as load_generic
+
+    cat = Catalog.build(["a", "bb", "ccc", "dddd"], ["A", "B", "C", "D"])
+    path = tmp_path / "events.csv"
+    path.write_text("user,item,timestamp\nu2,bb,1700000000\nu1,ccc,1700000001\nu2,a,1700000002\nu3,zz,1700000003\n")
+    with pytest.warns(UserWarning, match="skipped 1 bad line"):
+        expected = load_events(path, cat, lenient=True)
+    if colliding == "everything":
+        monkeypatch.setattr(load_generic, "string_keys", lambda s: np.zeros(len(s), np.uint64))
+    else:  # ids of one length share a key: the catalog ids all differ in length, the users do not
+        monkeypatch.setattr(load_generic, "string_keys", lambda s: np.strings.str_len(np.asarray(s, np.str_)).astype(np.uint64))
+    with pytest.warns(UserWarning, match="skipped 1 bad line"):
+        got, report = load_events(path, cat, lenient=True)
+    assert [(s.line, s.field, s.value) for s in report.skipped] == [(5, "item", "zz")]
+    assert got.users == expected[0].users and got.users.ids.tolist() == ["u1", "u2"]
+    for name in ("user", "item", "timestamp", "kind", "value"):
+        assert np.array_equal(getattr(got, name), getattr(expected[0], name)), name
