@@ -112,6 +112,10 @@ def _die_with_parent() -> None:
 def _init_worker(payload: tuple[Any, Sequence[str], int, Mapping[str, Any]] | None) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    lock_fd = _JOB.pop("lock_fd", None)
+    if lock_fd is not None:  # a forked worker must not keep the folder locked after the coordinator dies
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
     if payload is not None:  # spawn/forkserver: the engine arrives once, pickled
         _JOB.update(engine=payload[0], members=payload[1], shard_size=payload[2], build_kwargs=payload[3])
 
@@ -178,14 +182,15 @@ def _get(d: Mapping[str, Any], dotted: str) -> Any:
 
 
 @contextlib.contextmanager
-def _locked(out: Path) -> Iterator[None]:
+def _locked(out: Path) -> Iterator[int]:
+    """Hold an exclusive lock on the folder (released by the OS when the process dies)."""
     fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BatchError(f"{out} is in use by another batch run") from None
-        yield
+        yield fd
     finally:
         os.close(fd)
 
@@ -230,11 +235,11 @@ class _Progress:
 # -- executors ---------------------------------------------------------------------------
 
 
-def _run_local(engine, members, todo, config, build_kwargs, n_workers, write) -> None:
+def _run_local(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd) -> None:
     method = "fork" if "fork" in mp.get_all_start_methods() else mp.get_start_method()
     payload = None
     if method == "fork":
-        _JOB.update(engine=engine, members=members, shard_size=config.shard_size, build_kwargs=build_kwargs)
+        _JOB.update(engine=engine, members=members, shard_size=config.shard_size, build_kwargs=build_kwargs, lock_fd=lock_fd)
     else:
         payload = (engine, members, config.shard_size, build_kwargs)
     try:
@@ -254,7 +259,7 @@ def _take(it: Iterator[int], k: int) -> list[int]:
     return [s for _, s in zip(range(k), it, strict=False)]
 
 
-def _run_ray(engine, members, todo, config, build_kwargs, n_workers, write) -> None:
+def _run_ray(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd) -> None:
     try:
         import ray
     except ImportError:
@@ -344,7 +349,7 @@ def run_batch(
         build_kwargs["selector"] = config.selector
     manifest = _manifest(members, config, params or {})
     n_shards = manifest["n_shards"]
-    with _locked(out_dir):
+    with _locked(out_dir) as lock_fd:
         _check_manifest(out_dir, manifest)
         todo = _pending(out_dir, len(members), n_shards, config.shard_size)
         bar = _Progress(sys.stderr.isatty() if progress is None else progress, n_shards, n_shards - len(todo))
@@ -368,7 +373,7 @@ def run_batch(
                         data = _build_shard(engine, members, shard, config.shard_size, build_kwargs)
                         write(shard, data, data.count(b"\n"))
                 else:
-                    runner(engine, members, todo, config, build_kwargs, n_workers, write)
+                    runner(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd)
             finally:
                 bar.close()
         seconds = time.perf_counter() - start
