@@ -211,20 +211,29 @@ def _holdout(interactions: Interactions, config: FitConfig, rng: np.random.Gener
 
 
 def _examples(model: Model, inner: Interactions, examples, config: FitConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
-    n = model.n_items
-    for u, cutoff, positives in examples:
-        state = UserState.from_interactions(inner, inner.users.id(u), cutoff)
-        feats = model.features(state)
-        seen = state.seen_mask(n)
-        personal = np.where(seen, -np.inf, feats[:, 0])
-        personal[positives] = -np.inf
-        k = min(config.blend_hard_negatives, n - 1)
-        hard = np.argpartition(-personal, k)[:k] if k > 0 else np.zeros(0, np.int64)
-        rand = rng.integers(0, n, config.blend_random_negatives)
-        neg = np.setdiff1d(np.r_[hard, rand], np.r_[positives, np.flatnonzero(seen)])
-        xs.append(feats[np.r_[positives, neg]])
-        ys.append(np.r_[np.ones(len(positives)), np.zeros(len(neg))])
+    xs: list = []
+    ys: list = []
+    states = [UserState.from_interactions(inner, inner.users.id(u), cutoff) for u, cutoff, _ in examples]
+    block = 256
+    for start in range(0, len(states), block):
+        personal = model.personal_many(states[start : start + block])
+        for offset, row in enumerate(personal):
+            _example(model, states[start + offset], examples[start + offset][2], row, config, rng, xs, ys)
     if not xs:
         return np.zeros((0, len(FEATURES))), np.zeros(0)
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def _example(model: Model, state: UserState, positives: np.ndarray, personal_row: np.ndarray, config: FitConfig, rng: np.random.Generator, xs: list, ys: list) -> None:
+    """Append one member's positives and sampled negatives (features as of the cutoff)."""
+    n = model.n_items
+    feats = model.features(state, personal=personal_row)
+    seen = state.seen_mask(n)
+    personal = np.where(seen, -np.inf, feats[:, 0])
+    personal[positives] = -np.inf
+    k = min(config.blend_hard_negatives, n - 1)
+    hard = np.argpartition(-personal, k)[:k] if k > 0 else np.zeros(0, np.int64)
+    rand = rng.integers(0, n, config.blend_random_negatives)
+    neg = np.setdiff1d(np.r_[hard, rand], np.r_[positives, np.flatnonzero(seen)])
+    xs.append(feats[np.r_[positives, neg]])
+    ys.append(np.r_[np.ones(len(positives)), np.zeros(len(neg))])

@@ -237,12 +237,29 @@ class Model:
 
     # -- the learned blend ---------------------------------------------------------------
 
-    def features(self, user: UserState) -> np.ndarray:
-        """The blend's features (see ``_blend``) for every title: float32 ``(n_items, len(FEATURES))``."""
+    def personal_many(self, users: list[UserState]) -> np.ndarray:
+        """``personal`` for many members at once (one matrix product for EASE): float32 ``(len(users), n_items)``."""
+        if self.personal_method != "ease":
+            return np.stack([self.personal(u) for u in users]) if users else np.zeros((0, self.n_items), np.float32)
+        weights = self._a["ease_weights"]
+        hist = np.zeros((len(users), len(weights)), np.float32)
+        for row, user in enumerate(users):
+            pos = self._a["ease_pos"][user.items]
+            hist[row, pos[pos >= 0]] = 1.0
+        out = np.zeros((len(users), self.n_items), np.float32)
+        out[:, self._a["ease_items"]] = hist @ weights
+        return out
+
+    def features(self, user: UserState, *, personal: np.ndarray | None = None) -> np.ndarray:
+        """The blend's features (see ``_blend``) for every title: float32 ``(n_items, len(FEATURES))``.
+
+        ``personal``: the member's ``personal`` scores when already computed.
+        """
         now = user.now
         n = self.n_items
         out = np.zeros((n, len(FEATURES)), np.float32)
-        personal = self.personal(user)
+        if personal is None:
+            personal = self.personal(user)
         spread = float(personal.std())
         out[:, 0] = personal / spread if spread > 0 else personal
         cfg = self._meta["config"]
