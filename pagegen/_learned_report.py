@@ -10,8 +10,9 @@
    measure plays per page view in the simulator (sampled, with common random numbers across
    selectors, and the exact expectation), with confidence intervals, the paired difference
    learned - stage_wise, and offline metrics against the ground-truth relevance;
-4. log fresh traffic on the fresh members and estimate, off-policy, the value of the greedy
-   in-loop policies (gain and learned) with IPS, SNIPS and DR, next to their true value.
+4. log fresh traffic on the fresh members (Plackett-Luce around both the gain and the learned
+   scores) and estimate, off-policy, the value of the greedy in-loop policies (gain and
+   learned) with IPS, SNIPS and DR, next to their true value.
 """
 
 from __future__ import annotations
@@ -220,7 +221,8 @@ def run(config: ReportConfig) -> dict:
     eval_members = member_requests(world, model, policy, range(n_train, n_train + n_eval), device=config.device, seed=config.seed)
     table = compare(world, catalog, eval_members, scorer, policy, config)
     fresh_views = [Request(m.request.member, m.request.user, m.request.now, v, m.request.candidates, m.request.relevance, m.request.activity) for m in eval_members for v in range(config.eval_views)]
-    fresh = log_pages(catalog, fresh_views, world.truth.preference, config=config.logging, step_config=steps, browse_config=config.browse, seed=config.seed + 7)
+    # fresh traffic logged around both targets (a known mixture), so that each has small importance weights
+    fresh = log_pages(catalog, fresh_views, world.truth.preference, scorer=(gain_scorer, scorer), config=config.logging, step_config=steps, browse_config=config.browse, seed=config.seed + 7)
     targets = {"gain (in-loop stage-wise)": gain_scorer, "learned": scorer}
     estimates = off_policy(catalog, eval_members, fresh, targets, steps, scorer, alpha=config.alpha)
     ope = {name: {"truth": true_value(world, catalog, eval_members, targets[name], steps, config.browse), "estimates": [e.as_dict() for e in ests]} for name, ests in estimates.items()}

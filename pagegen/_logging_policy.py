@@ -3,7 +3,9 @@
 The logging policy is the stage-wise loop (:func:`pagegen._learned.run_steps`) with
 Plackett-Luce sampling: at each step a row is drawn among the placeable candidates with
 probability ``(1 - epsilon) softmax(score / temperature) + epsilon / #placeable`` (the uniform
-share keeps every propensity away from zero). Each page view is then browsed by the
+share keeps every propensity away from zero). Given several row scorers, the softmax is the
+average of theirs: logging around every policy one means to evaluate off-policy keeps the
+importance weights of each of them small. Each page view is then browsed by the
 simulator, and one JSON line records what was shown and what happened::
 
     {"member": "u17", "member_index": 17, "now": 1700000000, "view": 0, "policy": "plackett_luce",
@@ -64,12 +66,18 @@ def step_probabilities(scores: np.ndarray, ok: np.ndarray, temperature: float | 
     return p
 
 
-def plackett_luce(scorer: Scorer, rng: np.random.Generator, config: LoggingConfig | None = None) -> Chooser:
-    """A chooser that samples each row; its per-step value is the chosen row's propensity."""
+def plackett_luce(scorer: Scorer | Sequence[Scorer], rng: np.random.Generator, config: LoggingConfig | None = None) -> Chooser:
+    """A chooser that samples each row; its per-step value is the chosen row's propensity.
+
+    With several scorers, the distribution is the average of their Plackett-Luce steps.
+    """
     config = config or LoggingConfig()
+    scorers = tuple(scorer) if isinstance(scorer, Sequence) else (scorer,)
+    if not scorers:
+        raise DataError("at least one row scorer", field="scorer")
 
     def choose(step: int, x: np.ndarray, ok: np.ndarray) -> tuple[int, float]:
-        p = step_probabilities(scorer(x), ok, config.temperature, config.epsilon)
+        p = np.mean([step_probabilities(f(x), ok, config.temperature, config.epsilon) for f in scorers], axis=0)
         pick = int(rng.choice(len(p), p=p))
         return pick, float(p[pick])
 
@@ -101,13 +109,15 @@ def log_pages(
     requests: Iterable[Request],
     preference: Callable[[int, np.ndarray], np.ndarray],
     *,
-    scorer: Scorer = gain_scorer,
+    scorer: Scorer | Sequence[Scorer] = gain_scorer,
     config: LoggingConfig | None = None,
     step_config: StepConfig | None = None,
     browse_config: BrowseConfig | None = None,
     seed: int = 0,
 ) -> list[dict]:
     """Serve each request with the Plackett-Luce logging policy, simulate the visit, record it.
+
+    ``scorer``: the row scorer(s) the policy randomizes around (default: the stage-wise gain).
 
     ``preference(member, items)`` is the ground truth (``world.truth.preference``). The page's
     randomness comes from (seed, member, view) and the visit's from another stream of the

@@ -10,7 +10,7 @@ from pagegen._candidates import CandidateRow
 from pagegen._catalog import Catalog
 from pagegen._errors import DataError, ModelFileError
 from pagegen._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, main, run_steps, train, training_rows
-from pagegen._logging_policy import LoggingConfig, greedy, log_pages, read_impressions, step_probabilities, write_impressions
+from pagegen._logging_policy import LoggingConfig, greedy, log_pages, plackett_luce, read_impressions, step_probabilities, write_impressions
 
 N = 80
 GENRES = ("Action", "Comedy", "Drama", "Horror")
@@ -169,3 +169,26 @@ def test_corrupt_scorer_files(tmp_path) -> None:
 def test_train_rejects_bad_shapes() -> None:
     with pytest.raises(DataError, match="features"):
         train(np.zeros((3, 2)), np.zeros(3))
+
+
+def test_a_mixture_logging_policy_records_the_mixture_propensity(catalog: Catalog) -> None:
+    req = _requests(1)[0]
+    cfg = LoggingConfig(temperature=0.1, epsilon=0.1)
+    fresh = FEATURES.index("fresh")
+
+    def by_fresh(x: np.ndarray) -> np.ndarray:
+        return x[:, fresh]
+
+    seen: list[tuple[float, float]] = []
+    inner = plackett_luce((gain_scorer, by_fresh), np.random.default_rng(0), cfg)
+
+    def spy(step, x, ok):
+        pick, prop = inner(step, x, ok)
+        mix = 0.5 * (step_probabilities(gain_scorer(x), ok, 0.1, 0.1) + step_probabilities(by_fresh(x), ok, 0.1, 0.1))
+        seen.append((prop, float(mix[pick])))
+        return pick, prop
+
+    run_steps(catalog, req, CONFIG, spy)
+    assert len(seen) == 5 and all(a == pytest.approx(b) for a, b in seen)
+    with pytest.raises(DataError, match="scorer"):
+        plackett_luce((), np.random.default_rng(0))
