@@ -189,7 +189,7 @@ def _choice(value, names: tuple[str, ...], field: str, bad) -> int:
 
 def _int(value, field: str, lo: int, hi: int, bad) -> int:
     try:
-        if isinstance(value, bool) or (isinstance(value, float) and value != int(value)):
+        if isinstance(value, bool) or (isinstance(value, float) and value != int(value)) or (isinstance(value, str) and "_" in value):
             raise ValueError
         out = int(value)
     except (ValueError, TypeError, OverflowError):
@@ -203,7 +203,7 @@ def _int(value, field: str, lo: int, hi: int, bad) -> int:
 
 def _float(value, field: str, lo: float, hi: float, bad) -> float:
     try:
-        if isinstance(value, bool):
+        if isinstance(value, bool) or (isinstance(value, str) and "_" in value):
             raise ValueError
         out = float(value)
     except (ValueError, TypeError):

@@ -249,8 +249,8 @@ def _typed(rows: list[dict], lines: list[int], problems: Problems) -> dict[str, 
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             continue
         try:
-            if isinstance(cell, bool):
-                raise ValueError("a boolean")
+            if isinstance(cell, bool) or (isinstance(cell, str) and "_" in cell):
+                raise ValueError("not a plain number")
             value[k] = float(cell)
             has_value[k] = True
         except (ValueError, TypeError):

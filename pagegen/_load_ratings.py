@@ -117,6 +117,8 @@ def _slow_block(block: bytes, start: int, names: list[str], problems: Problems):
         values = []
         for name, cell in zip(names, row, strict=True):
             try:
+                if "_" in cell:  # Python reads "1_000" as 1000; numpy and most tools do not
+                    raise ValueError(cell)
                 values.append(float(cell) if _RATING_DTYPES[name] is np.float64 else int(cell))
             except ValueError:
                 kind = "a number" if _RATING_DTYPES[name] is np.float64 else "an integer"
