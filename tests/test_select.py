@@ -1,0 +1,111 @@
+"""Selectors and the page objective on hand-computed instances."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from pagegen._candidates import CandidateRow
+from pagegen._catalog import Catalog
+from pagegen._errors import PagegenError
+from pagegen._objective import Placed, SelectContext, objective, prepare
+from pagegen._select import SELECTORS
+from pagegen._select_exact import ExactConfig, ExactSelector
+from pagegen.testing._strategies import instances
+from policies._policy import Policy
+
+CATALOG = Catalog.build([f"t{i}" for i in range(6)], [f"T{i}" for i in range(6)], [["Drama"], ["Drama"], ["Comedy"], ["Comedy"], ["Drama"], ["Comedy"]])
+CTX = SelectContext(catalog=CATALOG, eligible=np.ones(CATALOG.n, dtype=bool))
+
+
+def _policy(**kw):
+    base = dict(n_rows=2, row_length=2, min_titles=1, windows={"web": {"rows": 1, "columns": 1}}, pins=[], genre_cap=None,
+                attention={"row_decay": 0.5, "column_decay": 0.5}, diversity=0.0)  # fmt: skip
+    return Policy(**{**base, **kw})
+
+
+ROWS = [
+    CandidateRow("a", "A", "A", [0, 1], [1.0, 0.5], score=2.0),
+    CandidateRow("b", "B", "B", [1, 2], [0.8, 0.4], score=1.0),
+]
+
+
+def test_objective_by_hand():
+    # A on top: 2 * (1 + 0.5 * 0.5) = 2.5; B refilled below with t2 only: 0.5 * (1 * 0.5 * 1) = 0.25
+    sel = SELECTORS["stage_wise"](ROWS, _policy(), CTX)
+    assert [(p.row, p.items.tolist()) for p in sel.rows] == [(0, [0, 1]), (1, [2])]
+    assert sel.objective == pytest.approx(2.75)
+    # redundancy of A and B: (different kinds 0 + genre cosine 1/sqrt(2) + overlap 1/2) / 3, weighted by B=1.5, a_1=0.5
+    red = (0 + 1 / math.sqrt(2) + 0.5) / 3
+    problem = prepare(ROWS, _policy(diversity=1.0), CTX)
+    assert problem.redundancy(np.array([0]), 1)[0] == pytest.approx(red)
+    assert objective(problem, sel.rows) == pytest.approx(2.75 - 1.5 * 0.5 * red)
+
+
+def test_exact_beats_greedy_when_the_second_row_costs_more_than_it_brings():
+    policy = _policy(diversity=1.0)
+    greedy = SELECTORS["stage_wise"](ROWS, policy, CTX)
+    exact = SELECTORS["exact"](ROWS, policy, CTX)
+    assert len(greedy.rows) == 2 and greedy.objective == pytest.approx(2.75 - 0.75 * (1 / math.sqrt(2) + 0.5) / 3)
+    assert [(p.row, p.items.tolist()) for p in exact.rows] == [(0, [0, 1])]
+    assert exact.objective == pytest.approx(2.5) and exact.status == "OPTIMAL" and exact.gap == 0.0
+
+
+def test_stage_wise_trades_value_for_diversity():
+    rows = [
+        CandidateRow("genre", "g1", "Drama 1", [0, 1], [1.0, 1.0], score=1.0),
+        CandidateRow("genre", "g2", "Drama 2", [4, 1], [1.0, 1.0], score=0.9),
+        CandidateRow("popular", "p", "Comedy", [2, 3], [1.0, 1.0], score=0.6),
+    ]
+    plain = SELECTORS["stage_wise"](rows, _policy(row_length=1), CTX)
+    diverse = SELECTORS["stage_wise"](rows, _policy(row_length=1, diversity=2.0), CTX)
+    assert [rows[p.row].key for p in plain.rows] == ["g1", "g2"]
+    assert [rows[p.row].key for p in diverse.rows] == ["g1", "p"]
+
+
+def test_row_ranking_and_template_orders():
+    rows = [
+        CandidateRow("popular", "p", "Popular", [0, 1], [1.0, 1.0], score=0.5),
+        CandidateRow("top_picks", "t", "Top picks", [2, 3], [1.0, 1.0], score=0.2),
+        CandidateRow("genre", "g", "Drama", [4, 5], [1.0, 1.0], score=0.9),
+    ]
+    policy = _policy(n_rows=3, template=("top_picks", "popular"))
+    assert [rows[p.row].key for p in SELECTORS["row_ranking"](rows, policy, CTX).rows] == ["g", "p", "t"]
+    assert [rows[p.row].key for p in SELECTORS["template"](rows, policy, CTX).rows] == ["t", "p", "g"]
+
+
+def test_caps_pins_and_window_dedup():
+    rows = [CandidateRow("byw", f"b{i}", "B", [i, (i + 1) % 6], [1.0, 1.0], score=1.0 - i / 10) for i in range(4)]
+    rows.append(CandidateRow("top10", "top", "Top", [0, 5], [1.0, 0.5], score=0.01))
+    policy = _policy(n_rows=4, row_length=2, max_rows_per_kind={"byw": 2}, pins=[{"kind": "top10", "at": 1}])
+    sel = SELECTORS["stage_wise"](rows, policy, CTX)
+    assert [rows[p.row].key for p in sel.rows] == ["b1", "top", "b3"]
+    # window dedup (2 rows x 1 column): t0 shown in the window once; below the window titles may repeat
+    window = _policy(n_rows=3, row_length=2, dedup="window", windows={"web": {"rows": 2, "columns": 1}})
+    same = [CandidateRow("x", f"x{i}", "X", [0, 1], [1.0, 1.0], score=1.0) for i in range(3)]
+    assert [p.items.tolist() for p in SELECTORS["stage_wise"](same, window, CTX).rows] == [[0, 1], [1], [0, 1]]
+
+
+def test_ineligible_titles_are_never_placed():
+    ctx = SelectContext(catalog=CATALOG, eligible=np.array([False, True, True, True, True, True]))
+    for name, select in SELECTORS.items():
+        sel = select(ROWS, _policy(), ctx)
+        assert 0 not in np.concatenate([p.items for p in sel.rows]), name
+
+
+def test_exact_refuses_large_pages_and_reports_limits():
+    with pytest.raises(PagegenError, match="max_cells"):
+        ExactSelector(ExactConfig(max_cells=3))(ROWS, _policy(), CTX)
+    assert list(SELECTORS) == sorted(SELECTORS) == ["exact", "row_ranking", "stage_wise", "template"]
+
+
+@settings(max_examples=10)
+@given(instances())
+def test_stage_wise_gains_add_up_to_the_objective(inst):
+    ctx = SelectContext(catalog=inst.catalog, eligible=inst.eligible)
+    sel = SELECTORS["stage_wise"](inst.rows, inst.policy, ctx)
+    assert sum(s["gain"] for s in sel.steps) == pytest.approx(sel.objective, abs=1e-9)
+    assert sel.objective == pytest.approx(objective(prepare(inst.rows, inst.policy, ctx), [Placed(p.row, p.items) for p in sel.rows]))
