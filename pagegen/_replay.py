@@ -109,6 +109,7 @@ class _Tally:
         self.members = 0
         self.duplicates = 0
         self.shown = np.zeros(n_items, dtype=bool)
+        self.shown_screen = np.zeros(n_items, dtype=bool)
         self.curve = np.zeros(shape[0])
         self.heat = np.zeros(shape, dtype=np.int64)
         self.kinds: dict[str, int] = {}
@@ -125,6 +126,7 @@ class _Tally:
         self.duplicates += M.duplicates(grid)
         self.shown[M.window_items(grid)] = True
         screen = M.window_items(grid, m, n)
+        self.shown_screen[screen] = True
         self._add("recall", M.recall(grid, rel, m, n))
         self._add("recall_page", M.recall(grid, rel))
         self._add("n2dcg", M.n2dcg(grid, rel, ctx.shape))
@@ -147,6 +149,7 @@ class _Tally:
             members=self.members,
             duplicates=int(self.duplicates),
             coverage=float((self.shown & displayable).sum() / max(int(displayable.sum()), 1)),
+            coverage_screen=float((self.shown_screen & displayable).sum() / max(int(displayable.sum()), 1)),
             kind_share={k: v / total_hits for k, v in sorted(self.kinds.items())} if total_hits else {},
             curve=(self.curve / max(self.members, 1)).tolist(),
             heatmap=self.heat.tolist(),
@@ -287,9 +290,9 @@ def evaluate(
         state = engine.state(sp.train.users.id(u), now=now)
         rel = sp.relevance(k)
         history = display_titles(catalog, state.items)
-        if now not in pops:
-            pops[now] = np.asarray(model.popularity(now), dtype=np.float64)
         pages, rank_ctx, dropped, seconds = member_pages(engine, state, names, device=config.device, seed=config.seed)
+        if now not in pops:  # the request's popularity as of now (shared with the rankers)
+            pops = {now: np.asarray(rank_ctx.popularity, dtype=np.float64)}
         for f in dropped:
             failures[f.name] = failures.get(f.name, 0) + 1
         lengths = [len(row.slots) for row in pages["stage_wise" if "stage_wise" in pages else names[0]].rows]

@@ -22,6 +22,7 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("hit_rate", "Hit@screen", "{:.3f}"),
     ("duplicates", "Dups", "{:d}"),
     ("coverage", "Coverage", "{:.3f}"),
+    ("coverage_screen", "Cov@screen", "{:.3f}"),
     ("genre_diversity", "GenreDiv", "{:.3f}"),
     ("calibration_kl", "CalibKL", "{:.3f}"),
     ("novelty", "Novelty", "{:.2f}"),
@@ -41,6 +42,7 @@ class SelectorResult:
     hit_rate        share of members with a relevant title on the first screen
     duplicates      titles repeated on a page, summed over all pages (must be 0)
     coverage        share of the displayable catalog shown on at least one member's page
+    coverage_screen the same, counting only the first screens
     genre_diversity mean share of the catalog's genres on the first screen
     calibration_kl  mean Steck KL of the first screen's genres against the member's history
     novelty         mean -log2 popularity share of the first screen's titles
@@ -58,6 +60,7 @@ class SelectorResult:
     hit_rate: float
     duplicates: int
     coverage: float
+    coverage_screen: float
     genre_diversity: float
     calibration_kl: float
     novelty: float

@@ -30,9 +30,10 @@ def check_sane(result, selectors) -> None:
     for name, res in result.selectors.items():
         assert res.members == result.members, name
         assert res.duplicates == 0, name
-        for value in (res.recall, res.recall_page, res.n2dcg, res.hit_rate, res.coverage, res.genre_diversity):
+        for value in (res.recall, res.recall_page, res.n2dcg, res.hit_rate, res.coverage, res.coverage_screen, res.genre_diversity):
             assert 0.0 <= value <= 1.0, name
         assert res.recall <= res.recall_page + 1e-12, name
+        assert res.coverage_screen <= res.coverage, name
         assert math.isnan(res.calibration_kl) or res.calibration_kl >= 0.0
         assert res.novelty > 0.0
         assert len(res.curve) == rows and np.all(np.diff(res.curve) >= -1e-12)

@@ -21,6 +21,7 @@ def selector(name: str, recall: float, *, dups: int = 0, kl: float = 0.5) -> Sel
         hit_rate=0.75,
         duplicates=dups,
         coverage=0.2,
+        coverage_screen=0.1,
         genre_diversity=0.4,
         calibration_kl=kl,
         novelty=9.5,
