@@ -3,13 +3,15 @@
 For a page whose row ``p`` shows candidate row ``r_p`` with titles ``i_{p,0}, i_{p,1}, ...``::
 
     objective = sum_p a_p * w_{r_p} * sum_c b_c * q_{r_p}(i_{p,c})
-              - diversity * B * sum_p a_p * sum_{p' < p} red(r_{p'}, r_p)
+              - diversity * B * sum_p a_p * sum_{p' < p} NEAR**(p - p' - 1) * red(r_{p'}, r_p)
 
 - ``a_p = row_decay**p`` and ``b_c = column_decay**c``: the 2-D attention model (top-left counts most);
   ``B = sum_c b_c`` is the attention mass of a full row, so ``diversity`` is in units of one full row.
 - ``w_r = max(score_r, 0)``: the candidate row's own relevance to the member (its ranker's score).
 - ``q_r(i) = max(s_{r,i}, 0) / max_j max(s_{r,j}, 0)``: the title's score in the row relative to the
   row's best title (1 for every title when no score is positive).
+- ``NEAR = 1/2``: redundancy with the row just above counts fully, two rows up half, and so on
+  (so the penalty of a row stays bounded however deep the page is).
 - ``red(r, s) = ([kind_r = kind_s] + cos(genres_r, genres_s) + overlap(r, s)) / 3`` in [0, 1]:
   redundancy between two rows: same kind, shared genres (cosine of the rows' genre profiles over
   their eligible titles), similar titles (shared eligible titles / the shorter row's length).
@@ -26,7 +28,10 @@ import scipy.sparse as sp
 from ._candidates import CandidateRow
 from ._catalog import Catalog
 
-__all__ = ["Placed", "Problem", "SelectContext", "Selection", "objective", "prepare", "row_genres"]
+__all__ = ["NEAR", "Placed", "Problem", "SelectContext", "Selection", "objective", "prepare", "row_genres"]
+
+#: Decay of the redundancy penalty with the distance between two rows (see the module docstring).
+NEAR = 0.5
 
 
 @dataclass(frozen=True)
@@ -189,7 +194,8 @@ def objective(problem: Problem, placed: Sequence[Placed]) -> float:
         items = np.asarray(pl.items, dtype=np.int32)
         q = problem.values(pl.row, items)
         cells = problem.weight[pl.row] * float(np.dot(problem.b[: len(items)], q))
-        penalty = float(problem.redundancy(np.asarray(above), pl.row).sum()) if above else 0.0
+        near = NEAR ** np.arange(len(above) - 1, -1, -1, dtype=np.float64)
+        penalty = float(near @ problem.redundancy(np.asarray(above), pl.row)) if above else 0.0
         total += problem.a[p] * (cells - policy.diversity * problem.full_row * penalty)
         above.append(pl.row)
     return total

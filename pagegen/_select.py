@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from ._candidates import CandidateRow
-from ._objective import Placed, Problem, SelectContext, Selection, objective, prepare
+from ._objective import NEAR, Placed, Problem, SelectContext, Selection, objective, prepare
 
 __all__ = ["SELECTORS", "Selector", "greedy_fill", "row_ranking", "stage_wise", "template"]
 
@@ -35,7 +35,7 @@ class FillState:
 
     def __init__(self, problem: Problem) -> None:
         self.refilled_value = np.zeros(problem.n_rows)  # sum_c b_c q over the refilled titles
-        self.redundancy = np.zeros(problem.n_rows)  # sum of red(r, s) over rows s placed above
+        self.redundancy = np.zeros(problem.n_rows)  # sum of NEAR**distance * red(r, s) over rows s placed above
 
 
 def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
@@ -143,7 +143,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         taken[r] = True
         kind_count[problem.kind[r]] += 1
         placed_genres[p] = problem.declared[r]
-        state.redundancy += problem.redundancy(np.arange(n_cand), r)
+        state.redundancy = NEAR * state.redundancy + problem.redundancy(np.arange(n_cand), r)
         for i in [i for i in pending if pin_row[i] == r]:
             pending.discard(i)
         if ends_page and designated[r]:  # an `at` pin placed early stands as the last row

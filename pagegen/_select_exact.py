@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._candidates import CandidateRow
 from ._errors import PagegenError
-from ._objective import Placed, Problem, SelectContext, Selection, objective, prepare
+from ._objective import NEAR, Placed, Problem, SelectContext, Selection, objective, prepare
 
 __all__ = ["ExactConfig", "ExactSelector", "exact"]
 
@@ -132,8 +132,8 @@ def _solve(problem: Problem, config: ExactConfig) -> Selection:
                 if r == s or val <= 0:
                     continue
                 for q in range(1, n_pos):
-                    cost = policy.diversity * problem.full_row * problem.a[q] * val
                     for p in range(q):
+                        cost = policy.diversity * problem.full_row * problem.a[q] * val * NEAR ** (q - p - 1)
                         z = m.new_bool_var(f"z{p}_{q}_{r}_{s}")
                         m.add(z >= u[p, r] + u[q, s] - 1)
                         terms.append((z, -cost))
