@@ -246,11 +246,15 @@ def _run_local(engine, members, todo, config, build_kwargs, n_workers, write, lo
         with ProcessPoolExecutor(n_workers, mp_context=mp.get_context(method), initializer=_init_worker, initargs=(payload,)) as pool:
             queue = iter(todo)
             running = {pool.submit(_worker_shard, s) for s in _take(queue, 2 * n_workers)}
-            while running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    write(*fut.result())
-                running |= {pool.submit(_worker_shard, s) for s in _take(queue, len(done))}
+            try:
+                while running:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        write(*fut.result())
+                    running |= {pool.submit(_worker_shard, s) for s in _take(queue, len(done))}
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # stop soon: do not build queued shards
+                raise
     finally:
         _JOB.clear()
 
@@ -288,7 +292,9 @@ def _run_ray(engine, members, todo, config, build_kwargs, n_workers, write, lock
                     write(*ray.get(ref))
                 except ray.exceptions.RayTaskError as err:
                     cause = err.as_instanceof_cause()
-                    raise (cause if isinstance(cause, BatchError) else BatchError(str(cause))) from None
+                    raise (cause if isinstance(cause, BatchError) else BatchError(_first_line(cause))) from None
+                except ray.exceptions.RayError as err:  # an actor or node died
+                    raise BatchError(f"a Ray worker failed: {_first_line(err)}") from None
                 for shard in _take(queue, 1):
                     running[actor.shard.remote(shard)] = actor
         for actor in actors:
@@ -296,6 +302,11 @@ def _run_ray(engine, members, todo, config, build_kwargs, n_workers, write, lock
     finally:
         if started:
             ray.shutdown()
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
 
 
 class _RayWorker:

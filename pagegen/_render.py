@@ -123,9 +123,9 @@ def render_html(
             f' data-visible="{0 if below else 1}">'
         )
         parts.append(f'<h2>{_esc(row.title)}<span class="kind">{_esc(row.kind)}</span></h2>')
-        evidence = _evidence_items(row.evidence)
-        if evidence:
-            spans = "".join(f'<span title="{_esc(v)}">{_esc(k)}: {_esc(_clip(v, 90))}</span>' for k, v in evidence)
+        evidence = zip(_evidence_items(row.evidence), _evidence_items(row.evidence, limit=90), strict=True)
+        spans = "".join(f'<span title="{_esc(full)}">{_esc(k)}: {_esc(short)}</span>' for (k, full), (_, short) in evidence)
+        if spans:
             parts.append(f'<p class="evidence">{spans}</p>')
         parts.append('<div class="track">')
         for c, slot in enumerate(row.slots):
