@@ -29,7 +29,7 @@ from ._candidates import ROW_KINDS, CandidateRow
 from ._catalog import Catalog
 from ._errors import DataError, ModelFileError, PagegenError
 
-__all__ = ["Chooser", "FEATURES", "KINDS", "LearnedScorer", "Request", "StepConfig", "Steps", "gain_scorer", "row_features", "run_steps", "train", "training_rows"]
+__all__ = ["Chooser", "FEATURES", "KINDS", "LearnedScorer", "Request", "Scorer", "StepConfig", "Steps", "gain_scorer", "greedy", "learned_selector", "row_features", "run_steps", "step_probabilities", "train", "training_rows"]
 
 #: Row kinds as feature columns; a custom kind counts as "other".
 KINDS: tuple[str, ...] = (*ROW_KINDS, "other")
@@ -72,6 +72,7 @@ class Request:
     relevance  float (n_items,) in [0, 1]: the model's liking of each title for this member
                (``RankContext.affinity``); ground truth never enters here.
     activity   how many titles the member has played
+    eligible   optional bool (n_items,): titles that may be shown (None: every candidate title)
     """
 
     member: int
@@ -81,6 +82,7 @@ class Request:
     candidates: tuple[CandidateRow, ...]
     relevance: np.ndarray
     activity: int
+    eligible: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "candidates", tuple(self.candidates))
@@ -123,17 +125,20 @@ class Steps:
     info: tuple
 
 
+#: A row scorer: features (K, len(FEATURES)) of the candidates at one step -> float (K,) scores.
+Scorer = Callable[[np.ndarray], np.ndarray]
+
 #: A chooser sees the step, the candidates' features (K, F) and which may be placed (K,) bool;
 #: it returns the chosen candidate index and any per-step value to keep (e.g. a propensity).
 Chooser = Callable[[int, np.ndarray, np.ndarray], tuple[int, object]]
 
 
-def _refill(items: np.ndarray, q: np.ndarray, used: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each candidate's first ``n_cols`` titles not yet used (K, n_cols), their title scores, and
-    the share of the candidate's own first titles already used."""
+def _refill(items: np.ndarray, q: np.ndarray, blocked: np.ndarray, used: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each candidate's first ``n_cols`` titles not blocked (used or ineligible) (K, n_cols), their
+    title scores, and the share of the candidate's own first titles already on the page."""
     valid = items >= 0
     safe = np.where(valid, items, 0)
-    new = valid & ~used[safe]
+    new = valid & ~blocked[safe]
     rank = np.cumsum(new, axis=1) - 1
     keep = new & (rank < n_cols)
     out = np.full((items.shape[0], n_cols), -1, np.int32)
@@ -181,12 +186,13 @@ def run_steps(catalog: Catalog, request: Request, config: StepConfig, choose: Ch
     """Build one page row by row; ``choose`` picks each row among the placeable candidates."""
     items, kind, q, weight = request.matrix()
     used = np.zeros(catalog.n, dtype=bool)
+    blocked = np.zeros(catalog.n, dtype=bool) if request.eligible is None else ~np.asarray(request.eligible, dtype=bool)
     placed = np.zeros(len(items), dtype=bool)
     placed_genres = np.zeros(len(catalog.genre_names))
     kind_counts = np.zeros(len(KINDS))
     chosen, rows, feats, info = [], [], [], []
     for step in range(config.n_rows):
-        new, new_q, overlap = _refill(items, q, used, config.n_cols)
+        new, new_q, overlap = _refill(items, q, blocked, used, config.n_cols)
         ok = ~placed & ((new >= 0).sum(axis=1) >= config.min_titles)
         if not ok.any():
             break
@@ -197,6 +203,7 @@ def run_steps(catalog: Catalog, request: Request, config: StepConfig, choose: Ch
         row = new[pick]
         row = row[row >= 0]
         used[row] = True
+        blocked[row] = True
         placed[pick] = True
         placed_genres += catalog.genres[row].sum(axis=0)
         kind_counts[kind[pick]] += 1
@@ -206,6 +213,36 @@ def run_steps(catalog: Catalog, request: Request, config: StepConfig, choose: Ch
         info.append(extra)
     grid = np.stack(rows) if rows else np.zeros((0, config.n_cols), np.int32)
     return Steps(np.asarray(chosen, dtype=np.int64), grid, np.asarray(feats).reshape(len(chosen), len(FEATURES)), tuple(info))
+
+
+def step_probabilities(scores: np.ndarray, ok: np.ndarray, temperature: float | None, epsilon: float = 0.0) -> np.ndarray:
+    """The distribution over candidates at one step (0 where not placeable).
+
+    ``temperature=None`` is greedy (all mass on the best placeable row, the lowest index on
+    ties); otherwise a softmax over ``scores / temperature`` mixed with ``epsilon`` uniform.
+    """
+    scores = np.asarray(scores, np.float64)
+    if not np.all(np.isfinite(scores[ok])):
+        raise DataError("non-finite row score", field="scores")
+    p = np.zeros(len(scores))
+    if temperature is None:
+        p[np.flatnonzero(ok)[np.argmax(scores[ok])]] = 1.0
+    else:
+        z = scores[ok] / temperature
+        e = np.exp(z - z.max())
+        p[ok] = e / e.sum()
+    if epsilon > 0:
+        p = (1.0 - epsilon) * p + epsilon * ok / ok.sum()
+    return p
+
+
+def greedy(scorer: Scorer) -> Chooser:
+    """A chooser that places the best-scored row (a deterministic selector)."""
+
+    def choose(step: int, x: np.ndarray, ok: np.ndarray) -> tuple[int, float]:
+        return int(np.argmax(step_probabilities(scorer(x), ok, None))), 1.0
+
+    return choose
 
 
 def gain_scorer(x: np.ndarray) -> np.ndarray:
@@ -251,6 +288,29 @@ class LearnedScorer:
             raise
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
             raise ModelFileError(f"{path}: cannot load the learned scorer ({err})") from None
+
+
+def learned_selector(scorer: Scorer) -> Callable:
+    """A page selector ``(rows, policy, ctx) -> Selection`` that places rows greedily by ``scorer``.
+
+    It needs the request's RankContext on ``ctx.rank`` (the member's affinity, history and
+    ``now``), which the page builder's SelectContext does not carry yet; the loop follows the
+    policy's shape (rows, row length, minimum titles) and the page-wide dedup, not its pins and caps.
+    """
+    from ._objective import Placed, Selection, objective, prepare
+
+    def learned(rows: Sequence[CandidateRow], policy, ctx) -> Selection:
+        rank = getattr(ctx, "rank", None)
+        if rank is None:
+            raise PagegenError("the learned selector needs the request's RankContext as ctx.rank (member affinity, history, now)")
+        user = rank.user
+        request = Request(user.user_index, user.user, user.now, 0, tuple(rows), rank.affinity, len(user.items), np.asarray(ctx.eligible, dtype=bool))
+        config = StepConfig(n_rows=policy.n_rows, n_cols=policy.row_length, min_titles=policy.min_titles, column_decay=policy.attention.column_decay)
+        steps = run_steps(ctx.catalog, request, config, greedy(scorer))
+        placed = tuple(Placed(row=int(r), items=g[g >= 0]) for r, g in zip(steps.chosen, steps.grid, strict=True))
+        return Selection(rows=placed, objective=objective(prepare(rows, policy, ctx), placed), steps=tuple({"row": p, "key": rows[int(r)].key} for p, r in enumerate(steps.chosen)))
+
+    return learned
 
 
 def train(features: np.ndarray, played: np.ndarray, *, l2: float = 1.0) -> LearnedScorer:

@@ -29,8 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._atomic import atomic_write_bytes
 from ._catalog import Catalog
-from ._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, run_steps, train, training_rows
-from ._logging_policy import LoggingConfig, greedy, log_pages, step_probabilities
+from ._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, greedy, run_steps, step_probabilities, train, training_rows
+from ._logging_policy import LoggingConfig, log_pages
 from ._metrics import coverage, duplicates, n2dcg, recall
 from ._ope import Estimate, cumulative_weights, doubly_robust, ips, snips
 from ._simulate import BrowseConfig, browse, browse_rng, expected_plays, play_grid

@@ -28,13 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._atomic import atomic_write_bytes
 from ._catalog import Catalog
 from ._errors import DataError
-from ._learned import Chooser, Request, StepConfig, Steps, gain_scorer, run_steps
+from ._learned import Chooser, Request, Scorer, StepConfig, Steps, gain_scorer, run_steps, step_probabilities
 from ._simulate import BrowseConfig, BrowseOutcome, browse, browse_rng, play_grid
 
-__all__ = ["LoggingConfig", "greedy", "log_pages", "plackett_luce", "read_impressions", "step_probabilities", "write_impressions"]
-
-Scorer = Callable[[np.ndarray], np.ndarray]
-
+__all__ = ["LoggingConfig", "log_pages", "plackett_luce", "read_impressions", "write_impressions"]
 
 class LoggingConfig(BaseModel):
     """The logging policy's randomization."""
@@ -43,27 +40,6 @@ class LoggingConfig(BaseModel):
 
     temperature: float = Field(0.05, gt=0.0, le=100.0, description="Softmax temperature over row scores; lower is closer to greedy.")
     epsilon: float = Field(0.2, ge=0.0, le=1.0, description="Share of uniform choice among the placeable rows mixed in at every step.")
-
-
-def step_probabilities(scores: np.ndarray, ok: np.ndarray, temperature: float | None, epsilon: float = 0.0) -> np.ndarray:
-    """The distribution over candidates at one step (0 where not placeable).
-
-    ``temperature=None`` is greedy (all mass on the best placeable row, the lowest index on
-    ties); otherwise a softmax over ``scores / temperature`` mixed with ``epsilon`` uniform.
-    """
-    scores = np.asarray(scores, np.float64)
-    if not np.all(np.isfinite(scores[ok])):
-        raise DataError("non-finite row score", field="scores")
-    p = np.zeros(len(scores))
-    if temperature is None:
-        p[np.flatnonzero(ok)[np.argmax(scores[ok])]] = 1.0
-    else:
-        z = scores[ok] / temperature
-        e = np.exp(z - z.max())
-        p[ok] = e / e.sum()
-    if epsilon > 0:
-        p = (1.0 - epsilon) * p + epsilon * ok / ok.sum()
-    return p
 
 
 def plackett_luce(scorer: Scorer | Sequence[Scorer], rng: np.random.Generator, config: LoggingConfig | None = None) -> Chooser:
@@ -80,15 +56,6 @@ def plackett_luce(scorer: Scorer | Sequence[Scorer], rng: np.random.Generator, c
         p = np.mean([step_probabilities(f(x), ok, config.temperature, config.epsilon) for f in scorers], axis=0)
         pick = int(rng.choice(len(p), p=p))
         return pick, float(p[pick])
-
-    return choose
-
-
-def greedy(scorer: Scorer) -> Chooser:
-    """A chooser that places the best-scored row (a deterministic selector)."""
-
-    def choose(step: int, x: np.ndarray, ok: np.ndarray) -> tuple[int, float]:
-        return int(np.argmax(step_probabilities(scorer(x), ok, None))), 1.0
 
     return choose
 

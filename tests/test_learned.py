@@ -9,8 +9,8 @@ import pytest
 from pagegen._candidates import CandidateRow
 from pagegen._catalog import Catalog
 from pagegen._errors import DataError, ModelFileError
-from pagegen._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, main, run_steps, train, training_rows
-from pagegen._logging_policy import LoggingConfig, greedy, log_pages, plackett_luce, read_impressions, step_probabilities, write_impressions
+from pagegen._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, greedy, main, run_steps, step_probabilities, train, training_rows
+from pagegen._logging_policy import LoggingConfig, log_pages, plackett_luce, read_impressions, write_impressions
 
 N = 80
 GENRES = ("Action", "Comedy", "Drama", "Horror")

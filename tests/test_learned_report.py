@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -28,7 +30,7 @@ def setup():
     logs = log_pages(world.catalog, views, world.truth.preference, config=config.logging, step_config=steps, browse_config=config.browse, seed=1)
     scorer = train(*training_rows(logs))
     eval_m = member_requests(world, model, policy, range(100, 160), seed=1)
-    return world, policy, config, steps, scorer, eval_m
+    return world, policy, config, steps, scorer, eval_m, model
 
 
 def test_off_policy_intervals_cover_the_true_value(setup) -> None:
@@ -36,7 +38,7 @@ def test_off_policy_intervals_cover_the_true_value(setup) -> None:
     from pagegen._learned_report import off_policy, true_value
     from pagegen._logging_policy import log_pages
 
-    world, policy, config, steps, scorer, eval_m = setup
+    world, policy, config, steps, scorer, eval_m, _model = setup
     fresh = [Request(m.request.member, m.request.user, m.request.now, v, m.request.candidates, m.request.relevance, m.request.activity) for m in eval_m for v in range(6)]
     targets = {"gain": gain_scorer, "learned": scorer}
     logs = log_pages(world.catalog, fresh, world.truth.preference, scorer=tuple(targets.values()), config=config.logging, step_config=steps, browse_config=config.browse, seed=99)
@@ -52,7 +54,7 @@ def test_off_policy_intervals_cover_the_true_value(setup) -> None:
 def test_comparison_table(setup) -> None:
     from pagegen._learned_report import compare, format_report
 
-    world, policy, config, steps, scorer, eval_m = setup
+    world, policy, config, steps, scorer, eval_m, _model = setup
     table = compare(world, world.catalog, eval_m, scorer, policy, config)
     for name in ("template", "row_ranking", "stage_wise", "learned"):
         row = table[name]
@@ -65,3 +67,34 @@ def test_comparison_table(setup) -> None:
     assert diff["mean"] == pytest.approx(table["learned"]["expected_plays_per_view"]["mean"] - table["stage_wise"]["expected_plays_per_view"]["mean"])
     text = format_report({"config": {"size": "tiny", "seed": 1}, "logged_views": 0, "training_rows": 0, "training_plays": 0, "eval_members": len(eval_m), "selectors": table, "ope": {}})
     assert "learned - stage_wise" in text and "stage_wise" in text
+
+
+def test_learned_selector_fits_the_page_builder_interface(setup) -> None:
+    from rows._context import make_context
+    from rows._registry import candidate_rows
+
+    from pagegen._engine import assemble
+    from pagegen._errors import PagegenError
+    from pagegen._learned import learned_selector
+    from pagegen._objective import SelectContext
+
+    world, policy, config, steps, scorer, eval_m, model = setup
+    select = learned_selector(scorer)
+    user = world.user_state(120)
+    rank = make_context(world.catalog, model, user, n=policy.row_length, seed=1)
+    rows, _ = candidate_rows(rank)
+    plain = SelectContext(world.catalog, rank.eligible, "web", rank.rng)
+    with pytest.raises(PagegenError, match="ctx.rank"):
+        select(rows, policy, plain)
+
+    @dataclass(frozen=True)
+    class WithRank(SelectContext):  # the hook the page builder would add: the request's RankContext
+        rank: object = None
+
+    selection = select(rows, policy, WithRank(world.catalog, rank.eligible, "web", rank.rng, rank))
+    shown = np.concatenate([p.items for p in selection.rows])
+    assert len(shown) == len(np.unique(shown)) and rank.eligible[shown].all()
+    assert all(len(p.items) >= policy.min_titles for p in selection.rows)
+    page = assemble(rows, selection, world.catalog, user=user.user, policy=policy.name, selector="learned", device="web", now=user.now, seed=1)
+    assert page.selector == "learned" and len(page.rows) == len(selection.rows)
+    assert np.isfinite(selection.objective)
