@@ -6,7 +6,9 @@
 2. log page views of the training members with the Plackett-Luce logging policy, simulate the
    visits, train the row scorer on those logs (the same code as ``python -m pagegen._learned train``);
 3. on the fresh members, build each member's page with template, row_ranking, stage_wise (the
-   page builder's selectors) and learned (the stage-wise loop scored by the trained scorer), and
+   page builder's selectors, under the full policy: pins, caps), gain_loop (the learned
+   selector's own loop scored by the hand-made gain: the same loop and constraints as learned,
+   so ``learned - gain_loop`` isolates the scorer) and learned (that loop scored by the trained scorer), and
    measure plays per page view in the simulator (sampled, with common random numbers across
    selectors, and the exact expectation), with confidence intervals, the paired difference
    learned - stage_wise, and offline metrics against the ground-truth relevance;
@@ -27,12 +29,17 @@ import numpy as np
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from rows._context import make_context
+from rows._registry import candidate_rows
+
 from ._atomic import atomic_write_bytes
 from ._catalog import Catalog
 from ._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, greedy, run_steps, step_probabilities, train, training_rows
-from ._logging_policy import LoggingConfig, log_pages
+from ._logging_policy import LoggingConfig, log_pages, write_impressions
 from ._metrics import coverage, duplicates, n2dcg, recall
+from ._objective import SelectContext
 from ._ope import Estimate, cumulative_weights, doubly_robust, ips, snips
+from ._select import SELECTORS
 from ._simulate import BrowseConfig, browse, browse_rng, expected_plays, play_grid
 
 __all__ = ["ReportConfig", "compare", "format_report", "main", "member_requests", "off_policy", "run", "step_config", "true_value"]
@@ -74,11 +81,6 @@ def step_config(policy) -> StepConfig:
 
 def member_requests(world, model, policy, members: Sequence[int], *, device: str = "web", seed: int = 0) -> list[Member]:
     """Candidate rows of each member at ``world.now`` (the row rankers), ready for every selector."""
-    from rows._context import make_context
-    from rows._registry import candidate_rows
-
-    from ._objective import SelectContext
-
     out = []
     for m in members:
         user = world.user_state(int(m))
@@ -90,8 +92,6 @@ def member_requests(world, model, policy, members: Sequence[int], *, device: str
 
 
 def _selector_grid(name: str, member: Member, policy) -> np.ndarray:
-    from ._select import SELECTORS
-
     sel = SELECTORS[name](member.request.candidates, policy, member.select_ctx)
     grid = np.full((policy.n_rows, policy.row_length), -1, np.int32)
     for r, placed in enumerate(sel.rows):
@@ -108,7 +108,7 @@ def _ci(values: np.ndarray, alpha: float) -> dict[str, float]:
 def compare(world, catalog: Catalog, members: Sequence[Member], scorer: LearnedScorer, policy, config: ReportConfig) -> dict:
     """Plays per page view (sampled and exact) and offline metrics of each selector on ``members``."""
     steps = step_config(policy)
-    names = (*SELECTOR_NAMES, "learned")
+    names = (*SELECTOR_NAMES, "gain_loop", "learned")
     sampled = {n: np.zeros(len(members)) for n in names}
     exact = {n: np.zeros(len(members)) for n in names}
     offline = {n: {"recall@window": [], "n2dcg": [], "duplicates": 0} for n in names}
@@ -121,8 +121,8 @@ def compare(world, catalog: Catalog, members: Sequence[Member], scorer: LearnedS
         top = np.argsort(-pref, kind="stable")[:10]
         relevance = dict(zip(cand[top].tolist(), pref[top].tolist(), strict=True))
         for name in names:
-            if name == "learned":
-                grid = run_steps(catalog, mem.request, steps, greedy(scorer)).grid
+            if name in ("gain_loop", "learned"):
+                grid = run_steps(catalog, mem.request, steps, greedy(scorer if name == "learned" else gain_scorer)).grid
             else:
                 grid = _selector_grid(name, mem, policy)
             prob = play_grid(grid, lambda items, m=m: world.truth.preference(m, items), config.browse)
@@ -142,10 +142,11 @@ def compare(world, catalog: Catalog, members: Sequence[Member], scorer: LearnedS
             "duplicates": offline[name]["duplicates"],
             "coverage": coverage(grids[name], catalog.n),
         }
-    out["learned - stage_wise"] = {
-        "plays_per_view": _ci(sampled["learned"] - sampled["stage_wise"], config.alpha),
-        "expected_plays_per_view": _ci(exact["learned"] - exact["stage_wise"], config.alpha),
-    }
+    for base in ("stage_wise", "gain_loop"):
+        out[f"learned - {base}"] = {
+            "plays_per_view": _ci(sampled["learned"] - sampled[base], config.alpha),
+            "expected_plays_per_view": _ci(exact["learned"] - exact[base], config.alpha),
+        }
     return out
 
 
@@ -198,8 +199,12 @@ def true_value(world, catalog: Catalog, members: Sequence[Member], scorer, steps
     return float(np.mean(values))
 
 
-def run(config: ReportConfig) -> dict:
-    """The whole pipeline of the module docstring; returns the report as a JSON-friendly dict."""
+def run(config: ReportConfig, *, logs_path=None, scorer_path=None) -> dict:
+    """The whole pipeline of the module docstring; returns the report as a JSON-friendly dict.
+
+    ``logs_path``: also write the training impressions there (JSON lines); ``scorer_path``: the
+    trained scorer (``python -m pagegen._learned train LOGS OUT`` rebuilds the same one from the logs).
+    """
     from policies._policy import load_policy
 
     from ._fit import fit
@@ -216,8 +221,12 @@ def run(config: ReportConfig) -> dict:
     train_members = member_requests(world, model, policy, range(n_train), device=config.device, seed=config.seed)
     views = [Request(m.request.member, m.request.user, m.request.now, v, m.request.candidates, m.request.relevance, m.request.activity) for m in train_members for v in range(config.views)]
     logs = log_pages(catalog, views, world.truth.preference, config=config.logging, step_config=steps, browse_config=config.browse, seed=config.seed)
+    if logs_path is not None:
+        write_impressions(logs_path, logs)
     x, y = training_rows(logs)
     scorer = train(x, y)
+    if scorer_path is not None:
+        scorer.save(scorer_path)
     eval_members = member_requests(world, model, policy, range(n_train, n_train + n_eval), device=config.device, seed=config.seed)
     table = compare(world, catalog, eval_members, scorer, policy, config)
     fresh_views = [Request(m.request.member, m.request.user, m.request.now, v, m.request.candidates, m.request.relevance, m.request.activity) for m in eval_members for v in range(config.eval_views)]
@@ -256,9 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--views", type=int, default=2)
     parser.add_argument("--eval-views", type=int, default=4)
     parser.add_argument("--out", help="also write the report as JSON here (atomic)")
+    parser.add_argument("--logs", help="also write the training impressions here (JSON lines)")
+    parser.add_argument("--scorer", help="also write the trained row scorer here (JSON)")
     args = parser.parse_args(argv)
     config = ReportConfig(size=args.size, seed=args.seed, train_members=args.train_members, eval_members=args.eval_members, views=args.views, eval_views=args.eval_views)
-    report = run(config)
+    report = run(config, logs_path=args.logs, scorer_path=args.scorer)
     print(format_report(report))
     if args.out:
         atomic_write_bytes(args.out, orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))

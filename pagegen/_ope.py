@@ -117,7 +117,10 @@ def snips(rewards: np.ndarray, weights: np.ndarray, *, alpha: float = 0.05) -> E
     Slightly biased, much lower variance than IPS. Its interval linearizes the ratio
     (delta method): per-page influence ``sum_k w[i, k] (r[i, k] - V_k) / mean_i w[i, k]``.
     Positions whose weights are all zero (no logged page agrees with the target that far)
-    contribute nothing.
+    contribute nothing. Caveat: a position matched by only a few logged pages contributes a
+    noisy ratio, so with a deterministic target far from the logging policy the sum over
+    positions can overshoot (even above 1 play per page); prefer DR there, or log closer to
+    the target (see ``pagegen._logging_policy``).
     """
     r, w = _check(rewards, weights)
     mean_w = w.mean(axis=0)

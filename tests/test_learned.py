@@ -192,3 +192,15 @@ def test_a_mixture_logging_policy_records_the_mixture_propensity(catalog: Catalo
     assert len(seen) == 5 and all(a == pytest.approx(b) for a, b in seen)
     with pytest.raises(DataError, match="scorer"):
         plackett_luce((), np.random.default_rng(0))
+
+
+def test_ineligible_titles_never_reach_the_page(catalog: Catalog) -> None:
+    base = _requests(1)[0]
+    eligible = np.ones(N, dtype=bool)
+    eligible[::3] = False
+    req = Request(base.member, base.user, base.now, 0, base.candidates, base.relevance, base.activity, eligible)
+    grid = run_steps(catalog, req, CONFIG, greedy(gain_scorer)).grid
+    shown = grid[grid >= 0]
+    assert len(shown) and eligible[shown].all()
+    # the overlap feature counts titles on the page, not ineligible ones: the first row has none
+    assert run_steps(catalog, req, CONFIG, greedy(gain_scorer)).features[0, FEATURES.index("overlap")] == 0.0

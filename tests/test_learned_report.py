@@ -56,7 +56,7 @@ def test_comparison_table(setup) -> None:
 
     world, policy, config, steps, scorer, eval_m, _model = setup
     table = compare(world, world.catalog, eval_m, scorer, policy, config)
-    for name in ("template", "row_ranking", "stage_wise", "learned"):
+    for name in ("template", "row_ranking", "stage_wise", "gain_loop", "learned"):
         row = table[name]
         assert row["duplicates"] == 0
         for key in ("plays_per_view", "expected_plays_per_view"):
@@ -66,7 +66,7 @@ def test_comparison_table(setup) -> None:
     diff = table["learned - stage_wise"]["expected_plays_per_view"]
     assert diff["mean"] == pytest.approx(table["learned"]["expected_plays_per_view"]["mean"] - table["stage_wise"]["expected_plays_per_view"]["mean"])
     text = format_report({"config": {"size": "tiny", "seed": 1}, "logged_views": 0, "training_rows": 0, "training_plays": 0, "eval_members": len(eval_m), "selectors": table, "ope": {}})
-    assert "learned - stage_wise" in text and "stage_wise" in text
+    assert "learned - stage_wise" in text and "learned - gain_loop" in text
 
 
 def test_learned_selector_fits_the_page_builder_interface(setup) -> None:
