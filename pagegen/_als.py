@@ -75,12 +75,12 @@ def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, 
     return np.linalg.solve(gram, target).astype(np.float32)
 
 
-def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, block: int = 8192) -> np.ndarray:
-    """For every row u of ``x``: argmin sum_i (resid_ui - w . other_i)^2 + sum_j reg_j w_j^2."""
+def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray, block: int = 8192) -> np.ndarray:
+    """For every row u of ``x``: argmin sum_i weight_ui (resid_ui - w . other_i)^2 + sum_j reg_j w_j^2."""
     f = other.shape[1]
     outer = np.einsum("ij,ik->ijk", other, other).reshape(len(other), f * f)
-    target_m = sp.csr_array((resid, x.indices, x.indptr), shape=x.shape)
-    mask = sp.csr_array((np.ones_like(resid), x.indices, x.indptr), shape=x.shape)
+    target_m = sp.csr_array((resid * weight, x.indices, x.indptr), shape=x.shape)
+    mask = sp.csr_array((weight, x.indices, x.indptr), shape=x.shape)
     out = np.zeros((x.shape[0], f))
     for start in range(0, x.shape[0], block):
         stop = min(start + block, x.shape[0])
@@ -98,25 +98,24 @@ def biased_mf(x: sp.csr_array, factors: int, reg: float, bias_reg: float, iterat
     """
     x = sp.csr_array(x, dtype=np.float64)
     x.sort_indices()
-    xt = sp.csr_array(x.T)
-    xt.sort_indices()
+    w = np.ones(x.nnz)
+    # the transpose, keeping track of where each cell went
+    order = sp.csr_array((np.arange(x.nnz, dtype=np.float64) + 1, x.indices, x.indptr), shape=x.shape).T.tocsr()
+    order.sort_indices()
+    perm = order.data.astype(np.int64) - 1
+    xt = sp.csr_array((x.data[perm], order.indices, order.indptr), shape=(x.shape[1], x.shape[0]))
+    wt = w[perm]
     mu = float(x.data.mean()) if x.nnz else 0.0
     n_users, n_items = x.shape
-    p = np.hstack([rng.standard_normal((n_users, factors)) * 0.01, np.zeros((n_users, 1))])
     q = np.hstack([rng.standard_normal((n_items, factors)) * 0.01, np.zeros((n_items, 1))])
     reg_vec = np.r_[np.full(factors, reg), bias_reg]
-    u_rows = np.repeat(np.arange(n_users), np.diff(x.indptr))
-    i_rows = np.repeat(np.arange(n_items), np.diff(xt.indptr))
     for _ in range(iterations):
         # users: resid = r - mu - b_i ; design = [q_i, 1]
         resid = x.data - mu - q[x.indices, -1]
-        design = np.hstack([q[:, :-1], np.ones((n_items, 1))])
-        p = _ridge_rows(x, design, resid, reg_vec)
+        p = _ridge_rows(x, np.hstack([q[:, :-1], np.ones((n_items, 1))]), resid, reg_vec, w)
         # items: resid = r - mu - b_u ; design = [p_u, 1]
         resid = xt.data - mu - p[xt.indices, -1]
-        design = np.hstack([p[:, :-1], np.ones((n_users, 1))])
-        q = _ridge_rows(xt, design, resid, reg_vec)
-    del u_rows, i_rows
+        q = _ridge_rows(xt, np.hstack([p[:, :-1], np.ones((n_users, 1))]), resid, reg_vec, wt)
     return mu, q[:, -1].astype(np.float32), np.ascontiguousarray(q[:, :-1], dtype=np.float32)
 
 

@@ -44,6 +44,8 @@ class FitConfig(BaseModel):
     rating_factors: int = Field(16, ge=0, le=256, description="Biased MF latent dimensions for the rating predictor (0: biases only).")
     rating_regularization: float = Field(15.0, gt=0, le=1e4, description="Biased MF L2 penalty on factors.")
     rating_bias_regularization: float = Field(5.0, gt=0, le=1e4, description="Biased MF L2 penalty on user and title biases.")
+    rating_recency: float = Field(8.0, gt=0, le=1e6, description="Rating fold-in: a member's k-th most recent rating weighs floor + exp(-k / rating_recency) (tastes drift).")
+    rating_recency_floor: float = Field(0.005, ge=0, le=1e3, description="Rating fold-in: the weight every rating keeps however old (see rating_recency).")
     rating_iterations: int = Field(10, ge=1, le=100, description="Biased MF alternations.")
     trend_short: int = Field(7 * DAY, gt=0, description="Trending: the recent window (seconds).")
     trend_long: int = Field(56 * DAY, gt=0, description="Trending: the baseline window before now (seconds), longer than trend_short.")

@@ -223,7 +223,17 @@ class Model:
         f = self._a["mf_factors"]
         if not factors:
             f = np.zeros((f.shape[0], 0), np.float32)
-        return rating_fold_in(self._meta["mu"], self._a["mf_bias"], f, user.rated, user.ratings, float(cfg["rating_regularization"]), float(cfg["rating_bias_regularization"]))
+        # recency rank of each rating, from the time of the play logged with it (unplayed: most recent)
+        when = np.full(len(user.rated), user.now, np.int64)
+        if len(user.items) and len(user.rated):
+            order = np.argsort(user.items)
+            pos = np.minimum(np.searchsorted(user.items[order], user.rated), len(order) - 1)
+            found = user.items[order][pos] == user.rated
+            when[found] = user.last[order][pos][found]
+        rank = np.argsort(np.argsort(-when, kind="stable"), kind="stable")
+        weights = float(cfg["rating_recency_floor"]) + np.exp(-rank / float(cfg["rating_recency"]))
+        weights = weights / weights.mean() if len(weights) else weights
+        return rating_fold_in(self._meta["mu"], self._a["mf_bias"], f, user.rated, user.ratings, float(cfg["rating_regularization"]), float(cfg["rating_bias_regularization"]), weights)
 
     def predict_rating(self, user: UserState, items: np.ndarray, *, factors: bool = True) -> np.ndarray:
         """Predicted ratings of ``items`` (float32). ``factors=False``: the bias baseline ``mu + b_u + b_i``."""
