@@ -104,6 +104,8 @@ def load_or_fit(args: argparse.Namespace, source: Source, now: int) -> tuple[Any
         if model.n_items != source.catalog.n:
             raise DataError(f"model has {model.n_items} titles but the catalog has {source.catalog.n}: fitted on other data", field="--model", value=args.model)
         path = Path(args.model)
+        if not path.is_file():  # Model.save adds .npz when the name has none
+            path = path.with_name(path.name + ".npz")
         return model, {"model": str(path.resolve()), "model_sha256": _file_digest(path) if path.is_file() else None}
     from ._fit import fit
 

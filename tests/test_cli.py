@@ -125,3 +125,32 @@ def test_batch_writes_every_member(capsys, tmp_path):
     assert code == 0 and "4 already done" in stdout
     code, _, err = run(capsys, "batch", *TINY, "--out", str(out), "--limit", "30", "--shard-size", "8", "--policy", "kids")
     assert code == 2 and "different parameters" in err and "policy" in err
+
+
+def test_fit_then_build_with_the_model_file(capsys, tmp_path):
+    model = tmp_path / "tiny.npz"
+    code, out, err = run(capsys, "fit", *TINY, "--out", str(model))
+    assert code == 0, err
+    assert model.is_file() and "tiny.npz" in out
+    code, with_file, err = run(capsys, "build", "u7", *TINY, "--model", str(model))
+    assert code == 0, err
+    code, fitted_now, _ = run(capsys, "build", "u7", *TINY)
+    assert Page.from_json(with_file) == Page.from_json(fitted_now)  # fitting is deterministic
+    manifest_dir = tmp_path / "b"
+    code, _, err = run(capsys, "batch", *TINY, "--model", str(model), "--out", str(manifest_dir), "--limit", "3", "--workers", "1")
+    assert code == 0, err
+    params = orjson.loads((manifest_dir / "manifest.json").read_bytes())["params"]
+    assert params["model"] == str(model.resolve()) and len(params["model_sha256"]) == 64
+
+    model.write_bytes(model.read_bytes()[:200])  # truncated
+    code, out, err = run(capsys, "build", "u7", *TINY, "--model", str(model))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "tiny" in err
+    code, _, err = run(capsys, "build", "u7", *TINY, "--model", str(tmp_path / "absent.npz"))
+    assert code == 2 and "absent" in err and len(err.strip().splitlines()) == 1
+
+
+def test_model_of_other_data_is_refused(capsys, tmp_path):
+    model = tmp_path / "tiny.npz"
+    assert run(capsys, "fit", *TINY, "--out", str(model))[0] == 0
+    code, _, err = run(capsys, "build", "u7", "--world", "tiny", "--world-seed", "3", "--model", str(model))
+    assert code == 2 and "fitted on other data" in err
