@@ -154,3 +154,16 @@ def test_model_of_other_data_is_refused(capsys, tmp_path):
     assert run(capsys, "fit", *TINY, "--out", str(model))[0] == 0
     code, _, err = run(capsys, "build", "u7", "--world", "tiny", "--world-seed", "3", "--model", str(model))
     assert code == 2 and "fitted on other data" in err
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_render_a_movielens_member(capsys, tmp_path, ml_small_dir):
+    html_file = tmp_path / "ml.html"
+    code, out, err = run(capsys, "render", "--user", "1", "--data", str(ml_small_dir), "--out", str(html_file))
+    assert code == 0, err
+    doc = html_file.read_text(encoding="utf-8")
+    dom = summarize(doc)
+    assert dom.rows and len(dom.tiles) >= 3 * len(dom.rows) and dom.scripts == 0
+    assert any("Drama" in g for g in dom.genres)
+    assert f"({len(dom.rows)} rows, {len(dom.tiles)} tiles)" in out
