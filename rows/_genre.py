@@ -78,9 +78,8 @@ class GenreRows:
         rows = []
         for s in chosen.tolist():
             members = idx.members.indices[idx.members.indptr[s] : idx.members.indptr[s + 1]]
-            sub = np.zeros(ctx.catalog.n, bool)
-            sub[members] = mask[members]
-            items, scores = top_k(ctx.scores, sub, ctx.n)
+            pos, scores = top_k(ctx.scores[members], mask[members], ctx.n)
+            items = members[pos]
             evidence = {
                 **idx.definition(s),
                 "affinity": round(float(aff[s]), 6),

@@ -75,7 +75,8 @@ class Top10:
         cfg = self.config
         if not ctx.eligible.any():
             return []
-        region = ctx.user.profile.region if ctx.catalog.region_names else None
+        region = ctx.user.profile.region
+        region = region if region in ctx.catalog.region_names else None  # a chart per region the catalog knows
         length = min(cfg.length, ctx.n)
         windows: tuple[int | None, ...] = (*cfg.windows, None)
         for window in windows:
