@@ -14,7 +14,7 @@ from ._catalog import Catalog
 from ._errors import DataError, PagegenError
 from ._interactions import Interactions
 from ._objective import SelectContext, Selection
-from ._page import Page, PageRow, Slot, Trace, TraceCandidate, TraceFailure, TraceStep, jsonable
+from ._page import Page, Trace, TraceCandidate, TraceFailure, TraceStep, jsonable
 from ._select import SELECTORS, Selector
 from ._userstate import Profile, UserState
 
@@ -158,14 +158,14 @@ def assemble(
     """The Page of a selection: external ids, display titles, ranker scores and reasons."""
     ids, titles = catalog.ids, catalog.titles
     page_rows = []
-    for placed in selection.rows:
+    for placed in selection.rows:  # one pass per page row; the slots are built by pydantic-core from plain dicts
         row = rows[placed.row]
         sorter = np.argsort(row.items, kind="stable")
         pos = sorter[np.searchsorted(row.items, placed.items, sorter=sorter)]
         scores = row.scores[pos].astype(np.float64).round(6).tolist()
         reasons = [row.reasons[k] for k in pos.tolist()] if row.reasons is not None else [None] * len(pos)
-        slots = [Slot.model_construct(id=i, title=t, score=s, reason=r) for i, t, s, r in zip(ids[placed.items].tolist(), titles[placed.items].tolist(), scores, reasons, strict=True)]
-        page_rows.append(PageRow.model_construct(kind=row.kind, key=row.key, title=row.title, evidence=jsonable(row.evidence), slots=slots))
+        slots = [{"id": i, "title": t, "score": s, "reason": r} for i, t, s, r in zip(ids[placed.items].tolist(), titles[placed.items].tolist(), scores, reasons, strict=True)]
+        page_rows.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": jsonable(row.evidence), "slots": slots})
     record = None
     if trace:
         record = Trace(
@@ -176,7 +176,7 @@ def assemble(
             status=selection.status,
             gap=selection.gap,
         )
-    return Page.model_construct(version=Page.model_fields["version"].default, user=user, policy=policy, selector=selector, device=device, now=int(now), seed=int(seed), rows=page_rows, trace=record)
+    return Page.model_validate({"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed), "rows": page_rows, "trace": record})
 
 
 @functools.lru_cache(maxsize=1)

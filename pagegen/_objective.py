@@ -117,18 +117,21 @@ class Problem:
         """B: attention mass of a full row."""
         return float(self.b.sum())
 
-    def redundancy(self, rows: np.ndarray, other: int) -> np.ndarray:
-        """red(r, other) for every r in ``rows`` (float64)."""
-        rows = np.asarray(rows, dtype=np.intp)
-        same = (self.kind[rows] == self.kind[other]).astype(np.float64)
-        cos = self.profile[rows] @ self.profile[other]
+    def redundancy(self, rows: np.ndarray | None, other: int) -> np.ndarray:
+        """red(r, other) for every r in ``rows`` (all candidate rows when None), float64."""
+        kind, profile, M, length = self.kind, self.profile, self.M, self.length
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.intp)
+            kind, profile, M, length = kind[rows], profile[rows], M[rows], length[rows]
+        same = kind == self.kind[other]
+        cos = np.clip(profile @ self.profile[other], 0.0, 1.0)
         mark = np.zeros(self.catalog.n + 1, dtype=bool)
-        mark[self.M[other, : self.length[other]]] = True
+        mark[M[other] if rows is None else self.M[other]] = True
         mark[-1] = False
-        shared = mark[self.M[rows]].sum(axis=1)
-        shorter = np.minimum(self.length[rows], self.length[other])
-        overlap = np.divide(shared, shorter, out=np.zeros(len(rows)), where=shorter > 0)
-        return (same + np.clip(cos, 0.0, 1.0) + overlap) / 3.0
+        shared = np.count_nonzero(mark[M], axis=1)
+        shorter = np.minimum(length, self.length[other])
+        overlap = np.divide(shared, shorter, out=np.zeros(len(shorter)), where=shorter > 0)
+        return (same + cos + overlap) / 3.0
 
     def values(self, row: int, items: np.ndarray) -> np.ndarray:
         """q_row(i) of the given titles (each must be among the row's eligible titles)."""
@@ -149,29 +152,37 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     rows = tuple(rows)
     catalog = ctx.catalog
     n_cand = len(rows)
-    lmax = max((len(r) for r in rows), default=0)
-    raw = np.full((n_cand, max(lmax, 1)), -1, dtype=np.int32)
+    lengths = np.fromiter((len(r.items) for r in rows), dtype=np.intp, count=n_cand)
+    lmax = max(int(lengths.max(initial=0)), 1)
+    raw = np.full((n_cand, lmax), -1, dtype=np.int32)
     score = np.zeros(raw.shape, dtype=np.float64)
-    for r, row in enumerate(rows):  # packing the candidates' arrays; one copy per row
-        raw[r, : len(row)] = row.items
-        score[r, : len(row)] = row.scores
+    if n_cand:
+        filled = np.arange(lmax) < lengths[:, None]
+        raw[filled] = np.concatenate([r.items for r in rows])
+        score[filled] = np.concatenate([r.scores for r in rows])
     inside = (raw >= 0) & (raw < catalog.n)
     ok = inside & np.asarray(ctx.eligible, dtype=bool)[np.where(inside, raw, 0)]
-    order = np.argsort(~ok, axis=1, kind="stable")
-    M = np.take_along_axis(np.where(ok, raw, -1), order, axis=1).astype(np.int32)
-    S = np.take_along_axis(np.where(ok, np.maximum(score, 0.0), 0.0), order, axis=1)
+    if ok.all(axis=1).all() or not (~ok & inside).any():
+        M, S = raw, np.where(ok, np.maximum(score, 0.0), 0.0)
+    else:
+        order = np.argsort(~ok, axis=1, kind="stable")
+        M = np.take_along_axis(np.where(ok, raw, -1), order, axis=1).astype(np.int32)
+        S = np.take_along_axis(np.where(ok, np.maximum(score, 0.0), 0.0), order, axis=1)
     length = ok.sum(axis=1)
     top = S.max(axis=1, initial=0.0)
     valid = M >= 0
     Q = np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
-    weight = np.maximum(np.asarray([r.score for r in rows], dtype=np.float64), 0.0)
+    weight = np.maximum(np.fromiter((r.score for r in rows), dtype=np.float64, count=n_cand), 0.0)
     kinds = tuple(sorted({r.kind for r in rows}))
-    kind = np.asarray([kinds.index(r.kind) for r in rows], dtype=np.intp)
-    declared_lists = [row_genres(r.evidence) for r in rows]
+    code = {k: j for j, k in enumerate(kinds)}
+    kind = np.fromiter((code[r.kind] for r in rows), dtype=np.intp, count=n_cand)
+    declared_lists = [row_genres(r.evidence) if r.evidence else () for r in rows]
     genre_names = tuple(sorted({g for gs in declared_lists for g in gs}))
+    gcode = {g: j for j, g in enumerate(genre_names)}
     declared = np.zeros((n_cand, len(genre_names)), dtype=bool)
-    for r, gs in enumerate(declared_lists):
-        declared[r, [genre_names.index(g) for g in gs]] = True
+    for r, gs in enumerate(declared_lists):  # packing: rows that declare genres (a few)
+        if gs:
+            declared[r, [gcode[g] for g in gs]] = True
     rr, cc = np.nonzero(valid)
     incidence = sp.csr_array((np.ones(len(rr)), (rr, M[rr, cc])), shape=(n_cand, catalog.n))
     prof = np.asarray(incidence @ np.asarray(catalog.genres, dtype=np.float64))

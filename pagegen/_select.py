@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from ._candidates import CandidateRow
-from ._objective import NEAR, Placed, Problem, SelectContext, Selection, objective, prepare
+from ._objective import NEAR, Placed, Problem, SelectContext, Selection, prepare
 
 __all__ = ["SELECTORS", "Selector", "greedy_fill", "row_ranking", "stage_wise", "template"]
 
@@ -81,11 +81,12 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     designated[pin_row[pin_row >= 0]] = True
     taken |= is_pin_kind & ~designated  # a pinned kind appears once: its designated row
     pending = {i for i in range(len(pins)) if pin_row[i] >= 0}
-    b_ext = np.zeros(M.shape[1] + 1)
+    b_ext = np.zeros(M.shape[1] + 1)  # column discount by 1-based rank among the refilled titles, 0 past the row's end
     b_ext[1 : min(width, M.shape[1]) + 1] = problem.b[: M.shape[1]]
     state = FillState(problem)
     placed: list[Placed] = []
     steps: list[dict] = []
+    total = 0.0  # the page objective, as the sum of the marginal gains of the rows placed
     for p in range(policy.n_rows):
         in_scope = policy.dedup == "page" or p < window.rows
         blocked = count >= policy.max_appearances if in_scope else np.zeros(n + 1, dtype=bool)
@@ -97,9 +98,10 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         valid = ~(blocked | reserved)[pad]
         pin_idx = np.flatnonzero(designated)
         valid[pin_idx] = ~blocked[pad[pin_idx]]
-        rank = np.cumsum(valid, axis=1)
+        rank = np.cumsum(valid, axis=1, dtype=np.int32)
         shown = np.minimum(rank[:, -1], width)
-        state.refilled_value = (np.where(valid, problem.Q * b_ext[np.where(rank <= width, rank, 0)], 0.0)).sum(axis=1)
+        rank *= valid
+        state.refilled_value = np.einsum("ij,ij->i", problem.Q, b_ext[rank])
         feasible = ~taken & (shown >= policy.min_titles) & (kind_count[problem.kind] < kind_cap[problem.kind])
         if policy.genre_cap is not None and placed_genres.shape[1]:
             recent = placed_genres[max(0, p - policy.genre_cap.span + 1) : p].sum(axis=0)
@@ -126,6 +128,10 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 break
         ends_page = not feasible[~designated].any() and bool(feasible.any()) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending)
         scores = key(problem, p, state)
+        if key is not _stage_key:
+            gains = _stage_key(problem, p, state)
+        else:
+            gains = scores
         masked = np.where(feasible, scores, -np.inf)
         r = int(np.argmax(masked))
         runner = masked.copy()
@@ -133,6 +139,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         r2 = int(np.argmax(runner))
         items = M[r][valid[r] & (rank[r] <= width)]
         placed.append(Placed(row=r, items=items))
+        total += float(gains[r])
         steps.append({
             "row": p, "key": problem.rows[r].key, "gain": float(scores[r]), "feasible": int(feasible.sum()),
             "runner_up": problem.rows[r2].key if np.isfinite(runner[r2]) else None,
@@ -143,12 +150,12 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         taken[r] = True
         kind_count[problem.kind[r]] += 1
         placed_genres[p] = problem.declared[r]
-        state.redundancy = NEAR * state.redundancy + problem.redundancy(np.arange(n_cand), r)
+        state.redundancy = NEAR * state.redundancy + problem.redundancy(None, r)
         for i in [i for i in pending if pin_row[i] == r]:
             pending.discard(i)
         if ends_page and designated[r]:  # an `at` pin placed early stands as the last row
             break
-    return Selection(rows=tuple(placed), objective=objective(problem, placed), steps=tuple(steps))
+    return Selection(rows=tuple(placed), objective=total, steps=tuple(steps))
 
 
 def _stage_key(problem: Problem, p: int, state: FillState) -> np.ndarray:

@@ -1,0 +1,156 @@
+"""Page-construction benchmark: ``python -m pagegen.bench`` (run with OPENBLAS_NUM_THREADS=1 for one core).
+
+Three measurements, each printed as one line:
+
+1. generated: on the synthetic world's catalog, ``--candidates`` candidate rows of ``--length``
+   titles drawn from a pool of popular eligible titles (so rows overlap), selected into a
+   ``--rows`` x ``--length`` page and written as JSON: p50/p99 per selector (template,
+   row_ranking, stage_wise). No model is needed.
+2. end to end (with ``--end-to-end``): a fitted model and the built-in rankers, then
+   ``Engine.build`` + JSON per member (candidate rows, selection, JSON).
+3. exact: small pages (3 rows x 4 titles, 8 candidates of 6 titles): the solver's time and the
+   ratio of each greedy selector's objective to the optimum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from ._candidates import CandidateRow
+from ._engine import Engine, assemble
+from ._objective import SelectContext
+from ._select import SELECTORS
+
+__all__ = ["main"]
+
+GREEDY = ("template", "row_ranking", "stage_wise")
+KINDS = ("top_picks", "trending", "because_you_watched", "genre", "new_releases", "popular")
+
+
+class _Clock:
+    """Wall time and this thread's CPU time of each timed call (CPU time is what one core spends,
+    and stays meaningful when other processes share the machine)."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> _Clock:
+        self._w, self._c = time.perf_counter(), time.thread_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall.append(time.perf_counter() - self._w)
+        self.cpu.append(time.thread_time() - self._c)
+
+    def __str__(self) -> str:
+        w, c = np.asarray(self.wall) * 1e3, np.asarray(self.cpu) * 1e3
+        return (f"cpu p50 {np.percentile(c, 50):6.2f} ms p99 {np.percentile(c, 99):6.2f} ms | "
+                f"wall p50 {np.percentile(w, 50):6.2f} ms p99 {np.percentile(w, 99):6.2f} ms (n={len(w)})")  # fmt: skip
+
+
+def generated_rows(catalog, eligible: np.ndarray, rng: np.random.Generator, n_rows: int, length: int, pool: int) -> list[CandidateRow]:
+    """Overlapping candidate rows: each draws ``length`` titles from a pool of ``pool`` eligible titles."""
+    cand = np.flatnonzero(eligible)[:pool]
+    rows = []
+    genres = catalog.genre_names
+    for r in range(n_rows):
+        items = rng.choice(cand, size=min(length, len(cand)), replace=False)
+        scores = np.sort(rng.random(len(items)).astype(np.float32))[::-1]
+        kind = KINDS[r % len(KINDS)]
+        evidence = {"genres": [genres[r % len(genres)]]} if kind == "genre" and genres else {}
+        rows.append(CandidateRow(kind=kind, key=f"{kind}:{r}", title=f"Row {r}", items=items, scores=scores, evidence=evidence, score=float(rng.random())))
+    return rows
+
+
+def bench_generated(world, policy, args) -> None:
+    catalog = world.catalog
+    rng = np.random.default_rng(args.seed)
+    eligible = catalog.displayable() & (catalog.added <= world.now)
+    requests = [generated_rows(catalog, eligible, rng, args.candidates, args.length, args.pool) for _ in range(args.requests)]
+    ctx = SelectContext(catalog=catalog, eligible=eligible, device="web", rng=rng)
+    for name in GREEDY:
+        clock = _Clock()
+        for k, rows in enumerate(requests):
+            with clock:
+                sel = SELECTORS[name](rows, policy, ctx)
+                page = assemble(rows, sel, catalog, user=f"u{k}", policy=policy.name, selector=name, device="web", now=world.now, seed=args.seed)
+                page.to_json()
+        print(f"generated  {name:>11}: {args.candidates} rows x {args.length} -> {len(page.rows)} x {args.length} page: {clock}")
+
+
+def bench_end_to_end(world, policy, args) -> None:
+    from ._fit import fit
+
+    start = time.perf_counter()
+    model = fit(world.catalog, world.interactions, profiles=world.profiles, progress=False)
+    print(f"(fit: {time.perf_counter() - start:.1f} s, not timed below)")
+    engine = Engine(world.catalog, model, policy, interactions=world.interactions, profiles=world.profiles, now=world.now, seed=args.seed)
+    members = [world.interactions.users.id(i) for i in range(min(args.members, world.interactions.n_users))]
+    for name in GREEDY:
+        engine.build(members[0], selector=name)
+        clock, n_rows = _Clock(), []
+        for member in members:
+            state = engine.state(member)
+            with clock:
+                page = engine.build(state, selector=name)
+                page.to_json()
+            n_rows.append(len(page.rows))
+        print(f"end-to-end {name:>11}: {clock}  rows/page {np.mean(n_rows):.1f}")
+
+
+def bench_exact(world, args) -> None:
+    from policies._policy import Policy
+
+    policy = Policy(name="small", n_rows=3, row_length=4, min_titles=2, windows={"web": {"rows": 2, "columns": 4}}, pins=[], diversity=0.3)
+    catalog = world.catalog
+    rng = np.random.default_rng(args.seed)
+    eligible = catalog.displayable() & (catalog.added <= world.now)
+    ctx = SelectContext(catalog=catalog, eligible=eligible)
+    clock, gaps, ratios = _Clock(), [], {name: [] for name in GREEDY}
+    for _ in range(args.exact):
+        rows = generated_rows(catalog, eligible, rng, 8, 6, 30)
+        with clock:
+            best = SELECTORS["exact"](rows, policy, ctx)
+        gaps.append(best.gap or 0.0)
+        for name in GREEDY:
+            ratios[name].append(SELECTORS[name](rows, policy, ctx).objective / best.objective if best.objective > 0 else 1.0)
+    print(f"exact (3 x 4 page, 8 candidates x 6): {clock}  max gap {max(gaps):.3g}")
+    for name in GREEDY:
+        r = np.asarray(ratios[name])
+        print(f"  {name:>11} / optimum: mean {r.mean():.4f}  min {r.min():.4f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from policies._policy import load_policy
+
+    from ._synthetic import synthetic_world
+
+    parser = argparse.ArgumentParser(prog="python -m pagegen.bench", description="Time page construction.")
+    parser.add_argument("--size", default="medium", help="synthetic world size (tiny, small, medium, large)")
+    parser.add_argument("--candidates", type=int, default=500, help="generated candidate rows per request")
+    parser.add_argument("--length", type=int, default=40, help="titles per candidate row and per page row")
+    parser.add_argument("--pool", type=int, default=3000, help="titles the generated rows draw from")
+    parser.add_argument("--requests", type=int, default=100, help="generated requests per selector")
+    parser.add_argument("--end-to-end", action="store_true", help="also fit a model and time Engine.build with the built-in rankers")
+    parser.add_argument("--members", type=int, default=100, help="members timed end to end")
+    parser.add_argument("--exact", type=int, default=20, help="small exact instances (0: skip)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    world = synthetic_world(args.size)
+    print(f"{world}  (built in {time.perf_counter() - start:.1f} s)")
+    policy = load_policy("default").model_copy(update={"row_length": args.length}) if args.length != 40 else load_policy("default")
+    bench_generated(world, policy, args)
+    if args.exact:
+        bench_exact(world, args)
+    if args.end_to_end:
+        bench_end_to_end(world, policy, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
