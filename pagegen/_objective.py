@@ -107,6 +107,7 @@ class Problem:
     profile: np.ndarray
     a: np.ndarray
     b: np.ndarray
+    incidence: sp.csr_array  # float32 (R, n_items): 1 where a candidate row holds an eligible title
 
     @property
     def n_rows(self) -> int:
@@ -125,10 +126,14 @@ class Problem:
             kind, profile, M, length = kind[rows], profile[rows], M[rows], length[rows]
         same = kind == self.kind[other]
         cos = np.clip(profile @ self.profile[other], 0.0, 1.0)
-        mark = np.zeros(self.catalog.n + 1, dtype=bool)
-        mark[M[other] if rows is None else self.M[other]] = True
-        mark[-1] = False
-        shared = np.count_nonzero(mark[M], axis=1)
+        if rows is None:  # all candidates: a sparse product instead of a gather
+            mark = np.zeros(self.catalog.n, dtype=np.float32)
+            mark[self.M[other, : self.length[other]]] = 1.0
+            shared = self.incidence @ mark
+        else:
+            flag = np.zeros(self.catalog.n + 1, dtype=bool)
+            flag[self.M[other, : self.length[other]]] = True
+            shared = np.count_nonzero(np.take(flag, M), axis=1)
         shorter = np.minimum(length, self.length[other])
         overlap = np.divide(shared, shorter, out=np.zeros(len(shorter)), where=shorter > 0)
         return (same + cos + overlap) / 3.0
@@ -184,7 +189,7 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
         if gs:
             declared[r, [gcode[g] for g in gs]] = True
     rr, cc = np.nonzero(valid)
-    incidence = sp.csr_array((np.ones(len(rr)), (rr, M[rr, cc])), shape=(n_cand, catalog.n))
+    incidence = sp.csr_array((np.ones(len(rr), dtype=np.float32), (rr, M[rr, cc])), shape=(n_cand, catalog.n))
     prof = np.asarray(incidence @ np.asarray(catalog.genres, dtype=np.float64))
     norm = np.linalg.norm(prof, axis=1, keepdims=True)
     prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
@@ -192,7 +197,7 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     b = policy.attention.column_decay ** np.arange(policy.row_length, dtype=np.float64)
     return Problem(
         rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,
-        kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, a=a, b=b,
+        kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, a=a, b=b, incidence=incidence,
     )  # fmt: skip
 
 

@@ -95,13 +95,13 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         for i in pending:
             reserved[pad[pin_row[i]]] = True
         reserved[n] = False
-        valid = ~(blocked | reserved)[pad]
+        valid = ~np.take(blocked | reserved, pad)
         pin_idx = np.flatnonzero(designated)
         valid[pin_idx] = ~blocked[pad[pin_idx]]
         rank = np.cumsum(valid, axis=1, dtype=np.int32)
         shown = np.minimum(rank[:, -1], width)
         rank *= valid
-        state.refilled_value = np.einsum("ij,ij->i", problem.Q, b_ext[rank])
+        state.refilled_value = np.einsum("ij,ij->i", problem.Q, np.take(b_ext, rank))
         feasible = ~taken & (shown >= policy.min_titles) & (kind_count[problem.kind] < kind_cap[problem.kind])
         if policy.genre_cap is not None and placed_genres.shape[1]:
             recent = placed_genres[max(0, p - policy.genre_cap.span + 1) : p].sum(axis=0)
