@@ -219,7 +219,9 @@ def step_probabilities(scores: np.ndarray, ok: np.ndarray, temperature: float | 
     """The distribution over candidates at one step (0 where not placeable).
 
     ``temperature=None`` is greedy (all mass on the best placeable row, the lowest index on
-    ties); otherwise a softmax over ``scores / temperature`` mixed with ``epsilon`` uniform.
+    ties); otherwise a softmax over ``scores / (temperature * spread)`` mixed with ``epsilon``
+    uniform, where ``spread`` is the standard deviation of the placeable rows' scores at this
+    step (1 when they are all equal): the temperature is scale-free, a scorer's units do not matter.
     """
     scores = np.asarray(scores, np.float64)
     if not np.all(np.isfinite(scores[ok])):
@@ -228,7 +230,8 @@ def step_probabilities(scores: np.ndarray, ok: np.ndarray, temperature: float | 
     if temperature is None:
         p[np.flatnonzero(ok)[np.argmax(scores[ok])]] = 1.0
     else:
-        z = scores[ok] / temperature
+        spread = float(scores[ok].std())
+        z = scores[ok] / (temperature * (spread if spread > 0 else 1.0))
         e = np.exp(z - z.max())
         p[ok] = e / e.sum()
     if epsilon > 0:

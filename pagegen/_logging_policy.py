@@ -38,7 +38,7 @@ class LoggingConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    temperature: float = Field(0.05, gt=0.0, le=100.0, description="Softmax temperature over row scores; lower is closer to greedy.")
+    temperature: float = Field(0.5, gt=0.0, le=100.0, description="Softmax temperature, in standard deviations of the step's row scores; lower is closer to greedy.")
     epsilon: float = Field(0.2, ge=0.0, le=1.0, description="Share of uniform choice among the placeable rows mixed in at every step.")
 
 
