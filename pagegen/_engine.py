@@ -18,7 +18,7 @@ from ._page import Page, Trace, TraceCandidate, TraceFailure, TraceStep, jsonabl
 from ._select import SELECTORS, Selector
 from ._userstate import Profile, UserState
 
-__all__ = ["SELECTORS", "Engine", "build_page", "default_engine"]
+__all__ = ["Engine", "SELECTORS", "build_page", "default_engine"]
 
 log = logging.getLogger("pagegen")
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pagegen._page import Page
     from pagegen._userstate import UserState
 
-__all__ = ["RULES", "PageCheckError", "check"]
+__all__ = ["PageCheckError", "RULES", "check"]
 
 #: The built-in rules, by name; ``check`` runs them all unless given its own mapping.
 RULES: dict[str, Rule] = {

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pagegen._catalog import MATURITY_LEVELS
 from pagegen._errors import PolicyError
 
-__all__ = ["PRESETS", "Attention", "Eligibility", "GenreCap", "Pin", "Policy", "Window", "load_policy", "policy_eligible"]
+__all__ = ["Attention", "Eligibility", "GenreCap", "PRESETS", "Pin", "Policy", "Window", "load_policy", "policy_eligible"]
 
 #: The presets shipped as TOML files next to this module, loadable by name.
 PRESETS: tuple[str, ...] = ("default", "kids", "mobile", "tv")

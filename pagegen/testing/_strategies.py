@@ -17,7 +17,7 @@ from pagegen._userstate import Profile, UserState
 from policies._policy import Policy, load_policy, policy_eligible
 from policies._rules import member_eligible
 
-__all__ = ["NOW", "Instance", "candidate_rows", "catalogs", "instances", "members", "policies", "shrink_policy"]
+__all__ = ["Instance", "NOW", "candidate_rows", "catalogs", "instances", "members", "policies", "shrink_policy"]
 
 #: The request time of generated members (titles added after it are not yet on the service).
 NOW = 1_700_000_000
