@@ -49,6 +49,8 @@ class EvalConfig(BaseModel):
     truth_k: int = Field(10, ge=1, le=1_000, description="truth: relevant titles per member (its top preferences not yet played).")
     sample: int | None = Field(None, ge=1, le=10_000_000, description="Evaluate at most this many test members (seeded draw); None: all.")
     policy: str = Field("default", min_length=1, description="Page policy: a preset name or a TOML/JSON file.")
+    n_rows: int | None = Field(None, ge=1, le=100, description="Override the policy's row count (small pages, e.g. for the exact selector).")
+    row_length: int | None = Field(None, ge=1, le=200, description="Override the policy's row length.")
     device: str = Field("web", min_length=1, description="Device whose visible window is the first screen.")
     seed: int = Field(0, ge=0, description="Seed of the member sample, the fit and every page request.")
     alpha: float = Field(M.CALIBRATION_ALPHA, gt=0.0, le=1.0, description="Smoothing of the calibration KL (Steck 2018).")
@@ -273,6 +275,9 @@ def evaluate(
     model = fit(catalog, sp.train, fit_config, progress=progress, profiles=profiles)
     timings["fit"] = time.perf_counter() - t0
     policy = load_policy(config.policy)
+    shape = {k: v for k, v in (("n_rows", config.n_rows), ("row_length", config.row_length)) if v is not None}
+    if shape:
+        policy = type(policy)(**{**policy.model_dump(), **shape})
     if config.device not in policy.windows:
         raise DataError(f"the policy has no window for this device, expected one of {', '.join(policy.windows)}", field="device", value=config.device)
     win = policy.windows[config.device]
@@ -335,6 +340,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon-days", type=float, default=None, help="time: relevance window after the cutoff")
     p.add_argument("--policy", default="default", help="policy preset name or file")
     p.add_argument("--device", default="web", help="device whose visible window is the first screen")
+    p.add_argument("--n-rows", type=int, default=None, help="override the policy's row count (small pages for exact)")
+    p.add_argument("--row-length", type=int, default=None, help="override the policy's row length")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample, fit and pages")
     p.add_argument("--json", dest="json_path", default=None, help="write the full results as JSON here")
     p.add_argument("--html", dest="html_path", default=None, help="write the self-contained HTML report here")
@@ -360,6 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             horizon_days=args.horizon_days,
             policy=args.policy,
             device=args.device,
+            n_rows=args.n_rows,
+            row_length=args.row_length,
             seed=args.seed,
         )
     except PagegenError as err:

@@ -68,9 +68,10 @@ def test_replay_is_deterministic(tiny_result) -> None:
 
 
 def test_time_split_with_truth_relevance() -> None:
-    result = evaluate("synthetic:tiny", ["stage_wise"], "time", relevance="truth", truth_k=5, sample=8, progress=False)
+    result = evaluate("synthetic:tiny", ["stage_wise"], "time", relevance="truth", truth_k=5, sample=8, n_rows=6, row_length=12, progress=False)
     check_sane(result, ("stage_wise",))
     assert result.split == "truth" and result.mean_relevant <= 5
+    assert result.shape == (6, 12)  # the policy's page shape, overridden for small pages
 
 
 def test_bad_options_are_named() -> None:
