@@ -140,8 +140,9 @@ class _Tally:
         hits = M.credited_hits(grid, rel)
         r, c = np.nonzero(hits[: ctx.shape[0], : ctx.shape[1]])
         np.add.at(self.heat, (r, c), 1)
-        for kind, count in M.row_kind_hits(grid, rel, kinds).items():
-            self.kinds[kind] = self.kinds.get(kind, 0) + count
+        for kind, count in zip(kinds, hits.sum(axis=1).tolist(), strict=True):  # M.row_kind_hits, reusing hits
+            if count:
+                self.kinds[kind] = self.kinds.get(kind, 0) + int(count)
 
     def result(self, displayable: np.ndarray) -> SelectorResult:
         mean = {k: (self.sums[k] / self.counts[k] if self.counts[k] else float("nan")) for k in self.sums}
@@ -183,22 +184,31 @@ def wrap_list(scores: np.ndarray, eligible: np.ndarray, lengths: Sequence[int]) 
     return grid
 
 
-def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, device: str, seed: int) -> tuple[dict[str, Any], Any, list[Any], dict[str, float]]:
-    """Every selector's page for one member, from one set of candidate rows.
+def selection_grid(selection: Any, rows: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+    """The page grid (as ``page_grid`` of the assembled Page) and row kinds of a selection."""
+    lengths = [len(placed.items) for placed in selection.rows]
+    grid = np.full((len(lengths), max(lengths, default=0)), -1, dtype=np.int32)
+    for r, placed in enumerate(selection.rows):
+        grid[r, : lengths[r]] = placed.items
+    return grid, [rows[placed.row].kind for placed in selection.rows]
+
+
+def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, device: str, seed: int) -> tuple[dict[str, tuple[np.ndarray, list[str]]], Any, list[Any], dict[str, float]]:
+    """Every selector's page for one member, as (grid, row kinds), from one set of candidate rows.
 
     The same steps as ``Engine.build`` (context, policy eligibility, rankers with fault
-    isolation, selection, assembly), with the rankers run once for all selectors: each selector
-    gets a generator in the state a lone ``build`` would hand it, so the pages are identical.
-    Returns ({selector: Page}, the RankContext, the ranker failures, {selector: seconds}) where
-    a selector's seconds are what a lone build costs: the shared context and rankers plus its own
-    selection and assembly.
+    isolation, selection), with the rankers run once for all selectors: each selector gets a
+    generator in the state a lone ``build`` would hand it, so the pages are identical; the
+    Page objects are not assembled (the metrics need only the grid). Returns ({selector: (grid,
+    kinds)}, the RankContext, the ranker failures, {selector: seconds}) where a selector's
+    seconds are the shared context and rankers plus its own selection.
     """
     from policies._policy import policy_eligible
     from rows._context import make_context
     from rows._registry import candidate_rows
 
     from ._candidates import RankContext
-    from ._engine import _selector, assemble
+    from ._engine import _selector
     from ._objective import SelectContext
 
     start = time.perf_counter()
@@ -214,7 +224,7 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
         raise PagegenError(f"no page for member {who}: no candidate rows")
     after_rankers = ctx.rng.bit_generator.state
     shared = time.perf_counter() - start
-    pages, seconds = {}, {}
+    pages, seconds = {}, {"_shared": shared}
     for name in selectors:
         start = time.perf_counter()
         label, select = _selector(name)
@@ -223,9 +233,8 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
         selection = select(rows, policy, SelectContext(catalog=engine.catalog, eligible=eligible, device=device, rng=rng))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r} ({label})")
-        pages[name] = assemble(rows, selection, engine.catalog, user=state.user, policy=policy.name, selector=label, device=device, now=state.now, seed=seed)
+        pages[name] = selection_grid(selection, rows)
         seconds[name] = shared + time.perf_counter() - start
-    seconds["_shared"] = shared
     return pages, ctx, failures, seconds
 
 
@@ -248,7 +257,6 @@ def evaluate(
 
     from ._engine import SELECTORS, Engine
     from ._fit import fit
-    from ._page import page_grid
     from ._progress import Progress
 
     fields = {**(config or EvalConfig()).model_dump(), **options}
@@ -300,8 +308,9 @@ def evaluate(
             pops = {now: np.asarray(rank_ctx.popularity, dtype=np.float64)}
         for f in dropped:
             failures[f.name] = failures.get(f.name, 0) + 1
-        lengths = [len(row.slots) for row in pages["stage_wise" if "stage_wise" in pages else names[0]].rows]
-        grids: dict[str, tuple[np.ndarray, list[str]]] = {s: (page_grid(p, catalog), [row.kind for row in p.rows]) for s, p in pages.items()}
+        ref = pages["stage_wise" if "stage_wise" in pages else names[0]][0]
+        lengths = (ref >= 0).sum(axis=1).tolist()
+        grids = dict(pages)
         if config.baseline:
             start = time.perf_counter()
             grids[BASELINE] = (wrap_list(np.asarray(rank_ctx.scores, dtype=np.float64), rank_ctx.eligible, lengths), [BASELINE] * len(lengths))
