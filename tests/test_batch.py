@@ -60,7 +60,7 @@ def test_resume_builds_only_missing_shards(tmp_path):
     cfg = BatchConfig(shard_size=4, workers=1)
     run_batch(EchoEngine(), tmp_path, MEMBERS, cfg, progress=False)
     shard_path(tmp_path, 2).unlink()
-    shard_path(tmp_path, 4).write_bytes(b'{"user": "m16"}\n')  # truncated shard: rebuilt
+    shard_path(tmp_path, 4).write_bytes(b'{"user": "m16"}\n{"us')  # torn copy: rebuilt
     (tmp_path / ".part-00001.jsonl.abc.tmp").write_bytes(b"half")  # leftover of a killed writer
     built = []
     result = run_batch(EchoEngine(), tmp_path, MEMBERS, cfg, progress=False, on_shard=lambda s, n: built.append(s))
