@@ -26,7 +26,7 @@ from ._report import EvalResult, SelectorResult, markdown_table, write_html, wri
 from ._splits import Split, display_titles, leave_last_split, time_split, truth_split
 from ._userstate import Profile, UserState
 
-__all__ = ["BASELINE", "EvalConfig", "evaluate", "main"]
+__all__ = ["BASELINE", "EvalConfig", "evaluate", "main", "make_split", "member_pages", "selection_grid", "wrap_list"]
 
 #: Name of the baseline: the single ranked list ``model.score`` wrapped row by row into the page's shape.
 BASELINE = "single_list"
