@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from ._catalog import Catalog
 
-__all__ = ["content_features", "cosine_topk", "ease_weights", "sparse_rows"]
+__all__ = ["content_features", "cosine_topk", "ease_weights"]
 
 
 def ease_weights(x: sp.csr_array, lam: float) -> np.ndarray:
@@ -102,7 +102,3 @@ def content_features(catalog: Catalog, tag_weight: float = 0.5) -> sp.csr_array:
     norm[norm == 0] = 1.0
     return sp.csr_array(feats.multiply(1.0 / norm[:, None]), dtype=np.float32)
 
-
-def sparse_rows(matrix: sp.csr_array, rows: np.ndarray) -> np.ndarray:
-    """Dense float32 copy of some rows of a sparse matrix."""
-    return matrix[np.asarray(rows, np.int64)].toarray().astype(np.float32, copy=False)

@@ -52,7 +52,7 @@ class FitConfig(BaseModel):
     recent_plays: int = Field(5, ge=1, le=100, description="How many of the member's last plays the recent-similarity feature looks at.")
     blend_holdout: int = Field(3, ge=1, le=50, description="Last plays of each training member held out as blend positives.")
     blend_min_history: int = Field(5, ge=1, le=1000, description="Members need this many earlier plays to give blend examples.")
-    blend_users: int = Field(2000, ge=1, le=1_000_000, description="At most this many members (sampled) give blend examples.")
+    blend_users: int = Field(300, ge=1, le=1_000_000, description="At most this many members (sampled) give blend examples.")
     blend_hard_negatives: int = Field(0, ge=0, le=1000, description="Negatives per member from the personal scorer's top titles.")
     blend_random_negatives: int = Field(200, ge=0, le=1000, description="Negatives per member drawn uniformly from the catalog.")
     blend_l2: float = Field(1e-3, ge=0, le=1e3, description="L2 penalty of the blend's logistic regression.")

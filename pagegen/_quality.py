@@ -89,13 +89,16 @@ def _top(scores: np.ndarray, seen: np.ndarray, k: int) -> np.ndarray:
 
 
 def quality_table(data_dir: str | Path, config=None) -> dict[str, dict[str, float]]:
-    """Fit on the train part of the split and measure every method; ``{method: {metric: value}}``."""
+    """Fit on the train part of the split and measure every method; ``{method: {metric: value}}``.
+
+    ``config`` defaults to ``FitConfig(als=True)`` so that ALS is fitted beside EASE.
+    """
     from ._fit import FitConfig, fit
     from ._load import load_movielens
 
     data = load_movielens(data_dir)
     split = temporal_split(data.interactions)
-    cfg = config or FitConfig()
+    cfg = config or FitConfig(als=True)
     start = time.perf_counter()
     model = fit(data.catalog, split.train, cfg, progress=False)
     fit_seconds = time.perf_counter() - start
