@@ -35,9 +35,9 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
     """
     if n < 1:
         raise DataError("a row must hold at least one title", field="n", value=n)
-    eligible = catalog.displayable() & (catalog.maturity <= user.profile.maturity)
-    eligible &= available(catalog, user.profile.region)
-    eligible &= catalog.added <= user.now
+    profile = user.profile
+    static = catalog_cached(catalog, ("eligible", profile.maturity, profile.region), lambda: _frozen(catalog.displayable() & (catalog.maturity <= profile.maturity) & available(catalog, profile.region)))
+    eligible = static & (catalog.added <= user.now)
     finished = user.finished()
     if finished.size:
         if int(finished.max()) >= catalog.n:
@@ -50,12 +50,15 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
 
 
 def available(catalog: Catalog, region: str | None) -> np.ndarray:
-    """Titles available in ``region``: unrestricted ones, and those licensed there."""
-    if region is None or not catalog.region_names:
-        return np.ones(catalog.n, dtype=bool)
-    if region in catalog.region_names:
-        return catalog.available_in(region)
-    return ~catalog.regions.any(axis=1)
+    """Titles available in ``region``: unrestricted ones, and those licensed there (read-only, cached)."""
+    def compute() -> np.ndarray:
+        if region is None or not catalog.region_names:
+            return _frozen(np.ones(catalog.n, dtype=bool))
+        if region in catalog.region_names:
+            return _frozen(catalog.available_in(region))
+        return _frozen(~catalog.regions.any(axis=1))
+
+    return catalog_cached(catalog, ("available", region), compute)
 
 
 def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -66,6 +69,11 @@ def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) 
     except KeyError:
         value = per[key] = compute()
         return value
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr
 
 
 def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, decay, top_k
+from ._context import DAY, catalog_cached, decay, top_k
 
 __all__ = ["NewReleases", "NewReleasesConfig", "Popular", "PopularConfig"]
 
@@ -37,18 +37,30 @@ class NewReleases:
         if not base.any():
             return []
         cat = ctx.catalog
-        released = np.where((cat.released > 0) & (cat.released <= ctx.now), cat.released, 0)
-        fresh = np.maximum(cat.added, released)
+        window = cfg.window_days * DAY
+        # titles whose latest date (added or released) is within the window: a cached sort of the catalog
+        order, latest = catalog_cached(cat, "by_latest_date", lambda: _by_latest_date(cat))
+        cand = np.sort(order[np.searchsorted(latest, ctx.now - window, side="left") :])  # index order: exact tie-break
+        released = np.where((cat.released[cand] > 0) & (cat.released[cand] <= ctx.now), cat.released[cand], 0)
+        fresh = np.maximum(cat.added[cand], released)
         age = ctx.now - fresh
-        mask = base & (fresh > 0) & (age < cfg.window_days * DAY)
-        if not mask.any():
+        keep = base[cand] & (fresh > 0) & (age < window)
+        if not keep.any():
             return []
-        score = decay(age, cfg.half_life_days * DAY) * (1.0 + cfg.gamma * ctx.affinity)
-        items, scores = top_k(score, mask, ctx.n)
-        days = (age[items] // DAY).tolist()
+        cand, fresh, age = cand[keep], fresh[keep], age[keep]
+        score = decay(age, cfg.half_life_days * DAY) * (1.0 + cfg.gamma * ctx.affinity[cand])
+        pos, scores = top_k(score, np.ones(cand.size, bool), ctx.n)
+        items, age, fresh = cand[pos], age[pos], fresh[pos]
+        days = (age // DAY).tolist()
         reasons = tuple("New today" if d == 0 else f"New {d} day{'s' if d > 1 else ''} ago" for d in days)
-        evidence = {"source": "new releases", "window_days": cfg.window_days, "newest": int(fresh[items].max())}
+        evidence = {"source": "new releases", "window_days": cfg.window_days, "newest": int(fresh.max())}
         return [CandidateRow("new_releases", "new_releases", cfg.title, items, scores, evidence, cfg.weight, reasons)]
+
+
+def _by_latest_date(cat) -> tuple[np.ndarray, np.ndarray]:
+    latest = np.maximum(cat.added, cat.released)
+    order = np.argsort(latest, kind="stable")
+    return order, latest[order]
 
 
 class PopularConfig(BaseModel):

@@ -94,10 +94,13 @@ class GenreRows:
         """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice."""
         cfg = self.config
         items, like, rec = history_liking(ctx.user, ctx.catalog, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
-        mass = np.zeros(ctx.catalog.n, np.float64)
-        np.add.at(mass, items, like * rec)
-        m = idx.members @ mass
-        total = float(mass[idx.covered].sum())
+        w = like * rec
+        # gather the slices of the (few) history titles from the title-major index
+        start, stop = idx.by_item.indptr[items], idx.by_item.indptr[items + 1]
+        counts = stop - start
+        pos = np.repeat(stop - np.cumsum(counts), counts) + np.arange(int(counts.sum()))
+        m = np.bincount(idx.by_item.indices[pos], weights=np.repeat(w, counts), minlength=idx.n_slices)
+        total = float(w[idx.covered[items]].sum())
         if total + cfg.prior <= 0:
             return idx.share.copy()
         return (m + cfg.prior * idx.share) / (total + cfg.prior)

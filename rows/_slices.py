@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from pagegen._catalog import Catalog
 
-__all__ = ["PAIR_TITLES", "SliceIndex", "build_slices"]
+__all__ = ["PAIR_TITLES", "SliceIndex", "build_slices", "tag_title"]
 
 #: Readable titles of common genre pairs (sorted pair -> title); other pairs read "A & B".
 PAIR_TITLES: dict[tuple[str, str], str] = {
@@ -43,6 +43,7 @@ class SliceIndex:
     """Slices of one catalog.
 
     members  csr float32 (n_slices, n_items): 1 where the (displayable) title is in the slice
+    by_item  the same as csr (n_items, n_slices): the slices of each title
     share    float64 (n_slices,): the slice's share of the displayable catalog
     fine     bool (n_slices,): a finer slice (not a plain genre)
     covered  bool (n_items,): displayable titles (the mass that counts towards affinity)
@@ -50,6 +51,7 @@ class SliceIndex:
     """
 
     members: sp.csr_array
+    by_item: sp.csr_array
     share: np.ndarray
     fine: np.ndarray
     covered: np.ndarray
@@ -140,4 +142,6 @@ def build_slices(catalog: Catalog, *, min_titles: int, decades: bool, pairs: boo
     indices = np.concatenate(cols) if cols else np.zeros(0, np.int32)
     members = sp.csr_array((np.ones(indices.size, np.float32), indices, indptr), shape=(n_slices, catalog.n))
     fine = np.array([k != "genre" for k in kinds], bool)
-    return SliceIndex(members, lengths / n_disp, fine, disp, tuple(kinds), tuple(keys), tuple(titles), tuple(specs))
+    by_item = sp.csr_array(members.T)
+    by_item.sort_indices()
+    return SliceIndex(members, by_item, lengths / n_disp, fine, disp, tuple(kinds), tuple(keys), tuple(titles), tuple(specs))
