@@ -241,6 +241,10 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     engine, source, now, params = make_engine(args)
     if args.members:
         members = _read_members(args.members)
+        known = source.interactions.users
+        unknown = [m for m in members if m not in known]
+        if unknown:
+            raise DataError(f"{len(unknown):,} unknown member(s), the first: {unknown[0]!r}", source=args.members)
     else:
         members = source.interactions.users.ids.tolist()
     if args.limit is not None:

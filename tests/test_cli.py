@@ -167,3 +167,15 @@ def test_render_a_movielens_member(capsys, tmp_path, ml_small_dir):
     assert dom.rows and len(dom.tiles) >= 3 * len(dom.rows) and dom.scripts == 0
     assert any("Drama" in g for g in dom.genres)
     assert f"({len(dom.rows)} rows, {len(dom.tiles)} tiles)" in out
+
+
+def test_batch_member_list(capsys, tmp_path):
+    members = tmp_path / "members.txt"
+    members.write_text("# two members\nu5\n\nu9\n")
+    out = tmp_path / "pages"
+    code, _, err = run(capsys, "batch", *TINY, "--members", str(members), "--out", str(out), "--workers", "1")
+    assert code == 0, err
+    assert [orjson.loads(line)["user"] for line in (out / "part-00000.jsonl").read_bytes().splitlines()] == ["u5", "u9"]
+    members.write_text("u5\nghost\n")
+    code, _, err = run(capsys, "batch", *TINY, "--members", str(members), "--out", str(tmp_path / "other"))
+    assert code == 2 and "unknown member" in err and "'ghost'" in err and "members.txt" in err
