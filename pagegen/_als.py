@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["biased_mf", "implicit_als", "implicit_fold_in", "rating_fold_in"]
+__all__ = ["biased_mf", "implicit_als", "implicit_fold_in", "item_gram", "rating_fold_in"]
 
 
 def _cg_half_step(x: sp.csr_array, other: np.ndarray, init: np.ndarray, reg: float, alpha: float, steps: int) -> np.ndarray:
@@ -63,14 +63,25 @@ def implicit_als(x: sp.csr_array, factors: int, reg: float, alpha: float, iterat
     return items
 
 
-def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, reg: float, alpha: float) -> np.ndarray:
-    """One member's factors from their history (exact solve); zeros for an empty history."""
+def item_gram(items: np.ndarray) -> np.ndarray:
+    """``Y' Y`` in float64 (computed once per model, shared by every fold-in)."""
+    y = np.ascontiguousarray(items, dtype=np.float64)
+    return y.T @ y
+
+
+def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, reg: float, alpha: float, gram: np.ndarray | None = None) -> np.ndarray:
+    """One member's factors from their history (exact solve); zeros for an empty history.
+
+    ``gram``: ``item_gram(items)`` when already at hand.
+    """
     f = items.shape[1]
     if len(hist) == 0:
         return np.zeros(f, np.float32)
     y = items[hist].astype(np.float64)
     conf = alpha * np.asarray(strength, np.float64)
-    gram = items.T.astype(np.float64) @ items + reg * np.eye(f) + (y.T * conf) @ y
+    if gram is None:
+        gram = item_gram(items)
+    gram = gram + reg * np.eye(f) + (y.T * conf) @ y
     target = y.T @ (1.0 + conf)
     return np.linalg.solve(gram, target).astype(np.float32)
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._als import implicit_fold_in, rating_fold_in
+from ._als import implicit_fold_in, item_gram, rating_fold_in
 from ._blend import FEATURES
 from ._errors import DataError
 from ._interactions import PLAY, Interactions
@@ -35,7 +35,7 @@ class Model:
     (config, scalars, names). Both are what ``save`` writes and ``load`` reads back.
     """
 
-    __slots__ = ("_a", "_content", "_meta", "_starts", "_topk")
+    __slots__ = ("_a", "_als_gram", "_content", "_meta", "_starts", "_topk")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         frozen = {}
@@ -48,6 +48,7 @@ class Model:
         self._content = self._csr("content")
         self._topk = self._csr("topk") if "topk_indptr" in frozen else None
         self._starts: dict[str, np.ndarray] = {}
+        self._als_gram = item_gram(self._a["als_items"]) if "als_items" in frozen else None
 
     def _csr(self, name: str) -> sp.csr_array:
         a = self._a
@@ -215,7 +216,7 @@ class Model:
             return np.zeros(self.n_items, np.float32)
         cfg = self._meta["config"]
         factors = self._a["als_items"]
-        vec = implicit_fold_in(factors, user.items, user.fraction, float(cfg["als_regularization"]), float(cfg["als_alpha"]))
+        vec = implicit_fold_in(factors, user.items, user.fraction, float(cfg["als_regularization"]), float(cfg["als_alpha"]), self._als_gram)
         return (factors @ vec).astype(np.float32)
 
     def _rating_user(self, user: UserState, factors: bool) -> tuple[float, np.ndarray]:
