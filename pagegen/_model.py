@@ -35,7 +35,7 @@ class Model:
     (config, scalars, names). Both are what ``save`` writes and ``load`` reads back.
     """
 
-    __slots__ = ("_a", "_als_gram", "_content", "_meta", "_starts", "_topk")
+    __slots__ = ("_a", "_als_gram", "_before_cache", "_content", "_meta", "_starts", "_topk")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         frozen = {}
@@ -48,6 +48,7 @@ class Model:
         self._content = self._csr("content")
         self._topk = self._csr("topk") if "topk_indptr" in frozen else None
         self._starts: dict[str, np.ndarray] = {}
+        self._before_cache: dict[tuple[int, ...], np.ndarray] = {}
         self._als_gram = item_gram(self._a["als_items"]) if "als_items" in frozen else None
 
     def _csr(self, name: str) -> sp.csr_array:
@@ -120,8 +121,18 @@ class Model:
         return trend_from_counts(at_now - at_short, at_short - at_long, short, long)
 
     def _before(self, times: list[int]) -> np.ndarray:
-        keys, starts = self._keys(None)
-        return plays_before(keys, starts, self._meta["origin"], times)
+        """Plays of every title before each time; the last few answers are kept (pages of one
+        batch share their ``now``), which is safe because a Model never changes."""
+        key = tuple(int(t) for t in times)
+        hit = self._before_cache.get(key)
+        if hit is None:
+            keys, starts = self._keys(None)
+            hit = plays_before(keys, starts, self._meta["origin"], times)
+            hit.setflags(write=False)
+            if len(self._before_cache) >= 8:
+                self._before_cache.pop(next(iter(self._before_cache)))
+            self._before_cache[key] = hit
+        return hit
 
     def update(self, events: Interactions, *, regions: np.ndarray | None = None) -> Model:
         """The nearline path: a new Model whose popularity and trending include ``events``' plays.
