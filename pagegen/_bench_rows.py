@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     world = synthetic_world(args.size, seed=args.seed)
     print(f"world {args.size}: {world} ({time.perf_counter() - t:.1f} s)")
     t = time.perf_counter()
-    if args.model is not None and args.model.exists():
+    if args.model is not None and (args.model.exists() or args.model.with_name(args.model.name + ".npz").exists()):
         model = Model.load(args.model)
         print(f"loaded {args.model}: {time.perf_counter() - t:.1f} s")
     else:
