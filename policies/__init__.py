@@ -1,3 +1,23 @@
-"""Page policies: declarative rules, their enforcement, and page validation."""
+"""Page policies: declarative rules (``Policy``, TOML presets), their enforcement, and page validation (``check``)."""
 
-__all__: list[str] = []
+from ._check import RULES, PageCheckError, check
+from ._policy import PRESETS, Attention, Eligibility, GenreCap, Pin, Policy, Window, load_policy, policy_eligible
+from ._rules import Rule, Violation, member_eligible
+
+__all__ = [
+    "Attention",
+    "Eligibility",
+    "GenreCap",
+    "PRESETS",
+    "PageCheckError",
+    "Pin",
+    "Policy",
+    "RULES",
+    "Rule",
+    "Violation",
+    "Window",
+    "check",
+    "load_policy",
+    "member_eligible",
+    "policy_eligible",
+]
