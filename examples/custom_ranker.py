@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pagegen._candidates import CandidateRow, RankContext
-from pagegen._engine import Engine
-from pagegen._fit import fit
-from pagegen._synthetic import synthetic_world
-from rows._context import top_k
-from rows._registry import default_rankers
+from pagegen import CandidateRow, Engine, RankContext, fit, synthetic_world
+from rows import default_rankers, top_k
 
 
 def short_and_sweet(ctx: RankContext) -> list[CandidateRow]:

@@ -9,12 +9,8 @@ with the rule, row, column and title.
 
 from __future__ import annotations
 
-from pagegen._engine import Engine
-from pagegen._fit import fit
-from pagegen._synthetic import synthetic_world
-from policies._check import RULES, check
-from policies._policy import load_policy
-from policies._rules import Violation
+from pagegen import Engine, fit, synthetic_world
+from policies import RULES, Violation, check, load_policy
 
 
 def varied_first_screen(page, policy, user, catalog) -> list[Violation]:

@@ -13,9 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from pagegen._errors import DataError
-from pagegen._interactions import EVENT_KINDS, PLAY
-from pagegen._load import load_movielens
+from pagegen import EVENT_KINDS, DataError, load_movielens
 
 
 def main() -> None:
@@ -46,7 +44,7 @@ def main() -> None:
     years = cat.year[cat.year > 0]
     if len(years):
         print(f"release years {years.min()}-{years.max()} ({cat.n - len(years)} titles without a year)")
-    plays = np.bincount(inter.item[inter.kind == PLAY], minlength=cat.n)
+    plays = np.bincount(inter.item[inter.kind == EVENT_KINDS.index("play")], minlength=cat.n)
     titles_per_genre = cat.genres.sum(axis=0)
     plays_per_genre = plays @ cat.genres
     print(f"{len(cat.genre_names)} genre labels; top genres by titles (plays):")
