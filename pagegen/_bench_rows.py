@@ -4,13 +4,16 @@
 
 Builds the world, fits the model (not timed), then for each sampled member times
 make_context + every built-in ranker (``candidate_rows``), split into the time spent in the
-model's methods (score, popularity, trending, similarity) and the rest (context and rankers;
-also as process CPU time, less sensitive to a busy machine). Prints p50 / p99 / mean in ms.
+model's methods and the rest (context and rankers' own code). Each part is given as wall time
+and as process CPU time (less sensitive to a busy machine; a model method that runs several
+BLAS threads counts their CPU too). Prints p50 / p99 / mean in ms, which model methods a
+request calls and what each costs, and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +24,17 @@ __all__ = ["bench_rows", "main"]
 
 
 class _TimedModel:
-    """Wraps a model; accumulates the wall time spent in its methods (to tell model cost from ranker cost)."""
+    """Wraps a model; accumulates wall and CPU time and call counts per method name."""
 
     def __init__(self, model) -> None:
         self._model = model
-        self.spent = 0.0
+        self.calls: dict[str, list[float]] = {}  # name -> [calls, wall seconds, cpu seconds]
+
+    def reset(self) -> None:
+        self.calls = {}
+
+    def spent(self, column: int) -> float:
+        return sum(v[column] for v in self.calls.values())
 
     def __getattr__(self, name: str):
         attr = getattr(self._model, name)
@@ -33,39 +42,54 @@ class _TimedModel:
             return attr
 
         def timed(*args, **kwargs):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             try:
                 return attr(*args, **kwargs)
             finally:
-                self.spent += time.perf_counter() - t
+                key = name if name != "popularity" else f"popularity(window={kwargs.get('window')}, region={kwargs.get('region')})"
+                entry = self.calls.setdefault(key, [0, 0.0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - t
+                entry[2] += time.process_time() - c
 
         return timed
 
 
-def bench_rows(world, model, members: np.ndarray, *, n: int = 40, seed: int = 0) -> dict[str, np.ndarray]:
-    """Per-member timings in milliseconds: total (make_context + candidate_rows), of which the
-    model's methods (score, popularity, trending, similarity), the rest (context and rankers),
-    and its process CPU time."""
+def bench_rows(world, model, members: np.ndarray, *, n: int = 40, seed: int = 0) -> dict[str, object]:
+    """Per-member timings in milliseconds (arrays): ``total`` and ``total_cpu`` (make_context +
+    candidate_rows), of which ``model`` / ``model_cpu`` in the model's methods and ``rankers`` /
+    ``rankers_cpu`` the rest; ``rows`` per member; and ``methods``: per model method (popularity
+    by window and region) the calls per member and the mean wall ms per call."""
     from rows._context import make_context
     from rows._registry import candidate_rows
 
     timed = _TimedModel(model)
-    out: dict[str, list[float]] = {"total": [], "model": [], "rankers": [], "rankers_cpu": [], "rows": []}
+    out: dict[str, list[float]] = {k: [] for k in ("total", "total_cpu", "model", "model_cpu", "rankers", "rankers_cpu", "rows")}
+    methods: dict[str, list[float]] = {}
     for u in members.tolist():
         user = world.user_state(int(u))
-        timed.spent = 0.0
+        timed.reset()
         t0, c0 = time.perf_counter(), time.process_time()
         ctx = make_context(world.catalog, timed, user, n=n, seed=seed)
         rows, failures = candidate_rows(ctx)
         t1, c1 = time.perf_counter(), time.process_time()
         if failures:
             raise RuntimeError(f"member {user.user}: rankers failed: {failures}")
+        wall, cpu = timed.spent(1), timed.spent(2)
         out["total"].append((t1 - t0) * 1e3)
-        out["model"].append(timed.spent * 1e3)
-        out["rankers"].append((t1 - t0 - timed.spent) * 1e3)
-        out["rankers_cpu"].append(max(0.0, (c1 - c0 - timed.spent)) * 1e3)
+        out["total_cpu"].append((c1 - c0) * 1e3)
+        out["model"].append(wall * 1e3)
+        out["model_cpu"].append(cpu * 1e3)
+        out["rankers"].append((t1 - t0 - wall) * 1e3)
+        out["rankers_cpu"].append(max(0.0, c1 - c0 - cpu) * 1e3)
         out["rows"].append(len(rows))
-    return {k: np.asarray(v) for k, v in out.items()}
+        for key, (calls, spent, _) in timed.calls.items():
+            entry = methods.setdefault(key, [0, 0.0])
+            entry[0] += calls
+            entry[1] += spent
+    res: dict[str, object] = {k: np.asarray(v) for k, v in out.items()}
+    res["methods"] = {k: (calls / max(len(members), 1), spent * 1e3 / calls) for k, (calls, spent) in sorted(methods.items())}
+    return res
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,12 +120,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     members = rng.choice(len(world.profiles), size=min(args.members, len(world.profiles)), replace=False)
     bench_rows(world, model, members[:20], n=args.n, seed=args.seed)  # warm up: slice index, caches
+    load = os.getloadavg()[0]
     res = bench_rows(world, model, members, n=args.n, seed=args.seed)
-    print(f"{len(members)} members, {world.catalog.n} titles ({int(world.catalog.displayable().sum())} displayable), {res['rows'].mean():.1f} candidate rows per member")
-    print(f"{'ms':<10}{'p50':>8}{'p99':>8}{'mean':>8}")
-    for key in ("total", "model", "rankers", "rankers_cpu"):
+    rows = res["rows"]
+    assert isinstance(rows, np.ndarray)
+    print(f"{len(members)} members, {world.catalog.n} titles ({int(world.catalog.displayable().sum())} displayable), {rows.mean():.1f} candidate rows per member")
+    print(f"{'ms':<12}{'p50':>8}{'p99':>8}{'mean':>8}")
+    for key in ("total", "total_cpu", "model", "model_cpu", "rankers", "rankers_cpu"):
         v = res[key]
-        print(f"{key:<10}{np.percentile(v, 50):8.2f}{np.percentile(v, 99):8.2f}{v.mean():8.2f}")
+        assert isinstance(v, np.ndarray)
+        print(f"{key:<12}{np.percentile(v, 50):8.2f}{np.percentile(v, 99):8.2f}{v.mean():8.2f}")
+    print("model calls per member (mean wall ms per call):")
+    methods = res["methods"]
+    assert isinstance(methods, dict)
+    for key, (calls, ms) in methods.items():
+        print(f"  {key:<50}{calls:6.2f}{ms:8.2f}")
+    print(f"load average: {load:.2f} before, {os.getloadavg()[0]:.2f} after")
     return 0
 
 
