@@ -15,14 +15,14 @@ from ._ease import content_features, cosine_topk, ease_weights
 from ._errors import DataError
 from ._interactions import PLAY, RATING, Interactions
 from ._model import DAY, Model
-from ._popularity import play_keys
+from ._popularity import first_per_day, fold_items, play_keys
 from ._progress import Progress
 from ._userstate import Profile, UserState
 
 __all__ = ["FORMAT_VERSION", "FitConfig", "fit"]
 
 #: Version of the Model's array layout; ``load`` refuses files of another version.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class FitConfig(BaseModel):
@@ -32,7 +32,7 @@ class FitConfig(BaseModel):
 
     seed: int = Field(0, ge=0, description="Seed of every random choice in fitting (ALS init, blend sampling).")
     min_plays: int = Field(5, ge=1, le=1000, description="Titles with fewer plays are left out of the collaborative models (content similarity still covers them).")
-    ease_max_items: int = Field(8000, ge=1, le=20000, description="EASE (dense item-item weights) when at most this many titles pass min_plays; otherwise sparse top-k neighbours and ALS.")
+    ease_max_items: int = Field(5000, ge=1, le=20000, description="EASE (dense item-item weights) when at most this many titles pass min_plays; otherwise sparse top-k neighbours and ALS.")
     ease_lambda: float = Field(100.0, gt=0, le=1e6, description="EASE L2 penalty (lambda in Steck 2019).")
     neighbors: int = Field(100, ge=1, le=1000, description="Neighbours kept per title by the sparse top-k similarity (large catalogs).")
     content_weight: float = Field(0.2, ge=0, le=1, description="Share of content similarity (genres, tags) in video-video similarity.")
@@ -62,15 +62,17 @@ class FitConfig(BaseModel):
             raise DataError("trend_long must be longer than trend_short", field="trend_long", value=self.trend_long)
 
 
-def _play_matrix(interactions: Interactions, n_users: int, n_items: int) -> sp.csr_array:
-    """users x titles, value = highest watched fraction (at least a small positive for any play)."""
+def _play_matrix(interactions: Interactions, fold: np.ndarray) -> sp.csr_array:
+    """users x titles, value = summed watched fractions, at most 1 (at least a small positive for
+    any play); an episode's plays count for its series (``fold``)."""
+    n_users, n_items = interactions.n_users, len(fold)
     play = interactions.kind == PLAY
-    user, item = interactions.user[play], interactions.item[play]
+    user, item = interactions.user[play], fold[interactions.item[play]]
     val = np.maximum(interactions.value[play], 0.05).astype(np.float32)
     mat = sp.coo_array((val, (user, item)), shape=(n_users, n_items)).tocsr()
     mat.sum_duplicates()
     mat = sp.csr_array(mat)
-    # duplicates were summed: bring each cell back to the highest fraction seen (at most 1)
+    # duplicates were summed: cap each cell at 1
     mat.data = np.minimum(mat.data, 1.0).astype(np.float32)
     return mat
 
@@ -90,10 +92,11 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
     ``extra_als=False`` skips ALS when it is not the personal scorer (the blend examples do not need it).
     """
     n = catalog.n
-    plays = _play_matrix(interactions, interactions.n_users, n)
+    fold = fold_items(catalog.series)
+    plays = _play_matrix(interactions, fold)
     counts = np.bincount(plays.indices, minlength=n)
     active = np.flatnonzero(counts >= config.min_plays).astype(np.int32)
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, np.ndarray] = {"fold": fold}
     use_ease = 0 < len(active) <= config.ease_max_items
     bar.step("similarity")
     if use_ease:
@@ -115,7 +118,10 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
         meta["topk_shape"] = [n, n]
     if not use_ease or (config.als and extra_als):
         bar.step("implicit ALS")
-        arrays["als_items"] = implicit_als(plays, config.als_factors, config.als_regularization, config.als_alpha, config.als_iterations, rng)
+        tiles = np.flatnonzero(fold == np.arange(n))
+        factors = np.zeros((n, config.als_factors), np.float32)
+        factors[tiles] = implicit_als(sp.csr_array(plays[:, tiles]), config.als_factors, config.als_regularization, config.als_alpha, config.als_iterations, rng)
+        arrays["als_items"] = factors
     bar.step("rating predictor")
     ratings = _rating_matrix(interactions, interactions.n_users, n)
     mu, bias, factors = biased_mf(ratings, config.rating_factors, config.rating_regularization, config.rating_bias_regularization, config.rating_iterations, rng)
@@ -135,9 +141,14 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
     return arrays, meta
 
 
-def _pop_arrays(interactions: Interactions, origin: int, profiles: Sequence[Profile] | None) -> dict:
-    play = interactions.kind == PLAY
-    arrays = {"pop_keys": play_keys(interactions.item[play], interactions.timestamp[play], origin)}
+def _pop_arrays(interactions: Interactions, fold: np.ndarray, origin: int, profiles: Sequence[Profile] | None) -> dict:
+    """Sorted play keys (see ``_popularity``): episodes folded to their series, one play per
+    member, title and day; per region of the members when ``profiles`` are given."""
+    play = np.flatnonzero(interactions.kind == PLAY)
+    item = fold[interactions.item[play]]
+    keep = first_per_day(interactions.user[play], item, interactions.timestamp[play])
+    play, item = play[keep], item[keep]
+    arrays = {"pop_keys": play_keys(item, interactions.timestamp[play], origin)}
     if profiles is not None:
         if len(profiles) != interactions.n_users:
             raise DataError(f"{len(profiles)} profiles for {interactions.n_users} members", field="profiles", value=len(profiles))
@@ -145,7 +156,7 @@ def _pop_arrays(interactions: Interactions, origin: int, profiles: Sequence[Prof
         for name in np.unique(region):
             if name:
                 sel = region == name
-                arrays[f"pop_keys_region_{name}"] = play_keys(interactions.item[play][sel], interactions.timestamp[play][sel], origin)
+                arrays[f"pop_keys_region_{name}"] = play_keys(item[sel], interactions.timestamp[play][sel], origin)
     return arrays
 
 
@@ -161,11 +172,12 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
     rng = np.random.default_rng(config.seed)
     bar = Progress("fit", 8, enabled=progress)
     origin = int(interactions.timestamp.min()) if interactions.n else 0
-    pop = _pop_arrays(interactions, origin, profiles)
+    fold = fold_items(catalog.series)
+    pop = _pop_arrays(interactions, fold, origin, profiles)
     base_meta = {"format_version": FORMAT_VERSION, "n_items": catalog.n, "origin": origin, "config": config.model_dump(), "features": list(FEATURES)}
     # the blend learns from each member's last plays, with models fitted without them
     bar.step("blend examples")
-    inner, examples = _holdout(interactions, config, rng)
+    inner, examples = _holdout(interactions, fold, config, rng)
     arrays, meta = _components(catalog, inner, config, rng, bar, extra_als=False)
     x, y = _examples(Model({**arrays, **pop, **_neutral_blend()}, {**base_meta, **meta, "blend_bias": 0.0}), inner, examples, config, rng)
     bar.step("blend weights")
@@ -191,7 +203,7 @@ def _default_blend() -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     return w, 0.0, np.zeros(len(FEATURES)), np.ones(len(FEATURES))
 
 
-def _holdout(interactions: Interactions, config: FitConfig, rng: np.random.Generator) -> tuple[Interactions, list[tuple[int, int, np.ndarray]]]:
+def _holdout(interactions: Interactions, fold: np.ndarray, config: FitConfig, rng: np.random.Generator) -> tuple[Interactions, list[tuple[int, int, np.ndarray]]]:
     """Drop each sampled member's last ``blend_holdout`` plays; ``(member, cutoff, positives)`` per member."""
     play = interactions.kind == PLAY
     n_plays = np.bincount(interactions.user[play], minlength=interactions.n_users)
@@ -208,7 +220,7 @@ def _holdout(interactions: Interactions, config: FitConfig, rng: np.random.Gener
         # everything of this member from the first held-out play on is dropped
         later = np.arange(sl.start, sl.stop)[interactions.timestamp[sl] >= first]
         drop[later] = True
-        examples.append((int(u), first, np.unique(interactions.item[held])))
+        examples.append((int(u), first, np.unique(fold[interactions.item[held]])))
     return interactions.select(~drop), examples
 
 
@@ -230,12 +242,16 @@ def _example(model: Model, state: UserState, positives: np.ndarray, personal_row
     """Append one member's positives and sampled negatives (features as of the cutoff)."""
     n = model.n_items
     feats = model.features(state, personal=personal_row)
+    fold = model.arrays["fold"]
     seen = state.seen_mask(n)
-    personal = np.where(seen, -np.inf, feats[:, 0])
+    seen[fold[state.items]] = True
+    is_tile = fold == np.arange(n)  # negatives are tiles: an episode is never shown
+    tiles = np.flatnonzero(is_tile)
+    personal = np.where(seen | ~is_tile, -np.inf, feats[:, 0])
     personal[positives] = -np.inf
     k = min(config.blend_hard_negatives, n - 1)
     hard = np.argpartition(-personal, k)[:k] if k > 0 else np.zeros(0, np.int64)
-    rand = rng.integers(0, n, config.blend_random_negatives)
+    rand = tiles[rng.integers(0, len(tiles), config.blend_random_negatives)]
     neg = np.setdiff1d(np.r_[hard, rand], np.r_[positives, np.flatnonzero(seen)])
     xs.append(feats[np.r_[positives, neg]])
     ys.append(np.r_[np.ones(len(positives)), np.zeros(len(neg))])

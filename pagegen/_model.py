@@ -5,6 +5,12 @@ from the sorted play keys (events before ``now`` only), similarity from EASE wei
 sparse top-k neighbours on large catalogs) blended with content similarity, the personal
 scorer and the rating predictor folded in from the member's own history, and the learned
 blend on top. ``fit`` (in ``_fit``) builds one; ``save``/``load`` are in ``_modelio``.
+
+Plays of a series are logged on its episodes and counted for the series (``arrays["fold"]``);
+per-title answers for an episode are its series' (see ``_features.Tiles``). Answers that
+depend on ``now`` only (plays before a moment, the blend's time features) are kept for the
+last few moments asked (a batch of pages shares its ``now``), which is safe because a Model
+never changes.
 """
 
 from __future__ import annotations
@@ -18,14 +24,16 @@ import scipy.sparse as sp
 from ._als import implicit_fold_in, item_gram, rating_fold_in
 from ._blend import FEATURES
 from ._errors import DataError
+from ._features import TIME_FEATURES, USER_FEATURES, Tiles, dense_rows, time_features
 from ._interactions import PLAY, Interactions
-from ._popularity import SPAN, item_starts, merge_keys, play_keys, plays_before, trend_from_counts, window_counts
+from ._popularity import CountIndex, first_per_day, merge_keys, play_keys, trend_from_counts
 from ._userstate import UserState
 
 __all__ = ["Model"]
 
 DAY = 86_400
-YEAR = 365.25 * DAY
+_TIME_COLS = [FEATURES.index(f) for f in TIME_FEATURES]
+_USER_COLS = [FEATURES.index(f) for f in USER_FEATURES]
 
 
 class Model:
@@ -35,7 +43,7 @@ class Model:
     (config, scalars, names). Both are what ``save`` writes and ``load`` reads back.
     """
 
-    __slots__ = ("_a", "_als_gram", "_before_cache", "_content", "_meta", "_starts", "_topk")
+    __slots__ = ("_a", "_als_gram", "_content", "_index", "_lru", "_meta", "_tiles", "_topk")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         frozen = {}
@@ -45,15 +53,30 @@ class Model:
             frozen[name] = arr
         self._a = frozen
         self._meta = dict(meta)
+        if len(frozen["fold"]) != self.n_items:
+            raise ValueError(f"fold has {len(frozen['fold'])} titles, the model {self.n_items}")
         self._content = self._csr("content")
         self._topk = self._csr("topk") if "topk_indptr" in frozen else None
-        self._starts: dict[str, np.ndarray] = {}
-        self._before_cache: dict[tuple[int, ...], np.ndarray] = {}
+        self._tiles = Tiles(frozen, self._content, self._topk)
+        self._index: dict[str, CountIndex] = {}
+        self._lru: dict[tuple, Any] = {}
         self._als_gram = item_gram(self._a["als_items"]) if "als_items" in frozen else None
 
     def _csr(self, name: str) -> sp.csr_array:
         a = self._a
         return sp.csr_array((a[f"{name}_data"], a[f"{name}_indices"], a[f"{name}_indptr"]), shape=tuple(self._meta[f"{name}_shape"]))
+
+    def _cached(self, key: tuple, compute) -> Any:
+        """``compute()`` for ``key``, kept among the last 32 answers (read-only arrays)."""
+        hit = self._lru.get(key)
+        if hit is None:
+            hit = compute()
+            if isinstance(hit, np.ndarray):
+                hit.setflags(write=False)
+            if len(self._lru) >= 32:
+                self._lru.pop(next(iter(self._lru)))
+            self._lru[key] = hit
+        return hit
 
     # -- description ------------------------------------------------------------------
 
@@ -79,99 +102,103 @@ class Model:
 
     # -- popularity and trending --------------------------------------------------------
 
-    def _keys(self, region: str | None) -> tuple[np.ndarray, np.ndarray]:
-        """The sorted play keys (all members, or one region's) and each title's segment start."""
-        name = "pop_keys"
+    def _key_name(self, region: str | None) -> str:
         if region is not None:
             names = self._meta["region_names"]
             if names and region not in names:
                 raise DataError("unknown region", field="region", value=region)
             if f"pop_keys_region_{region}" in self._a:
-                name = f"pop_keys_region_{region}"
-        keys = self._a[name]
-        if name not in self._starts:
-            self._starts[name] = item_starts(keys, self.n_items)
-        return keys, self._starts[name]
+                return f"pop_keys_region_{region}"
+        return "pop_keys"
+
+    def _count_index(self, name: str) -> CountIndex:
+        index = self._index.get(name)
+        if index is None:
+            index = self._index[name] = CountIndex(self._a[name], self.n_items, self._meta["origin"])
+        return index
+
+    def _before(self, name: str, t: int) -> np.ndarray:
+        """int32 plays of every title strictly before ``t``, from the play keys ``name`` (cached)."""
+        return self._cached(("before", name, int(t)), lambda: self._count_index(name).before(t))
 
     def popularity(self, now: int, *, window: int | None = None, region: str | None = None) -> np.ndarray:
         """Plays of every title in ``[now - window, now)`` (all time before ``now`` when ``window`` is None); float32.
 
-        With ``region``: plays by members of that region when regions were known at fit time,
-        and only titles available there (others 0).
+        A series counts the plays of its episodes; a member's plays of one title on one day
+        count once. With ``region``: plays by members of that region when regions were known
+        at fit time, and only titles available there (others 0).
         """
         if window is not None and window <= 0:
             raise DataError("window must be positive (seconds)", field="window", value=window)
-        lo = None if window is None else int(now) - int(window)
-        keys, starts = self._keys(region)
-        counts = window_counts(keys, starts, self._meta["origin"], lo, int(now)).astype(np.float32)
+        name = self._key_name(region)
+        counts = self._before(name, int(now))
+        if window is not None:
+            counts = counts - self._before(name, int(now) - int(window))
+        out = counts.astype(np.float32)
         if region is not None and self._meta["region_names"]:
-            counts[~self._available(region)] = 0.0
-        return counts
+            out[~self._available(region)] = 0.0
+        return out
 
     def _available(self, region: str) -> np.ndarray:
         avail = self._a["regions"]
         j = self._meta["region_names"].index(region)
         return avail[:, j] | ~avail.any(axis=1)
 
+    def _trend_windows(self) -> tuple[int, int]:
+        cfg = self._meta["config"]
+        return int(cfg["trend_short"]), int(cfg["trend_long"])
+
     def trending(self, now: int) -> np.ndarray:
         """Short-term velocity against a longer baseline, as of ``now`` (see ``trend_scores``); float32 >= 0."""
-        cfg = self._meta["config"]
-        short, long = int(cfg["trend_short"]), int(cfg["trend_long"])
-        at_now, at_short, at_long = self._before([int(now), int(now) - short, int(now) - long])
-        return trend_from_counts(at_now - at_short, at_short - at_long, short, long)
+        short, long = self._trend_windows()
 
-    def _before(self, times: list[int]) -> np.ndarray:
-        """Plays of every title before each time; the last few answers are kept (pages of one
-        batch share their ``now``), which is safe because a Model never changes."""
-        key = tuple(int(t) for t in times)
-        hit = self._before_cache.get(key)
-        if hit is None:
-            keys, starts = self._keys(None)
-            hit = plays_before(keys, starts, self._meta["origin"], times)
-            hit.setflags(write=False)
-            if len(self._before_cache) >= 8:
-                self._before_cache.pop(next(iter(self._before_cache)))
-            self._before_cache[key] = hit
-        return hit
+        def compute() -> np.ndarray:
+            at_now, at_short, at_long = (self._before("pop_keys", t) for t in (int(now), int(now) - short, int(now) - long))
+            return trend_from_counts(at_now - at_short, at_short - at_long, short, long)
+
+        return self._cached(("trend", int(now)), compute).copy()
 
     def update(self, events: Interactions, *, regions: np.ndarray | None = None) -> Model:
         """The nearline path: a new Model whose popularity and trending include ``events``' plays.
 
-        Nothing is refitted. ``regions`` optionally gives each event's member region name
-        (an array of strings, one per event) to update the per-region counts too.
+        Nothing is refitted. Episodes count for their series and a member's plays of one title
+        on one day count once within ``events``. ``regions`` optionally gives each event's
+        member region name (an array of strings, one per event) to update the per-region counts too.
         """
         if events.n_items != self.n_items:
             raise DataError(f"events are over {events.n_items} titles, the model over {self.n_items}", field="n_items", value=events.n_items)
-        play = events.kind == PLAY
+        play = np.flatnonzero(events.kind == PLAY)
+        tile = self._a["fold"][events.item[play]]
+        keep = first_per_day(events.user[play], tile, events.timestamp[play])
+        play_rows, tile = play[keep], tile[keep]
         arrays = dict(self._a)
         origin = self._meta["origin"]
-        arrays["pop_keys"] = merge_keys(self._a["pop_keys"], play_keys(events.item[play], events.timestamp[play], origin))
+        arrays["pop_keys"] = merge_keys(self._a["pop_keys"], play_keys(tile, events.timestamp[play_rows], origin))
         if regions is not None:
             regions = np.asarray(regions).astype(str)
             if regions.shape != (events.n,):
                 raise DataError(f"regions has shape {regions.shape}, expected ({events.n},)", field="regions")
-            for name in np.unique(regions[play]):
+            for name in np.unique(regions[play_rows]):
                 key = f"pop_keys_region_{name}"
-                sel = play & (regions == name)
-                new = play_keys(events.item[sel], events.timestamp[sel], origin)
+                sel = regions[play_rows] == name
+                new = play_keys(tile[sel], events.timestamp[play_rows][sel], origin)
                 arrays[key] = merge_keys(self._a[key], new) if key in self._a else new
         return Model(arrays, self._meta)
 
     # -- similarity ----------------------------------------------------------------------
 
-    def _collab_rows(self, items: np.ndarray) -> np.ndarray:
-        """Collaborative similarity rows over the catalog, each scaled to a maximum of 1."""
-        out = np.zeros((len(items), self.n_items), np.float32)
-        if self._topk is not None:
-            out[:] = self._topk[items].toarray()
-        elif "ease_items" in self._a:
-            active = self._a["ease_items"]
+    def _collab_tiles(self, items: np.ndarray) -> np.ndarray:
+        """Collaborative similarity rows of ``items`` over the tiles, each scaled to a maximum of 1."""
+        t = self._tiles
+        out = np.zeros((len(items), t.n), np.float32)
+        if t.topk is not None:
+            out[:] = dense_rows(t.topk, items)
+        elif t.ease_at is not None:
             pos = self._a["ease_pos"][items]
-            hit = pos >= 0
-            if hit.any():
-                rows = np.maximum(self._a["ease_weights"][pos[hit]], 0.0)
-                out[np.ix_(np.flatnonzero(hit), active)] = rows
-        peak = out.max(axis=1, keepdims=True)
+            hit = np.flatnonzero(pos >= 0)
+            if len(hit):
+                out[hit[:, None], t.ease_at[None, :]] = np.maximum(self._a["ease_weights"][pos[hit]], 0.0)
+        peak = out.max(axis=1, keepdims=True) if t.n else np.zeros((len(items), 1), np.float32)
         np.divide(out, peak, out=out, where=peak > 0)
         return out
 
@@ -179,16 +206,30 @@ class Model:
         """Similarity rows of the given titles over the catalog: float32 ``(len(items), n_items)`` in [0, 1].
 
         ``(1 - c) * collaborative + c * content`` with ``c = config.content_weight``; a title
-        with no plays is similar by content only. A title's similarity to itself is 0.
+        with no plays (and an episode, whose plays count for its series) is similar by content
+        only. A title's similarity to itself is 0.
         """
         items = np.atleast_1d(np.asarray(items, np.int64))
         if len(items) and (items.min() < 0 or items.max() >= self.n_items):
             raise DataError(f"title index out of range [0, {self.n_items})", field="items", value=int(items[(items < 0) | (items >= self.n_items)][0]))
-        c = float(self._meta["config"]["content_weight"])
-        content = (self._content[items] @ self._content.T).toarray().astype(np.float32)
-        sims = (1.0 - c) * self._collab_rows(items) + c * content
+        c = np.float32(self._meta["config"]["content_weight"])
+        query = dense_rows(self._content, items)
+        sims = np.ascontiguousarray((self._content @ query.T).T, dtype=np.float32)
+        sims *= c
+        sims[:, self._tiles.tiles] += (1 - c) * self._collab_tiles(items)
         sims[np.arange(len(items)), items] = 0.0
         return sims
+
+    def _mean_similarity_tiles(self, items: np.ndarray) -> np.ndarray:
+        """``similarity(items)[:, tiles].mean(axis=0)`` without forming the rows' content part."""
+        c = float(self._meta["config"]["content_weight"])
+        t = self._tiles
+        query = dense_rows(self._content, items)
+        content = t.content @ query.sum(axis=0)
+        # the self-similarity of each title is 0: take its own content term back out
+        np.subtract.at(content, t.pos(items), np.einsum("ij,ij->i", query, query))
+        out = (1.0 - c) * self._collab_tiles(items).sum(axis=0) + c * content
+        return (out / len(items)).astype(np.float32)
 
     def neighbors(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` titles most similar to ``item`` (never itself): int32 titles, float32 similarity, descending."""
@@ -201,34 +242,51 @@ class Model:
 
     # -- personal scorers --------------------------------------------------------------
 
+    def _history(self, user: UserState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._tiles.history(user.items, user.last, user.fraction)
+
     def personal(self, user: UserState) -> np.ndarray:
         """The personal scorer r(u, v) over the catalog (float32), folded in from the member's history."""
         return self.personal_ease(user) if self.personal_method == "ease" else self.personal_als(user)
 
+    def _personal_tiles(self, hist: np.ndarray, strength: np.ndarray) -> np.ndarray:
+        t = self._tiles
+        out = np.zeros(t.n, np.float32)
+        if self.personal_method == "ease":
+            if t.ease_at is None or len(hist) == 0:
+                return out
+            pos = self._a["ease_pos"][hist]
+            pos = pos[pos >= 0]
+            weights = self._a["ease_weights"]
+            if len(pos) > 64:  # a long history: one matrix-vector product beats summing rows
+                vec = np.zeros(len(weights), np.float32)
+                vec[pos] = 1.0
+                out[t.ease_at] = vec @ weights
+            elif len(pos):
+                out[t.ease_at] = weights[pos].sum(axis=0)
+            return out
+        if t.als is None:
+            return out
+        cfg = self._meta["config"]
+        vec = implicit_fold_in(self._a["als_items"], hist, strength, float(cfg["als_regularization"]), float(cfg["als_alpha"]), self._als_gram)
+        return t.als @ vec
+
     def personal_ease(self, user: UserState) -> np.ndarray:
         """EASE scores: the member's played titles times the EASE weights (0 where EASE is not fitted)."""
-        out = np.zeros(self.n_items, np.float32)
-        if "ease_items" not in self._a or len(user.items) == 0:
-            return out
-        pos = self._a["ease_pos"][user.items]
-        pos = pos[pos >= 0]
-        weights = self._a["ease_weights"]
-        if len(pos) > 64:  # a long history: one matrix-vector product beats summing rows
-            hist = np.zeros(len(weights), np.float32)
-            hist[pos] = 1.0
-            out[self._a["ease_items"]] = hist @ weights
-        elif len(pos):
-            out[self._a["ease_items"]] = weights[pos].sum(axis=0)
-        return out
+        if self.personal_method != "ease":
+            return np.zeros(self.n_items, np.float32)
+        hist, _, strength = self._history(user)
+        return self._tiles.to_items(self._personal_tiles(hist, strength))
 
     def personal_als(self, user: UserState) -> np.ndarray:
         """Implicit-ALS scores of the member folded in from their plays (0 where ALS is not fitted)."""
-        if "als_items" not in self._a:
+        t = self._tiles
+        if t.als is None:
             return np.zeros(self.n_items, np.float32)
+        hist, _, strength = self._history(user)
         cfg = self._meta["config"]
-        factors = self._a["als_items"]
-        vec = implicit_fold_in(factors, user.items, user.fraction, float(cfg["als_regularization"]), float(cfg["als_alpha"]), self._als_gram)
-        return (factors @ vec).astype(np.float32)
+        vec = implicit_fold_in(self._a["als_items"], hist, strength, float(cfg["als_regularization"]), float(cfg["als_alpha"]), self._als_gram)
+        return t.to_items(t.als @ vec)
 
     def _rating_user(self, user: UserState, factors: bool) -> tuple[float, np.ndarray]:
         cfg = self._meta["config"]
@@ -236,12 +294,13 @@ class Model:
         if not factors:
             f = np.zeros((f.shape[0], 0), np.float32)
         # recency rank of each rating, from the time of the play logged with it (unplayed: most recent)
+        items, last, _ = self._history(user)
         when = np.full(len(user.rated), user.now, np.int64)
-        if len(user.items) and len(user.rated):
-            order = np.argsort(user.items)
-            pos = np.minimum(np.searchsorted(user.items[order], user.rated), len(order) - 1)
-            found = user.items[order][pos] == user.rated
-            when[found] = user.last[order][pos][found]
+        if len(items) and len(user.rated):
+            order = np.argsort(items)
+            pos = np.minimum(np.searchsorted(items[order], user.rated), len(order) - 1)
+            found = items[order][pos] == user.rated
+            when[found] = last[order][pos][found]
         rank = np.argsort(np.argsort(-when, kind="stable"), kind="stable")
         weights = float(cfg["rating_recency_floor"]) + np.exp(-rank / float(cfg["rating_recency"]))
         weights = weights / weights.mean() if len(weights) else weights
@@ -261,63 +320,77 @@ class Model:
 
     def personal_many(self, users: list[UserState]) -> np.ndarray:
         """``personal`` for many members at once (one matrix product for EASE): float32 ``(len(users), n_items)``."""
-        if self.personal_method != "ease":
+        t = self._tiles
+        if self.personal_method != "ease" or t.ease_at is None:
             return np.stack([self.personal(u) for u in users]) if users else np.zeros((0, self.n_items), np.float32)
         weights = self._a["ease_weights"]
         hist = np.zeros((len(users), len(weights)), np.float32)
         for row, user in enumerate(users):
-            pos = self._a["ease_pos"][user.items]
+            pos = self._a["ease_pos"][self._history(user)[0]]
             hist[row, pos[pos >= 0]] = 1.0
-        out = np.zeros((len(users), self.n_items), np.float32)
-        out[:, self._a["ease_items"]] = hist @ weights
+        out = np.zeros((len(users), t.n), np.float32)
+        out[:, t.ease_at] = hist @ weights
+        return t.to_items(out)
+
+    def _time_features(self, now: int) -> np.ndarray:
+        short, long = self._trend_windows()
+        index = self._count_index("pop_keys")
+        return self._cached(("time", int(now)), lambda: time_features(lambda t: self._before("pop_keys", t), index, self._tiles, int(now), short, long))
+
+    def _user_features(self, user: UserState, personal: np.ndarray | None) -> np.ndarray:
+        """float32 ``(T, len(USER_FEATURES))`` over the tiles; ``personal`` over tiles when at hand."""
+        t = self._tiles
+        out = np.zeros((t.n, len(USER_FEATURES)), np.float32)
+        hist, _, strength = self._history(user)
+        if personal is None:
+            personal = self._personal_tiles(hist, strength)
+        spread = float(personal.std()) if t.n else 0.0
+        out[:, 0] = personal / spread if spread > 0 else personal
+        if len(hist) and t.genres.shape[1]:
+            taste = self._a["genres"][hist].sum(axis=0)
+            norm = np.linalg.norm(taste) * t.genre_norm
+            out[:, 1] = np.divide(t.genres @ taste, norm, out=np.zeros(t.n, np.float32), where=norm > 0)
+        recent = hist[: int(self._meta["config"]["recent_plays"])]
+        if len(recent):
+            out[:, 2] = self._mean_similarity_tiles(recent)
+        if len(user.rated):
+            bias, vec = self._rating_user(user, True)
+            lo, hi = self._meta["rating_range"]
+            pred = np.clip(self._meta["mu"] + bias + t.mf_bias + t.mf_factors @ vec, lo, hi)
+            out[:, 3] = pred - pred.mean()
         return out
 
     def features(self, user: UserState, *, personal: np.ndarray | None = None) -> np.ndarray:
         """The blend's features (see ``_blend``) for every title: float32 ``(n_items, len(FEATURES))``.
 
-        ``personal``: the member's ``personal`` scores when already computed.
+        ``personal``: the member's ``personal`` scores (over the catalog) when already computed.
+        An episode gets its series' features.
         """
-        now = user.now
-        n = self.n_items
-        out = np.zeros((n, len(FEATURES)), np.float32)
-        if personal is None:
-            personal = self.personal(user)
-        spread = float(personal.std())
-        out[:, 0] = personal / spread if spread > 0 else personal
-        cfg = self._meta["config"]
-        short, long = int(cfg["trend_short"]), int(cfg["trend_long"])
-        at_now, at_year, at_short, at_long = self._before([now, now - 365 * DAY, now - short, now - long])
-        out[:, 1] = np.log1p(at_now)
-        out[:, 2] = np.log1p(at_now - at_year)
-        out[:, 3] = np.log1p(trend_from_counts(at_now - at_short, at_short - at_long, short, long))
-        genres = self._a["genres"]
-        if len(user.items) and genres.shape[1]:
-            taste = genres[user.items].sum(axis=0)
-            norm = np.linalg.norm(taste) * self._a["genre_norm"]
-            out[:, 4] = np.divide(genres @ taste, norm, out=np.zeros(n, np.float32), where=norm > 0)
-        recent = user.items[: int(self._meta["config"]["recent_plays"])]
-        if len(recent):
-            out[:, 5] = self.similarity(recent).mean(axis=0)
-        if len(user.rated):
-            pred = self.predict_rating(user, np.arange(n))
-            out[:, 6] = pred - pred.mean()
-        year = self._a["year"].astype(np.float32)
-        now_year = 1970.0 + now / YEAR
-        known = year > 0
-        out[:, 7] = np.where(known, np.log1p(np.maximum(now_year - year, 0.0)), 0.0)
-        out[:, 8] = known & (year > np.floor(now_year))
-        keys, starts = self._keys(None)
-        played = (starts[1:] > starts[:-1]) & (at_now > 0)
-        first = keys[np.minimum(starts[:-1], len(keys) - 1)] - np.arange(n, dtype=np.int64) * SPAN + self._meta["origin"] if len(keys) else np.zeros(n, np.int64)
-        out[:, 9] = np.where(played, np.log1p(np.maximum(now - first, 0) / DAY), 0.0)
-        return out
+        t = self._tiles
+        out = np.empty((t.n, len(FEATURES)), np.float32)
+        out[:, _TIME_COLS] = self._time_features(user.now)
+        out[:, _USER_COLS] = self._user_features(user, None if personal is None else np.asarray(personal, np.float32)[t.tiles])
+        return out if t.expand is None else out[t.expand]
+
+    def _time_part(self, now: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-``now`` part of the blend: ``(time features . w + b - mean . w, user weights)``."""
+        w = self._a["blend_weights"] / self._a["blend_scale"]
+        const = float(self._meta["blend_bias"]) - float(self._a["blend_mean"] @ w)
+
+        def compute() -> np.ndarray:
+            return (self._time_features(now) @ w[_TIME_COLS].astype(np.float32) + np.float32(const)).astype(np.float32)
+
+        return self._cached(("time_part", int(now)), compute), w[_USER_COLS].astype(np.float32)
 
     def score(self, user: UserState) -> np.ndarray:
-        """The personalized video ranker: ``w . features(u, v) + b`` for every title (float32, finite)."""
-        feats = self.features(user).astype(np.float64)
-        z = (feats - self._a["blend_mean"]) / self._a["blend_scale"]
-        out = z @ self._a["blend_weights"] + self._meta["blend_bias"]
-        return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+        """The personalized video ranker: ``w . features(u, v) + b`` for every title (float32, finite).
+
+        Computed over the tiles (an episode scores as its series); the ``now``-only part is
+        shared by the requests at the same ``now``.
+        """
+        base, w_user = self._time_part(user.now)
+        out = base + self._user_features(user, None) @ w_user
+        return self._tiles.to_items(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False))
 
     # -- files -------------------------------------------------------------------------
 

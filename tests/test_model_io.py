@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pagegen._errors import ModelFileError
-from pagegen._fit import FitConfig, fit
+from pagegen._fit import FORMAT_VERSION, FitConfig, fit
 from pagegen._model import Model
 from pagegen._modelio import manifest_path
 from pagegen._userstate import UserState
@@ -54,7 +54,7 @@ def test_save_writes_two_files_and_no_leftovers(saved):
     _, path = saved
     assert sorted(p.name for p in path.parent.iterdir()) == ["model.json", "model.npz"]
     manifest = json.loads(manifest_path(path).read_text())
-    assert manifest["format_version"] == 1 and "pop_keys" in manifest["arrays"]
+    assert manifest["format_version"] == FORMAT_VERSION and "pop_keys" in manifest["arrays"]
 
 
 def test_missing_files(saved, tmp_path):

@@ -1,0 +1,132 @@
+"""Episodes count for their series; the request-time paths (count index, per-tile features,
+mean similarity) agree with the direct computations they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pagegen._catalog import Catalog
+from pagegen._fit import fit
+from pagegen._interactions import Interactions
+from pagegen._popularity import SPAN, CountIndex, first_per_day, fold_items, item_starts, play_keys, plays_before
+from pagegen._userstate import UserState
+from pagegen._vocab import Vocab
+
+from test_model import CONFIG, DAY, NOW, T0
+
+# a movie, a series with three episodes, two more movies
+IDS = ["m", "s", "s1", "s2", "s3", "n", "o"]
+
+
+def series_catalog() -> Catalog:
+    return Catalog.build(
+        IDS,
+        ["M", "S", "S 1", "S 2", "S 3", "N", "O"],
+        [["Drama"], ["Comedy"], ["Comedy"], ["Comedy"], ["Comedy"], ["Drama"], ["Horror"]],
+        kind=["movie", "series", "episode", "episode", "episode", "movie", "movie"],
+        series=[None, None, "s", "s", "s", None, None],
+        season=[0, 0, 1, 1, 1, 0, 0],
+        episode=[0, 0, 1, 2, 3, 0, 0],
+        year=[2001, 2002, 2002, 2002, 2002, 2003, 2004],
+    )
+
+
+def events(rows: list[tuple[int, int, int]], n_users: int = 4) -> Interactions:
+    arr = np.asarray(rows, np.int64).reshape(-1, 3)
+    return Interactions(
+        users=Vocab([f"u{i}" for i in range(n_users)]),
+        user=arr[:, 0],
+        item=arr[:, 1],
+        timestamp=arr[:, 2],
+        kind=np.zeros(len(arr), np.int8),
+        value=np.ones(len(arr), np.float32),
+        n_items=len(IDS),
+    )
+
+
+# u0 binges the series in one day; u1 watches it over two days; u2 and u3 watch movies
+EVENTS = [
+    (0, 2, T0 + 30 * DAY),
+    (0, 3, T0 + 30 * DAY + 3600),
+    (0, 4, T0 + 30 * DAY + 7200),
+    (0, 0, T0 + 31 * DAY),
+    (1, 2, T0 + 32 * DAY),
+    (1, 3, T0 + 33 * DAY),
+    (1, 0, T0 + 34 * DAY),
+    (2, 0, T0 + 10 * DAY),
+    (2, 5, T0 + 11 * DAY),
+    (3, 5, T0 + 12 * DAY),
+    (3, 6, T0 + 13 * DAY),
+    (2, 6, T0 + 14 * DAY),
+]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return fit(series_catalog(), events(EVENTS), CONFIG, progress=False)
+
+
+def test_episode_plays_count_for_the_series_once_per_member_day(model):
+    # series: u0 one day, u1 two days -> 3; episodes themselves count nothing
+    assert model.popularity(NOW).tolist() == [3, 3, 0, 0, 0, 2, 2]
+    # [NOW - 3d, NOW): u1 plays m on day 34 and the series on days 32 and 33
+    assert model.popularity(NOW, window=3 * DAY).tolist() == [1, 2, 0, 0, 0, 0, 0]
+    assert model.trending(NOW)[1] > 0 and model.trending(NOW)[2] == 0
+    updated = model.update(events([(3, 3, NOW - DAY), (3, 4, NOW - DAY + 60)]))
+    assert updated.popularity(NOW)[1] == 4
+
+
+def test_series_gets_collaborative_scores_and_episodes_score_as_their_series(model):
+    # a member who watched an episode: the series' co-watched movie scores above the unrelated one
+    state = UserState.from_history(series_catalog(), [{"item": "s2", "timestamp": NOW - 10}], NOW)
+    personal = model.personal(state)
+    assert personal[0] > personal[6]
+    # and a member who watched the movie m gets the series recommended (its plays are on episodes)
+    movie = UserState.from_history(series_catalog(), [{"item": "m", "timestamp": NOW - 10}], NOW)
+    assert model.personal(movie)[1] > model.personal(movie)[6]
+    for user in (state, movie, UserState.cold(NOW)):
+        score = model.score(user)
+        assert score.shape == (len(IDS),) and np.all(np.isfinite(score))
+        np.testing.assert_array_equal(score[[2, 3, 4]], score[1])
+    assert model.arrays["fold"].tolist() == [0, 1, 1, 1, 1, 5, 6]
+
+
+def test_score_is_the_blend_of_the_features(model):
+    state = UserState.from_history(series_catalog(), [{"item": "s2", "timestamp": NOW - 10}, {"item": "s2", "timestamp": NOW - 9, "kind": "rating", "value": 4}], NOW)
+    a = model.arrays
+    z = (model.features(state).astype(np.float64) - a["blend_mean"]) / a["blend_scale"]
+    np.testing.assert_allclose(model.score(state), z @ a["blend_weights"] + model.meta["blend_bias"], rtol=1e-4, atol=1e-4)
+
+
+def test_mean_similarity_matches_the_rows(model):
+    recent = np.array([1, 0, 5])
+    tiles = np.flatnonzero(model.arrays["fold"] == np.arange(len(IDS)))
+    np.testing.assert_allclose(model._mean_similarity_tiles(recent), model.similarity(recent)[:, tiles].mean(axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_fold_and_first_per_day():
+    assert fold_items(np.array([-1, -1, 1, 1, -1])).tolist() == [0, 1, 1, 1, 4]
+    keep = first_per_day(np.array([0, 0, 0, 1]), np.array([2, 2, 2, 2]), np.array([DAY + 50, DAY + 10, 2 * DAY, DAY]))
+    assert keep.tolist() == [False, True, True, True]
+
+
+@given(
+    plays=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 10_000)), max_size=60),
+    times=st.lists(st.integers(-100, 12_000), min_size=1, max_size=5),
+    segment=st.integers(1, 8),
+)
+def test_count_index_matches_binary_search(plays, times, segment):
+    arr = np.asarray(plays, np.int64).reshape(-1, 2)
+    origin = 1_000
+    keys = play_keys(arr[:, 0], arr[:, 1] + origin, origin)
+    index = CountIndex(keys, 5, origin, segment=segment)
+    expected = plays_before(keys, item_starts(keys, 5), origin, [t + origin for t in times])
+    for t, want in zip(times, expected, strict=True):
+        np.testing.assert_array_equal(index.before(t + origin), want)
+    first = np.full(5, SPAN)
+    for item, t in plays:
+        first[item] = min(first[item], t)
+    np.testing.assert_array_equal(index.first, first)
