@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from ._catalog import Catalog
     from ._userstate import UserState
 
-__all__ = ["ROW_KINDS", "CandidateRow", "RankContext", "Ranker", "row_problems"]
+__all__ = ["ROW_KINDS", "CandidateRow", "RankContext", "Ranker", "item_vector", "row_problems"]
 
 #: The built-in row kinds. A custom ranker may use its own kind string too.
 ROW_KINDS: tuple[str, ...] = (
@@ -35,6 +36,14 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
     arr = np.ascontiguousarray(arr)
     arr.setflags(write=False)
     return arr
+
+
+def _repeats(items: np.ndarray) -> bool:
+    """Whether a title appears twice (a set for the short rows of a page, a sort for long ones)."""
+    if items.size <= 256:
+        return len(set(items.tolist())) != items.size
+    ordered = np.sort(items)
+    return bool((ordered[1:] == ordered[:-1]).any())
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,21 +75,24 @@ class CandidateRow:
         where = f"row {self.key!r}"
         if items.shape != scores.shape:
             raise DataError(f"{where}: {len(items)} items but {len(scores)} scores", field="scores")
-        if not np.all(np.isfinite(scores)):
+        if not np.isfinite(scores).all():
             pos = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise DataError(f"{where}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
-        if not np.isfinite(self.score):
+        if not math.isfinite(self.score):
             raise DataError(f"{where}: non-finite row score", field="score", value=self.score)
-        if len(np.unique(items)) != len(items):
+        if _repeats(items):
             raise DataError(f"{where}: a title appears twice", field="items")
         if self.reasons is not None and len(self.reasons) != len(items):
             raise DataError(f"{where}: {len(self.reasons)} reasons for {len(items)} items", field="reasons")
-        object.__setattr__(self, "items", _frozen(items))
-        object.__setattr__(self, "scores", _frozen(scores))
-        object.__setattr__(self, "score", float(self.score))
-        object.__setattr__(self, "evidence", dict(self.evidence))
+        items, scores = _frozen(items), _frozen(scores)
+        set_ = object.__setattr__
+        set_(self, "items", items)
+        set_(self, "scores", scores)
+        set_(self, "score", float(self.score))
+        set_(self, "evidence", dict(self.evidence))
         if self.reasons is not None:
-            object.__setattr__(self, "reasons", tuple(self.reasons))
+            set_(self, "reasons", tuple(self.reasons))
+        set_(self, "_checked", (items, scores))  # what this validation saw (row_problems trusts it)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -136,7 +148,7 @@ class RankContext:
     @cached_property
     def scores(self) -> np.ndarray:
         """float32 (n_items,): the personalized video ranker, ``model.score(user)``."""
-        return _frozen(_item_vector(self.model.score(self.user), self.catalog.n, "model.score"))
+        return _frozen(item_vector(self.model.score(self.user), self.catalog.n, "model.score"))
 
     @cached_property
     def affinity(self) -> np.ndarray:
@@ -153,12 +165,12 @@ class RankContext:
     @cached_property
     def popularity(self) -> np.ndarray:
         """float32 (n_items,): all-time play counts before ``now`` (``model.popularity(now)``)."""
-        return _frozen(_item_vector(self.model.popularity(self.now), self.catalog.n, "model.popularity"))
+        return _frozen(item_vector(self.model.popularity(self.now), self.catalog.n, "model.popularity"))
 
     @cached_property
     def trending(self) -> np.ndarray:
         """float32 (n_items,) >= 0: ``model.trending(now)``."""
-        return _frozen(_item_vector(self.model.trending(self.now), self.catalog.n, "model.trending"))
+        return _frozen(item_vector(self.model.trending(self.now), self.catalog.n, "model.trending"))
 
     @cached_property
     def seen(self) -> np.ndarray:
@@ -175,7 +187,8 @@ class RankContext:
         return _frozen(self.eligible & ~self.seen)
 
 
-def _item_vector(values: Any, n: int, what: str) -> np.ndarray:
+def item_vector(values: Any, n: int, what: str) -> np.ndarray:
+    """A model answer as a float32 (n,) vector; DataError naming ``what`` on another shape."""
     arr = np.asarray(values, dtype=np.float32).ravel()
     if arr.shape != (n,):
         raise DataError(f"{what} returned shape {arr.shape}, expected ({n},)", field=what)
@@ -196,27 +209,33 @@ def row_problems(ctx: RankContext, row: object) -> list[str]:
         out.append(f"{where}: empty or non-string kind {row.kind!r}")
     if not isinstance(row.key, str) or not row.key:
         out.append(f"row with kind {row.kind!r}: empty or non-string key {row.key!r}")
+    # a row that went through CandidateRow's own validation, unchanged since, has int32 items and
+    # finite float32 scores of one shape, without repeats: only the request-dependent checks remain
+    checked = getattr(row, "_checked", None)
+    trusted = checked is not None and checked[0] is row.items and checked[1] is row.scores
     items = np.asarray(row.items)
-    scores = np.asarray(row.scores, dtype=np.float64)
+    scores = np.asarray(row.scores) if trusted else np.asarray(row.scores, dtype=np.float64)
     if items.shape != scores.shape:
         return out + [f"{where}: {items.size} items but {scores.size} scores"]
     if items.size == 0:
         out.append(f"{where}: no titles (return no row instead)")
         return out
     n = ctx.catalog.n
-    bad = (items < 0) | (items >= n)
-    if bad.any():
+    if items.min() < 0 or items.max() >= n:
+        bad = (items < 0) | (items >= n)
         return out + [f"{where}: unknown title index {int(items[bad][0])} (catalog has {n})"]
-    if not np.isfinite(scores).all():
-        out.append(f"{where}: non-finite score at position {int(np.flatnonzero(~np.isfinite(scores))[0])}")
-    if len(np.unique(items)) != items.size:
-        out.append(f"{where}: a title appears twice")
-    inel = ~ctx.eligible[items]
-    if inel.any():
+    if not trusted:
+        if not np.isfinite(scores).all():
+            out.append(f"{where}: non-finite score at position {int(np.flatnonzero(~np.isfinite(scores))[0])}")
+        if _repeats(items):
+            out.append(f"{where}: a title appears twice")
+    eligible = ctx.eligible[items]
+    if not eligible.all():
+        inel = ~eligible
         out.append(f"{where}: ineligible title {ctx.catalog.ids[int(items[inel][0])]!s} at position {int(np.flatnonzero(inel)[0])}")
-    rise = np.flatnonzero(scores[1:] > scores[:-1])
-    if rise.size:
-        out.append(f"{where}: not sorted by score (position {int(rise[0]) + 1} beats the one above)")
+    rise = scores[1:] > scores[:-1]
+    if rise.any():
+        out.append(f"{where}: not sorted by score (position {int(np.flatnonzero(rise)[0]) + 1} beats the one above)")
     if not np.isfinite(row.score):
         out.append(f"{where}: non-finite row score {row.score}")
     return out

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, history_liking, top_k
+from ._context import DAY, best_of, liking
 
 __all__ = ["BecauseYouWatched", "BecauseYouWatchedConfig"]
 
@@ -38,7 +38,7 @@ class BecauseYouWatched:
         mask = ctx.unseen
         if ctx.user.is_cold or not mask.any():
             return []
-        items, like, rec = history_liking(ctx.user, ctx.catalog, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
+        items, like, rec = liking(ctx, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
         weight = like * rec
         ok = like >= cfg.min_liking
         if not ok.any():
@@ -47,18 +47,26 @@ class BecauseYouWatched:
         order = np.lexsort((items, -weight))[: cfg.max_anchors]
         anchors = items[order]
         sims = np.asarray(ctx.model.similarity(anchors), dtype=np.float32).reshape(len(anchors), ctx.catalog.n)
-        boost = 1.0 + cfg.beta * ctx.affinity
+        # work on the unseen eligible titles only; boost >= 1, so a candidate (sim > 0) is a value > 0
+        cand = ctx.cached("unseen_items", lambda: np.flatnonzero(ctx.unseen))
+        boost = 1.0 + cfg.beta * ctx.affinity[cand]
+        at = np.searchsorted(cand, anchors)  # an anchor is seen, hence never a candidate; guard anyway
         cat, user = ctx.catalog, ctx.user
         series = cat.series[user.items]
         history_tile = np.where(series >= 0, series, user.items)
         rows = []
         for pos, (a, j) in enumerate(zip(anchors.tolist(), order.tolist(), strict=True)):
-            sim = sims[pos]
-            cand = mask & (sim > 0)
-            cand[a] = False
-            if int(cand.sum()) < cfg.min_titles:
+            value = np.fmax(sims[pos, cand] * boost, 0.0)  # not similar (sim <= 0, or NaN): 0
+            if at[pos] < cand.size and cand[at[pos]] == a:
+                value[at[pos]] = 0.0
+            similar = np.count_nonzero(value)
+            if similar < cfg.min_titles:
                 continue
-            top, score = top_k(sim * boost, cand, ctx.n)
+            if similar > ctx.n:
+                top = best_of(value, cand, ctx.n)  # the n-th best is > 0: only similar titles
+            else:
+                top = np.flatnonzero(value)
+                top = top[np.lexsort((top, -value[top]))]
             plays = user.last[history_tile == a]
             aid, atitle = str(cat.ids[a]), str(cat.titles[a])
             evidence = {
@@ -69,6 +77,5 @@ class BecauseYouWatched:
                 "last_played": int(plays.max()) if plays.size else None,
                 "source": "item-item similarity",
             }
-            rows.append(CandidateRow("because_you_watched", f"byw:{aid}", f"Because you watched {atitle}", top, score, evidence, cfg.weight * float(weight[j])))
+            rows.append(CandidateRow("because_you_watched", f"byw:{aid}", f"Because you watched {atitle}", cand[top], value[top], evidence, cfg.weight * float(weight[j])))
         return rows
-

@@ -10,12 +10,25 @@ from typing import Any
 
 import numpy as np
 
-from pagegen._candidates import RankContext
+from pagegen._candidates import RankContext, item_vector
 from pagegen._catalog import ITEM_KINDS, Catalog
 from pagegen._errors import DataError
-from pagegen._userstate import FINISHED_AT, UserState
+from pagegen._userstate import FINISHED_AT, Profile, UserState
 
-__all__ = ["available", "catalog_cached", "decay", "history_liking", "make_context", "next_episode", "top_k"]
+__all__ = [
+    "available",
+    "best_of",
+    "catalog_cached",
+    "decay",
+    "history_liking",
+    "liking",
+    "make_context",
+    "next_episode",
+    "popularity",
+    "static_eligible",
+    "top_k",
+    "top_k_rows",
+]
 
 EPISODE = ITEM_KINDS.index("episode")
 DAY = 86_400
@@ -35,9 +48,7 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
     """
     if n < 1:
         raise DataError("a row must hold at least one title", field="n", value=n)
-    profile = user.profile
-    static = catalog_cached(catalog, ("eligible", profile.maturity, profile.region), lambda: _frozen(catalog.displayable() & (catalog.maturity <= profile.maturity) & available(catalog, profile.region)))
-    eligible = static & (catalog.added <= user.now)
+    eligible = static_eligible(catalog, user.profile) & (catalog.added <= user.now)
     finished = user.finished()
     if finished.size:
         if int(finished.max()) >= catalog.n:
@@ -47,6 +58,12 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
     member = user.user if user.user is not None else f"#{user.user_index}"
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())]))
     return RankContext(catalog=catalog, model=model, user=user, eligible=eligible, n=int(n), rng=rng)
+
+
+def static_eligible(catalog: Catalog, profile: Profile) -> np.ndarray:
+    """The part of eligibility that depends on the profile only (displayable, maturity, region); read-only, cached per catalog."""
+    maturity, region = profile.maturity, profile.region
+    return catalog_cached(catalog, ("eligible", maturity, region), lambda: _frozen(catalog.displayable() & (catalog.maturity <= maturity) & available(catalog, region)))
 
 
 def available(catalog: Catalog, region: str | None) -> np.ndarray:
@@ -85,18 +102,65 @@ def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.
     if k <= 0 or cand.size == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.float32)
     v = np.asarray(values[cand], dtype=np.float32)
-    if cand.size > k:
-        # take every title tied with the k-th so that the index tie-break is exact
-        kth = np.partition(v, cand.size - k)[cand.size - k]
-        keep = v >= kth
-        cand, v = cand[keep], v[keep]
-    order = np.lexsort((cand, -v))[:k]
-    return cand[order].astype(np.int32), v[order]
+    pos = best_of(v, cand, k)
+    return cand[pos].astype(np.int32), v[pos]
+
+
+def best_of(values: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest ``values``, best first; ties go to the lower of ``items``
+    (the distinct titles the values belong to, aligned with them). O(n) plus a sort of ``k``."""
+    if k <= 0 or values.size == 0:
+        return np.zeros(0, np.intp)
+    if values.size > k:
+        # keep every value tied with the k-th so that the tie-break on items is exact
+        kth = np.partition(values, values.size - k)[values.size - k]
+        pos = np.flatnonzero(values >= kth)
+    else:
+        pos = np.arange(values.size)
+    return pos[np.lexsort((items[pos], -values[pos]))[:k]]
+
+
+def top_k_rows(values: np.ndarray, valid: np.ndarray, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``top_k`` for every row of a matrix at once (several candidate rows in one pass).
+
+    values  float (r, m); valid bool (r, m): the cells that may be chosen
+    items   int (m,) or (r, m): the title of each cell (distinct within a row), the tie-break
+    Returns (counts int64 (r,), items int32, values float32): the chosen cells row after row,
+    ``counts[i]`` of them for row ``i``, best first within a row, ties to the lower title.
+    """
+    n_rows, m = values.shape
+    if k <= 0 or m == 0:
+        return np.zeros(n_rows, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
+    v = np.where(valid, np.asarray(values, dtype=np.float32), np.float32(-np.inf))
+    keep = valid
+    if m > k:
+        kth = np.partition(v, m - k, axis=1)[:, m - k]
+        keep = valid & (v >= kth[:, None])
+    rows, cols = np.nonzero(keep)
+    vals = v[rows, cols]
+    its = items[cols] if items.ndim == 1 else items[rows, cols]
+    order = np.lexsort((its, -vals, rows))
+    rows, its, vals = rows[order], its[order], vals[order]
+    counts = np.bincount(rows, minlength=n_rows)
+    rank = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    chosen = rank < k
+    return np.minimum(counts, k), its[chosen].astype(np.int32), vals[chosen]
+
+
+def popularity(ctx: RankContext, window: int | None, region: str | None) -> np.ndarray:
+    """float32 (n_items,): ``model.popularity(now, window=, region=)``, once per request for each
+    (window, region); all time and everywhere is ``ctx.popularity``."""
+    if window is None and region is None:
+        return ctx.popularity
+    return ctx.cached(("popularity", window, region), lambda: item_vector(ctx.model.popularity(ctx.now, window=window, region=region), ctx.catalog.n, "model.popularity"))
 
 
 def decay(age: np.ndarray, half_life: float) -> np.ndarray:
     """exp(-ln 2 * age / half_life): 1 now, 1/2 one half-life ago (ages in seconds, clipped at 0)."""
     return np.exp(-math.log(2.0) * np.maximum(np.asarray(age, np.float64), 0.0) / half_life)
+
+
+_NEVER = np.iinfo(np.int64).min
 
 
 def history_liking(user: UserState, catalog: Catalog, *, rating_max: float, undated_recency: float, half_life: float, series_level: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,13 +172,32 @@ def history_liking(user: UserState, catalog: Catalog, *, rating_max: float, unda
     that was only rated (no play time) gets ``undated_recency``. With ``series_level``,
     episodes count as their series (best liking, most recent play).
     """
+    items, like, last, undated = _history(user, catalog, rating_max, series_level)
+    return items, like, _recency(user.now, last, undated, undated_recency, half_life)
+
+
+def liking(ctx: RankContext, *, rating_max: float, undated_recency: float, half_life: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``history_liking`` at series level for the request's member; the part that does not
+    depend on the half-life is computed once per request (rankers share it)."""
+    items, like, last, undated = ctx.cached(("history", float(rating_max)), lambda: _history(ctx.user, ctx.catalog, rating_max, True))
+    return items, like, _recency(ctx.now, last, undated, undated_recency, half_life)
+
+
+def _recency(now: int, last: np.ndarray, undated: np.ndarray, undated_recency: float, half_life: float) -> np.ndarray:
+    played = last != _NEVER
+    rec = np.zeros(last.size)
+    rec[played] = decay(now - last[played], half_life)
+    return np.where(undated, np.maximum(rec, float(undated_recency)), rec)
+
+
+def _history(user: UserState, catalog: Catalog, rating_max: float, series_level: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(items int32, liking float64, last play int64 (_NEVER: never played), rated-but-unplayed bool), read-only."""
     p_items = user.items
-    p_like = np.where(user.fraction >= FINISHED_AT, 1.0, user.fraction.astype(np.float64))
-    p_rec = decay(user.now - user.last, half_life)
     r_only = np.setdiff1d(user.rated, p_items, assume_unique=True)
     items = np.concatenate([p_items, r_only]).astype(np.int32)
-    like = np.concatenate([p_like, np.zeros(r_only.size)])
-    rec = np.concatenate([p_rec, np.full(r_only.size, float(undated_recency))])
+    like = np.concatenate([np.where(user.fraction >= FINISHED_AT, 1.0, user.fraction.astype(np.float64)), np.zeros(r_only.size)])
+    last = np.concatenate([user.last, np.full(r_only.size, _NEVER, np.int64)])
+    undated = np.arange(items.size) >= p_items.size
     if user.rated.size and items.size:
         pos = np.searchsorted(user.rated, items)
         pos_c = np.minimum(pos, user.rated.size - 1)
@@ -126,11 +209,13 @@ def history_liking(user: UserState, catalog: Catalog, *, rating_max: float, unda
         uniq, inv = np.unique(items, return_inverse=True)
         if uniq.size != items.size:
             like_u = np.zeros(uniq.size)
-            rec_u = np.zeros(uniq.size)
+            last_u = np.full(uniq.size, _NEVER, np.int64)
+            undated_u = np.zeros(uniq.size, bool)
             np.maximum.at(like_u, inv, like)
-            np.maximum.at(rec_u, inv, rec)
-            items, like, rec = uniq.astype(np.int32), like_u, rec_u
-    return items, like, rec
+            np.maximum.at(last_u, inv, last)
+            np.logical_or.at(undated_u, inv, undated)
+            items, like, last, undated = uniq.astype(np.int32), like_u, last_u, undated_u
+    return _frozen(items), _frozen(like), _frozen(last), _frozen(undated)
 
 
 def next_episode(catalog: Catalog) -> np.ndarray:

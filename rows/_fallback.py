@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, catalog_cached, decay, top_k
+from ._context import DAY, best_of, catalog_cached, decay, popularity, top_k
 
 __all__ = ["NewReleases", "NewReleasesConfig", "Popular", "PopularConfig"]
 
@@ -38,19 +38,19 @@ class NewReleases:
             return []
         cat = ctx.catalog
         window = cfg.window_days * DAY
-        # titles whose latest date (added or released) is within the window: a cached sort of the catalog
+        # displayable titles whose latest date (added or released) is within the window: a cached sort of the catalog
         order, latest = catalog_cached(cat, "by_latest_date", lambda: _by_latest_date(cat))
-        cand = np.sort(order[np.searchsorted(latest, ctx.now - window, side="left") :])  # index order: exact tie-break
-        released = np.where((cat.released[cand] > 0) & (cat.released[cand] <= ctx.now), cat.released[cand], 0)
-        fresh = np.maximum(cat.added[cand], released)
+        cand = order[np.searchsorted(latest, ctx.now - window, side="left") :]
+        released = cat.released[cand]
+        fresh = np.maximum(cat.added[cand], np.where((released > 0) & (released <= ctx.now), released, 0))
         age = ctx.now - fresh
         keep = base[cand] & (fresh > 0) & (age < window)
         if not keep.any():
             return []
         cand, fresh, age = cand[keep], fresh[keep], age[keep]
-        score = decay(age, cfg.half_life_days * DAY) * (1.0 + cfg.gamma * ctx.affinity[cand])
-        pos, scores = top_k(score, np.ones(cand.size, bool), ctx.n)
-        items, age, fresh = cand[pos], age[pos], fresh[pos]
+        score = (decay(age, cfg.half_life_days * DAY) * (1.0 + cfg.gamma * ctx.affinity[cand])).astype(np.float32)
+        pos = best_of(score, cand, ctx.n)  # ties to the lower title index
+        items, scores, age, fresh = cand[pos].astype(np.int32), score[pos], age[pos], fresh[pos]
         days = (age // DAY).tolist()
         reasons = tuple("New today" if d == 0 else f"New {d} day{'s' if d > 1 else ''} ago" for d in days)
         evidence = {"source": "new releases", "window_days": cfg.window_days, "newest": int(fresh.max())}
@@ -58,9 +58,14 @@ class NewReleases:
 
 
 def _by_latest_date(cat) -> tuple[np.ndarray, np.ndarray]:
-    latest = np.maximum(cat.added, cat.released)
+    """Displayable titles by their latest date (added or released), and those dates (read-only)."""
+    shown = np.flatnonzero(cat.displayable())
+    latest = np.maximum(cat.added, cat.released)[shown]
     order = np.argsort(latest, kind="stable")
-    return order, latest[order]
+    out = shown[order], latest[order]
+    for arr in out:
+        arr.setflags(write=False)
+    return out
 
 
 class PopularConfig(BaseModel):
@@ -86,14 +91,17 @@ class Popular:
         if not base.any():
             return []
         window = None if cfg.window_days is None else int(cfg.window_days * DAY)
-        counts = ctx.popularity
+        counts = None
         if window is not None:
-            recent = ctx.cached(("popularity", window, None), lambda: np.asarray(ctx.model.popularity(ctx.now, window=window), np.float32))
-            if int((base & (recent > 0)).sum()) >= ctx.n:
+            recent = popularity(ctx, window, None)
+            mask = base & (recent > 0)
+            if np.count_nonzero(mask) >= ctx.n:
                 counts = recent
             else:
                 window = None
-        mask = base & (counts > 0)
+        if counts is None:  # all-time counts only when the window has too few titles (a model call saved)
+            counts = ctx.popularity
+            mask = base & (counts > 0)
         if not mask.any():
             return []
         items, scores = top_k(counts, mask, ctx.n)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen._candidates import CandidateRow, RankContext
 from pagegen._catalog import Catalog
 
-from ._context import DAY, catalog_cached, history_liking, top_k
+from ._context import DAY, catalog_cached, liking, static_eligible, top_k
 from ._slices import SliceIndex, build_slices
 
 __all__ = ["GenreRows", "GenreRowsConfig"]
@@ -53,8 +53,13 @@ class GenreRows:
     def index(self, catalog: Catalog) -> SliceIndex:
         """The catalog's slices under this config (built once per catalog)."""
         cfg = self.config
-        key = ("slices", cfg.min_titles, cfg.decades, cfg.pairs, cfg.max_tags)
-        return catalog_cached(catalog, key, lambda: build_slices(catalog, min_titles=cfg.min_titles, decades=cfg.decades, pairs=cfg.pairs, max_tags=cfg.max_tags))
+        return catalog_cached(catalog, self.index_key, lambda: build_slices(catalog, min_titles=cfg.min_titles, decades=cfg.decades, pairs=cfg.pairs, max_tags=cfg.max_tags))
+
+    @property
+    def index_key(self) -> tuple:
+        """The catalog cache key of the slice index under this config."""
+        cfg = self.config
+        return ("slices", cfg.min_titles, cfg.decades, cfg.pairs, cfg.max_tags)
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
@@ -65,8 +70,7 @@ class GenreRows:
         aff = self.affinity(ctx, idx)
         genre_best = float(aff[~idx.fine].max()) if (~idx.fine).any() else float(aff.max())
         rel = aff / genre_best if genre_best > 0 else np.zeros_like(aff)
-        avail = idx.members @ mask.astype(np.float32)
-        offered = avail >= cfg.min_eligible
+        offered = self.available(ctx, idx, mask) >= cfg.min_eligible
         if not offered.any():
             return []
         noise = ctx.rng_for("genre").gumbel(size=idx.n_slices) * cfg.explore if cfg.explore > 0 else np.zeros(idx.n_slices)
@@ -76,10 +80,10 @@ class GenreRows:
         chosen = _choose(logrel + noise, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows)
         greedy = set(_choose(logrel, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows).tolist())
         rows = []
+        indptr, indices = idx.members.indptr, idx.members.indices
         for s in chosen.tolist():
-            members = idx.members.indices[idx.members.indptr[s] : idx.members.indptr[s + 1]]
+            members = indices[indptr[s] : indptr[s + 1]]
             pos, scores = top_k(ctx.scores[members], mask[members], ctx.n)
-            items = members[pos]
             evidence = {
                 **idx.definition(s),
                 "affinity": round(float(aff[s]), 6),
@@ -87,23 +91,42 @@ class GenreRows:
                 "catalog_share": round(float(idx.share[s]), 6),
                 "explored": s not in greedy,
             }
-            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], items, scores, evidence, min(cfg.weight * float(value[s]), 1.0)))
+            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], members[pos], scores, evidence, min(cfg.weight * float(value[s]), 1.0)))
         return rows
+
+    def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
+        """float64 (n_slices,): how many titles of each slice are in ``mask``.
+
+        The count over the profile's statically eligible titles is cached per catalog; a
+        request only corrects it for the (few) titles where ``mask`` differs from that."""
+        profile = ctx.user.profile
+        static = static_eligible(ctx.catalog, profile)
+        key = ("slice_counts", self.index_key, profile.maturity, profile.region)
+        base = catalog_cached(ctx.catalog, key, lambda: idx.members @ static.astype(np.float64))
+        missing = np.flatnonzero(static & ~mask)
+        extra = np.flatnonzero(mask & ~static)
+        return base - _slice_mass(idx, missing, None) + _slice_mass(idx, extra, None)
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
         """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice."""
         cfg = self.config
-        items, like, rec = history_liking(ctx.user, ctx.catalog, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
+        items, like, rec = liking(ctx, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
         w = like * rec
-        # gather the slices of the (few) history titles from the title-major index
-        start, stop = idx.by_item.indptr[items], idx.by_item.indptr[items + 1]
-        counts = stop - start
-        pos = np.repeat(stop - np.cumsum(counts), counts) + np.arange(int(counts.sum()))
-        m = np.bincount(idx.by_item.indices[pos], weights=np.repeat(w, counts), minlength=idx.n_slices)
+        m = _slice_mass(idx, items, w)
         total = float(w[idx.covered[items]].sum())
         if total + cfg.prior <= 0:
             return idx.share.copy()
         return (m + cfg.prior * idx.share) / (total + cfg.prior)
+
+
+def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """float64 (n_slices,): the summed weights (1 each when None) of ``items`` in each slice,
+    gathered from the title-major index (cheap for a few titles)."""
+    start, stop = idx.by_item.indptr[items], idx.by_item.indptr[items + 1]
+    counts = stop - start
+    pos = np.repeat(stop - np.cumsum(counts), counts) + np.arange(int(counts.sum()))
+    w = None if weights is None else np.repeat(weights, counts)
+    return np.bincount(idx.by_item.indices[pos], weights=w, minlength=idx.n_slices).astype(np.float64)
 
 
 def _choose(value: np.ndarray, offered: np.ndarray, fine: np.ndarray, max_rows: int, max_fine: int) -> np.ndarray:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, top_k
+from ._context import DAY, popularity, top_k
 
 __all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
 
@@ -80,7 +79,7 @@ class Top10:
         length = min(cfg.length, ctx.n)
         windows: tuple[int | None, ...] = (*cfg.windows, None)
         for window in windows:
-            counts = ctx.cached(("popularity", window, region), lambda w=window: _popularity(ctx, w, region))
+            counts = popularity(ctx, window, region)
             mask = ctx.eligible & (counts > 0)
             if int(mask.sum()) >= length:
                 break
@@ -93,9 +92,3 @@ class Top10:
         evidence = {"source": "popularity", "region": region, "window": window, "period": low}
         title = f"Top {len(items)} {place}{cap}"
         return [CandidateRow("top10", f"top10:{region or 'all'}", title, items, scores, evidence, cfg.weight, reasons)]
-
-
-def _popularity(ctx: RankContext, window: int | None, region: str | None) -> np.ndarray:
-    if window is None and region is None:
-        return ctx.popularity
-    return np.asarray(ctx.model.popularity(ctx.now, window=window, region=region), dtype=np.float32)
