@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from ._arrays import frozen
 from ._errors import DataError
 from ._vocab import Vocab
 
@@ -19,11 +20,6 @@ ITEM_KINDS: tuple[str, ...] = ("movie", "series", "episode")
 #: A title is eligible for a profile when ``catalog.maturity[i] <= profile.maturity``.
 MATURITY_LEVELS: tuple[str, ...] = ("all", "7+", "13+", "16+", "18+")
 
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(arr)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -84,16 +80,16 @@ class Catalog:
             arr = np.asarray(value, dtype=dtype)
             if arr.shape != (n,):
                 raise DataError(f"column has shape {arr.shape}, expected ({n},)", field=name)
-            set_(self, name, _frozen(arr))
+            set_(self, name, frozen(arr))
         genres = np.asarray(self.genres, dtype=bool).reshape(n, len(self.genre_names))
-        set_(self, "genres", _frozen(genres))
+        set_(self, "genres", frozen(genres))
         set_(self, "genre_names", tuple(self.genre_names))
         regions = np.asarray(self.regions, dtype=bool)
         if regions.size == 0:
             regions = np.zeros((n, len(self.region_names)), dtype=bool)
         if regions.shape != (n, len(self.region_names)):
             raise DataError(f"regions has shape {regions.shape}, expected ({n}, {len(self.region_names)})", field="regions")
-        set_(self, "regions", _frozen(regions))
+        set_(self, "regions", frozen(regions))
         set_(self, "region_names", tuple(self.region_names))
         tags = self.tags
         if tags is None:

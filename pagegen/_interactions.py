@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._arrays import frozen
 from ._errors import DataError
 from ._vocab import Vocab
 
@@ -17,11 +18,6 @@ __all__ = ["EVENT_KINDS", "Interactions"]
 EVENT_KINDS: tuple[str, ...] = ("play", "rating", "impression", "click")
 PLAY, RATING, IMPRESSION, CLICK = range(4)
 
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(arr)
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -67,10 +63,10 @@ class Interactions:
             order = np.lexsort((kind, item, ts, user))
             user, item, ts, kind, value = user[order], item[order], ts[order], kind[order], value[order]
         for name, arr in (("user", user), ("item", item), ("timestamp", ts), ("kind", kind), ("value", value)):
-            set_(self, name, _frozen(arr))
+            set_(self, name, frozen(arr))
         indptr = np.zeros(len(self.users) + 1, dtype=np.int64)
         np.cumsum(np.bincount(user, minlength=len(self.users)), out=indptr[1:])
-        set_(self, "indptr", _frozen(indptr))
+        set_(self, "indptr", frozen(indptr))
 
     indptr: np.ndarray = field(init=False)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._arrays import frozen
 from ._catalog import ITEM_KINDS, Catalog
 from ._errors import DataError
 from ._interactions import PLAY, RATING, Interactions
@@ -19,11 +20,6 @@ from ._userstate import FINISHED_AT
 
 __all__ = ["Split", "display_titles", "leave_last_split", "time_split", "truth_split"]
 
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(arr)
-    arr.setflags(write=False)
-    return arr
 
 
 def display_titles(catalog: Catalog, items: np.ndarray) -> np.ndarray:
@@ -58,7 +54,7 @@ class Split:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         for name, dtype in (("users", np.int32), ("now", np.int64), ("indptr", np.int64), ("items", np.int32), ("grades", np.float32)):
-            set_(self, name, _frozen(np.asarray(getattr(self, name), dtype=dtype)))
+            set_(self, name, frozen(np.asarray(getattr(self, name), dtype=dtype)))
         k = len(self.users)
         if self.now.shape != (k,) or self.indptr.shape != (k + 1,) or self.items.shape != self.grades.shape:
             raise DataError("split columns disagree in length", field="users")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ._arrays import frozen
 from ._catalog import ITEM_KINDS, Catalog
 from ._errors import DataError
 from ._interactions import EVENT_KINDS, Interactions
@@ -83,11 +84,6 @@ SIZES: dict[str, WorldConfig] = {
 }
 
 
-def _frozen(arr: np.ndarray, dtype) -> np.ndarray:
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    arr.setflags(write=False)
-    return arr
-
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Truth:
@@ -109,7 +105,7 @@ class Truth:
 
     def __post_init__(self) -> None:
         for name in ("taste", "factor", "item_taste", "item_factor", "quality"):
-            object.__setattr__(self, name, _frozen(getattr(self, name), np.float32))
+            object.__setattr__(self, name, frozen(getattr(self, name), np.float32))
 
     @property
     def n_members(self) -> int:

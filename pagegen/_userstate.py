@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ._arrays import frozen
 from ._catalog import MATURITY_LEVELS, Catalog
 from ._errors import DataError
 from ._interactions import EVENT_KINDS, PLAY, RATING, Interactions
@@ -41,11 +42,6 @@ class Profile(BaseModel):
         return MATURITY_LEVELS[self.maturity]
 
 
-def _frozen(arr) -> np.ndarray:
-    arr = np.ascontiguousarray(arr)
-    arr.setflags(write=False)
-    return arr
-
 
 @dataclass(frozen=True, eq=False)
 class UserState:
@@ -71,7 +67,7 @@ class UserState:
         set_ = object.__setattr__
         set_(self, "now", int(self.now))
         for name, dtype in (("items", np.int32), ("last", np.int64), ("fraction", np.float32), ("rated", np.int32), ("ratings", np.float32)):
-            set_(self, name, _frozen(np.asarray(getattr(self, name), dtype=dtype)))
+            set_(self, name, frozen(np.asarray(getattr(self, name), dtype=dtype)))
         if not (len(self.items) == len(self.last) == len(self.fraction)):
             raise DataError("items, last and fraction differ in length", field="items")
         if len(self.rated) != len(self.ratings):
