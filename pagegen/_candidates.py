@@ -152,15 +152,20 @@ class RankContext:
 
     @cached_property
     def affinity(self) -> np.ndarray:
-        """float32 (n_items,) in (0, 1): ``scores`` squashed by a logistic of their z-score over
+        """float32 (n_items,) in (0, 1]: ``scores`` squashed by a logistic of their z-score over
         the eligible titles; a scale-free "how much this member likes v" for mixing with other signals."""
-        s = self.scores.astype(np.float64)
-        ref = s[self.eligible] if self.eligible.any() else s
-        if ref.size == 0:
+        s = self.scores
+        if s.size == 0:
             return _frozen(np.zeros(0, np.float32))
-        sd = float(ref.std())
-        z = (s - float(ref.mean())) / (sd if sd > 0 else 1.0)
-        return _frozen((1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32))
+        ref = s[self.eligible] if self.eligible.any() else s
+        mean, sd = float(ref.mean(dtype=np.float64)), float(ref.std(dtype=np.float64))
+        # float32 throughout: exp over the catalog is the cost here, and float64 precision buys nothing
+        z = (s - np.float32(mean)) * np.float32(1.0 / (sd if sd > 0 else 1.0))
+        np.clip(z, -30.0, 30.0, out=z)
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        return _frozen(np.reciprocal(z, out=z))
 
     @cached_property
     def popularity(self) -> np.ndarray:

@@ -27,7 +27,6 @@ __all__ = [
     "popularity",
     "static_eligible",
     "top_k",
-    "top_k_rows",
 ]
 
 EPISODE = ITEM_KINDS.index("episode")
@@ -118,33 +117,6 @@ def best_of(values: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
     else:
         pos = np.arange(values.size)
     return pos[np.lexsort((items[pos], -values[pos]))[:k]]
-
-
-def top_k_rows(values: np.ndarray, valid: np.ndarray, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``top_k`` for every row of a matrix at once (several candidate rows in one pass).
-
-    values  float (r, m); valid bool (r, m): the cells that may be chosen
-    items   int (m,) or (r, m): the title of each cell (distinct within a row), the tie-break
-    Returns (counts int64 (r,), items int32, values float32): the chosen cells row after row,
-    ``counts[i]`` of them for row ``i``, best first within a row, ties to the lower title.
-    """
-    n_rows, m = values.shape
-    if k <= 0 or m == 0:
-        return np.zeros(n_rows, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
-    v = np.where(valid, np.asarray(values, dtype=np.float32), np.float32(-np.inf))
-    keep = valid
-    if m > k:
-        kth = np.partition(v, m - k, axis=1)[:, m - k]
-        keep = valid & (v >= kth[:, None])
-    rows, cols = np.nonzero(keep)
-    vals = v[rows, cols]
-    its = items[cols] if items.ndim == 1 else items[rows, cols]
-    order = np.lexsort((its, -vals, rows))
-    rows, its, vals = rows[order], its[order], vals[order]
-    counts = np.bincount(rows, minlength=n_rows)
-    rank = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    chosen = rank < k
-    return np.minimum(counts, k), its[chosen].astype(np.int32), vals[chosen]
 
 
 def popularity(ctx: RankContext, window: int | None, region: str | None) -> np.ndarray:
