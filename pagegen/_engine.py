@@ -129,7 +129,7 @@ class Engine:
         if not rows:
             why = "; ".join(f"{f.name}: {f.error}" for f in failures) or "every ranker returned no rows"
             raise PagegenError(f"no page for member {who}: no candidate rows ({why})")
-        selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=eligible, device=device, rng=ctx.rng))
+        selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=eligible, device=device, rng=ctx.rng, rank=ctx))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r}")
         page = assemble(rows, selection, self.catalog, user=state.user, policy=policy.name, selector=name, device=device, now=state.now, seed=seed,

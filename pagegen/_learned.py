@@ -8,8 +8,8 @@ chosen: greedily (a selector) or at random with known probabilities (a logging p
 
 Train from logs with ``python -m pagegen._learned train LOGS.jsonl OUT.json``: a logistic
 regression of "the member played in this row" on the row's features, over the rows the member
-could still reach (no play above). Serving: ``LearnedScorer.load(OUT)`` scores the candidates at
-each step and the loop places the best one.
+could still reach (no play above). Serving: ``pagegen._learned_select.learned_selector(LearnedScorer.load(OUT))``
+scores the candidates inside the page builder's constrained greedy loop.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ._candidates import ROW_KINDS, CandidateRow
 from ._catalog import Catalog
 from ._errors import DataError, ModelFileError, PagegenError
 
-__all__ = ["Chooser", "FEATURES", "KINDS", "LearnedScorer", "Request", "Scorer", "StepConfig", "Steps", "gain_scorer", "greedy", "learned_selector", "row_features", "run_steps", "step_probabilities", "train", "training_rows"]
+__all__ = ["Chooser", "FEATURES", "KINDS", "LearnedScorer", "Request", "Scorer", "StepConfig", "Steps", "gain_scorer", "greedy", "row_features", "run_steps", "step_probabilities", "train", "training_rows"]
 
 #: Row kinds as feature columns; a custom kind counts as "other".
 KINDS: tuple[str, ...] = (*ROW_KINDS, "other")
@@ -291,29 +291,6 @@ class LearnedScorer:
             raise
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
             raise ModelFileError(f"{path}: cannot load the learned scorer ({err})") from None
-
-
-def learned_selector(scorer: Scorer) -> Callable:
-    """A page selector ``(rows, policy, ctx) -> Selection`` that places rows greedily by ``scorer``.
-
-    It needs the request's RankContext on ``ctx.rank`` (the member's affinity, history and
-    ``now``), which the page builder's SelectContext does not carry yet; the loop follows the
-    policy's shape (rows, row length, minimum titles) and the page-wide dedup, not its pins and caps.
-    """
-    from ._objective import Placed, Selection, objective, prepare
-
-    def learned(rows: Sequence[CandidateRow], policy, ctx) -> Selection:
-        rank = getattr(ctx, "rank", None)
-        if rank is None:
-            raise PagegenError("the learned selector needs the request's RankContext as ctx.rank (member affinity, history, now)")
-        user = rank.user
-        request = Request(user.user_index, user.user, user.now, 0, tuple(rows), rank.affinity, len(user.items), np.asarray(ctx.eligible, dtype=bool))
-        config = StepConfig(n_rows=policy.n_rows, n_cols=policy.row_length, min_titles=policy.min_titles, column_decay=policy.attention.column_decay)
-        steps = run_steps(ctx.catalog, request, config, greedy(scorer))
-        placed = tuple(Placed(row=int(r), items=g[g >= 0]) for r, g in zip(steps.chosen, steps.grid, strict=True))
-        return Selection(rows=placed, objective=objective(prepare(rows, policy, ctx), placed), steps=tuple({"row": p, "key": rows[int(r)].key} for p, r in enumerate(steps.chosen)))
-
-    return learned
 
 
 def train(features: np.ndarray, played: np.ndarray, *, l2: float = 1.0) -> LearnedScorer:

@@ -2,14 +2,22 @@
 
 For a page whose row ``p`` shows candidate row ``r_p`` with titles ``i_{p,0}, i_{p,1}, ...``::
 
-    objective = sum_p a_p * w_{r_p} * sum_c b_c * q_{r_p}(i_{p,c})
-              - diversity * B * sum_p a_p * sum_{p' < p} NEAR**(p - p' - 1) * red(r_{p'}, r_p)
+    objective = sum_p w_{r_p} * sum_c D_{p,c} * q_{r_p}(i_{p,c})
+              - diversity * U * sum_p D_{p,0} * sum_{p' < p} NEAR**(p - p' - 1) * red(r_{p'}, r_p)
 
-- ``a_p = row_decay**p`` and ``b_c = column_decay**c``: the 2-D attention model (top-left counts most);
-  ``B = sum_c b_c`` is the attention mass of a full row, so ``diversity`` is in units of one full row.
-- ``w_r = max(score_r, 0)``: the candidate row's own relevance to the member (its ranker's score).
-- ``q_r(i) = max(s_{r,i}, 0) / max_j max(s_{r,j}, 0)``: the title's score in the row relative to the
-  row's best title (1 for every title when no score is positive).
+- ``D_{p,c}``: the policy's 2-D attention model (``Attention.grid``; top-left = 1, counts most).
+- ``U = max_r w_r * sum_c D_{0,c} * q_r(i_{r,c})``: the value of the best candidate row on its own as the
+  top row, so ``diversity`` is in units of that row (the penalty follows the scale of the values).
+- ``q_r(i) = v(i)``: the value of showing title ``i`` to the member, one scale for every row: with
+  the request's RankContext (``SelectContext.rank``), ``v(i) = exp(-rank(i) / RANK_SCALE)`` where
+  ``rank(i)`` is the title's 0-based position among the eligible titles ordered by the personalized
+  video ranker (``rank.scores``, ties by index): 1 for the member's best title, e^-1 fifty titles
+  down (a play probability up to a constant; scale-free, unlike the raw scores). Without a
+  RankContext the only signal is the row's own ranking:
+  ``q_r(i) = max(s_{r,i}, 0) / max_j max(s_{r,j}, 0)`` (1 for every title when none is positive).
+- ``w_r``: the candidate row's weight. With a RankContext ``w_r = 1 - ROW_SHARE + ROW_SHARE * score_r
+  / max_s score_s`` (a small nudge by the ranker's confidence in the row); without one
+  ``w_r = max(score_r, 0)``.
 - ``NEAR = 1/2``: redundancy with the row just above counts fully, two rows up half, and so on
   (so the penalty of a row stays bounded however deep the page is).
 - ``red(r, s) = ([kind_r = kind_s] + cos(genres_r, genres_s) + overlap(r, s)) / 3`` in [0, 1]:
@@ -21,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,10 +38,16 @@ import scipy.sparse as sp
 from ._candidates import CandidateRow
 from ._catalog import Catalog
 
-__all__ = ["NEAR", "Placed", "Problem", "SelectContext", "Selection", "objective", "prepare", "row_genres"]
+__all__ = ["DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SelectContext", "Selection", "objective", "prepare", "row_genres", "title_values"]
 
 #: Decay of the redundancy penalty with the distance between two rows (see the module docstring).
 NEAR = 0.5
+#: A title's value falls by e with every RANK_SCALE titles ranked above it for the member (module docstring).
+RANK_SCALE = 50.0
+#: Titles ranked past DEPTH * RANK_SCALE share the floor value exp(-DEPTH).
+DEPTH = 20.0
+#: Share of a row's weight that follows its ranker's row score (see the module docstring).
+ROW_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -41,12 +57,15 @@ class SelectContext:
     eligible  bool mask over the catalog: titles that may be shown (member and policy rules)
     device    the request's device (picks the policy's visible window)
     rng       the request's generator, derived from (seed, member)
+    rank      the request's RankContext (member, history, ``now``, per-title affinity) when the page
+              builder has one; the learned selector needs it
     """
 
     catalog: Catalog
     eligible: np.ndarray
     device: str = "web"
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    rank: Any = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,12 +103,14 @@ class Problem:
 
     M         int32 (R, Lmax): eligible titles of each candidate row in ranker order, -1 padded
     Q         float64 (R, Lmax): q_r(i) for each entry, 0 at pads
+    relative  float64 (R, Lmax): the ranker's title score / the row's best title score, 0 at pads
+    row_score float64 (R,): the ranker's row score (clipped at 0): template order, pinned row choice
     length    int (R,): eligible titles per candidate row
     weight    float64 (R,): w_r
     kind      int (R,): code into ``kinds``
     declared  bool (R, len(genre_names)): genres each row declares (the genre cap uses them)
     profile   float64 (R, G): L2-normalized genre profile of each row's eligible titles
-    a, b      attention: row and column discounts (n_rows,), (row_length,)
+    D         float64 (n_rows, row_length): attention of each cell (``policy.attention.grid``)
     """
 
     rows: tuple[CandidateRow, ...]
@@ -105,18 +126,28 @@ class Problem:
     genre_names: tuple[str, ...]
     declared: np.ndarray
     profile: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
+    D: np.ndarray
     incidence: sp.csr_array  # float32 (R, n_items): 1 where a candidate row holds an eligible title
+    relative: np.ndarray
+    row_score: np.ndarray
+    context: SelectContext
 
     @property
     def n_rows(self) -> int:
         return len(self.rows)
 
-    @property
-    def full_row(self) -> float:
-        """B: attention mass of a full row."""
-        return float(self.b.sum())
+    @cached_property
+    def unit(self) -> float:
+        """U: the value of the best candidate row on its own as the top row, max_r w_r sum_c D_0c q_r
+        (the unit of the redundancy penalty; 1 when no row has a positive value)."""
+        best = float(self.alone.max(initial=0.0))
+        return best if best > 0 else 1.0
+
+    @cached_property
+    def alone(self) -> np.ndarray:
+        """float64 (R,): each candidate row's value on its own as the top row, w_r sum_c D_0c q_r."""
+        width = min(self.D.shape[1], self.Q.shape[1])
+        return self.weight * (self.Q[:, :width] @ self.D[0, :width])
 
     def redundancy(self, rows: np.ndarray | None, other: int) -> np.ndarray:
         """red(r, other) for every r in ``rows`` (all candidate rows when None), float64."""
@@ -149,6 +180,27 @@ class Problem:
         return self.Q[row, pos]
 
 
+def title_values(rank: Any) -> np.ndarray:
+    """v(i), float64 (n_items,) in [0, 1]: the value of showing each title to the request's member
+    (see the module docstring), computed once per request and kept in the RankContext."""
+
+    def compute() -> np.ndarray:
+        s = np.asarray(rank.scores, dtype=np.float64)
+        cand = np.flatnonzero(rank.eligible)
+        k = min(len(cand), int(DEPTH * RANK_SCALE))
+        value = np.zeros(len(s))
+        if k == 0:
+            return value
+        value[cand] = np.exp(-DEPTH)  # the floor: past the first DEPTH * RANK_SCALE titles
+        if k < len(cand):
+            cand = cand[np.argpartition(-s[cand], k - 1)[:k]]
+        ranked = cand[np.lexsort((cand, -s[cand]))]
+        value[ranked] = np.exp(-np.arange(len(ranked)) / RANK_SCALE)
+        return value
+
+    return rank.cached(("pagegen.title_values", RANK_SCALE), compute)
+
+
 def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem:
     """The Problem of one request: ineligible titles removed, values and row features computed (vectorized)."""
     from policies._policy import Policy
@@ -176,8 +228,15 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     length = ok.sum(axis=1)
     top = S.max(axis=1, initial=0.0)
     valid = M >= 0
-    Q = np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
-    weight = np.maximum(np.fromiter((r.score for r in rows), dtype=np.float64, count=n_cand), 0.0)
+    relative = np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
+    row_score = np.maximum(np.fromiter((r.score for r in rows), dtype=np.float64, count=n_cand), 0.0)
+    value = title_values(ctx.rank) if ctx.rank is not None else None
+    if value is None:
+        Q, weight = relative, row_score
+    else:
+        Q = np.take(np.append(value, 0.0), np.where(valid, M, catalog.n))
+        best = row_score.max(initial=0.0)
+        weight = 1.0 - ROW_SHARE + ROW_SHARE * (row_score / best if best > 0 else np.ones(n_cand))
     kinds = tuple(sorted({r.kind for r in rows}))
     code = {k: j for j, k in enumerate(kinds)}
     kind = np.fromiter((code[r.kind] for r in rows), dtype=np.intp, count=n_cand)
@@ -193,25 +252,26 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     prof = np.asarray(incidence @ np.asarray(catalog.genres, dtype=np.float64))
     norm = np.linalg.norm(prof, axis=1, keepdims=True)
     prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
-    a = policy.attention.row_decay ** np.arange(policy.n_rows, dtype=np.float64)
-    b = policy.attention.column_decay ** np.arange(policy.row_length, dtype=np.float64)
+    D = policy.attention.grid(policy.n_rows, policy.row_length)
     return Problem(
         rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,
-        kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, a=a, b=b, incidence=incidence,
+        kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, D=D, incidence=incidence,
+        relative=relative, row_score=row_score, context=ctx,
     )  # fmt: skip
 
 
 def objective(problem: Problem, placed: Sequence[Placed]) -> float:
     """The page objective of ``placed`` (rows top to bottom); see the module docstring."""
     policy = problem.policy
+    unit = problem.unit
     total = 0.0
     above: list[int] = []
     for p, pl in enumerate(placed):
         items = np.asarray(pl.items, dtype=np.int32)
         q = problem.values(pl.row, items)
-        cells = problem.weight[pl.row] * float(np.dot(problem.b[: len(items)], q))
+        cells = problem.weight[pl.row] * float(np.dot(problem.D[p, : len(items)], q))
         near = NEAR ** np.arange(len(above) - 1, -1, -1, dtype=np.float64)
         penalty = float(near @ problem.redundancy(np.asarray(above), pl.row)) if above else 0.0
-        total += problem.a[p] * (cells - policy.diversity * problem.full_row * penalty)
+        total += cells - policy.diversity * unit * problem.D[p, 0] * penalty
         above.append(pl.row)
     return total

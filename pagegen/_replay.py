@@ -230,7 +230,7 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
         label, select = _selector(name)
         rng = np.random.Generator(type(ctx.rng.bit_generator)())
         rng.bit_generator.state = after_rankers
-        selection = select(rows, policy, SelectContext(catalog=engine.catalog, eligible=eligible, device=device, rng=rng))
+        selection = select(rows, policy, SelectContext(catalog=engine.catalog, eligible=eligible, device=device, rng=rng, rank=ctx))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r} ({label})")
         pages[name] = selection_grid(selection, rows)

@@ -18,7 +18,7 @@ import numpy as np
 from ._candidates import CandidateRow
 from ._objective import NEAR, Placed, Problem, SelectContext, Selection, prepare
 
-__all__ = ["SELECTORS", "Selector", "greedy_fill", "row_ranking", "stage_wise", "template"]
+__all__ = ["FillState", "Key", "SELECTORS", "Selector", "greedy_fill", "row_ranking", "stage_wise", "template"]
 
 #: key(problem, p, state) -> float64 (R,) preference of each candidate at row index p (higher is better)
 Key = Callable[[Problem, int, "FillState"], np.ndarray]
@@ -31,11 +31,39 @@ class Selector(Protocol):
 
 
 class FillState:
-    """Bookkeeping of the greedy loop (only the builder mutates it)."""
+    """Bookkeeping of the greedy loop (only the builder mutates it); what a key sees at row index p.
+
+    refilled_value  float64 (R,): sum_c D_pc q over each candidate's refilled titles at row index p
+    redundancy      float64 (R,): sum of NEAR**distance * red(r, s) over the rows s placed above
+    placed          the rows placed so far, top to bottom
+    used            bool (n_items,): titles on the page so far
+    cache           per-request values a key computes once (e.g. from ``problem.context.rank``)
+    """
 
     def __init__(self, problem: Problem) -> None:
-        self.refilled_value = np.zeros(problem.n_rows)  # sum_c b_c q over the refilled titles
-        self.redundancy = np.zeros(problem.n_rows)  # sum of NEAR**distance * red(r, s) over rows s placed above
+        self.refilled_value = np.zeros(problem.n_rows)
+        self.redundancy = np.zeros(problem.n_rows)
+        self.placed: list[Placed] = []
+        self.used = np.zeros(problem.catalog.n, dtype=bool)
+        self.cache: dict = {}
+        self._M = problem.M
+        self._keep = np.zeros(problem.M.shape, dtype=bool)
+        self._rank = np.zeros(problem.M.shape, dtype=np.int32)
+        self._width = problem.policy.row_length
+
+    def _refilled(self, keep: np.ndarray, rank: np.ndarray) -> None:
+        self._keep, self._rank = keep, rank
+
+    def shown(self) -> tuple[np.ndarray, np.ndarray]:
+        """The titles each candidate would show at this row index, int32 (R, row_length) -1 padded,
+        and their entry positions in ``problem.M`` (-1 at pads) (computed on demand)."""
+        out = np.full((self._M.shape[0], self._width), -1, dtype=np.int32)
+        pos = np.full(out.shape, -1, dtype=np.intp)
+        r, c = np.nonzero(self._keep)
+        col = self._rank[r, c] - 1
+        out[r, col] = self._M[r, c]
+        pos[r, col] = c
+        return out, pos
 
 
 def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
@@ -49,7 +77,7 @@ def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
         ok = (problem.kind == problem.kinds.index(pin.kind)) & (problem.length >= policy.min_titles)
         if ok.any():
             cand = np.flatnonzero(ok)
-            pin_row[i] = cand[np.argmax(problem.weight[cand])]
+            pin_row[i] = cand[np.argmax(problem.row_score[cand])]
     forced: dict[int, int] = {}
     for i, pin in enumerate(policy.pins):
         if pin_row[i] >= 0 and pin.at is not None:
@@ -81,8 +109,8 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     designated[pin_row[pin_row >= 0]] = True
     taken |= is_pin_kind & ~designated  # a pinned kind appears once: its designated row
     pending = {i for i in range(len(pins)) if pin_row[i] >= 0}
-    b_ext = np.zeros(M.shape[1] + 1)  # column discount by 1-based rank among the refilled titles, 0 past the row's end
-    b_ext[1 : min(width, M.shape[1]) + 1] = problem.b[: M.shape[1]]
+    b_ext = np.zeros(M.shape[1] + 1)  # this row index's attention by 1-based rank among the refilled titles, 0 past the row's end
+    cols = min(width, M.shape[1])
     state = FillState(problem)
     placed: list[Placed] = []
     steps: list[dict] = []
@@ -101,7 +129,9 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         rank = np.cumsum(valid, axis=1, dtype=np.int32)
         shown = np.minimum(rank[:, -1], width)
         rank *= valid
+        b_ext[1 : cols + 1] = problem.D[p, :cols]
         state.refilled_value = np.einsum("ij,ij->i", problem.Q, np.take(b_ext, rank))
+        state._refilled(valid & (rank >= 1) & (rank <= width), rank)
         feasible = ~taken & (shown >= policy.min_titles) & (kind_count[problem.kind] < kind_cap[problem.kind])
         if policy.genre_cap is not None and placed_genres.shape[1]:
             recent = placed_genres[max(0, p - policy.genre_cap.span + 1) : p].sum(axis=0)
@@ -147,6 +177,8 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         })  # fmt: skip
         if in_scope:
             np.add.at(count, items if policy.dedup == "page" else items[: window.columns], 1)
+        state.placed.append(placed[-1])
+        state.used[items] = True
         taken[r] = True
         kind_count[problem.kind[r]] += 1
         placed_genres[p] = problem.declared[r]
@@ -161,8 +193,8 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
 def _stage_key(problem: Problem, p: int, state: FillState) -> np.ndarray:
     """Marginal gain of each candidate at row index p: its refilled cells minus redundancy with rows above."""
     cells = problem.weight * state.refilled_value
-    penalty = problem.policy.diversity * problem.full_row * state.redundancy
-    return problem.a[p] * (cells - penalty)
+    penalty = problem.policy.diversity * problem.unit * problem.D[p, 0] * state.redundancy
+    return cells - penalty
 
 
 def stage_wise(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
@@ -173,8 +205,7 @@ def stage_wise(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Sele
 def row_ranking(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
     """Score each candidate row on its own (its value as the top row), sort, deduplicate in that order."""
     problem = prepare(rows, policy, ctx)
-    width = min(policy.row_length, problem.M.shape[1])
-    alone = problem.weight * (problem.Q[:, :width] @ problem.b[:width])
+    alone = problem.alone
     return greedy_fill(problem, lambda _pr, _p, _s: alone)
 
 
@@ -187,7 +218,7 @@ def template(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Select
     problem = prepare(rows, policy, ctx)
     n_cand = problem.n_rows
     by_score = np.empty(n_cand, dtype=np.float64)
-    by_score[np.lexsort((-np.arange(n_cand), problem.weight))] = np.arange(n_cand)
+    by_score[np.lexsort((-np.arange(n_cand), problem.row_score))] = np.arange(n_cand)
     listed = np.isin(np.asarray(problem.kinds, dtype=object)[problem.kind], list(policy.template)) if n_cand else np.zeros(0, bool)
     kind_names = np.asarray(problem.kinds, dtype=object)[problem.kind] if n_cand else np.zeros(0, object)
 
@@ -204,9 +235,16 @@ def _exact(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selectio
     return exact(rows, policy, ctx)
 
 
+def _learned(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
+    from ._learned_select import default_learned_selector
+
+    return default_learned_selector()(rows, policy, ctx)
+
+
 #: The built-in selectors, by name.
 SELECTORS: dict[str, Selector] = {
     "exact": _exact,
+    "learned": _learned,
     "row_ranking": row_ranking,
     "stage_wise": stage_wise,
     "template": template,

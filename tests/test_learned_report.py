@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
@@ -56,7 +54,7 @@ def test_comparison_table(setup) -> None:
 
     world, policy, config, steps, scorer, eval_m, _model = setup
     table = compare(world, world.catalog, eval_m, scorer, policy, config)
-    for name in ("template", "row_ranking", "stage_wise", "gain_loop", "learned"):
+    for name in ("template", "row_ranking", "stage_wise", "learned"):
         row = table[name]
         assert row["duplicates"] == 0
         for key in ("plays_per_view", "expected_plays_per_view"):
@@ -66,16 +64,17 @@ def test_comparison_table(setup) -> None:
     diff = table["learned - stage_wise"]["expected_plays_per_view"]
     assert diff["mean"] == pytest.approx(table["learned"]["expected_plays_per_view"]["mean"] - table["stage_wise"]["expected_plays_per_view"]["mean"])
     text = format_report({"config": {"size": "tiny", "seed": 1}, "logged_views": 0, "training_rows": 0, "training_plays": 0, "eval_members": len(eval_m), "selectors": table, "ope": {}})
-    assert "learned - stage_wise" in text and "learned - gain_loop" in text
+    assert "learned - stage_wise" in text
 
 
 def test_learned_selector_fits_the_page_builder_interface(setup) -> None:
+    from policies._check import check
     from rows._context import make_context
     from rows._registry import candidate_rows
 
     from pagegen._engine import assemble
     from pagegen._errors import PagegenError
-    from pagegen._learned import learned_selector
+    from pagegen._learned_select import learned_selector
     from pagegen._objective import SelectContext
 
     world, policy, config, steps, scorer, eval_m, model = setup
@@ -83,18 +82,13 @@ def test_learned_selector_fits_the_page_builder_interface(setup) -> None:
     user = world.user_state(120)
     rank = make_context(world.catalog, model, user, n=policy.row_length, seed=1)
     rows, _ = candidate_rows(rank)
-    plain = SelectContext(world.catalog, rank.eligible, "web", rank.rng)
     with pytest.raises(PagegenError, match="ctx.rank"):
-        select(rows, policy, plain)
-
-    @dataclass(frozen=True)
-    class WithRank(SelectContext):  # the hook the page builder would add: the request's RankContext
-        rank: object = None
-
-    selection = select(rows, policy, WithRank(world.catalog, rank.eligible, "web", rank.rng, rank))
+        select(rows, policy, SelectContext(world.catalog, rank.eligible, "web", rank.rng))
+    selection = select(rows, policy, SelectContext(world.catalog, rank.eligible, "web", rank.rng, rank=rank))
     shown = np.concatenate([p.items for p in selection.rows])
     assert len(shown) == len(np.unique(shown)) and rank.eligible[shown].all()
     assert all(len(p.items) >= policy.min_titles for p in selection.rows)
     page = assemble(rows, selection, world.catalog, user=user.user, policy=policy.name, selector="learned", device="web", now=user.now, seed=1)
     assert page.selector == "learned" and len(page.rows) == len(selection.rows)
+    assert check(page, policy, user, world.catalog) == []
     assert np.isfinite(selection.objective)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pagegen._candidates import RankContext
 from pagegen._engine import assemble
 from pagegen._objective import Placed, SelectContext, Selection, objective, prepare
 from pagegen._page import Page, page_grid
@@ -21,12 +22,28 @@ from pagegen.testing._strategies import NOW, instances, policies, shrink_policy
 from policies._check import check
 from policies._policy import PRESETS, load_policy
 
-GREEDY = ("template", "row_ranking", "stage_wise")
+GREEDY = ("template", "row_ranking", "stage_wise", "learned")
+
+
+class _Scores:
+    """A stand-in model for the RankContext: a fixed score per title."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+
+    def score(self, user) -> np.ndarray:
+        return self.scores
+
+
+def rank_context(inst, seed: int = 0) -> RankContext:
+    """The request's RankContext (what the learned selector reads): scores spread over the catalog."""
+    scores = np.cos(np.arange(inst.catalog.n) * 2.3).astype(np.float32)
+    return RankContext(catalog=inst.catalog, model=_Scores(scores), user=inst.user, eligible=inst.eligible, n=inst.policy.row_length, rng=np.random.default_rng(seed))
 
 
 def build(inst, selector, seed: int = 0, device: str = "web") -> tuple[Page, Selection]:
     select = SELECTORS[selector] if isinstance(selector, str) else selector
-    ctx = SelectContext(catalog=inst.catalog, eligible=inst.eligible, device=device, rng=np.random.default_rng(seed))
+    ctx = SelectContext(catalog=inst.catalog, eligible=inst.eligible, device=device, rng=np.random.default_rng(seed), rank=rank_context(inst, seed))
     sel = select(inst.rows, inst.policy, ctx)
     page = assemble(inst.rows, sel, inst.catalog, user=inst.user.user, policy=inst.policy.name, selector=str(selector), device=device, now=NOW, seed=seed)
     return page, sel
@@ -72,7 +89,7 @@ def test_greedy_pages_obey_generated_policies(inst, selector):
     page, sel = build(inst, selector)
     assert check(page, inst.policy, inst.user, inst.catalog) == []
     assert independent_problems(page, inst) == []
-    assert sel.objective == pytest.approx(objective(prepare(inst.rows, inst.policy, SelectContext(inst.catalog, inst.eligible)), sel.rows))
+    assert sel.objective == pytest.approx(objective(prepare(inst.rows, inst.policy, SelectContext(inst.catalog, inst.eligible, rank=rank_context(inst))), sel.rows))
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -8,13 +8,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from pagegen._candidates import CandidateRow
+from pagegen._candidates import CandidateRow, RankContext
 from pagegen._catalog import Catalog
 from pagegen._errors import PagegenError
-from pagegen._objective import Placed, SelectContext, objective, prepare
+from pagegen._learned import FEATURES
+from pagegen._learned_select import learned_selector
+from pagegen._objective import RANK_SCALE, ROW_SHARE, Placed, SelectContext, objective, prepare, title_values
 from pagegen._select import SELECTORS
 from pagegen._select_exact import ExactConfig, ExactSelector
-from pagegen.testing._strategies import instances
+from pagegen._userstate import UserState
+from pagegen.testing._strategies import NOW, instances
 from policies._policy import Policy
 
 CATALOG = Catalog.build([f"t{i}" for i in range(6)], [f"T{i}" for i in range(6)], [["Drama"], ["Drama"], ["Comedy"], ["Comedy"], ["Drama"], ["Comedy"]])
@@ -38,18 +41,39 @@ def test_objective_by_hand():
     sel = SELECTORS["stage_wise"](ROWS, _policy(), CTX)
     assert [(p.row, p.items.tolist()) for p in sel.rows] == [(0, [0, 1]), (1, [2])]
     assert sel.objective == pytest.approx(2.75)
-    # redundancy of A and B: (different kinds 0 + genre cosine 1/sqrt(2) + overlap 1/2) / 3, weighted by B=1.5, a_1=0.5
+    # redundancy of A and B: (different kinds 0 + genre cosine 1/sqrt(2) + overlap 1/2) / 3, weighted by
+    # U = 2.5 (A alone as the top row) and the attention of row 1, D_10 = 0.5
     red = (0 + 1 / math.sqrt(2) + 0.5) / 3
     problem = prepare(ROWS, _policy(diversity=1.0), CTX)
     assert problem.redundancy(np.array([0]), 1)[0] == pytest.approx(red)
-    assert objective(problem, sel.rows) == pytest.approx(2.75 - 1.5 * 0.5 * red)
+    assert problem.unit == pytest.approx(2.5)
+    assert objective(problem, sel.rows) == pytest.approx(2.75 - 2.5 * 0.5 * red)
+
+
+def test_values_on_one_scale_with_the_request_context():
+    # the member ranks t0 > t1 > ... > t5; with t0 ineligible, t1 is its best eligible title: v = exp(-rank / 50)
+    eligible = np.array([False, True, True, True, True, True])
+    ctx = SelectContext(catalog=CATALOG, eligible=eligible, rank=_rank(eligible))
+    assert title_values(ctx.rank).tolist() == pytest.approx([0.0, *np.exp(-np.arange(5) / RANK_SCALE)])
+    rows = [
+        CandidateRow("a", "A", "A", [1, 5], [9.0, 1.0], score=2.0),  # the member's best title, then its worst
+        CandidateRow("b", "B", "B", [2, 3], [0.1, 0.1], score=1.0),  # flat ranker scores: no longer "as good as A"
+    ]
+    problem = prepare(rows, _policy(), ctx)
+    v = np.exp(-np.arange(5) / RANK_SCALE)
+    assert problem.Q[0].tolist() == pytest.approx([v[0], v[4]]) and problem.Q[1].tolist() == pytest.approx([v[1], v[2]])
+    assert problem.weight.tolist() == pytest.approx([1.0, 1.0 - ROW_SHARE / 2])
+    # A on top (its cells 1 + 0.5 v4 beat B's (1 - ROW_SHARE / 2) (v1 + 0.5 v2)), B below with row attention 0.5
+    sel = SELECTORS["stage_wise"](rows, _policy(), ctx)
+    assert [p.row for p in sel.rows] == [0, 1]
+    assert sel.objective == pytest.approx(v[0] + 0.5 * v[4] + 0.5 * (1 - ROW_SHARE / 2) * (v[1] + 0.5 * v[2]))
 
 
 def test_exact_beats_greedy_when_the_second_row_costs_more_than_it_brings():
     policy = _policy(diversity=1.0)
     greedy = SELECTORS["stage_wise"](ROWS, policy, CTX)
     exact = SELECTORS["exact"](ROWS, policy, CTX)
-    assert len(greedy.rows) == 2 and greedy.objective == pytest.approx(2.75 - 0.75 * (1 / math.sqrt(2) + 0.5) / 3)
+    assert len(greedy.rows) == 2 and greedy.objective == pytest.approx(2.75 - 1.25 * (1 / math.sqrt(2) + 0.5) / 3)
     assert [(p.row, p.items.tolist()) for p in exact.rows] == [(0, [0, 1])]
     assert exact.objective == pytest.approx(2.5) and exact.status == "OPTIMAL" and exact.gap == 0.0
 
@@ -89,8 +113,22 @@ def test_caps_pins_and_window_dedup():
     assert [p.items.tolist() for p in SELECTORS["stage_wise"](same, window, CTX).rows] == [[0, 1], [1], [0, 1]]
 
 
+class _Scores:
+    def __init__(self, scores):
+        self.scores = np.asarray(scores, dtype=np.float32)
+
+    def score(self, user):
+        return self.scores
+
+
+def _rank(eligible, scores=(6, 5, 4, 3, 2, 1)):
+    user = UserState.cold(NOW)
+    return RankContext(catalog=CATALOG, model=_Scores(scores), user=user, eligible=np.asarray(eligible, dtype=bool), n=2, rng=np.random.default_rng(0))
+
+
 def test_ineligible_titles_are_never_placed():
-    ctx = SelectContext(catalog=CATALOG, eligible=np.array([False, True, True, True, True, True]))
+    eligible = np.array([False, True, True, True, True, True])
+    ctx = SelectContext(catalog=CATALOG, eligible=eligible, rank=_rank(eligible))
     for name, select in SELECTORS.items():
         sel = select(ROWS, _policy(), ctx)
         assert 0 not in np.concatenate([p.items for p in sel.rows]), name
@@ -99,7 +137,7 @@ def test_ineligible_titles_are_never_placed():
 def test_exact_refuses_large_pages_and_reports_limits():
     with pytest.raises(PagegenError, match="max_cells"):
         ExactSelector(ExactConfig(max_cells=3))(ROWS, _policy(), CTX)
-    assert list(SELECTORS) == sorted(SELECTORS) == ["exact", "row_ranking", "stage_wise", "template"]
+    assert list(SELECTORS) == sorted(SELECTORS) == ["exact", "learned", "row_ranking", "stage_wise", "template"]
 
 
 @settings(max_examples=10)
@@ -109,3 +147,26 @@ def test_stage_wise_gains_add_up_to_the_objective(inst):
     sel = SELECTORS["stage_wise"](inst.rows, inst.policy, ctx)
     assert sum(s["gain"] for s in sel.steps) == pytest.approx(sel.objective, abs=1e-9)
     assert sel.objective == pytest.approx(objective(prepare(inst.rows, inst.policy, ctx), [Placed(p.row, p.items) for p in sel.rows]))
+
+
+def test_learned_runs_inside_the_constrained_loop():
+    # a scorer that prefers rows far down the candidate list: left alone it would take b3, b2, b1 and
+    # never the top10 row; the shared loop still enforces the kind cap (2) and the pin at row 1
+    rows = [CandidateRow("byw", f"b{i}", "B", [i, (i + 1) % 6], [1.0, 1.0], score=1.0 - i / 10) for i in range(4)]
+    rows.append(CandidateRow("top10", "top", "Top", [0, 5], [1.0, 0.5], score=0.01))
+    policy = _policy(n_rows=4, row_length=2, max_rows_per_kind={"byw": 2}, pins=[{"kind": "top10", "at": 1}])
+    seen = []
+
+    def low_row_score(x):
+        seen.append(x)
+        return -x[:, FEATURES.index("row_score")]
+
+    ctx = SelectContext(catalog=CATALOG, eligible=np.ones(6, dtype=bool), rank=_rank(np.ones(6)))
+    sel = learned_selector(low_row_score)(rows, policy, ctx)
+    keys = [rows[p.row].key for p in sel.rows]
+    assert keys[1] == "top" and sum(k.startswith("b") for k in keys) == 2 and keys[0] == "b3"
+    assert sel.objective == pytest.approx(objective(prepare(rows, policy, ctx), sel.rows))
+    # the features see the rows above: at row index 1 the byw candidates count one row of their kind above
+    assert seen[0][:, FEATURES.index("same_kind")].max() == 0 and seen[1][:4, FEATURES.index("same_kind")].min() == pytest.approx(1 / 3)
+    with pytest.raises(PagegenError, match="ctx.rank"):
+        learned_selector(low_row_score)(rows, policy, CTX)
