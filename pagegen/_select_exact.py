@@ -79,7 +79,7 @@ def _solve(problem: Problem, config: ExactConfig) -> Selection:
                 for c in range(min(width, j + 1)):
                     xv = x[p, r, j, c] = m.new_bool_var(f"x{p}_{r}_{j}_{c}")
                     xs.append(xv)
-                    val = problem.a[p] * problem.weight[r] * problem.Q[r, j] * problem.b[c]
+                    val = problem.D[p, c] * problem.weight[r] * problem.Q[r, j]
                     if val > 0:
                         terms.append((xv, val))
                 m.add(sum(xs) == yv)
@@ -126,6 +126,7 @@ def _solve(problem: Problem, config: ExactConfig) -> Selection:
     # redundancy between rows: z >= u[p, r] + u[q, s] - 1 for p < q
     if policy.diversity > 0 and len(usable) > 1:
         idx = np.asarray(usable)
+        unit = problem.unit
         for s in usable:
             red = problem.redundancy(idx, s)
             for r, val in zip(usable, red, strict=True):
@@ -133,7 +134,7 @@ def _solve(problem: Problem, config: ExactConfig) -> Selection:
                     continue
                 for q in range(1, n_pos):
                     for p in range(q):
-                        cost = policy.diversity * problem.full_row * problem.a[q] * val * NEAR ** (q - p - 1)
+                        cost = policy.diversity * unit * problem.D[q, 0] * val * NEAR ** (q - p - 1)
                         z = m.new_bool_var(f"z{p}_{q}_{r}_{s}")
                         m.add(z >= u[p, r] + u[q, s] - 1)
                         terms.append((z, -cost))

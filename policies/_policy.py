@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pagegen._catalog import MATURITY_LEVELS
@@ -81,12 +82,25 @@ class GenreCap(BaseModel):
 
 
 class Attention(BaseModel):
-    """The 2-D attention model: the cell (r, c) gets weight row_decay**r * column_decay**c."""
+    """The 2-D attention model: the weight of the cell (r, c) (0-based), top-left = 1.
+
+    ``geometric``: row_decay**r * column_decay**c. ``log``: 1 / log2(r + c + 2), the discount of the
+    N2DCG page metric (cells read in anti-diagonal order); the decays are then unused.
+    """
 
     model_config = _FROZEN
 
-    row_decay: float = Field(0.85, gt=0.0, le=1.0, description="Attention kept from one row to the next.")
-    column_decay: float = Field(0.92, gt=0.0, le=1.0, description="Attention kept from one column to the next.")
+    model: Literal["geometric", "log"] = Field("geometric", description="Shape of the attention over the page (see the class docstring).")
+    row_decay: float = Field(0.85, gt=0.0, le=1.0, description="geometric: attention kept from one row to the next.")
+    column_decay: float = Field(0.92, gt=0.0, le=1.0, description="geometric: attention kept from one column to the next.")
+
+    def grid(self, n_rows: int, row_length: int) -> np.ndarray:
+        """float64 (n_rows, row_length): the weight of every cell."""
+        r = np.arange(n_rows, dtype=np.float64)[:, None]
+        c = np.arange(row_length, dtype=np.float64)[None, :]
+        if self.model == "log":
+            return 1.0 / np.log2(r + c + 2.0)
+        return self.row_decay**r * self.column_decay**c
 
 
 class Eligibility(BaseModel):
@@ -134,7 +148,7 @@ class Policy(BaseModel):
     )  # fmt: skip
     template: tuple[str, ...] = Field(_DEFAULT_TEMPLATE, max_length=100, description="Row kinds per position for the template selector.")
     eligibility: Eligibility = Field(default_factory=Eligibility, description="Policy-level eligibility rules.")
-    diversity: float = Field(0.3, ge=0.0, le=10.0, description="Weight of the redundancy penalty between rows (0: none).")
+    diversity: float = Field(0.01, ge=0.0, le=10.0, description="Weight of the redundancy penalty between rows, in units of the best candidate row's value (0: none).")
     attention: Attention = Field(default_factory=Attention, description="Row and column discounts of the attention model.")
 
     def __init__(self, **data: Any) -> None:
