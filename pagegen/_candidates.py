@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ._catalog import Catalog
     from ._userstate import UserState
 
-__all__ = ["ROW_KINDS", "CandidateRow", "RankContext", "Ranker", "item_vector", "row_problems"]
+__all__ = ["ROW_KINDS", "CandidateRow", "RankContext", "Ranker", "item_vector", "row_problems", "rows_problems"]
 
 #: The built-in row kinds. A custom ranker may use its own kind string too.
 ROW_KINDS: tuple[str, ...] = (
@@ -216,8 +216,7 @@ def row_problems(ctx: RankContext, row: object) -> list[str]:
         out.append(f"row with kind {row.kind!r}: empty or non-string key {row.key!r}")
     # a row that went through CandidateRow's own validation, unchanged since, has int32 items and
     # finite float32 scores of one shape, without repeats: only the request-dependent checks remain
-    checked = getattr(row, "_checked", None)
-    trusted = checked is not None and checked[0] is row.items and checked[1] is row.scores
+    trusted = _trusted(row)
     items = np.asarray(row.items)
     scores = np.asarray(row.scores) if trusted else np.asarray(row.scores, dtype=np.float64)
     if items.shape != scores.shape:
@@ -244,6 +243,31 @@ def row_problems(ctx: RankContext, row: object) -> list[str]:
     if not np.isfinite(row.score):
         out.append(f"{where}: non-finite row score {row.score}")
     return out
+
+
+def rows_problems(ctx: RankContext, rows: Sequence[object]) -> list[str]:
+    """``row_problems`` for several rows (one ranker's output) at once.
+
+    Rows that went through CandidateRow's validation unchanged are checked together (range,
+    eligibility, order: a few passes over their concatenated titles); any problem, or any
+    other row, falls back to ``row_problems`` row by row for the exact messages.
+    """
+    if len(rows) > 1 and all(isinstance(r, CandidateRow) and _trusted(r) and len(r) and r.kind and r.key and isinstance(r.kind, str) and isinstance(r.key, str) and math.isfinite(r.score) for r in rows):
+        items = np.concatenate([r.items for r in rows])  # type: ignore[union-attr]
+        if items.min() >= 0 and items.max() < ctx.catalog.n and ctx.eligible[items].all():
+            scores = np.concatenate([r.scores for r in rows])  # type: ignore[union-attr]
+            rise = scores[1:] > scores[:-1]
+            rise[np.cumsum([len(r) for r in rows])[:-1] - 1] = False  # (last of a row, first of the next)
+            if not rise.any():
+                return []
+    return [p for r in rows for p in row_problems(ctx, r)]
+
+
+def _trusted(row: CandidateRow) -> bool:
+    """The row went through CandidateRow's own validation and its arrays were not replaced since:
+    int32 titles without repeats, finite float32 scores of the same shape."""
+    checked = getattr(row, "_checked", None)
+    return checked is not None and checked[0] is row.items and checked[1] is row.scores
 
 
 class Ranker(Protocol):

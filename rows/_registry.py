@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from pagegen._candidates import CandidateRow, RankContext, Ranker, row_problems
+from pagegen._candidates import CandidateRow, RankContext, Ranker, rows_problems
 
 from ._because import BecauseYouWatched
 from ._continue import ContinueWatching
@@ -64,7 +64,7 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
             failures.append(RankerFailure(name, f"{type(err).__name__}: {err}"))
             continue
         out = [r for r in out if not (isinstance(r, CandidateRow) and len(r) == 0)]
-        problems = [p for r in out for p in row_problems(ctx, r)]
+        problems = rows_problems(ctx, out)
         own = [r.key for r in out if isinstance(r, CandidateRow)]
         clash = sorted(keys.intersection(own)) + sorted({k for k in own if own.count(k) > 1})
         if clash:

@@ -179,3 +179,23 @@ def test_default_rankers_is_a_copy():
 def test_empty_catalog_gives_no_rows():
     ctx = make_context(Catalog.build([], []), FixedModel(0), UserState.cold(10), n=10, seed=0)
     assert candidate_rows(ctx) == ([], [])
+
+
+def test_rows_of_one_ranker_are_checked_together_and_each_problem_is_still_named(world):
+    from pagegen._candidates import rows_problems
+
+    ctx = make_context(world.catalog, _popularity_model(world), world.user_state(2), n=10, seed=0)
+    items = _eligible_items(ctx, 4)
+    low = CandidateRow("custom", "low", "Low", items[:2], [2.0, 1.0])
+    high = CandidateRow("custom", "high", "High", items[2:], [9.0, 8.0])  # a row may start above the last one's end
+    assert rows_problems(ctx, [low, high]) == []
+    unsorted_row = CandidateRow("custom", "up", "Up", items[2:], [1.0, 3.0])
+    assert rows_problems(ctx, [low, unsorted_row]) == ["row 'up': not sorted by score (position 1 beats the one above)"]
+    bad = np.flatnonzero(~ctx.eligible)[:1]
+    inel = CandidateRow("custom", "inel", "Inel", bad, [1.0])
+    assert [p.split(":")[0] for p in rows_problems(ctx, [low, inel, high])] == ["row 'inel'"]
+    out_of_range = CandidateRow("custom", "far", "Far", [world.catalog.n], [1.0])
+    assert rows_problems(ctx, [high, out_of_range]) == [f"row 'far': unknown title index {world.catalog.n} (catalog has {world.catalog.n})"]
+    swapped = CandidateRow("custom", "swapped", "Swapped", items[:2], [2.0, 1.0])
+    object.__setattr__(swapped, "items", np.r_[items[:1], items[:1]])  # changed after its own validation
+    assert rows_problems(ctx, [low, swapped]) == ["row 'swapped': a title appears twice"]
