@@ -167,7 +167,7 @@ def _recency(now: int, last: np.ndarray, undated: np.ndarray, undated_recency: f
 def _history(user: UserState, catalog: Catalog, rating_max: float, series_level: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(items int32, liking float64, last play int64 (_NEVER: never played), rated-but-unplayed bool), read-only."""
     p_items = user.items
-    r_only = np.setdiff1d(user.rated, p_items, assume_unique=True)
+    r_only = np.setdiff1d(user.rated, p_items, assume_unique=True) if user.rated.size else user.rated
     items = np.concatenate([p_items, r_only]).astype(np.int32)
     like = np.concatenate([np.where(user.fraction >= FINISHED_AT, 1.0, user.fraction.astype(np.float64)), np.zeros(r_only.size)])
     last = np.concatenate([user.last, np.full(r_only.size, _NEVER, np.int64)])
@@ -179,16 +179,18 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
         like[hit] = np.clip(user.ratings[pos_c[hit]] / rating_max, 0.0, 1.0)
     if series_level and items.size:
         series = catalog.series[items]
-        items = np.where((catalog.kind[items] == EPISODE) & (series >= 0), series, items).astype(np.int32)
-        uniq, inv = np.unique(items, return_inverse=True)
-        if uniq.size != items.size:
-            like_u = np.zeros(uniq.size)
-            last_u = np.full(uniq.size, _NEVER, np.int64)
-            undated_u = np.zeros(uniq.size, bool)
-            np.maximum.at(like_u, inv, like)
-            np.maximum.at(last_u, inv, last)
-            np.logical_or.at(undated_u, inv, undated)
-            items, like, last, undated = uniq.astype(np.int32), like_u, last_u, undated_u
+        episode = (catalog.kind[items] == EPISODE) & (series >= 0)
+        if episode.any():
+            items = np.where(episode, series, items).astype(np.int32)
+            uniq, inv = np.unique(items, return_inverse=True)
+            if uniq.size != items.size:
+                like_u = np.zeros(uniq.size)
+                last_u = np.full(uniq.size, _NEVER, np.int64)
+                undated_u = np.zeros(uniq.size, bool)
+                np.maximum.at(like_u, inv, like)
+                np.maximum.at(last_u, inv, last)
+                np.logical_or.at(undated_u, inv, undated)
+                items, like, last, undated = uniq.astype(np.int32), like_u, last_u, undated_u
     return _frozen(items), _frozen(like), _frozen(last), _frozen(undated)
 
 
