@@ -20,18 +20,24 @@ import scipy.sparse as sp
 
 __all__ = ["biased_mf", "implicit_als", "implicit_fold_in", "item_gram", "rating_fold_in"]
 
+#: At most this many float32 values (512 MB) are gathered once per ALS half step.
+_GATHER_CELLS = 1 << 27
+
 
 def _cg_half_step(x: sp.csr_array, other: np.ndarray, init: np.ndarray, reg: float, alpha: float, steps: int) -> np.ndarray:
     """Rows' factors given the other side's, for all rows of ``x`` (values = raw strengths r)."""
     gram = other.T @ other + reg * np.eye(other.shape[1], dtype=other.dtype)
-    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
-    cols = x.indices
+    counts = np.diff(x.indptr)
     conf = alpha * x.data.astype(other.dtype)
     weighted = sp.csr_array((1.0 + conf, x.indices, x.indptr), shape=x.shape)
     target = weighted @ other
+    # the other side's factors of every stored cell, gathered once per half step when they fit
+    # in memory (np.take: much faster than fancy indexing with int32 indices)
+    cached = np.take(other, x.indices, axis=0) if x.nnz * other.shape[1] <= _GATHER_CELLS else None
 
     def matvec(v: np.ndarray) -> np.ndarray:
-        dots = np.einsum("ij,ij->i", other[cols], v[rows])
+        cells = cached if cached is not None else np.take(other, x.indices, axis=0)
+        dots = np.einsum("ij,ij->i", cells, np.repeat(v, counts, axis=0))
         extra = sp.csr_array((conf * dots, x.indices, x.indptr), shape=x.shape) @ other
         return v @ gram + extra
 
@@ -52,15 +58,22 @@ def _cg_half_step(x: sp.csr_array, other: np.ndarray, init: np.ndarray, reg: flo
     return sol
 
 
-def implicit_als(x: sp.csr_array, factors: int, reg: float, alpha: float, iterations: int, rng: np.random.Generator, cg_steps: int = 3) -> np.ndarray:
-    """Item factors (float32, ``(n_items, factors)``) of a users x items strength matrix."""
+def implicit_als(x: sp.csr_array, factors: int, reg: float, alpha: float, iterations: int, rng: np.random.Generator, cg_steps: int = 3, *, init: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """User and item factors (float32) of a users x items strength matrix.
+
+    ``init``: ``(users, items)`` factors to start from (a warm start, e.g. from a fit on
+    nearly the same data); random small values otherwise.
+    """
     xt = sp.csr_array(x.T)
-    users = (rng.standard_normal((x.shape[0], factors)) * 0.01).astype(np.float32)
-    items = (rng.standard_normal((x.shape[1], factors)) * 0.01).astype(np.float32)
+    if init is None:
+        users = (rng.standard_normal((x.shape[0], factors)) * 0.01).astype(np.float32)
+        items = (rng.standard_normal((x.shape[1], factors)) * 0.01).astype(np.float32)
+    else:
+        users, items = (np.asarray(a, np.float32) for a in init)
     for _ in range(iterations):
         users = _cg_half_step(x, items, users, reg, alpha, cg_steps).astype(np.float32)
         items = _cg_half_step(xt, users, items, reg, alpha, cg_steps).astype(np.float32)
-    return items
+    return users, items
 
 
 def item_gram(items: np.ndarray) -> np.ndarray:
@@ -87,17 +100,21 @@ def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, 
 
 
 def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray, block: int = 8192) -> np.ndarray:
-    """For every row u of ``x``: argmin sum_i weight_ui (resid_ui - w . other_i)^2 + sum_j reg_j w_j^2."""
+    """For every row u of ``x``: argmin sum_i weight_ui (resid_ui - w . other_i)^2 + sum_j reg_j w_j^2.
+
+    Rows without entries are 0 (nothing to solve).
+    """
     f = other.shape[1]
     outer = np.einsum("ij,ik->ijk", other, other).reshape(len(other), f * f)
     target_m = sp.csr_array((resid * weight, x.indices, x.indptr), shape=x.shape)
     mask = sp.csr_array((weight, x.indices, x.indptr), shape=x.shape)
     out = np.zeros((x.shape[0], f))
-    for start in range(0, x.shape[0], block):
-        stop = min(start + block, x.shape[0])
-        normal = (mask[start:stop] @ outer).reshape(-1, f, f) + np.diag(reg)[None]
-        rhs = target_m[start:stop] @ other
-        out[start:stop] = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    rows = np.flatnonzero(np.diff(x.indptr))
+    for start in range(0, len(rows), block):
+        sel = rows[start : start + block]
+        normal = (mask[sel] @ outer).reshape(-1, f, f) + np.diag(reg)[None]
+        rhs = target_m[sel] @ other
+        out[sel] = np.linalg.solve(normal, rhs[..., None])[..., 0]
     return out
 
 

@@ -1,8 +1,8 @@
 """Item-item models: EASE (Steck 2019), sparse top-k cosine neighbours, content similarity.
 
 EASE is the closed form ``B = I - P diag(1 / diag(P))``, ``P = (X'X + lambda I)^-1``, with a
-zero diagonal; it is computed in float32 through a Cholesky factorization (LAPACK potrf +
-potri), on the titles with enough plays only.
+zero diagonal; it is computed in float32 through a Cholesky factorization (BLAS syrk, LAPACK
+potrf + potri, upper triangles only), on the titles with enough plays only.
 """
 
 from __future__ import annotations
@@ -17,31 +17,40 @@ __all__ = ["content_features", "cosine_topk", "ease_weights"]
 
 
 def ease_weights(x: sp.csr_array, lam: float) -> np.ndarray:
-    """EASE item-item weights (float32, ``(n, n)``, zero diagonal) of a users x items matrix."""
+    """EASE item-item weights (float32, ``(n, n)``, zero diagonal) of a users x items matrix.
+
+    Only upper triangles are formed (BLAS syrk for ``X'X``, LAPACK potrf/potri for its
+    inverse), then mirrored once.
+    """
     n = x.shape[1]
     gram = _gram(x)
     gram[np.diag_indices(n)] += np.float32(lam)
     potrf, potri = la.get_lapack_funcs(("potrf", "potri"), (gram,))
     chol, info = potrf(gram, lower=False, overwrite_a=True, clean=True)
-    if info != 0:  # not positive definite in float32: fall back to float64
-        gram64 = _gram(x).astype(np.float64) + lam * np.eye(n)
-        prec = la.inv(gram64, overwrite_a=True, check_finite=False).astype(np.float32)
-    else:
+    if info == 0:
         prec, info = potri(chol, lower=False, overwrite_c=True)
-        prec = np.triu(prec) + np.triu(prec, 1).T
+    if info != 0:  # not positive definite in float32: fall back to float64
+        gram64 = _gram(x).astype(np.float64)
+        gram64 += np.triu(gram64, 1).T
+        gram64[np.diag_indices(n)] += lam
+        prec = np.triu(la.inv(gram64, overwrite_a=True, check_finite=False)).astype(np.float32)
+    # prec holds the upper triangle (the lower one is zero): mirror it
     diag = np.diag(prec).copy()
-    weights = prec / -diag[None, :]
-    weights[np.diag_indices(n)] = 0.0
-    return np.ascontiguousarray(weights, dtype=np.float32)
+    prec += prec.T
+    prec[np.diag_indices(n)] = 0.0
+    prec /= -diag[None, :]
+    return np.ascontiguousarray(prec, dtype=np.float32)
 
 
 def _gram(x: sp.csr_array, block: int = 4096) -> np.ndarray:
-    """``x' x`` as a dense float32 array, from dense blocks of rows (BLAS, not a sparse product)."""
+    """The upper triangle of ``x' x`` as a dense float32 array (lower triangle zero), from dense
+    blocks of rows through BLAS syrk (not a sparse product)."""
     n = x.shape[1]
-    gram = np.zeros((n, n), np.float32)
+    gram = np.zeros((n, n), np.float32, order="F")
+    syrk = la.get_blas_funcs("syrk", (gram,))
     for start in range(0, x.shape[0], block):
         chunk = x[start : start + block].toarray().astype(np.float32, copy=False)
-        gram += chunk.T @ chunk
+        gram = syrk(1.0, chunk, beta=1.0, c=gram, trans=1, lower=0, overwrite_c=1)
     return gram
 
 

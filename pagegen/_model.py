@@ -304,7 +304,7 @@ class Model:
         rank = np.argsort(np.argsort(-when, kind="stable"), kind="stable")
         weights = float(cfg["rating_recency_floor"]) + np.exp(-rank / float(cfg["rating_recency"]))
         weights = weights / weights.mean() if len(weights) else weights
-        return rating_fold_in(self._meta["mu"], self._a["mf_bias"], f, user.rated, user.ratings, float(cfg["rating_regularization"]), float(cfg["rating_bias_regularization"]), weights)
+        return rating_fold_in(self._meta["mu"], self._a["mf_bias"], f, user.rated, user.ratings, float(cfg["rating_fold_in_regularization"]), float(cfg["rating_fold_in_bias_regularization"]), weights)
 
     def predict_rating(self, user: UserState, items: np.ndarray, *, factors: bool = True) -> np.ndarray:
         """Predicted ratings of ``items`` (float32). ``factors=False``: the bias baseline ``mu + b_u + b_i``."""
