@@ -27,6 +27,7 @@ For a page whose row ``p`` shows candidate row ``r_p`` with titles ``i_{p,0}, i_
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -180,6 +181,18 @@ class Problem:
         return self.Q[row, pos]
 
 
+_GENRES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _genres(catalog: Catalog) -> np.ndarray:
+    """float32 (n_items, G): the catalog's genre matrix, converted once per catalog (it is frozen)."""
+    try:
+        return _GENRES[catalog]
+    except KeyError:
+        g = _GENRES[catalog] = np.asarray(catalog.genres, dtype=np.float32)
+        return g
+
+
 def title_values(rank: Any) -> np.ndarray:
     """v(i), float64 (n_items,) in [0, 1]: the value of showing each title to the request's member
     (see the module docstring), computed once per request and kept in the RankContext."""
@@ -217,15 +230,16 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
         filled = np.arange(lmax) < lengths[:, None]
         raw[filled] = np.concatenate([r.items for r in rows])
         score[filled] = np.concatenate([r.scores for r in rows])
-    inside = (raw >= 0) & (raw < catalog.n)
-    ok = inside & np.asarray(ctx.eligible, dtype=bool)[np.where(inside, raw, 0)]
-    if ok.all(axis=1).all() or not (~ok & inside).any():
-        M, S = raw, np.where(ok, np.maximum(score, 0.0), 0.0)
+    if n_cand and (int(raw.min()) < -1 or int(raw.max()) >= catalog.n):  # a title outside the catalog: never shown
+        raw = np.where((raw >= 0) & (raw < catalog.n), raw, -1)
+    ok = np.append(np.asarray(ctx.eligible, dtype=bool), False)[raw]  # the pad -1 reads the False sentinel
+    length = ok.sum(axis=1)
+    if np.array_equal(ok, np.arange(lmax) < length[:, None]):  # eligible titles already left-packed
+        M, S = np.where(ok, raw, -1), np.where(ok, np.maximum(score, 0.0), 0.0)
     else:
         order = np.argsort(~ok, axis=1, kind="stable")
         M = np.take_along_axis(np.where(ok, raw, -1), order, axis=1).astype(np.int32)
         S = np.take_along_axis(np.where(ok, np.maximum(score, 0.0), 0.0), order, axis=1)
-    length = ok.sum(axis=1)
     top = S.max(axis=1, initial=0.0)
     valid = M >= 0
     relative = np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
@@ -247,9 +261,11 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     for r, gs in enumerate(declared_lists):  # packing: rows that declare genres (a few)
         if gs:
             declared[r, [gcode[g] for g in gs]] = True
-    rr, cc = np.nonzero(valid)
-    incidence = sp.csr_array((np.ones(len(rr), dtype=np.float32), (rr, M[rr, cc])), shape=(n_cand, catalog.n))
-    prof = np.asarray(incidence @ np.asarray(catalog.genres, dtype=np.float64))
+    indptr = np.zeros(n_cand + 1, dtype=np.int64)
+    np.cumsum(length, out=indptr[1:])
+    entries = M[valid]  # row-major, each candidate's eligible titles left-packed
+    incidence = sp.csr_array((np.ones(len(entries), dtype=np.float32), entries, indptr), shape=(n_cand, catalog.n))
+    prof = np.asarray(incidence @ _genres(catalog), dtype=np.float64)
     norm = np.linalg.norm(prof, axis=1, keepdims=True)
     prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
     D = policy.attention.grid(policy.n_rows, policy.row_length)

@@ -47,19 +47,15 @@ class FillState:
         self.used = np.zeros(problem.catalog.n, dtype=bool)
         self.cache: dict = {}
         self._M = problem.M
-        self._keep = np.zeros(problem.M.shape, dtype=bool)
-        self._rank = np.zeros(problem.M.shape, dtype=np.int32)
+        self._rank = np.zeros(problem.M.shape, dtype=np.int32)  # 1-based rank of each entry among the refilled titles, 0: not shown
         self._width = problem.policy.row_length
-
-    def _refilled(self, keep: np.ndarray, rank: np.ndarray) -> None:
-        self._keep, self._rank = keep, rank
 
     def shown(self) -> tuple[np.ndarray, np.ndarray]:
         """The titles each candidate would show at this row index, int32 (R, row_length) -1 padded,
         and their entry positions in ``problem.M`` (-1 at pads) (computed on demand)."""
         out = np.full((self._M.shape[0], self._width), -1, dtype=np.int32)
         pos = np.full(out.shape, -1, dtype=np.intp)
-        r, c = np.nonzero(self._keep)
+        r, c = np.nonzero((self._rank >= 1) & (self._rank <= self._width))
         col = self._rank[r, c] - 1
         out[r, col] = self._M[r, c]
         pos[r, col] = c
@@ -115,23 +111,28 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     placed: list[Placed] = []
     steps: list[dict] = []
     total = 0.0  # the page objective, as the sum of the marginal gains of the rows placed
+    blocked = np.zeros(n + 1, dtype=bool)  # titles used up within the dedup scope, and the pad
+    blocked[n] = True
+    pin_idx = np.flatnonzero(designated)
+    reserved_for: frozenset | None = None
     for p in range(policy.n_rows):
         in_scope = policy.dedup == "page" or p < window.rows
-        blocked = count >= policy.max_appearances if in_scope else np.zeros(n + 1, dtype=bool)
-        blocked[n] = True
-        reserved = np.zeros(n + 1, dtype=bool)
-        for i in pending:
-            reserved[pad[pin_row[i]]] = True
-        reserved[n] = False
+        if not in_scope and p == window.rows:  # below the window: nothing is blocked any more
+            blocked[:n] = False
+        if reserved_for != frozenset(pending):  # the titles of the pending pinned rows are kept for them
+            reserved_for = frozenset(pending)
+            reserved = np.zeros(n + 1, dtype=bool)
+            for i in pending:
+                reserved[pad[pin_row[i]]] = True
+            reserved[n] = False
         valid = ~np.take(blocked | reserved, pad)
-        pin_idx = np.flatnonzero(designated)
         valid[pin_idx] = ~blocked[pad[pin_idx]]
         rank = np.cumsum(valid, axis=1, dtype=np.int32)
         shown = np.minimum(rank[:, -1], width)
         rank *= valid
         b_ext[1 : cols + 1] = problem.D[p, :cols]
         state.refilled_value = np.einsum("ij,ij->i", problem.Q, np.take(b_ext, rank))
-        state._refilled(valid & (rank >= 1) & (rank <= width), rank)
+        state._rank = rank
         feasible = ~taken & (shown >= policy.min_titles) & (kind_count[problem.kind] < kind_cap[problem.kind])
         if policy.genre_cap is not None and placed_genres.shape[1]:
             recent = placed_genres[max(0, p - policy.genre_cap.span + 1) : p].sum(axis=0)
@@ -176,7 +177,9 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             "runner_up_gain": float(runner[r2]) if np.isfinite(runner[r2]) else None,
         })  # fmt: skip
         if in_scope:
-            np.add.at(count, items if policy.dedup == "page" else items[: window.columns], 1)
+            counted = items if policy.dedup == "page" else items[: window.columns]
+            count[counted] += 1  # a row holds each title once
+            blocked[counted] = count[counted] >= policy.max_appearances
         state.placed.append(placed[-1])
         state.used[items] = True
         taken[r] = True
