@@ -156,16 +156,25 @@ def assemble(
     device: str, now: int, seed: int, failures: Sequence[tuple[str, str]] | None = None, trace: bool = False,
 ) -> Page:  # fmt: skip
     """The Page of a selection: external ids, display titles, ranker scores and reasons."""
-    ids, titles = catalog.ids, catalog.titles
-    page_rows = []
-    for placed in selection.rows:  # one pass per page row; the slots are built by pydantic-core from plain dicts
+    # one gather per column over the whole page, then plain dicts that pydantic-core validates in one call
+    where = np.empty(catalog.n, dtype=np.intp)  # scratch: position of each title in the candidate row
+    positions, counts = [], []
+    for placed in selection.rows:
+        items = rows[placed.row].items
+        where[items] = np.arange(len(items))
+        positions.append(where[placed.items])
+        counts.append(len(placed.items))
+    everything = np.concatenate([p.items for p in selection.rows]) if selection.rows else np.zeros(0, np.int32)
+    ids, titles = catalog.ids[everything].tolist(), catalog.titles[everything].tolist()
+    page_rows, start = [], 0
+    for placed, pos, count in zip(selection.rows, positions, counts, strict=True):
         row = rows[placed.row]
-        sorter = np.argsort(row.items, kind="stable")
-        pos = sorter[np.searchsorted(row.items, placed.items, sorter=sorter)]
+        stop = start + count
         scores = row.scores[pos].astype(np.float64).round(6).tolist()
-        reasons = [row.reasons[k] for k in pos.tolist()] if row.reasons is not None else [None] * len(pos)
-        slots = [{"id": i, "title": t, "score": s, "reason": r} for i, t, s, r in zip(ids[placed.items].tolist(), titles[placed.items].tolist(), scores, reasons, strict=True)]
+        reasons = [row.reasons[k] for k in pos.tolist()] if row.reasons is not None else [None] * count
+        slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids[start:stop], titles[start:stop], scores, reasons, strict=True)]
         page_rows.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": jsonable(row.evidence), "slots": slots})
+        start = stop
     record = None
     if trace:
         record = Trace(
