@@ -49,6 +49,7 @@ class FitConfig(BaseModel):
     rating_recency: float = Field(8.0, gt=0, le=1e6, description="Rating fold-in: a member's k-th most recent rating weighs floor + exp(-k / rating_recency) (tastes drift).")
     rating_recency_floor: float = Field(0.005, ge=0, le=1e3, description="Rating fold-in: the weight every rating keeps however old (see rating_recency).")
     rating_iterations: int = Field(15, ge=1, le=100, description="Biased MF alternations.")
+    blend_rating_iterations: int = Field(5, ge=1, le=100, description="Biased MF alternations of the blend's fit (the models without the held-out plays, which only give the blend its rating feature).")
     refit_iterations: int = Field(4, ge=1, le=100, description="ALS alternations of the final fit, warm-started from the blend's fit (the same data without the held-out plays).")
     trend_short: int = Field(7 * DAY, gt=0, description="Trending: the recent window (seconds).")
     trend_long: int = Field(56 * DAY, gt=0, description="Trending: the baseline window before now (seconds), longer than trend_short.")
@@ -89,10 +90,11 @@ def _rating_matrix(interactions: Interactions, n_users: int, n_items: int) -> sp
     return sp.csr_array((interactions.value[keep].astype(np.float64), (interactions.user[keep], interactions.item[keep])), shape=(n_users, n_items))
 
 
-def _components(catalog: Catalog, interactions: Interactions, config: FitConfig, rng: np.random.Generator, bar: Progress, warm: dict, *, extra_als: bool = True) -> tuple[dict, dict]:
+def _components(catalog: Catalog, interactions: Interactions, config: FitConfig, rng: np.random.Generator, bar: Progress, warm: dict, *, blend: bool = False) -> tuple[dict, dict]:
     """Every array except the blend weights, and the matching meta.
 
-    ``extra_als=False`` skips ALS when it is not the personal scorer (the blend examples do not need it).
+    ``blend=True``: the blend's fit (the data without the held-out plays), which only feeds the
+    blend's features: no ALS when it is not the personal scorer, fewer MF alternations.
     ``warm``: what an earlier call on nearly the same data left (ALS and MF factors, top-k
     neighbours); this call starts from it (fewer alternations, the same neighbours) and
     stores its own.
@@ -124,7 +126,7 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
             warm["topk"] = {"topk_data": topk.data, "topk_indices": topk.indices.astype(np.int32), "topk_indptr": topk.indptr.astype(np.int64)}
         arrays.update(warm["topk"])
         meta["topk_shape"] = [n, n]
-    if not use_ease or (config.als and extra_als):
+    if not use_ease or (config.als and not blend):
         bar.step("implicit ALS")
         tiles = np.flatnonzero(fold == np.arange(n))
         factors = np.zeros((n, config.als_factors), np.float32)
@@ -135,8 +137,9 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
         arrays["als_items"] = factors
     bar.step("rating predictor")
     ratings = _rating_matrix(interactions, interactions.n_users, n)
-    # not warm-started: from the blend fit's factors it lands on a slightly worse optimum (RMSE 0.900 vs 0.899)
-    mu, bias, factors = biased_mf(ratings, config.rating_factors, config.rating_regularization, config.rating_bias_regularization, config.rating_iterations, rng)
+    # the final fit is not warm-started: from the blend fit's factors it lands on a slightly worse optimum (RMSE 0.900 vs 0.899)
+    iterations = config.blend_rating_iterations if blend else config.rating_iterations
+    mu, bias, factors = biased_mf(ratings, config.rating_factors, config.rating_regularization, config.rating_bias_regularization, iterations, rng)
     arrays["mf_bias"], arrays["mf_factors"] = bias, factors
     meta["mu"] = mu
     meta["rating_range"] = [float(ratings.data.min()), float(ratings.data.max())] if ratings.nnz else [0.0, 5.0]
@@ -195,7 +198,7 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
     bar.step("blend examples")
     inner, examples = _holdout(interactions, fold, config, rng)
     warm: dict = {}
-    arrays, meta = _components(catalog, inner, config, rng, bar, warm, extra_als=False)
+    arrays, meta = _components(catalog, inner, config, rng, bar, warm, blend=True)
     x, y = _examples(Model({**arrays, **pop, **_neutral_blend()}, {**base_meta, **meta, "blend_bias": 0.0}), inner, examples, config, rng)
     bar.step("blend weights")
     if len(y) and 0 < y.sum() < len(y):

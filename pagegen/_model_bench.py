@@ -9,6 +9,10 @@ member, times the calls the built-in rankers make into the model for one request
 ``trending(now)`` and ``similarity`` of up to three anchors. Two settings: every request at
 the world's ``now`` (a batch: per-``now`` values are shared) and each request at its own
 ``now`` (nothing shared). Prints p50 / p99 / mean in ms per call and in total.
+
+On a machine shared with other jobs, run it with ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``:
+a multi-threaded BLAS then spends more time waiting for its threads than computing (the EASE
+solve of the synthetic small world: 0.1 s single-threaded, up to 2.5 s with two busy threads).
 """
 
 from __future__ import annotations
