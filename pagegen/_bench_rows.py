@@ -59,14 +59,15 @@ class _TimedModel:
 def bench_rows(world, model, members: np.ndarray, *, n: int = 40, seed: int = 0, repeat: int = 1) -> dict[str, object]:
     """Per-member timings in milliseconds (arrays): ``total`` and ``total_cpu`` (make_context +
     candidate_rows), of which ``model`` / ``model_cpu`` in the model's methods and ``rankers`` /
-    ``rankers_cpu`` the rest (each the fastest of ``repeat`` runs); ``rows`` per member; and
-    ``methods``: per model method (popularity by window and region) the calls per member and
+    ``rankers_cpu`` the rest (each the fastest of ``repeat`` runs), itself split into
+    ``make_context`` and each built-in ranker by name (own CPU, run through ``candidate_rows``
+    one at a time); ``rows`` per member; and ``methods``: per model method (popularity by window and region) the calls per member and
     the mean wall ms per call."""
     from rows._context import make_context
-    from rows._registry import candidate_rows
+    from rows._registry import RANKERS, candidate_rows
 
     timed = _TimedModel(model)
-    out: dict[str, list[float]] = {k: [] for k in ("total", "total_cpu", "model", "model_cpu", "rankers", "rankers_cpu", "rows")}
+    out: dict[str, list[float]] = {k: [] for k in ("total", "total_cpu", "model", "model_cpu", "rankers", "rankers_cpu", "rows", "make_context", *RANKERS)}
     methods: dict[str, list[float]] = {}
     for u in members.tolist():
         user = world.user_state(int(u))
@@ -75,12 +76,18 @@ def bench_rows(world, model, members: np.ndarray, *, n: int = 40, seed: int = 0,
             timed.reset()
             t0, c0 = time.perf_counter(), time.thread_time()
             ctx = make_context(world.catalog, timed, user, n=n, seed=seed)
-            rows, failures = candidate_rows(ctx)
+            now = {"make_context": time.thread_time() - c0}
+            rows = []
+            for name, ranker in RANKERS.items():  # one by one, to tell each ranker's own CPU time
+                c, spent = time.thread_time(), timed.spent(2)
+                got, failures = candidate_rows(ctx, {name: ranker})
+                now[name] = max(0.0, time.thread_time() - c - (timed.spent(2) - spent))
+                if failures:
+                    raise RuntimeError(f"member {user.user}: rankers failed: {failures}")
+                rows.extend(got)
             t1, c1 = time.perf_counter(), time.thread_time()
-            if failures:
-                raise RuntimeError(f"member {user.user}: rankers failed: {failures}")
             wall, cpu = timed.spent(1), timed.spent(2)
-            now = {"total": t1 - t0, "total_cpu": c1 - c0, "model": wall, "model_cpu": cpu, "rankers": t1 - t0 - wall, "rankers_cpu": max(0.0, c1 - c0 - cpu)}
+            now.update(total=t1 - t0, total_cpu=c1 - c0, model=wall, model_cpu=cpu, rankers=t1 - t0 - wall, rankers_cpu=max(0.0, c1 - c0 - cpu))
             best = {k: min(v, best.get(k, v)) for k, v in now.items()}
         for k, v in best.items():
             out[k].append(v * 1e3)
@@ -139,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         v = res[key]
         assert isinstance(v, np.ndarray)
         print(f"{key:<12}{np.percentile(v, 50):8.2f}{np.percentile(v, 99):8.2f}{v.mean():8.2f}")
+    from rows._registry import RANKERS
+
+    print("rankers_cpu by part (p50 ms):", ", ".join(f"{k} {np.percentile(res[k], 50):.3f}" for k in ("make_context", *RANKERS)))
     print("model calls per member (mean wall ms per call):")
     methods = res["methods"]
     assert isinstance(methods, dict)
