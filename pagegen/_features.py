@@ -21,11 +21,14 @@ import scipy.sparse as sp
 from ._blend import FEATURES
 from ._popularity import CountIndex, trend_from_counts
 
-__all__ = ["TIME_FEATURES", "USER_FEATURES", "Tiles", "dense_rows", "time_features"]
+__all__ = ["DENSE_CONTENT", "TIME_FEATURES", "USER_FEATURES", "Tiles", "dense_rows", "recency_weights", "time_features"]
 
 DAY = 86_400
 YEAR = 365.25 * DAY
 
+#: Content vectors up to this long are also kept dense (transposed, ``(d, T)``): one dense
+#: product per request instead of a sparse one.
+DENSE_CONTENT = 256
 #: Blend features that depend on ``now`` only.
 TIME_FEATURES: tuple[str, ...] = ("pop_all", "pop_year", "trend", "age", "unreleased", "fresh")
 #: Blend features that depend on the member.
@@ -56,10 +59,11 @@ class Tiles:
 
     fold      int32 (n_items,): the tile each title's plays count for
     tiles     int64 (T,): the titles that are their own tile, ascending
+    content   CSR (T, d) content vectors of the tiles; content_dense its dense transpose when d is small
     expand    int32 (n_items,): position in ``tiles`` of each title's tile (None: tiles are all titles)
     """
 
-    __slots__ = ("als", "content", "ease_at", "expand", "fold", "genre_norm", "genres", "mf_bias", "mf_factors", "tiles", "topk", "year")
+    __slots__ = ("als", "content", "content_dense", "ease_at", "expand", "fold", "genre_norm", "genres", "mf_bias", "mf_factors", "tiles", "topk", "year")
 
     def __init__(self, a: Mapping[str, np.ndarray], content: sp.csr_array, topk: sp.csr_array | None) -> None:
         n = len(a["fold"])
@@ -75,6 +79,7 @@ class Tiles:
         self.genre_norm = _rows(a["genre_norm"], t, i)
         self.year = _rows(a["year"], t, i).astype(np.float32)
         self.content = content if identity else sp.csr_array(content[t])
+        self.content_dense = np.ascontiguousarray(self.content.T.toarray()) if content.shape[1] <= DENSE_CONTENT else None
         self.topk = None if topk is None else (topk if identity else sp.csr_array(topk[:, t]))
         self.ease_at = np.searchsorted(t, a["ease_items"]) if "ease_items" in a else None
 
@@ -121,3 +126,19 @@ def time_features(before: Callable[[int], np.ndarray], index: CountIndex, tiles:
     age = (now - index.origin - index.first[t]).astype(np.float32)
     out[:, 5] = np.where(at_now > 0, np.log1p(np.maximum(age, 0.0) / DAY), 0.0)
     return out
+
+
+def recency_weights(items: np.ndarray, last: np.ndarray, rated: np.ndarray, now: int, recency: float, floor: float) -> np.ndarray:
+    """Weights of a member's ratings for the rating fold-in, mean 1: the k-th most recent weighs
+    ``floor + exp(-k / recency)`` (before normalizing). A rating's time is that of the play of
+    the same title (``items``, ``last``); a title rated but not played counts as the most recent.
+    """
+    when = np.full(len(rated), now, np.int64)
+    if len(items) and len(rated):
+        order = np.argsort(items)
+        pos = np.minimum(np.searchsorted(items[order], rated), len(order) - 1)
+        found = items[order][pos] == rated
+        when[found] = last[order][pos][found]
+    rank = np.argsort(np.argsort(-when, kind="stable"), kind="stable")
+    weights = floor + np.exp(-rank / recency)
+    return weights / weights.mean() if len(weights) else weights

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from ._als import implicit_fold_in, item_gram, rating_fold_in
 from ._blend import FEATURES
 from ._errors import DataError
-from ._features import TIME_FEATURES, USER_FEATURES, Tiles, dense_rows, time_features
+from ._features import DENSE_CONTENT, TIME_FEATURES, USER_FEATURES, Tiles, dense_rows, recency_weights, time_features
 from ._interactions import PLAY, Interactions
 from ._popularity import CountIndex, first_per_day, merge_keys, play_keys, trend_from_counts
 from ._userstate import UserState
@@ -43,7 +43,7 @@ class Model:
     (config, scalars, names). Both are what ``save`` writes and ``load`` reads back.
     """
 
-    __slots__ = ("_a", "_als_gram", "_content", "_index", "_lru", "_meta", "_tiles", "_topk")
+    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_index", "_lru", "_meta", "_tiles", "_topk")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         frozen = {}
@@ -56,6 +56,8 @@ class Model:
         if len(frozen["fold"]) != self.n_items:
             raise ValueError(f"fold has {len(frozen['fold'])} titles, the model {self.n_items}")
         self._content = self._csr("content")
+        # content vectors (d x n, dense) when they are short: one dense product per request
+        self._content_dense = np.ascontiguousarray(self._content.T.toarray()) if self._content.shape[1] <= DENSE_CONTENT else None
         self._topk = self._csr("topk") if "topk_indptr" in frozen else None
         self._tiles = Tiles(frozen, self._content, self._topk)
         self._index: dict[str, CountIndex] = {}
@@ -187,18 +189,20 @@ class Model:
 
     # -- similarity ----------------------------------------------------------------------
 
-    def _collab_tiles(self, items: np.ndarray) -> np.ndarray:
-        """Collaborative similarity rows of ``items`` over the tiles, each scaled to a maximum of 1."""
+    def _collab(self, items: np.ndarray, *, tiles: bool) -> np.ndarray:
+        """Collaborative similarity rows of ``items`` over the catalog (``tiles``: over the tiles
+        only), each scaled to a maximum of 1."""
         t = self._tiles
-        out = np.zeros((len(items), t.n), np.float32)
+        out = np.zeros((len(items), t.n if tiles else self.n_items), np.float32)
         if t.topk is not None:
-            out[:] = dense_rows(t.topk, items)
+            out[:] = dense_rows(t.topk if tiles else self._topk, items)
         elif t.ease_at is not None:
             pos = self._a["ease_pos"][items]
             hit = np.flatnonzero(pos >= 0)
             if len(hit):
-                out[hit[:, None], t.ease_at[None, :]] = np.maximum(self._a["ease_weights"][pos[hit]], 0.0)
-        peak = out.max(axis=1, keepdims=True) if t.n else np.zeros((len(items), 1), np.float32)
+                cols = t.ease_at if tiles else self._a["ease_items"]
+                out[hit[:, None], cols[None, :]] = np.maximum(self._a["ease_weights"][pos[hit]], 0.0)
+        peak = out.max(axis=1, keepdims=True) if out.shape[1] else np.zeros((len(items), 1), np.float32)
         np.divide(out, peak, out=out, where=peak > 0)
         return out
 
@@ -214,9 +218,9 @@ class Model:
             raise DataError(f"title index out of range [0, {self.n_items})", field="items", value=int(items[(items < 0) | (items >= self.n_items)][0]))
         c = np.float32(self._meta["config"]["content_weight"])
         query = dense_rows(self._content, items)
-        sims = np.ascontiguousarray((self._content @ query.T).T, dtype=np.float32)
+        sims = query @ self._content_dense if self._content_dense is not None else np.ascontiguousarray((self._content @ query.T).T, dtype=np.float32)
         sims *= c
-        sims[:, self._tiles.tiles] += (1 - c) * self._collab_tiles(items)
+        sims += (1 - c) * self._collab(items, tiles=False)
         sims[np.arange(len(items)), items] = 0.0
         return sims
 
@@ -225,10 +229,10 @@ class Model:
         c = float(self._meta["config"]["content_weight"])
         t = self._tiles
         query = dense_rows(self._content, items)
-        content = t.content @ query.sum(axis=0)
+        content = query.sum(axis=0) @ t.content_dense if t.content_dense is not None else t.content @ query.sum(axis=0)
         # the self-similarity of each title is 0: take its own content term back out
         np.subtract.at(content, t.pos(items), np.einsum("ij,ij->i", query, query))
-        out = (1.0 - c) * self._collab_tiles(items).sum(axis=0) + c * content
+        out = (1.0 - c) * self._collab(items, tiles=True).sum(axis=0) + c * content
         return (out / len(items)).astype(np.float32)
 
     def neighbors(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -249,10 +253,11 @@ class Model:
         """The personal scorer r(u, v) over the catalog (float32), folded in from the member's history."""
         return self.personal_ease(user) if self.personal_method == "ease" else self.personal_als(user)
 
-    def _personal_tiles(self, hist: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    def _personal_tiles(self, hist: np.ndarray, strength: np.ndarray, method: str | None = None) -> np.ndarray:
+        """float32 ``(T,)``: the personal scorer (``method``, default the model's) over the tiles."""
         t = self._tiles
         out = np.zeros(t.n, np.float32)
-        if self.personal_method == "ease":
+        if (method or self.personal_method) == "ease":
             if t.ease_at is None or len(hist) == 0:
                 return out
             pos = self._a["ease_pos"][hist]
@@ -273,37 +278,21 @@ class Model:
 
     def personal_ease(self, user: UserState) -> np.ndarray:
         """EASE scores: the member's played titles times the EASE weights (0 where EASE is not fitted)."""
-        if self.personal_method != "ease":
-            return np.zeros(self.n_items, np.float32)
         hist, _, strength = self._history(user)
-        return self._tiles.to_items(self._personal_tiles(hist, strength))
+        return self._tiles.to_items(self._personal_tiles(hist, strength, "ease"))
 
     def personal_als(self, user: UserState) -> np.ndarray:
         """Implicit-ALS scores of the member folded in from their plays (0 where ALS is not fitted)."""
-        t = self._tiles
-        if t.als is None:
-            return np.zeros(self.n_items, np.float32)
         hist, _, strength = self._history(user)
-        cfg = self._meta["config"]
-        vec = implicit_fold_in(self._a["als_items"], hist, strength, float(cfg["als_regularization"]), float(cfg["als_alpha"]), self._als_gram)
-        return t.to_items(t.als @ vec)
+        return self._tiles.to_items(self._personal_tiles(hist, strength, "als"))
 
     def _rating_user(self, user: UserState, factors: bool) -> tuple[float, np.ndarray]:
         cfg = self._meta["config"]
         f = self._a["mf_factors"]
         if not factors:
             f = np.zeros((f.shape[0], 0), np.float32)
-        # recency rank of each rating, from the time of the play logged with it (unplayed: most recent)
         items, last, _ = self._history(user)
-        when = np.full(len(user.rated), user.now, np.int64)
-        if len(items) and len(user.rated):
-            order = np.argsort(items)
-            pos = np.minimum(np.searchsorted(items[order], user.rated), len(order) - 1)
-            found = items[order][pos] == user.rated
-            when[found] = last[order][pos][found]
-        rank = np.argsort(np.argsort(-when, kind="stable"), kind="stable")
-        weights = float(cfg["rating_recency_floor"]) + np.exp(-rank / float(cfg["rating_recency"]))
-        weights = weights / weights.mean() if len(weights) else weights
+        weights = recency_weights(items, last, user.rated, user.now, float(cfg["rating_recency"]), float(cfg["rating_recency_floor"]))
         return rating_fold_in(self._meta["mu"], self._a["mf_bias"], f, user.rated, user.ratings, float(cfg["rating_fold_in_regularization"]), float(cfg["rating_fold_in_bias_regularization"]), weights)
 
     def predict_rating(self, user: UserState, items: np.ndarray, *, factors: bool = True) -> np.ndarray:
