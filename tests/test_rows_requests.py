@@ -1,0 +1,119 @@
+"""What one request costs the model, and the shared helpers the fast paths rely on."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pagegen._userstate import UserState
+from pagegen.testing import FixedModel
+from rows._context import DAY, best_of, history_liking, liking, make_context, top_k
+from rows._registry import candidate_rows
+
+
+@pytest.fixture(scope="module")
+def world():
+    from pagegen._synthetic import synthetic_world
+
+    return synthetic_world("tiny", seed=0)
+
+
+class CountingModel:
+    """Counts the calls a request makes (method and arguments) on a FixedModel."""
+
+    def __init__(self, model: FixedModel) -> None:
+        self.model = model
+        self.calls: Counter = Counter()
+        self.similarity_rows: list[int] = []
+
+    def __getattr__(self, name: str):
+        attr = getattr(self.model, name)
+
+        def counted(*args, **kwargs):
+            self.calls[name, tuple(kwargs.items())] += 1
+            if name == "similarity":
+                self.similarity_rows.append(len(args[0]))
+            return attr(*args, **kwargs)
+
+        return counted
+
+
+def _model(world, *, recent_plays: bool = True) -> CountingModel:
+    cat, it = world.catalog, world.interactions
+    counts = np.bincount(it.item[it.kind == 0], minlength=cat.n).astype(np.float32)
+    rng = np.random.default_rng(3)
+    sim = rng.random((cat.n, cat.n)).astype(np.float32) * (rng.random((cat.n, cat.n)) < 0.2)
+
+    def popularity(now, window, region):
+        return counts if (window is None or recent_plays) else np.zeros(cat.n, np.float32)
+
+    return CountingModel(FixedModel(cat.n, scores=lambda u: counts + 0.5 * np.isin(np.arange(cat.n), u.items), popularity=popularity, trending=counts / 3, similarity=sim))
+
+
+def test_a_request_calls_each_model_method_once_and_asks_for_similarity_rows_of_its_anchors_only(world):
+    for u in (0, 5, 11):
+        model = _model(world)
+        ctx = make_context(world.catalog, model, world.user_state(u), n=10, seed=0)
+        rows, failures = candidate_rows(ctx)
+        assert failures == [] and rows
+        assert all(c == 1 for c in model.calls.values()), model.calls  # popularity once per (window, region)
+        names = Counter(name for name, _ in model.calls)
+        assert names["score"] == names["trending"] == 1 and names["similarity"] <= 1
+        assert (("popularity", ()) not in model.calls), "all-time counts were asked for although the window had enough titles"
+        byw = [r for r in rows if r.kind == "because_you_watched"]
+        assert all(k <= 3 for k in model.similarity_rows) and len(byw) <= sum(model.similarity_rows)  # rows of the (<= 3) anchors only
+
+
+def test_all_time_popularity_is_asked_for_only_when_the_windows_are_empty(world):
+    model = _model(world, recent_plays=False)
+    ctx = make_context(world.catalog, model, world.user_state(3), n=10, seed=0)
+    rows, failures = candidate_rows(ctx)
+    assert failures == []
+    assert model.calls["popularity", ()] == 1  # shared by Top 10 (all time) and Popular (fallback)
+    assert {r.kind for r in rows} >= {"popular", "top10"}
+    assert next(r for r in rows if r.kind == "popular").evidence["window"] is None
+
+
+def test_a_cold_member_costs_no_similarity_call(world):
+    model = _model(world)
+    rows, failures = candidate_rows(make_context(world.catalog, model, UserState.cold(world.now), n=10, seed=0))
+    assert failures == [] and rows
+    assert not any(name == "similarity" for name, _ in model.calls)
+
+
+@given(
+    st.lists(st.integers(-3, 3), min_size=0, max_size=60),
+    st.integers(0, 70),
+    st.randoms(use_true_random=False),
+)
+def test_best_of_is_the_head_of_a_full_sort_with_ties_to_the_lower_title(values, k, random):
+    values = np.asarray(values, np.float32) / 2  # many repeated values: the partition's hard case
+    items = np.arange(values.size) * 3
+    random.shuffle(items)  # titles in any order: the tie-break follows the title, not the position
+    items = np.asarray(items, np.int64)
+    expected = sorted(range(values.size), key=lambda p: (-values[p], items[p]))[:k]
+    assert best_of(values, items, k).tolist() == expected
+
+
+def test_top_k_matches_best_of_over_the_mask():
+    values = np.array([1.0, 3.0, 3.0, 0.0, 3.0, 2.0], np.float32)
+    mask = np.array([True, True, False, True, True, True])
+    items, scores = top_k(values, mask, 3)
+    assert items.tolist() == [1, 4, 5] and scores.tolist() == [3.0, 3.0, 2.0]
+    assert items.dtype == np.int32 and scores.dtype == np.float32
+
+
+def test_the_request_cached_history_equals_the_direct_computation(world):
+    for u in range(0, len(world.profiles), 17):
+        user = world.user_state(u)
+        ctx = make_context(world.catalog, FixedModel(world.catalog.n), user, n=5, seed=0)
+        for half_life in (30 * DAY, 180 * DAY):  # two rankers, two half-lives, one history
+            got = liking(ctx, rating_max=5.0, undated_recency=0.5, half_life=half_life)
+            want = history_liking(user, world.catalog, rating_max=5.0, undated_recency=0.5, half_life=half_life)
+            for a, b in zip(got, want, strict=True):
+                np.testing.assert_array_equal(a, b)
+        assert len([k for k in ctx._cache if k[0] == "history"]) == 1
