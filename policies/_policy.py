@@ -282,8 +282,6 @@ def policy_eligible(policy: Policy, catalog: Any) -> Any:
 
     Excluded genre names the catalog does not have are ignored (a policy serves many catalogs).
     """
-    import numpy as np
-
     mask = catalog.maturity <= policy.eligibility.maturity_code()
     cols = [catalog.genre_names.index(g) for g in policy.eligibility.exclude_genres if g in catalog.genre_names]
     if cols:
