@@ -27,7 +27,7 @@ _GATHER_CELLS = 1 << 27
 def _cg_half_step(x: sp.csr_array, other: np.ndarray, init: np.ndarray, reg: float, alpha: float, steps: int) -> np.ndarray:
     """Rows' factors given the other side's, for all rows of ``x`` (values = raw strengths r)."""
     gram = other.T @ other + reg * np.eye(other.shape[1], dtype=other.dtype)
-    counts = np.diff(x.indptr)
+    rows = np.repeat(np.arange(x.shape[0], dtype=np.intp), np.diff(x.indptr))
     conf = alpha * x.data.astype(other.dtype)
     weighted = sp.csr_array((1.0 + conf, x.indices, x.indptr), shape=x.shape)
     target = weighted @ other
@@ -37,7 +37,7 @@ def _cg_half_step(x: sp.csr_array, other: np.ndarray, init: np.ndarray, reg: flo
 
     def matvec(v: np.ndarray) -> np.ndarray:
         cells = cached if cached is not None else np.take(other, x.indices, axis=0)
-        dots = np.einsum("ij,ij->i", cells, np.repeat(v, counts, axis=0))
+        dots = np.einsum("ij,ij->i", cells, np.take(v, rows, axis=0))
         extra = sp.csr_array((conf * dots, x.indices, x.indptr), shape=x.shape) @ other
         return v @ gram + extra
 

@@ -95,9 +95,8 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
 
     ``blend=True``: the blend's fit (the data without the held-out plays), which only feeds the
     blend's features: no ALS when it is not the personal scorer, fewer MF alternations.
-    ``warm``: what an earlier call on nearly the same data left (ALS and MF factors, top-k
-    neighbours); this call starts from it (fewer alternations, the same neighbours) and
-    stores its own.
+    ``warm``: what an earlier call on nearly the same data left (ALS factors); this call
+    starts from it (fewer alternations) and stores its own.
     """
     n = catalog.n
     fold = fold_items(catalog.series)
@@ -117,14 +116,12 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
         arrays["ease_weights"] = ease_weights(binary, config.ease_lambda)
     meta: dict = {}
     if not use_ease:
-        if "topk" not in warm:
-            sub = plays[:, active]
-            top = cosine_topk(sp.csr_array(sub), config.neighbors)
-            full = sp.csr_array((top.data, active[top.indices], top.indptr), shape=(len(active), n))
-            expand = sp.csr_array((np.ones(len(active), np.float32), (active, np.arange(len(active)))), shape=(n, len(active)))
-            topk = sp.csr_array(expand @ full, dtype=np.float32)
-            warm["topk"] = {"topk_data": topk.data, "topk_indices": topk.indices.astype(np.int32), "topk_indptr": topk.indptr.astype(np.int64)}
-        arrays.update(warm["topk"])
+        sub = plays[:, active]
+        top = cosine_topk(sp.csr_array(sub), config.neighbors)
+        full = sp.csr_array((top.data, active[top.indices], top.indptr), shape=(len(active), n))
+        expand = sp.csr_array((np.ones(len(active), np.float32), (active, np.arange(len(active)))), shape=(n, len(active)))
+        topk = sp.csr_array(expand @ full, dtype=np.float32)
+        arrays.update(topk_data=topk.data, topk_indices=topk.indices.astype(np.int32), topk_indptr=topk.indptr.astype(np.int64))
         meta["topk_shape"] = [n, n]
     if not use_ease or (config.als and not blend):
         bar.step("implicit ALS")
@@ -137,7 +134,7 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
         arrays["als_items"] = factors
     bar.step("rating predictor")
     ratings = _rating_matrix(interactions, interactions.n_users, n)
-    # the final fit is not warm-started: from the blend fit's factors it lands on a slightly worse optimum (RMSE 0.900 vs 0.899)
+    # the final MF is fitted cold: warm-started from the blend fit's factors it lands on a slightly worse optimum (RMSE 0.900 vs 0.899)
     iterations = config.blend_rating_iterations if blend else config.rating_iterations
     mu, bias, factors = biased_mf(ratings, config.rating_factors, config.rating_regularization, config.rating_bias_regularization, iterations, rng)
     arrays["mf_bias"], arrays["mf_factors"] = bias, factors
@@ -179,8 +176,7 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
     """Fit popularity/trending, similarity, the personal scorer, the rating predictor and the blend.
 
     The blend learns from each sampled member's last plays with models fitted without them;
-    the final ALS then starts from that fit's (``refit_iterations``), and the top-k neighbours of
-    large catalogs are those of that fit (the held-out plays are a small share of the data).
+    the final ALS then starts from that fit's factors (``refit_iterations``).
 
     ``profiles`` (one per member index, optional) gives per-region popularity.
     ``progress``: draw a progress bar on stderr (None: only on a terminal).

@@ -130,3 +130,17 @@ def test_count_index_matches_binary_search(plays, times, segment):
     for item, t in plays:
         first[item] = min(first[item], t)
     np.testing.assert_array_equal(index.first, first)
+
+
+def test_large_catalog_path_folds_episodes_too():
+    """ALS and top-k neighbours (the path of large catalogs) see the series' plays as well."""
+    cfg = CONFIG.model_copy(update={"ease_max_items": 1, "als_factors": 4, "als_iterations": 3, "neighbors": 3})
+    model = fit(series_catalog(), events(EVENTS), cfg, progress=False)
+    assert model.personal_method == "als"
+    factors = model.arrays["als_items"]
+    assert np.all(factors[[2, 3, 4]] == 0) and np.any(factors[1] != 0)
+    sims = model.similarity(np.array([0]))[0]
+    assert sims[1] > 0  # m and the series share two members
+    state = UserState.from_history(series_catalog(), [{"item": "s3", "timestamp": NOW - 10}], NOW)
+    score = model.score(state)
+    assert np.all(np.isfinite(score)) and np.all(score[[2, 3, 4]] == score[1])
