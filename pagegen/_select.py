@@ -115,6 +115,9 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     blocked[n] = True
     pin_idx = np.flatnonzero(designated)
     reserved_for: frozenset | None = None
+    valid = np.empty(M.shape, dtype=bool)  # per-row-index buffers, reused
+    rank = np.empty(M.shape, dtype=np.int32)
+    attention = np.empty(M.shape, dtype=np.float64)
     for p in range(policy.n_rows):
         in_scope = policy.dedup == "page" or p < window.rows
         if not in_scope and p == window.rows:  # below the window: nothing is blocked any more
@@ -125,13 +128,13 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             for i in pending:
                 reserved[pad[pin_row[i]]] = True
             reserved[n] = False
-        valid = ~np.take(blocked | reserved, pad)
+        np.take(~(blocked | reserved), pad, out=valid)
         valid[pin_idx] = ~blocked[pad[pin_idx]]
-        rank = np.cumsum(valid, axis=1, dtype=np.int32)
+        np.cumsum(valid, axis=1, dtype=np.int32, out=rank)
         shown = np.minimum(rank[:, -1], width)
         rank *= valid
         b_ext[1 : cols + 1] = problem.D[p, :cols]
-        state.refilled_value = np.einsum("ij,ij->i", problem.Q, np.take(b_ext, rank))
+        state.refilled_value = np.einsum("ij,ij->i", problem.Q, np.take(b_ext, rank, out=attention))
         state._rank = rank
         feasible = ~taken & (shown >= policy.min_titles) & (kind_count[problem.kind] < kind_cap[problem.kind])
         if policy.genre_cap is not None and placed_genres.shape[1]:
