@@ -50,16 +50,17 @@ class BecauseYouWatched:
         # work on the unseen eligible titles only; boost >= 1, so a candidate (sim > 0) is a value > 0
         cand = ctx.cached("unseen_items", lambda: np.flatnonzero(ctx.unseen))
         boost = 1.0 + cfg.beta * ctx.affinity[cand]
-        at = np.searchsorted(cand, anchors)  # an anchor is seen, hence never a candidate; guard anyway
+        values = np.fmax(np.take(sims, cand, axis=1) * boost, 0.0)  # not similar (sim <= 0, or NaN): 0
+        at = np.minimum(np.searchsorted(cand, anchors), cand.size - 1)  # (cand is not empty: mask.any())
+        self_hit = cand[at] == anchors  # an anchor is seen, hence never a candidate; guard anyway
+        values[np.flatnonzero(self_hit), at[self_hit]] = 0.0
+        similar_counts = np.count_nonzero(values, axis=1)
         cat, user = ctx.catalog, ctx.user
         series = cat.series[user.items]
         history_tile = np.where(series >= 0, series, user.items)
         rows = []
         for pos, (a, j) in enumerate(zip(anchors.tolist(), order.tolist(), strict=True)):
-            value = np.fmax(sims[pos, cand] * boost, 0.0)  # not similar (sim <= 0, or NaN): 0
-            if at[pos] < cand.size and cand[at[pos]] == a:
-                value[at[pos]] = 0.0
-            similar = np.count_nonzero(value)
+            value, similar = values[pos], int(similar_counts[pos])
             if similar < cfg.min_titles:
                 continue
             if similar > ctx.n:

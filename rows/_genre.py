@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen._candidates import CandidateRow, RankContext
 from pagegen._catalog import Catalog
 
-from ._context import DAY, catalog_cached, liking, static_eligible, top_k
+from ._context import DAY, best_of, catalog_cached, liking, static_eligible
 from ._slices import SliceIndex, build_slices
 
 __all__ = ["GenreRows", "GenreRowsConfig"]
@@ -81,9 +81,14 @@ class GenreRows:
         greedy = set(_choose(logrel, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows).tolist())
         rows = []
         indptr, indices = idx.members.indptr, idx.members.indices
+        # the member's scores with -inf outside the mask: one gather per slice, no mask to apply
+        masked = ctx.cached(("masked_scores", cfg.exclude_seen), lambda: np.where(mask, ctx.scores, np.float32(-np.inf)))
         for s in chosen.tolist():
             members = indices[indptr[s] : indptr[s + 1]]
-            pos, scores = top_k(ctx.scores[members], mask[members], ctx.n)
+            in_slice = masked[members]
+            pos = best_of(in_slice, members, ctx.n)
+            pos = pos[in_slice[pos] > -np.inf]  # a slice with fewer than n titles in the mask
+            scores = in_slice[pos]
             evidence = {
                 **idx.definition(s),
                 "affinity": round(float(aff[s]), 6),
