@@ -39,7 +39,7 @@ import scipy.sparse as sp
 from ._candidates import CandidateRow
 from ._catalog import Catalog
 
-__all__ = ["DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SelectContext", "Selection", "objective", "prepare", "row_genres", "title_values"]
+__all__ = ["DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SMALL", "SelectContext", "Selection", "objective", "prepare", "row_genres", "title_values"]
 
 #: Decay of the redundancy penalty with the distance between two rows (see the module docstring).
 NEAR = 0.5
@@ -49,6 +49,8 @@ RANK_SCALE = 50.0
 DEPTH = 20.0
 #: Share of a row's weight that follows its ranker's row score (see the module docstring).
 ROW_SHARE = 0.2
+#: Up to this many candidate rows, the redundancy of every pair is computed at once (Problem._red).
+SMALL = 256
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,23 @@ class Problem:
         width = min(self.D.shape[1], self.Q.shape[1])
         return self.weight * (self.Q[:, :width] @ self.D[0, :width])
 
+    @cached_property
+    def _red(self) -> np.ndarray | None:
+        """red(r, s) of every pair, float64 (R, R), when there are at most SMALL candidate rows (the
+        built-in rankers give a few dozen): one product per request instead of one per row placed."""
+        if self.n_rows > SMALL:
+            return None
+        same = self.kind[:, None] == self.kind[None, :]
+        cos = np.clip(self.profile @ self.profile.T, 0.0, 1.0)
+        shared = (self.incidence @ self.incidence.T).toarray()
+        shorter = np.minimum(self.length[:, None], self.length[None, :])
+        overlap = np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
+        return (same + cos + overlap) / 3.0
+
     def redundancy(self, rows: np.ndarray | None, other: int) -> np.ndarray:
         """red(r, other) for every r in ``rows`` (all candidate rows when None), float64."""
+        if self._red is not None:
+            return self._red[:, other] if rows is None else self._red[np.asarray(rows, dtype=np.intp), other]
         kind, profile, M, length = self.kind, self.profile, self.M, self.length
         if rows is not None:
             rows = np.asarray(rows, dtype=np.intp)

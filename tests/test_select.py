@@ -14,7 +14,7 @@ from pagegen._errors import PagegenError
 from pagegen._learned import FEATURES
 from pagegen._learned_select import learned_selector
 from pagegen._objective import RANK_SCALE, ROW_SHARE, Placed, SelectContext, objective, prepare, title_values
-from pagegen._select import SELECTORS
+from pagegen._select import SELECTORS, _stage_key, greedy_fill
 from pagegen._select_exact import ExactConfig, ExactSelector
 from pagegen._userstate import UserState
 from pagegen.testing._strategies import NOW, instances
@@ -170,3 +170,25 @@ def test_learned_runs_inside_the_constrained_loop():
     assert seen[0][:, FEATURES.index("same_kind")].max() == 0 and seen[1][:4, FEATURES.index("same_kind")].min() == pytest.approx(1 / 3)
     with pytest.raises(PagegenError, match="ctx.rank"):
         learned_selector(low_row_score)(rows, policy, CTX)
+
+
+def test_pairwise_and_per_row_redundancy_agree(monkeypatch):
+    import pagegen._objective as objective_module
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for r in range(30):
+        items = rng.choice(6, size=int(rng.integers(1, 7)), replace=False)
+        rows.append(CandidateRow(("a", "b", "c")[r % 3], f"r{r}", "R", items, np.sort(rng.random(len(items)))[::-1], score=float(rng.random())))
+    eligible = np.array([True, True, False, True, True, True])
+    ctx = SelectContext(catalog=CATALOG, eligible=eligible)
+    pairwise = prepare(rows, _policy(n_rows=5, diversity=1.0), ctx)
+    assert pairwise._red is not None
+    monkeypatch.setattr(objective_module, "SMALL", 0)
+    per_row = prepare(rows, _policy(n_rows=5, diversity=1.0), ctx)
+    assert per_row._red is None
+    for s in range(len(rows)):
+        assert np.allclose(pairwise.redundancy(None, s), per_row.redundancy(None, s), rtol=0, atol=1e-12)
+        assert np.allclose(pairwise.redundancy(np.arange(0, 30, 3), s), per_row.redundancy(np.arange(0, 30, 3), s), rtol=0, atol=1e-12)
+    # ... so the selections agree too
+    assert [(p.row, p.items.tolist()) for p in greedy_fill(pairwise, _stage_key).rows] == [(p.row, p.items.tolist()) for p in greedy_fill(per_row, _stage_key).rows]
