@@ -68,7 +68,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, f
         nll = np.maximum(-margin, 0.0) + np.log1p(e)
         sigmoid_neg = np.where(margin >= 0, e, 1.0) / (1.0 + e)  # 1 / (1 + exp(margin))
         grad_logit = -sign * sw * sigmoid_neg
-        value = float(np.dot(sw, nll) + 0.5 * l2 * np.dot(w, w))
+        value = float(np.einsum("i,i->", sw, nll) + 0.5 * l2 * np.dot(w, w))
         grad = np.r_[np.einsum("ij,i->j", z, grad_logit) + l2 * w, grad_logit.sum()]
         return value, grad
 
