@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from ._blend import FEATURES
 from ._popularity import CountIndex, trend_from_counts
 
-__all__ = ["DENSE_CONTENT", "TIME_FEATURES", "USER_FEATURES", "Tiles", "dense_rows", "recency_weights", "time_features"]
+__all__ = ["DENSE_CONTENT", "TIME_FEATURES", "Tiles", "USER_FEATURES", "dense_rows", "recency_weights", "time_features"]
 
 DAY = 86_400
 YEAR = 365.25 * DAY

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SPAN", "CountIndex", "first_per_day", "fold_items", "item_starts", "merge_keys", "play_keys", "plays_before", "trend_from_counts", "trend_scores", "window_counts"]
+__all__ = ["CountIndex", "SPAN", "first_per_day", "fold_items", "item_starts", "merge_keys", "play_keys", "plays_before", "trend_from_counts", "trend_scores", "window_counts"]
 
 #: Width of one title's time range inside a key (2**40 s is about 35,000 years).
 SPAN = np.int64(1 << 40)
