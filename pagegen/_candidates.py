@@ -72,18 +72,17 @@ class CandidateRow:
     def __post_init__(self) -> None:
         items = np.asarray(self.items, dtype=np.int32).ravel()
         scores = np.asarray(self.scores, dtype=np.float32).ravel()
-        where = f"row {self.key!r}"
         if items.shape != scores.shape:
-            raise DataError(f"{where}: {len(items)} items but {len(scores)} scores", field="scores")
+            raise DataError(f"row {self.key!r}: {len(items)} items but {len(scores)} scores", field="scores")
         if not np.isfinite(scores).all():
             pos = int(np.flatnonzero(~np.isfinite(scores))[0])
-            raise DataError(f"{where}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
+            raise DataError(f"row {self.key!r}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
         if not math.isfinite(self.score):
-            raise DataError(f"{where}: non-finite row score", field="score", value=self.score)
+            raise DataError(f"row {self.key!r}: non-finite row score", field="score", value=self.score)
         if _repeats(items):
-            raise DataError(f"{where}: a title appears twice", field="items")
+            raise DataError(f"row {self.key!r}: a title appears twice", field="items")
         if self.reasons is not None and len(self.reasons) != len(items):
-            raise DataError(f"{where}: {len(self.reasons)} reasons for {len(items)} items", field="reasons")
+            raise DataError(f"row {self.key!r}: {len(self.reasons)} reasons for {len(items)} items", field="reasons")
         items, scores = _frozen(items), _frozen(scores)
         set_ = object.__setattr__
         set_(self, "items", items)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, liking
+from ._context import DAY, best_of, liking, unseen_items
 
 __all__ = ["BecauseYouWatched", "BecauseYouWatchedConfig"]
 
@@ -48,7 +48,7 @@ class BecauseYouWatched:
         anchors = items[order]
         sims = np.asarray(ctx.model.similarity(anchors), dtype=np.float32).reshape(len(anchors), ctx.catalog.n)
         # work on the unseen eligible titles only; boost >= 1, so a candidate (sim > 0) is a value > 0
-        cand = ctx.cached("unseen_items", lambda: np.flatnonzero(ctx.unseen))
+        cand = unseen_items(ctx)
         boost = 1.0 + cfg.beta * ctx.affinity[cand]
         values = np.fmax(np.take(sims, cand, axis=1) * boost, 0.0)  # not similar (sim <= 0, or NaN): 0
         at = np.minimum(np.searchsorted(cand, anchors), cand.size - 1)  # (cand is not empty: mask.any())

@@ -27,6 +27,7 @@ __all__ = [
     "popularity",
     "static_eligible",
     "top_k",
+    "unseen_items",
 ]
 
 EPISODE = ITEM_KINDS.index("episode")
@@ -119,6 +120,11 @@ def best_of(values: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
     else:
         pos = np.arange(values.size)
     return pos[np.lexsort((items[pos], -values[pos]))[:k]]
+
+
+def unseen_items(ctx: RankContext) -> np.ndarray:
+    """int64 indices of ``ctx.unseen`` (eligible titles the member has not seen), once per request."""
+    return ctx.cached("unseen_items", lambda: np.flatnonzero(ctx.unseen))
 
 
 def popularity(ctx: RankContext, window: int | None, region: str | None) -> np.ndarray:

@@ -108,9 +108,8 @@ class GenreRows:
         static = static_eligible(ctx.catalog, profile)
         key = ("slice_counts", self.index_key, profile.maturity, profile.region)
         base = catalog_cached(ctx.catalog, key, lambda: idx.members @ static.astype(np.float64))
-        missing = np.flatnonzero(static & ~mask)
-        extra = np.flatnonzero(mask & ~static)
-        return base - _slice_mass(idx, missing, None) + _slice_mass(idx, extra, None)
+        differ = np.flatnonzero(static != mask)  # +1 for a title only the mask has, -1 for one it lacks
+        return base + _slice_mass(idx, differ, np.where(mask[differ], 1.0, -1.0))
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
         """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice."""
@@ -124,14 +123,13 @@ class GenreRows:
         return (m + cfg.prior * idx.share) / (total + cfg.prior)
 
 
-def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
-    """float64 (n_slices,): the summed weights (1 each when None) of ``items`` in each slice,
-    gathered from the title-major index (cheap for a few titles)."""
+def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """float64 (n_slices,): the summed ``weights`` of ``items`` in each slice, gathered from the
+    title-major index (cheap for a few titles)."""
     start, stop = idx.by_item.indptr[items], idx.by_item.indptr[items + 1]
     counts = stop - start
     pos = np.repeat(stop - np.cumsum(counts), counts) + np.arange(int(counts.sum()))
-    w = None if weights is None else np.repeat(weights, counts)
-    return np.bincount(idx.by_item.indices[pos], weights=w, minlength=idx.n_slices).astype(np.float64)
+    return np.bincount(idx.by_item.indices[pos], weights=np.repeat(np.asarray(weights, np.float64), counts), minlength=idx.n_slices)
 
 
 def _choose(value: np.ndarray, offered: np.ndarray, fine: np.ndarray, max_rows: int, max_fine: int) -> np.ndarray:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, popularity, top_k
+from ._context import DAY, best_of, popularity, top_k, unseen_items
 
 __all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
 
@@ -32,10 +33,12 @@ class TopPicks:
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
-        mask = ctx.unseen if cfg.exclude_seen else ctx.eligible
-        if not mask.any():
+        cand = unseen_items(ctx) if cfg.exclude_seen else np.flatnonzero(ctx.eligible)
+        if cand.size == 0:
             return []
-        items, scores = top_k(ctx.scores, mask, ctx.n)
+        values = ctx.scores[cand]
+        pos = best_of(values, cand, ctx.n)
+        items, scores = cand[pos].astype(np.int32), values[pos]
         history = len(ctx.user.items) + len(ctx.user.rated)
         warmth = 1.0 - math.exp(-history / cfg.warmth)
         evidence = {"source": "personalized video ranker", "history": history, "warmth": round(warmth, 4)}

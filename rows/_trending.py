@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import top_k
+from ._context import best_of
 
 __all__ = ["Trending", "TrendingConfig"]
 
@@ -36,11 +36,12 @@ class Trending:
         if not base.any():
             return []
         trend = ctx.trending
-        mask = base & (trend > cfg.min_trend)
-        if not mask.any():
+        cand = np.flatnonzero(base & (trend > cfg.min_trend))
+        if cand.size == 0:
             return []
-        score = trend * (1.0 + cfg.alpha * ctx.affinity)
-        items, scores = top_k(score, mask, ctx.n)
+        score = trend[cand] * (1.0 + cfg.alpha * ctx.affinity[cand])
+        pos = best_of(score, cand, ctx.n)
+        items, scores = cand[pos].astype(np.int32), score[pos]
         match = float(np.mean(ctx.affinity[items]))
         evidence = {"source": "trending", "alpha": cfg.alpha, "taste_match": round(match, 4), "top_trend": float(trend[items[0]])}
         return [CandidateRow("trending", "trending", cfg.title, items, scores, evidence, cfg.weight * (0.5 + 0.5 * match))]
