@@ -114,6 +114,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     blocked = np.zeros(n + 1, dtype=bool)  # titles used up within the dedup scope, and the pad
     blocked[n] = True
     pin_idx = np.flatnonzero(designated)
+    positions = [pin.positions(policy.n_rows) for pin in pins]
     reserved_for: frozenset | None = None
     valid = np.empty(M.shape, dtype=bool)  # per-row-index buffers, reused
     rank = np.empty(M.shape, dtype=np.int32)
@@ -141,11 +142,12 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             recent = placed_genres[max(0, p - policy.genre_cap.span + 1) : p].sum(axis=0)
             full = recent >= policy.genre_cap.max_rows
             feasible &= ~(problem.declared[:, full].any(axis=1))
-        allowed_pin = np.zeros(n_cand, dtype=bool)
-        for i in pending:
-            if p in pins[i].positions(policy.n_rows):
-                allowed_pin[pin_row[i]] = True
-        feasible &= ~designated | allowed_pin
+        if len(pin_idx):
+            allowed_pin = np.zeros(n_cand, dtype=bool)
+            for i in pending:
+                if p in positions[i]:
+                    allowed_pin[pin_row[i]] = True
+            feasible &= ~designated | allowed_pin
         if p in forced and forced[p] in pending:
             only = feasible & (np.arange(n_cand) == pin_row[forced[p]])
             if only.any():
@@ -160,7 +162,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             feasible[late] = ~taken[late] & (shown[late] >= policy.min_titles)
             if not feasible.any():
                 break
-        ends_page = not feasible[~designated].any() and bool(feasible.any()) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending)
+        ends_page = any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending) and not feasible[~designated].any()
         scores = key(problem, p, state)
         if key is not _stage_key:
             gains = _stage_key(problem, p, state)
