@@ -172,17 +172,21 @@ def _recency(now: int, last: np.ndarray, undated: np.ndarray, undated_recency: f
 
 def _history(user: UserState, catalog: Catalog, rating_max: float, series_level: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(items int32, liking float64, last play int64 (_NEVER: never played), rated-but-unplayed bool), read-only."""
-    p_items = user.items
-    r_only = np.setdiff1d(user.rated, p_items, assume_unique=True) if user.rated.size else user.rated
-    items = np.concatenate([p_items, r_only]).astype(np.int32)
-    like = np.concatenate([np.where(user.fraction >= FINISHED_AT, 1.0, user.fraction.astype(np.float64)), np.zeros(r_only.size)])
-    last = np.concatenate([user.last, np.full(r_only.size, _NEVER, np.int64)])
+    p_items, rated = user.items, user.rated
+    items, last = p_items.astype(np.int32), user.last
+    like = np.where(user.fraction >= FINISHED_AT, 1.0, user.fraction.astype(np.float64))
+    if rated.size:  # a rating sets the liking; titles rated but never played come after the plays
+        rated_like = np.clip(user.ratings / rating_max, 0.0, 1.0).astype(np.float64)
+        played = np.zeros(rated.size, bool)
+        if p_items.size:
+            pos = np.minimum(np.searchsorted(rated, p_items), rated.size - 1)  # rated is sorted
+            hit = rated[pos] == p_items
+            like[hit] = rated_like[pos[hit]]
+            played[pos[hit]] = True
+        items = np.concatenate([items, rated[~played]]).astype(np.int32)
+        like = np.concatenate([like, rated_like[~played]])
+        last = np.concatenate([last, np.full(rated.size - int(played.sum()), _NEVER, np.int64)])
     undated = np.arange(items.size) >= p_items.size
-    if user.rated.size and items.size:
-        pos = np.searchsorted(user.rated, items)
-        pos_c = np.minimum(pos, user.rated.size - 1)
-        hit = user.rated[pos_c] == items
-        like[hit] = np.clip(user.ratings[pos_c[hit]] / rating_max, 0.0, 1.0)
     if series_level and items.size:
         series = catalog.series[items]
         episode = (catalog.kind[items] == EPISODE) & (series >= 0)
