@@ -12,6 +12,8 @@ from ._engine import Engine, build_page
 from ._errors import DataError, ModelFileError, PagegenError, PolicyError
 from ._fit import FitConfig, fit
 from ._interactions import EVENT_KINDS, Interactions
+from ._learned import LearnedScorer
+from ._learned_select import learned_selector
 from ._load import Dataset, Links, LoadReport, SkippedLine, load_catalog, load_dataset, load_events, load_movielens
 from ._metrics import n2dcg, recall, recall_curve
 from ._model import Model
@@ -41,6 +43,7 @@ __all__ = [
     "FitConfig",
     "ITEM_KINDS",
     "Interactions",
+    "LearnedScorer",
     "Links",
     "LoadReport",
     "MATURITY_LEVELS",
@@ -71,6 +74,7 @@ __all__ = [
     "build_page",
     "evaluate",
     "fit",
+    "learned_selector",
     "leave_last_split",
     "load_catalog",
     "load_dataset",
