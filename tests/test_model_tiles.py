@@ -15,7 +15,7 @@ from pagegen._popularity import SPAN, CountIndex, first_per_day, fold_items, ite
 from pagegen._userstate import UserState
 from pagegen._vocab import Vocab
 
-from test_model import CONFIG, DAY, NOW, T0
+from test_model import CONFIG, DAY, NOW, T0, plays
 
 # a movie, a series with three episodes, two more movies
 IDS = ["m", "s", "s1", "s2", "s3", "n", "o"]
@@ -34,17 +34,8 @@ def series_catalog() -> Catalog:
     )
 
 
-def events(rows: list[tuple[int, int, int]], n_users: int = 4) -> Interactions:
-    arr = np.asarray(rows, np.int64).reshape(-1, 3)
-    return Interactions(
-        users=Vocab([f"u{i}" for i in range(n_users)]),
-        user=arr[:, 0],
-        item=arr[:, 1],
-        timestamp=arr[:, 2],
-        kind=np.zeros(len(arr), np.int8),
-        value=np.ones(len(arr), np.float32),
-        n_items=len(IDS),
-    )
+def events(rows: list[tuple[int, int, int]]) -> Interactions:
+    return plays(rows, n_items=len(IDS))
 
 
 # u0 binges the series in one day; u1 watches it over two days; u2 and u3 watch movies
