@@ -13,7 +13,6 @@ from pagegen._fit import fit
 from pagegen._interactions import Interactions
 from pagegen._popularity import SPAN, CountIndex, first_per_day, fold_items, item_starts, play_keys, plays_before
 from pagegen._userstate import UserState
-from pagegen._vocab import Vocab
 
 from test_model import CONFIG, DAY, NOW, T0, plays
 
