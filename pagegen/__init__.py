@@ -81,6 +81,7 @@ __all__ = [
     "load_events",
     "load_movielens",
     "n2dcg",
+    "page_grid",
     "recall",
     "recall_curve",
     "render_html",

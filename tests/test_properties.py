@@ -18,7 +18,7 @@ from pagegen._engine import assemble
 from pagegen._objective import Placed, SelectContext, Selection, objective, prepare
 from pagegen._page import Page, page_grid
 from pagegen._select import SELECTORS
-from pagegen.testing._strategies import NOW, instances, policies, shrink_policy
+from pagegen.testing._strategies import NOW, instances, shrink_policy
 from policies._check import check
 from policies._policy import PRESETS, load_policy
 
