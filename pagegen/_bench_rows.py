@@ -9,6 +9,10 @@ and as CPU time of the calling thread (less sensitive to a busy machine; BLAS he
 of the model are not counted). ``--repeat R`` times each member R times (a fresh request each
 time) and keeps the fastest, which filters out a busy machine's stalls. Prints p50 / p99 /
 mean in ms, which model methods a request calls and what each costs, and the load average.
+
+For latency, run one request per core with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1``):
+on a busy two-core machine the model's matrix products otherwise wait for a second BLAS
+thread (the benchmark prints the thread settings it ran with).
 """
 
 from __future__ import annotations
@@ -154,7 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert isinstance(methods, dict)
     for key, (calls, ms) in methods.items():
         print(f"  {key:<50}{calls:6.2f}{ms:8.2f}")
-    print(f"load average: {load:.2f} before, {os.getloadavg()[0]:.2f} after")
+    threads = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ) or "BLAS threads: library default"
+    print(f"load average: {load:.2f} before, {os.getloadavg()[0]:.2f} after; {threads}")
     return 0
 
 
