@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ._catalog import Catalog
     from ._userstate import UserState
 
-__all__ = ["ROW_KINDS", "CandidateRow", "RankContext", "Ranker", "item_vector", "row_problems", "rows_problems"]
+__all__ = ["CandidateRow", "ROW_KINDS", "RankContext", "Ranker", "item_vector", "row_problems", "rows_problems"]
 
 #: The built-in row kinds. A custom ranker may use its own kind string too.
 ROW_KINDS: tuple[str, ...] = (
