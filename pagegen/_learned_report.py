@@ -146,15 +146,22 @@ def compare(world, catalog: Catalog, members: Sequence[Member], scorer: LearnedS
     return out
 
 
-def off_policy(catalog: Catalog, members: Sequence[Member], logs: Sequence[dict], targets: dict, steps: StepConfig, reward_model: LearnedScorer, *, alpha: float = 0.05) -> dict[str, list[Estimate]]:
+def off_policy(catalog: Catalog, members: Sequence[Member], logs: Sequence[dict], targets: dict, steps: StepConfig, reward_model: LearnedScorer, *, depth: int | None = None, alpha: float = 0.05) -> dict[str, list[Estimate]]:
     """IPS, SNIPS and DR estimates of each greedy target ``{name: row scorer}`` from ``logs``.
+
+    ``depth``: estimate the plays in the first ``depth`` rows only (default: the whole page).
+    A logged page rarely agrees with a deterministic target many rows down, so the cascade
+    weights of deep rows are mostly zero with a few huge ones and no interval is reliable
+    there; the first screen is what the logs support. Compare with :func:`true_value` at the
+    same depth (the cascade reads top-down, so plays in the first rows do not depend on the
+    rows below).
 
     Each log record is replayed on its member's candidates: at every logged step the target's
     choice given the logged rows above is compared with the logged row (deterministic target:
     probability 1 or 0), and ``reward_model`` (P(play in the row | reached)) gives DR's baseline.
     """
     by_member = {mem.request.member: mem for mem in members}
-    n_rows = steps.n_rows
+    n_rows = steps.n_rows if depth is None else min(int(depth), steps.n_rows)
     out: dict[str, list[Estimate]] = {}
     for name, scorer in targets.items():
         rewards, logp, tgt = (np.zeros((len(logs), n_rows)) for _ in range(3))
@@ -163,7 +170,7 @@ def off_policy(catalog: Catalog, members: Sequence[Member], logs: Sequence[dict]
         for i, rec in enumerate(logs):
             mem = by_member[rec["member_index"]]
             keys = [c.key for c in mem.request.candidates]
-            logged = [keys.index(row["key"]) for row in rec["rows"]]
+            logged = [keys.index(row["key"]) for row in rec["rows"][:n_rows]]
             survive = [1.0]
 
             def choose(step, x, ok, i=i, rec=rec, logged=logged, survive=survive):
@@ -178,20 +185,23 @@ def off_policy(catalog: Catalog, members: Sequence[Member], logs: Sequence[dict]
                 return a, None
 
             run_steps(catalog, mem.request, steps.model_copy(update={"n_rows": len(logged)}), choose)
-            if rec["play"] is not None:
+            if rec["play"] is not None and rec["play"]["row"] < n_rows:
                 rewards[i, rec["play"]["row"]] = 1.0
         w = cumulative_weights(tgt, logp)
         out[name] = [ips(rewards, w, alpha=alpha), snips(rewards, w, alpha=alpha), doubly_robust(rewards, w, q_logged, q_target, alpha=alpha)]
     return out
 
 
-def true_value(world, catalog: Catalog, members: Sequence[Member], scorer, steps: StepConfig, browse_config: BrowseConfig) -> float:
-    """Mean exact expected plays of the greedy in-loop policy ``scorer`` over ``members``."""
+def true_value(world, catalog: Catalog, members: Sequence[Member], scorer, steps: StepConfig, browse_config: BrowseConfig, *, depth: int | None = None) -> float:
+    """Mean exact expected plays of the greedy in-loop policy ``scorer`` over ``members``.
+
+    ``depth``: only the plays in the first ``depth`` rows (default: the whole page).
+    """
     values = []
     for mem in members:
         grid = run_steps(catalog, mem.request, steps, greedy(scorer)).grid
         prob = play_grid(grid, lambda items, m=mem.request.member: world.truth.preference(m, items), browse_config)
-        values.append(float(expected_plays(grid, prob, browse_config)))
+        values.append(float(expected_plays(grid, prob, browse_config, per_row=True)[:depth].sum()))
     return float(np.mean(values))
 
 
