@@ -182,8 +182,14 @@ def row_features(catalog: Catalog, request: Request, config: StepConfig, step: i
     return np.column_stack([*cols, onehot])
 
 
-def run_steps(catalog: Catalog, request: Request, config: StepConfig, choose: Chooser) -> Steps:
-    """Build one page row by row; ``choose`` picks each row among the placeable candidates."""
+def run_steps(catalog: Catalog, request: Request, config: StepConfig, choose: Chooser, *, limit: int | None = None) -> Steps:
+    """Build one page row by row; ``choose`` picks each row among the placeable candidates.
+
+    ``limit``: stop after that many rows (default ``config.n_rows``). The features stay those of
+    a ``config.n_rows``-row page (``position`` is ``step / config.n_rows``), so a replay of a
+    page's first rows sees exactly what the full loop saw there; shrinking ``n_rows`` instead
+    would not.
+    """
     items, kind, q, weight = request.matrix()
     used = np.zeros(catalog.n, dtype=bool)
     blocked = np.zeros(catalog.n, dtype=bool) if request.eligible is None else ~np.asarray(request.eligible, dtype=bool)
@@ -191,7 +197,8 @@ def run_steps(catalog: Catalog, request: Request, config: StepConfig, choose: Ch
     placed_genres = np.zeros(len(catalog.genre_names))
     kind_counts = np.zeros(len(KINDS))
     chosen, rows, feats, info = [], [], [], []
-    for step in range(config.n_rows):
+    n_steps = config.n_rows if limit is None else min(int(limit), config.n_rows)
+    for step in range(n_steps):
         new, new_q, overlap = _refill(items, q, blocked, used, config.n_cols)
         ok = ~placed & ((new >= 0).sum(axis=1) >= config.min_titles)
         if not ok.any():

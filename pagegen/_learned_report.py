@@ -184,7 +184,8 @@ def off_policy(catalog: Catalog, members: Sequence[Member], logs: Sequence[dict]
                 survive[0] *= 1.0 - q[a]
                 return a, None
 
-            run_steps(catalog, mem.request, steps.model_copy(update={"n_rows": len(logged)}), choose)
+            # the same loop and features as logging and true_value; only the first len(logged) steps
+            run_steps(catalog, mem.request, steps, choose, limit=len(logged))
             if rec["play"] is not None and rec["play"]["row"] < n_rows:
                 rewards[i, rec["play"]["row"]] = 1.0
         w = cumulative_weights(tgt, logp)
