@@ -7,6 +7,9 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
+#: Fresh logged views per evaluated member for the off-policy test (60 members).
+VIEWS = 12
+
 
 @pytest.fixture(scope="module")
 def setup():
@@ -32,21 +35,50 @@ def setup():
 
 
 def test_off_policy_intervals_cover_the_true_value(setup) -> None:
+    """On the first screen (the rows the logs support), with logging close to both greedy targets.
+
+    The replay must see the features the logging loop and the truth saw (a replay shrunk to
+    ``depth`` rows once shifted the ``position`` feature and biased the learned target low)."""
     from pagegen._learned import Request, gain_scorer
     from pagegen._learned_report import off_policy, true_value
+    from pagegen._logging_policy import LoggingConfig, log_pages
+
+    world, policy, config, steps, scorer, eval_m, _model = setup
+    depth = 3
+    fresh = [Request(m.request.member, m.request.user, m.request.now, v, m.request.candidates, m.request.relevance, m.request.activity) for m in eval_m for v in range(VIEWS)]
+    targets = {"gain": gain_scorer, "learned": scorer}
+    logging = LoggingConfig(temperature=0.2, epsilon=0.1)
+    logs = log_pages(world.catalog, fresh, world.truth.preference, scorer=tuple(targets.values()), config=logging, step_config=steps, browse_config=config.browse, seed=99)
+    estimates = off_policy(world.catalog, eval_m, logs, targets, steps, scorer, depth=depth)
+    for name, ests in estimates.items():
+        truth = true_value(world, world.catalog, eval_m, targets[name], steps, config.browse, depth=depth)
+        assert 0 < truth < 1
+        for est in ests:
+            assert est.n == len(fresh)
+            assert est.covers(truth), (name, est, truth)
+            assert est.half_width < 0.15, (name, est)  # informative, not a [-inf, inf] interval
+
+
+def test_replay_sees_the_logged_features(setup) -> None:
+    """Replaying a logged page's first rows computes, for each logged row, the features logging recorded."""
+    from pagegen._learned import Request, gain_scorer, run_steps
     from pagegen._logging_policy import log_pages
 
     world, policy, config, steps, scorer, eval_m, _model = setup
-    fresh = [Request(m.request.member, m.request.user, m.request.now, v, m.request.candidates, m.request.relevance, m.request.activity) for m in eval_m for v in range(6)]
-    targets = {"gain": gain_scorer, "learned": scorer}
-    logs = log_pages(world.catalog, fresh, world.truth.preference, scorer=tuple(targets.values()), config=config.logging, step_config=steps, browse_config=config.browse, seed=99)
-    estimates = off_policy(world.catalog, eval_m, logs, targets, steps, scorer)
-    for name, ests in estimates.items():
-        truth = true_value(world, world.catalog, eval_m, targets[name], steps, config.browse)
-        assert 0 < truth < 1
-        for est in ests:
-            assert est.covers(truth), (name, est, truth)
-            assert est.half_width < 0.3, (name, est)  # informative, not a [-inf, inf] interval
+    mem = eval_m[0]
+    req = Request(mem.request.member, mem.request.user, mem.request.now, 0, mem.request.candidates, mem.request.relevance, mem.request.activity)
+    (rec,) = log_pages(world.catalog, [req], world.truth.preference, scorer=(gain_scorer, scorer), step_config=steps, browse_config=config.browse, seed=5)
+    keys = [c.key for c in mem.request.candidates]
+    logged = [keys.index(row["key"]) for row in rec["rows"][:3]]
+    seen = []
+
+    def choose(step, x, ok):
+        seen.append(x[logged[step]])
+        return logged[step], None
+
+    replay = run_steps(world.catalog, mem.request, steps, choose, limit=len(logged))
+    assert replay.chosen.tolist() == logged
+    np.testing.assert_allclose(np.asarray(seen), [row["features"] for row in rec["rows"][:3]])
 
 
 def test_comparison_table(setup) -> None:
