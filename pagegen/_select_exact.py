@@ -42,7 +42,12 @@ class ExactSelector:
 
     def __call__(self, rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
         problem = prepare(rows, policy, ctx)
-        return _solve(problem, self.config)
+        try:
+            return _solve(problem, self.config)
+        except _Infeasible:
+            # Pins that cannot all hold (e.g. dedup leaves a pinned row too few titles): as the greedy
+            # selectors do, an 'available' pin then gives way; 'in_progress' pins, which check() requires, still hold.
+            return _solve(problem, self.config, strict_pins=False)
 
 
 def exact(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
@@ -50,7 +55,11 @@ def exact(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection
     return ExactSelector()(rows, policy, ctx)
 
 
-def _solve(problem: Problem, config: ExactConfig) -> Selection:
+class _Infeasible(PagegenError):
+    pass
+
+
+def _solve(problem: Problem, config: ExactConfig, *, strict_pins: bool = True) -> Selection:
     policy = problem.policy
     n_pos, width = policy.n_rows, policy.row_length
     window = policy.window(problem.device)
@@ -121,7 +130,7 @@ def _solve(problem: Problem, config: ExactConfig) -> Selection:
                     m.add(u[p, r] + filled[p + 1] <= 1)
                 else:
                     m.add(u[p, r] == 0)
-        if of_kind:
+        if of_kind and (strict_pins or pin.when == "in_progress"):
             m.add(sum(u[p, r] for p in range(n_pos) for r in of_kind) >= 1)
     # redundancy between rows: z >= u[p, r] + u[q, s] - 1 for p < q
     if policy.diversity > 0 and len(usable) > 1:
@@ -148,6 +157,8 @@ def _solve(problem: Problem, config: ExactConfig) -> Selection:
     solver.parameters.max_time_in_seconds = 4 * config.time_limit
     status = solver.solve(m)
     name = solver.status_name(status)
+    if status == cp_model.INFEASIBLE and strict_pins and policy.pins:
+        raise _Infeasible(f"exact selector: no page found (solver status {name})")
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise PagegenError(f"exact selector: no page found (solver status {name})")
     placed: list[Placed] = []

@@ -18,7 +18,8 @@ from pagegen._engine import assemble
 from pagegen._objective import Placed, SelectContext, Selection, objective, prepare
 from pagegen._page import Page, page_grid
 from pagegen._select import SELECTORS
-from pagegen.testing._strategies import NOW, instances, shrink_policy
+from pagegen import CandidateRow, Catalog, UserState
+from pagegen.testing._strategies import NOW, Instance, instances, shrink_policy
 from policies._check import check
 from policies._policy import PRESETS, load_policy
 
@@ -193,3 +194,23 @@ def test_broken_selectors_are_caught_on_a_known_instance():
         page, _ = build(inst, broken)
         assert rule in {v.rule for v in check(page, policy, user, catalog)}, rule
         assert rule in independent_problems(page, inst)
+
+
+def test_exact_lets_an_available_pin_give_way_when_pins_conflict():
+    """Continue Watching (in progress, pinned within 2 rows) takes every title Top 10 (pinned at row 2) could show:
+    both pins cannot hold under page dedup, so the Top 10 pin gives way in exact as in the greedy selectors."""
+    catalog = Catalog.build([f"t{i}" for i in range(5)], [f"T{i}" for i in range(5)], [["Action"]] * 5)
+    user = UserState.from_history(catalog, [{"item": f"t{i}", "timestamp": NOW - 100 + i, "value": 0.2} for i in (0, 3, 4)], NOW)
+    rows = [
+        CandidateRow("continue_watching", "cw", "Continue Watching", items=[4, 3, 0], scores=[3, 2, 1], score=0.5),
+        CandidateRow("top10", "top10", "Top 10", items=[0, 3, 4], scores=[3, 2, 1], score=0.5),
+        CandidateRow("top_picks", "tp", "Top Picks", items=[1, 2, 0], scores=[3, 2, 1], score=0.9),
+    ]
+    inst = Instance(catalog, user, np.ones(5, dtype=bool), rows, shrink_policy("default", 3, 3))
+    exact_page, exact = build(inst, "exact")
+    assert check(exact_page, inst.policy, inst.user, inst.catalog) == []
+    assert "continue_watching" in [row.kind for row in exact_page.rows[:2]]
+    assert "top10" not in [row.kind for row in exact_page.rows]
+    for name in GREEDY:
+        _, sel = build(inst, name)
+        assert sel.objective <= exact.objective + 1e-9, name
