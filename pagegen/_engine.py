@@ -88,6 +88,16 @@ class Engine:
             return UserState.from_interactions(self.interactions, user, when, self.profile(user))
         return UserState.cold(when, self.profile(user), user=user)
 
+    def rank_context(self, state: UserState, seed: int) -> RankContext:
+        """The rankers' context for one request: the member's eligibility narrowed by the policy's rules."""
+        from policies._policy import policy_eligible
+        from rows._context import make_context
+
+        base = make_context(self.catalog, self.model, state, n=self.policy.row_length, seed=seed)
+        eligible = base.eligible & policy_eligible(self.policy, self.catalog)
+        eligible.setflags(write=False)
+        return RankContext(catalog=self.catalog, model=self.model, user=state, eligible=eligible, n=base.n, rng=base.rng)
+
     def build(
         self,
         user: str | UserState,
@@ -104,8 +114,6 @@ class Engine:
         the trace); only when no row can be built does the call fail, with a PagegenError.
         """
         from policies._check import PageCheckError, check
-        from policies._policy import policy_eligible
-        from rows._context import make_context
         from rows._registry import candidate_rows
 
         if isinstance(user, UserState):
@@ -118,10 +126,7 @@ class Engine:
         policy.window(device)
         seed = self.seed if seed is None else int(seed)
         name, select = _selector(self.selector if selector is None else selector)
-        base = make_context(self.catalog, self.model, state, n=policy.row_length, seed=seed)
-        eligible = base.eligible & policy_eligible(policy, self.catalog)
-        eligible.setflags(write=False)
-        ctx = RankContext(catalog=self.catalog, model=self.model, user=state, eligible=eligible, n=base.n, rng=base.rng)
+        ctx = self.rank_context(state, seed)
         rows, failures = candidate_rows(ctx, self.rankers)
         who = state.user if state.user is not None else "(anonymous)"
         for f in failures:
@@ -129,7 +134,7 @@ class Engine:
         if not rows:
             why = "; ".join(f"{f.name}: {f.error}" for f in failures) or "every ranker returned no rows"
             raise PagegenError(f"no page for member {who}: no candidate rows ({why})")
-        selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=eligible, device=device, rng=ctx.rng, rank=ctx))
+        selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=ctx.eligible, device=device, rng=ctx.rng, rank=ctx))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r}")
         page = assemble(rows, selection, self.catalog, user=state.user, policy=policy.name, selector=name, device=device, now=state.now, seed=seed,

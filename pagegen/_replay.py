@@ -203,21 +203,15 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
     kinds)}, the RankContext, the ranker failures, {selector: seconds}) where a selector's
     seconds are the shared context and rankers plus its own selection.
     """
-    from policies._policy import policy_eligible
-    from rows._context import make_context
     from rows._registry import candidate_rows
 
-    from ._candidates import RankContext
     from ._engine import _selector
     from ._objective import SelectContext
 
     start = time.perf_counter()
     policy = engine.policy
     policy.window(device)
-    base = make_context(engine.catalog, engine.model, state, n=policy.row_length, seed=seed)
-    eligible = base.eligible & policy_eligible(policy, engine.catalog)
-    eligible.setflags(write=False)
-    ctx = RankContext(catalog=engine.catalog, model=engine.model, user=state, eligible=eligible, n=base.n, rng=base.rng)
+    ctx = engine.rank_context(state, seed)
     rows, failures = candidate_rows(ctx, engine.rankers)
     who = state.user if state.user is not None else "(anonymous)"
     if not rows:
@@ -230,7 +224,7 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
         label, select = _selector(name)
         rng = np.random.Generator(type(ctx.rng.bit_generator)())
         rng.bit_generator.state = after_rankers
-        selection = select(rows, policy, SelectContext(catalog=engine.catalog, eligible=eligible, device=device, rng=rng, rank=ctx))
+        selection = select(rows, policy, SelectContext(catalog=engine.catalog, eligible=ctx.eligible, device=device, rng=rng, rank=ctx))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r} ({label})")
         pages[name] = selection_grid(selection, rows)
