@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from ._arrays import frozen
 from ._errors import DataError
 
 if TYPE_CHECKING:
@@ -31,11 +32,6 @@ ROW_KINDS: tuple[str, ...] = (
     "popular",
 )
 
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.ascontiguousarray(arr)
-    arr.setflags(write=False)
-    return arr
 
 
 def _repeats(items: np.ndarray) -> bool:
@@ -83,7 +79,7 @@ class CandidateRow:
             raise DataError(f"row {self.key!r}: a title appears twice", field="items")
         if self.reasons is not None and len(self.reasons) != len(items):
             raise DataError(f"row {self.key!r}: {len(self.reasons)} reasons for {len(items)} items", field="reasons")
-        items, scores = _frozen(items), _frozen(scores)
+        items, scores = frozen(items), frozen(scores)
         set_ = object.__setattr__
         set_(self, "items", items)
         set_(self, "scores", scores)
@@ -147,7 +143,7 @@ class RankContext:
     @cached_property
     def scores(self) -> np.ndarray:
         """float32 (n_items,): the personalized video ranker, ``model.score(user)``."""
-        return _frozen(item_vector(self.model.score(self.user), self.catalog.n, "model.score"))
+        return frozen(item_vector(self.model.score(self.user), self.catalog.n, "model.score"))
 
     @cached_property
     def affinity(self) -> np.ndarray:
@@ -155,7 +151,7 @@ class RankContext:
         the eligible titles; a scale-free "how much this member likes v" for mixing with other signals."""
         s = self.scores
         if s.size == 0:
-            return _frozen(np.zeros(0, np.float32))
+            return frozen(np.zeros(0, np.float32))
         ref = s[self.eligible] if self.eligible.any() else s
         ref = ref.astype(np.float64)
         mean = float(ref.sum()) / ref.size
@@ -167,17 +163,17 @@ class RankContext:
         np.negative(z, out=z)
         np.exp(z, out=z)
         z += 1.0
-        return _frozen(np.reciprocal(z, out=z))
+        return frozen(np.reciprocal(z, out=z))
 
     @cached_property
     def popularity(self) -> np.ndarray:
         """float32 (n_items,): all-time play counts before ``now`` (``model.popularity(now)``)."""
-        return _frozen(item_vector(self.model.popularity(self.now), self.catalog.n, "model.popularity"))
+        return frozen(item_vector(self.model.popularity(self.now), self.catalog.n, "model.popularity"))
 
     @cached_property
     def trending(self) -> np.ndarray:
         """float32 (n_items,) >= 0: ``model.trending(now)``."""
-        return _frozen(item_vector(self.model.trending(self.now), self.catalog.n, "model.trending"))
+        return frozen(item_vector(self.model.trending(self.now), self.catalog.n, "model.trending"))
 
     @cached_property
     def seen(self) -> np.ndarray:
@@ -191,7 +187,7 @@ class RankContext:
     @cached_property
     def unseen(self) -> np.ndarray:
         """bool (n_items,): eligible titles the member has not played or rated (discovery rows)."""
-        return _frozen(self.eligible & ~self.seen)
+        return frozen(self.eligible & ~self.seen)
 
 
 def item_vector(values: Any, n: int, what: str) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from pagegen._arrays import frozen
 from pagegen._candidates import RankContext, item_vector
 from pagegen._catalog import ITEM_KINDS, Catalog
 from pagegen._errors import DataError
@@ -63,17 +64,17 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
 def static_eligible(catalog: Catalog, profile: Profile) -> np.ndarray:
     """The part of eligibility that depends on the profile only (displayable, maturity, region); read-only, cached per catalog."""
     maturity, region = profile.maturity, profile.region
-    return catalog_cached(catalog, ("eligible", maturity, region), lambda: _frozen(catalog.displayable() & (catalog.maturity <= maturity) & available(catalog, region)))
+    return catalog_cached(catalog, ("eligible", maturity, region), lambda: frozen(catalog.displayable() & (catalog.maturity <= maturity) & available(catalog, region)))
 
 
 def available(catalog: Catalog, region: str | None) -> np.ndarray:
     """Titles available in ``region``: unrestricted ones, and those licensed there (read-only, cached)."""
     def compute() -> np.ndarray:
         if region is None or not catalog.region_names:
-            return _frozen(np.ones(catalog.n, dtype=bool))
+            return frozen(np.ones(catalog.n, dtype=bool))
         if region in catalog.region_names:
-            return _frozen(catalog.available_in(region))
-        return _frozen(~catalog.regions.any(axis=1))
+            return frozen(catalog.available_in(region))
+        return frozen(~catalog.regions.any(axis=1))
 
     return catalog_cached(catalog, ("available", region), compute)
 
@@ -87,10 +88,6 @@ def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) 
         value = per[key] = compute()
         return value
 
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr.setflags(write=False)
-    return arr
 
 
 def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -201,7 +198,7 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
                 np.maximum.at(last_u, inv, last)
                 np.logical_or.at(undated_u, inv, undated)
                 items, like, last, undated = uniq.astype(np.int32), like_u, last_u, undated_u
-    return _frozen(items), _frozen(like), _frozen(last), _frozen(undated)
+    return frozen(items), frozen(like), frozen(last), frozen(undated)
 
 
 def next_episode(catalog: Catalog) -> np.ndarray:
