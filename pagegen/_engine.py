@@ -163,22 +163,26 @@ def assemble(
     """The Page of a selection: external ids, display titles, ranker scores and reasons."""
     # one gather per column over the whole page, then plain dicts that pydantic-core validates in one call
     where = np.empty(catalog.n, dtype=np.intp)  # scratch: position of each title in the candidate row
-    positions, counts = [], []
+    positions, gathered = [], []
     for placed in selection.rows:
-        items = rows[placed.row].items
-        where[items] = np.arange(len(items))
-        positions.append(where[placed.items])
-        counts.append(len(placed.items))
+        row = rows[placed.row]
+        where[row.items] = np.arange(len(row.items))
+        pos = where[placed.items]
+        positions.append(pos)
+        gathered.append(row.scores[pos])
     everything = np.concatenate([p.items for p in selection.rows]) if selection.rows else np.zeros(0, np.int32)
     ids, titles = catalog.ids[everything].tolist(), catalog.titles[everything].tolist()
+    scores = np.concatenate(gathered).astype(np.float64).round(6).tolist() if gathered else []
+    reasons: list = []
+    for placed, pos in zip(selection.rows, positions, strict=True):
+        given = rows[placed.row].reasons
+        reasons.extend([given[k] for k in pos.tolist()] if given is not None else [None] * len(pos))
+    slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
     page_rows, start = [], 0
-    for placed, pos, count in zip(selection.rows, positions, counts, strict=True):
+    for placed in selection.rows:
         row = rows[placed.row]
-        stop = start + count
-        scores = row.scores[pos].astype(np.float64).round(6).tolist()
-        reasons = [row.reasons[k] for k in pos.tolist()] if row.reasons is not None else [None] * count
-        slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids[start:stop], titles[start:stop], scores, reasons, strict=True)]
-        page_rows.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": jsonable(row.evidence), "slots": slots})
+        stop = start + len(placed.items)
+        page_rows.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": jsonable(row.evidence), "slots": slots[start:stop]})
         start = stop
     record = None
     if trace:
