@@ -239,19 +239,24 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     rows = tuple(rows)
     catalog = ctx.catalog
     n_cand = len(rows)
-    lengths = np.fromiter((len(r.items) for r in rows), dtype=np.intp, count=n_cand)
+    lengths = np.fromiter(map(len, rows), dtype=np.intp, count=n_cand)
     lmax = max(int(lengths.max(initial=0)), 1)
     raw = np.full((n_cand, lmax), -1, dtype=np.int32)
     score = np.zeros(raw.shape, dtype=np.float64)
     if n_cand:
-        filled = np.arange(lmax) < lengths[:, None]
-        raw[filled] = np.concatenate([r.items for r in rows])
-        score[filled] = np.concatenate([r.scores for r in rows])
+        items, scores = np.concatenate([r.items for r in rows]), np.concatenate([r.scores for r in rows])
+        if lengths.min() == lmax:  # rows of equal length: a reshape, no mask
+            raw[:], score[:] = items.reshape(raw.shape), scores.reshape(raw.shape)
+        else:
+            filled = np.arange(lmax) < lengths[:, None]
+            raw[filled], score[filled] = items, scores
     if n_cand and (int(raw.min()) < -1 or int(raw.max()) >= catalog.n):  # a title outside the catalog: never shown
         raw = np.where((raw >= 0) & (raw < catalog.n), raw, -1)
     ok = np.append(np.asarray(ctx.eligible, dtype=bool), False)[raw]  # the pad -1 reads the False sentinel
     length = ok.sum(axis=1)
-    if np.array_equal(ok, np.arange(lmax) < length[:, None]):  # eligible titles already left-packed
+    if ok.all():  # every entry eligible
+        M, S = raw, np.maximum(score, 0.0)
+    elif np.array_equal(ok, np.arange(lmax) < length[:, None]):  # eligible titles already left-packed
         M, S = np.where(ok, raw, -1), np.where(ok, np.maximum(score, 0.0), 0.0)
     else:
         order = np.argsort(~ok, axis=1, kind="stable")
