@@ -228,10 +228,11 @@ def template(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Select
     by_score = np.empty(n_cand, dtype=np.float64)
     by_score[np.lexsort((-np.arange(n_cand), problem.row_score))] = np.arange(n_cand)
     listed = np.isin(np.asarray(problem.kinds, dtype=object)[problem.kind], list(policy.template)) if n_cand else np.zeros(0, bool)
-    kind_names = np.asarray(problem.kinds, dtype=object)[problem.kind] if n_cand else np.zeros(0, object)
+    # the code of each row index's wanted kind (-1: none, or no candidate row of it): integer compares in the loop
+    wanted_code = [problem.kinds.index(k) if k in problem.kinds else -1 for k in policy.template]
 
     def key(_pr: Problem, p: int, _s: FillState) -> np.ndarray:
-        wanted = kind_names == policy.template[p] if p < len(policy.template) else np.zeros(n_cand, bool)
+        wanted = problem.kind == wanted_code[p] if p < len(wanted_code) else np.zeros(n_cand, bool)
         return (2.0 * wanted + listed) * (n_cand + 1) + by_score
 
     return greedy_fill(problem, key)
