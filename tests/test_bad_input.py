@@ -82,7 +82,7 @@ def test_header_only_file(tmp_path: Path) -> None:
 
 
 def test_missing_required_column(tmp_path: Path) -> None:
-    root = ml_folder(tmp_path, ratings="userId,movieId,timestamp\n1,1,964982703\n")
+    root = ml_folder(tmp_path, ratings="userId,movieId,timestamp\n1,1,964000003\n")
     expect(lambda: load_movielens(root), source=root / "ratings.csv", line=1, field="rating", says="missing required column")
 
 
@@ -98,42 +98,42 @@ def test_unknown_column(tmp_path: Path) -> None:
     ("bad_line", "field", "value", "says"),
     [
         ("1,1,4.0", None, "1,1,4.0", "expected 4 fields"),
-        ("1,1,4.0,964982703,extra", None, "1,1,4.0,964982703,extra", "found 5"),
+        ("1,1,4.0,964000003,extra", None, "1,1,4.0,964000003,extra", "found 5"),
         ("", None, "", "found 0"),
-        ("1,1,abc,964982703", "rating", "abc", "not a number"),
-        ("1.5,1,4.0,964982703", "userId", "1.5", "not an integer"),
+        ("1,1,abc,964000003", "rating", "abc", "not a number"),
+        ("1.5,1,4.0,964000003", "userId", "1.5", "not an integer"),
         ("1,1,4.0,9.6e8", "timestamp", "9.6e8", "not an integer"),
-        ("1,1,4.0,964_982_703", "timestamp", "964_982_703", "not an integer"),
-        ("1,1,nan,964982703", "rating", float("nan"), "not a finite number"),
-        ("1,1,inf,964982703", "rating", float("inf"), "not a finite number"),
-        ("1,1,7.0,964982703", "rating", 7.0, "rating outside [0.5, 5.0]"),
+        ("1,1,4.0,964_000_003", "timestamp", "964_000_003", "not an integer"),
+        ("1,1,nan,964000003", "rating", float("nan"), "not a finite number"),
+        ("1,1,inf,964000003", "rating", float("inf"), "not a finite number"),
+        ("1,1,7.0,964000003", "rating", 7.0, "rating outside [0.5, 5.0]"),
         ("1,1,4.0,-5", "timestamp", -5, "time outside"),
         ("1,1,4.0,5000000000", "timestamp", 5_000_000_000, "2100-01-01"),
-        ("1,999,4.0,964982703", "movieId", 999, "unknown movieId"),
-        ("-3,1,4.0,964982703", "userId", -3, "negative id"),
+        ("1,999,4.0,964000003", "movieId", 999, "unknown movieId"),
+        ("-3,1,4.0,964000003", "userId", -3, "negative id"),
     ],
 )
 def test_bad_ratings_line(tmp_path: Path, bad_line: str, field: str | None, value: object, says: str) -> None:
-    root = ml_folder(tmp_path, ratings=with_line("ratings", bad_line) + "1,2,3.0,964982703\n")
+    root = ml_folder(tmp_path, ratings=with_line("ratings", bad_line) + "1,2,3.0,964000003\n")
     expect(lambda: load_movielens(root), source=root / "ratings.csv", line=9, field=field, value=value, says=says)
 
 
 def test_first_bad_line_is_reported(tmp_path: Path) -> None:
-    lines = with_line("ratings", "1,999,4.0,964982703") + "1,1,nan,964982703\n"
-    root = ml_folder(tmp_path, ratings=lines.replace("1,3,2.5,964981247", "1,3,2.5,-1"))
+    lines = with_line("ratings", "1,999,4.0,964000003") + "1,1,nan,964000003\n"
+    root = ml_folder(tmp_path, ratings=lines.replace("1,3,2.5,964000001", "1,3,2.5,-1"))
     expect(lambda: load_movielens(root), source=root / "ratings.csv", line=3, field="timestamp", value=-1)
 
 
 def test_bad_line_in_a_later_chunk_names_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(load_common, "CHUNK_BYTES", 32)
-    root = ml_folder(tmp_path, ratings=with_line("ratings", "2,3,4.0,964982703") + "1,1,9.5,964982703\n" + "2,1,4.0,964982703\n")
+    root = ml_folder(tmp_path, ratings=with_line("ratings", "2,3,4.0,964000003") + "1,1,9.5,964000003\n" + "2,1,4.0,964000003\n")
     expect(lambda: load_movielens(root), source=root / "ratings.csv", line=10, field="rating", value=9.5)
 
 
 def test_not_utf8(tmp_path: Path) -> None:
     root = ml_folder(tmp_path)
-    (root / "ratings.csv").write_bytes((TINY / "ratings.csv").read_bytes() + b"1,\xff\xfe,4.0,964982703\n")
-    expect(lambda: load_movielens(root), source=root / "ratings.csv", line=9, field=None, value=b"1,\xff\xfe,4.0,964982703", says="not UTF-8")
+    (root / "ratings.csv").write_bytes((TINY / "ratings.csv").read_bytes() + b"1,\xff\xfe,4.0,964000003\n")
+    expect(lambda: load_movielens(root), source=root / "ratings.csv", line=9, field=None, value=b"1,\xff\xfe,4.0,964000003", says="not UTF-8")
 
 
 def test_bad_play_threshold() -> None:
@@ -170,13 +170,13 @@ def test_empty_tag(tmp_path: Path) -> None:
 
 
 def test_duplicate_link(tmp_path: Path) -> None:
-    root = ml_folder(tmp_path, links=with_line("links", "3,0113228,15602"))
+    root = ml_folder(tmp_path, links=with_line("links", "3,0000103,903"))
     expect(lambda: load_movielens(root), source=root / "links.csv", line=7, field="movieId", value="3", says="duplicate id (first at line 4)")
 
 
 def test_bad_imdb_id(tmp_path: Path) -> None:
-    root = ml_folder(tmp_path, links=(TINY / "links.csv").read_text().replace("0113228", "tt0113228"))
-    expect(lambda: load_movielens(root), source=root / "links.csv", line=4, field="imdbId", value="tt0113228", says="not an integer")
+    root = ml_folder(tmp_path, links=(TINY / "links.csv").read_text().replace("0000103", "tt0000103"))
+    expect(lambda: load_movielens(root), source=root / "links.csv", line=4, field="imdbId", value="tt0000103", says="not an integer")
 
 
 # -- generic format ------------------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_catalog_header_only(tmp_path: Path) -> None:
 
 def test_lenient_movielens_skips_and_reports_every_bad_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(load_common, "CHUNK_BYTES", 48)  # bad lines fall in several blocks
-    ratings = with_line("ratings", "1,1,abc,964982703") + "1,999,4.0,964982703\n2,3,4.0,964982703\n1,5,4.0\n3,3,4.0,-7\n"
+    ratings = with_line("ratings", "1,1,abc,964000003") + "1,999,4.0,964000003\n2,3,4.0,964000003\n1,5,4.0\n3,3,4.0,-7\n"
     root = ml_folder(tmp_path, ratings=ratings, tags=with_line("tags", "1,77,weird,964982800"))
     with pytest.warns(UserWarning, match=r"skipped 5 bad line\(s\) \(4 in .*ratings.csv, 1 in .*tags.csv\)"):
         ds = load_movielens(root, lenient=True)

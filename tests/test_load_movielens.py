@@ -111,7 +111,7 @@ def test_tiny_catalog() -> None:
     assert cat.genres_of(cat.index("3")) == ["Comedy", "Drama"]
     assert np.all(cat.kind == 0) and np.all(cat.maturity == 0) and np.all(cat.series == -1)
     # added = first rating; movie 10 was never rated: the last rating time of the file
-    assert cat.added.tolist() == [964_982_703, 1_000_000_000, 964_981_247, 1_200_000_000, 1_300_000_000]
+    assert cat.added.tolist() == [964_000_003, 1_000_000_000, 964_000_001, 1_200_000_000, 1_300_000_000]
 
 
 def test_tiny_tags_are_normalized_and_counted() -> None:
@@ -124,8 +124,8 @@ def test_tiny_tags_are_normalized_and_counted() -> None:
 
 def test_tiny_links() -> None:
     ds = load_movielens(TINY)
-    assert ds.links.imdb.tolist() == [114709, 113497, 113228, 114885, 113041]
-    assert ds.links.tmdb.tolist() == [862, -1, 15602, 31357, 11862]  # empty tmdbId -> -1
+    assert ds.links.imdb.tolist() == [101, 102, 103, 105, 110]
+    assert ds.links.tmdb.tolist() == [901, -1, 903, 905, 910]  # empty tmdbId -> -1
 
 
 def test_tiny_events_sorted_with_a_play_before_each_rating() -> None:
@@ -133,7 +133,7 @@ def test_tiny_events_sorted_with_a_play_before_each_rating() -> None:
     assert inter.users.ids.tolist() == ["1", "2", "3", "10"]  # userIds in numeric order
     assert inter.n == 14
     u1 = inter.span(inter.users.index("1"))
-    assert inter.timestamp[u1].tolist() == [964_981_247, 964_981_247, 964_982_703, 964_982_703]
+    assert inter.timestamp[u1].tolist() == [964_000_001, 964_000_001, 964_000_003, 964_000_003]
     assert inter.kind[u1].tolist() == [PLAY, RATING, PLAY, RATING]
     assert inter.value[u1].tolist() == [1.0, 2.5, 1.0, 4.0]
     # same-second ratings of user 10 come in item order
@@ -212,10 +212,10 @@ def test_time_order_matches_lexsort(wide: bool) -> None:
 def test_large_movie_ids_are_looked_up_too(tmp_path: Path) -> None:
     """Ids too sparse for a direct table take the binary-search path, with the same result."""
     (tmp_path / "movies.csv").write_text("movieId,title,genres\n3000000000,Big (1988),Comedy\n7,Small (1990),Drama\n")
-    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,7,4.0,964982703\n1,3000000000,3.0,964982704\n")
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,7,4.0,964000003\n1,3000000000,3.0,964982704\n")
     ds = load_movielens(tmp_path)
     rating = ds.interactions.kind == RATING
     assert ds.catalog.ids[ds.interactions.item[rating]].tolist() == ["7", "3000000000"]
-    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,8,4.0,964982703\n")
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,8,4.0,964000003\n")
     with pytest.raises(DataError, match="ratings.csv:2: field 'movieId' = 8: unknown movieId"):
         load_movielens(tmp_path)
