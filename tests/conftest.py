@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,24 @@ from hypothesis import HealthCheck, settings
 REPO = Path(__file__).resolve().parent.parent
 ML_SMALL = Path(os.environ.get("PAGEGEN_DATA", REPO.parent / "shared" / "data")) / "ml-latest-small"
 REQUIRE_DATA = os.environ.get("PAGEGEN_REQUIRE_DATA") == "1"
+
+
+
+def _materialize_ml_tiny() -> Path:
+    """The hand-made MovieLens-format fixture as a folder of ``*.csv`` files.
+
+    The files are tracked as ``*.csv.in`` so that no file in the repository looks like a copy of
+    the MovieLens data set (whose license forbids redistribution); they hold made-up titles and ids.
+    """
+    root = Path(tempfile.mkdtemp(prefix="pagegen-ml-tiny-")) / "movielens_tiny"
+    root.mkdir()
+    for src in (REPO / "tests" / "data" / "movielens_tiny").glob("*.csv.in"):
+        shutil.copyfile(src, root / src.name.removesuffix(".in"))
+    atexit.register(shutil.rmtree, root.parent, True)
+    return root
+
+
+ML_TINY = _materialize_ml_tiny()
 
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile(

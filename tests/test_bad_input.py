@@ -18,8 +18,10 @@ from pagegen._errors import DataError
 from pagegen._interactions import RATING
 from pagegen._load import load_catalog, load_dataset, load_events, load_movielens
 
+from conftest import ML_TINY
+
 DATA = Path(__file__).parent / "data"
-TINY = DATA / "movielens_tiny"
+TINY = ML_TINY
 GENERIC = DATA / "generic"
 
 

@@ -14,7 +14,9 @@ from pagegen._errors import DataError
 from pagegen._interactions import EVENT_KINDS, PLAY, RATING
 from pagegen._load import load_movielens, parse_year
 
-TINY = Path(__file__).parent / "data" / "movielens_tiny"
+from conftest import ML_TINY
+
+TINY = ML_TINY
 
 
 def _ratings_by_csv_module(path: Path) -> list[tuple[str, str, float, int]]:
