@@ -144,6 +144,19 @@ class Engine:
                 raise PageCheckError(violations)
         return page
 
+    def build_many(
+        self,
+        users: Sequence[str | UserState],
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+    ) -> list[Page]:
+        """The pages ``build`` returns for each of ``users`` one by one (same order, same JSON);
+        meant for batch jobs, which pass a chunk of members at a time."""
+        return [self.build(user, now=now, device=device, selector=selector, seed=seed) for user in users]
+
 
 def _selector(selector: str | Selector) -> tuple[str, Selector]:
     if isinstance(selector, str):

@@ -89,7 +89,7 @@ def _nan(ctx):
 
 def _bad_row(items, scores):
     row = object.__new__(CandidateRow)
-    for name, value in dict(kind="x", key="bad", title="Bad", items=items, scores=scores, evidence={}, score=1.0, reasons=None).items():
+    for name, value in {"kind": "x", "key": "bad", "title": "Bad", "items": items, "scores": scores, "evidence": {}, "score": 1.0, "reasons": None}.items():
         object.__setattr__(row, name, value)
     return row
 
@@ -167,3 +167,12 @@ def test_build_page_with_no_arguments_uses_the_synthetic_world():
     page = build_page()
     assert page.rows and page.policy == "default"
     assert build_page(page.user).to_json() == page.to_json()
+
+
+def test_build_many_returns_exactly_the_pages_of_build(world, model):
+    eng = engine(world, model)
+    members = ["u0", "u3", "nobody", "u7", "u3", eng.state("u5")]
+    pages = eng.build_many(members, device="tv", seed=4)
+    assert [p.user for p in pages] == ["u0", "u3", "nobody", "u7", "u3", "u5"]
+    assert [p.to_json() for p in pages] == [eng.build(m, device="tv", seed=4).to_json() for m in members]
+    assert eng.build_many([]) == []
