@@ -82,9 +82,11 @@ def load_source(args: argparse.Namespace) -> Source:
     from ._synthetic import synthetic_world
 
     size = args.world or "small"
-    _status(f"generating the synthetic world {size!r} ...")
-    world = synthetic_world(size, seed=args.world_seed)
-    return Source(world.catalog, world.interactions, world.profiles, world.now, {"world": size, "world_seed": args.world_seed})
+    n_members = getattr(args, "world_members", None)  # batch: the world's member count, overridden
+    _status(f"generating the synthetic world {size!r}{'' if n_members is None else f' with {n_members:,} members'} ...")
+    world = synthetic_world(size, seed=args.world_seed, n_members=n_members)
+    params = {"world": size, "world_seed": args.world_seed} | ({} if n_members is None else {"world_members": n_members})
+    return Source(world.catalog, world.interactions, world.profiles, world.now, params)
 
 
 def _file_digest(path: Path) -> str:
@@ -238,7 +240,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from ._batch import BatchConfig, run_batch
 
     config = BatchConfig(shard_size=args.shard_size, workers=args.workers, engine=args.engine, address=args.address, device=args.device)
+    if args.world_members is not None and (args.data or args.catalog):
+        raise DataError("--world-members sizes the synthetic world; it does not apply to --data or --catalog", field="--world-members", value=args.world_members)
+    start = time.perf_counter()
     engine, source, now, params = make_engine(args)
+    setup = time.perf_counter() - start
     if args.members:
         members = _read_members(args.members)
         known = source.interactions.users
@@ -253,6 +259,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     result = run_batch(engine, args.out, members, config, params=params)
     done = f"{result.pages:,} pages in {result.seconds:.1f} s ({result.pages_per_second:,.0f} pages/s)"
     print(f"{result.out}: {result.n_members:,} members in {result.n_shards} shards; this run built {result.shards_built} shards, {done}; {result.shards_skipped} already done")
+    total = setup + result.seconds
+    print(f"set-up (data, model, engine) {setup:.1f} s; with it {total:.1f} s ({result.pages / total if total > 0 else 0.0:,.0f} pages/s)")
     return 0
 
 
@@ -374,6 +382,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=0, metavar="N", help="worker processes or Ray actors (default: one per CPU)")
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="local process pool or Ray (pip install 'pagegen[ray]')")
     p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    p.add_argument("--world-members", type=int, metavar="N", help="synthetic world with N members instead of its size's count (e.g. --world medium --world-members 1000000)")
     _add_source(p)
     _add_page_options(p)
     p = add("render", _cmd_render, "write a page as a self-contained HTML preview")

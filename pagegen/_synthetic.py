@@ -178,8 +178,14 @@ class World:
         return f"World(seed={self.config.seed}: {titles}; {len(self.profiles):,} members; {logged})"
 
 
-def synthetic_world(size: str | WorldConfig = "small", seed: int | None = None) -> World:
-    """Generate a world: ``size`` names one of SIZES or is a WorldConfig; ``seed`` overrides its seed."""
+def synthetic_world(size: str | WorldConfig = "small", seed: int | None = None, *, n_members: int | None = None) -> World:
+    """Generate a world: ``size`` names one of SIZES or is a WorldConfig; ``seed`` overrides its seed,
+    ``n_members`` its member count (e.g. the 10,000-title "medium" catalog with 1,000,000 members).
+
+    The catalog and the titles' truth do not depend on ``n_members``; the members and their events
+    do (another count is another, equally deterministic, world). Members are generated in fixed
+    chunks of 50,000, so memory grows with the events, not with temporaries over all members.
+    """
     if isinstance(size, str):
         if size not in SIZES:
             raise DataError(f"unknown world size, expected one of {', '.join(SIZES)}", field="size", value=size)
@@ -190,6 +196,12 @@ def synthetic_world(size: str | WorldConfig = "small", seed: int | None = None) 
         raise DataError("expected a size name or a WorldConfig", field="size", value=type(size).__name__)
     if seed is not None:
         config = WorldConfig.model_validate({**config.model_dump(), "seed": seed})  # validated, unlike model_copy
+    if n_members is not None:
+        limit = WorldConfig.model_fields["n_members"].metadata
+        lo, hi = next(m.ge for m in limit if hasattr(m, "ge")), next(m.le for m in limit if hasattr(m, "le"))
+        if isinstance(n_members, bool) or not isinstance(n_members, (int, np.integer)) or not lo <= n_members <= hi:
+            raise DataError(f"expected a whole number of members in [{lo:,}, {hi:,}]", field="n_members", value=n_members)
+        config = WorldConfig.model_validate({**config.model_dump(), "n_members": int(n_members)})
     root = np.random.SeedSequence(config.seed)
     s_catalog, s_members, s_items, s_events = root.spawn(4)
     catalog, items = make_catalog(config, np.random.default_rng(s_catalog))

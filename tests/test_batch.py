@@ -137,3 +137,84 @@ def test_config_is_frozen_and_strict():
         BatchConfig(shards=3)
     with pytest.raises(ValueError):
         BatchConfig().shard_size = 3  # type: ignore[misc]
+
+
+# -- chunked engines (build_many) ------------------------------------------------------------
+
+
+class ChunkEngine(EchoEngine):
+    """An EchoEngine with ``build_many``; records the chunks it was given (one process only)."""
+
+    def __init__(self, bad: frozenset[str] = frozenset()) -> None:
+        super().__init__(bad)
+        self.chunks: list[list[str]] = []
+
+    def build_many(self, users, *, now=None, device="web"):
+        self.chunks.append(list(users))
+        return [self.build(u, now=now, device=device) for u in users]
+
+
+def test_build_many_gets_the_shard_in_chunks(tmp_path, monkeypatch):
+    import pagegen._batch as batch
+
+    monkeypatch.setattr(batch, "CHUNK", 4)
+    engine = ChunkEngine()
+    run_batch(engine, tmp_path, MEMBERS, BatchConfig(shard_size=10, workers=1, now=7), progress=False)
+    assert engine.chunks == [MEMBERS[0:4], MEMBERS[4:8], MEMBERS[8:10], MEMBERS[10:14], MEMBERS[14:18], MEMBERS[18:20], MEMBERS[20:23]]
+    pages = read_pages(tmp_path)
+    assert [p["user"] for p in pages] == MEMBERS and {p["now"] for p in pages} == {7}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failing_chunk_names_its_member(tmp_path, workers):
+    with pytest.raises(BatchError, match="member 'm12': KeyError"):
+        run_batch(ChunkEngine(bad=frozenset({"m12"})), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=workers), progress=False)
+    if workers == 1:  # in order: the shards before the failing one are on disk, the failing one is not
+        assert [p["user"] for p in read_pages(tmp_path)] == MEMBERS[:10]
+    assert not shard_path(tmp_path, 2).exists() and not (tmp_path / SUCCESS).exists()
+
+
+# -- a synthetic world with another member count ------------------------------------------------
+
+
+def test_world_members_override_is_deterministic_and_keeps_the_catalog():
+    import numpy as np
+
+    from pagegen._synthetic import synthetic_world
+
+    tiny = synthetic_world("tiny")
+    assert synthetic_world("tiny", n_members=tiny.config.n_members).interactions.timestamp.tobytes() == tiny.interactions.timestamp.tobytes()
+    a, b = synthetic_world("tiny", n_members=57), synthetic_world("tiny", n_members=57)
+    assert a.config.n_members == 57 and a.interactions.n_users == 57 and len(a.profiles) == 57
+    assert a.interactions.users.ids.tolist() == [f"u{i}" for i in range(57)]
+    for col in ("user", "item", "timestamp", "kind", "value"):
+        assert np.array_equal(getattr(a.interactions, col), getattr(b.interactions, col)), col
+    assert np.array_equal(a.catalog.ids, tiny.catalog.ids) and np.array_equal(a.catalog.added, tiny.catalog.added)
+    assert np.array_equal(a.truth.quality, tiny.truth.quality) and np.array_equal(a.truth.item_factor, tiny.truth.item_factor)
+
+
+@pytest.mark.parametrize("value", [0, -5, 10_000_001, 2.5, True, "100"])
+def test_world_members_override_is_validated(value):
+    from pagegen._errors import DataError
+    from pagegen._synthetic import synthetic_world
+
+    with pytest.raises(DataError, match=r"n_members.*expected a whole number of members in \[1, 10,000,000\]"):
+        synthetic_world("tiny", n_members=value)
+
+
+def test_cli_batch_on_a_resized_world(tmp_path, capsys):
+    from pagegen._cli import main
+
+    out = tmp_path / "pages"
+    argv = ["batch", "--world", "tiny", "--world-members", "30", "--shard-size", "8", "--workers", "1", "--out", str(out)]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    assert "30 members in 4 shards" in stdout and "set-up (data, model, engine)" in stdout
+    assert [p["user"] for p in read_pages(out)] == [f"u{i}" for i in range(30)]
+    assert orjson.loads((out / MANIFEST).read_bytes())["params"]["world_members"] == 30
+    assert main([*argv[:4], "31", *argv[5:]]) == 2  # another world: refused in the same folder
+    assert "params.world_members: was 30, now 31" in capsys.readouterr().err
+    assert main([*argv[:4], "0", *argv[5:-1], str(tmp_path / "other")]) == 2
+    assert "n_members" in capsys.readouterr().err
+    assert main(["batch", "--data", str(tmp_path), "--world-members", "5", "--out", str(tmp_path / "x")]) == 2
+    assert "--world-members" in capsys.readouterr().err
