@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ._catalog import Catalog
     from ._userstate import UserState
 
-__all__ = ["CandidateRow", "ROW_KINDS", "RankContext", "Ranker", "item_vector", "row_problems", "rows_problems"]
+__all__ = ["CandidateRow", "ROW_KINDS", "RankContext", "Ranker", "SharedContext", "item_vector", "row_problems", "rows_problems"]
 
 #: The built-in row kinds. A custom ranker may use its own kind string too.
 ROW_KINDS: tuple[str, ...] = (
@@ -94,6 +94,35 @@ class CandidateRow:
 
 
 @dataclass(frozen=True, eq=False)
+class SharedContext:
+    """What the requests at one ``now`` with one eligibility base share (nothing about a member).
+
+    catalog, model   the service's catalog and fitted model
+    now              the requests' time
+    base             read-only bool mask over the catalog, the eligibility before the member's
+                     own history (displayable, maturity, region, added by ``now``, policy rules):
+                     the ``eligible`` mask of every request sharing this context lies within it
+
+    ``cached(key, compute)`` memoizes a value that depends on these only (pools of candidate
+    titles within ``base``, popularity orderings, slice counts), computed by the first request.
+    """
+
+    catalog: Catalog
+    model: Any
+    now: int
+    base: np.ndarray
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once for ``key`` in this shared context; later calls return the same value."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = compute()
+            return value
+
+
+@dataclass(frozen=True, eq=False)
 class RankContext:
     """What a ranker sees for one request.
 
@@ -109,6 +138,10 @@ class RankContext:
     Values that several rankers share are computed once per request, on first use
     (``scores``, ``affinity``, ``popularity``, ``trending``, ``seen``, ``unseen``), and
     ``cached(key, compute)`` memoizes any other per-request value.
+
+    shared           optional SharedContext of the same catalog, model and ``now`` whose
+                     ``base`` contains ``eligible``: values that do not depend on the member
+                     come from it (computed once for many requests)
     """
 
     catalog: Catalog
@@ -117,7 +150,13 @@ class RankContext:
     eligible: np.ndarray
     n: int
     rng: np.random.Generator
+    shared: SharedContext | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        sh = self.shared
+        if sh is not None and (sh.catalog is not self.catalog or sh.model is not self.model or sh.now != self.user.now):
+            raise DataError("the shared context is of another catalog, model or now", field="shared", value=sh.now)
 
     @property
     def now(self) -> int:
@@ -165,29 +204,42 @@ class RankContext:
         z += 1.0
         return frozen(np.reciprocal(z, out=z))
 
+    def common(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` for a value that depends on the catalog, the model and ``now`` only: once
+        per shared context when there is one, else once per request."""
+        return self.cached(key, compute) if self.shared is None else self.shared.cached(key, compute)
+
     @cached_property
     def popularity(self) -> np.ndarray:
         """float32 (n_items,): all-time play counts before ``now`` (``model.popularity(now)``)."""
-        return frozen(item_vector(self.model.popularity(self.now), self.catalog.n, "model.popularity"))
+        return self.common("popularity", lambda: frozen(item_vector(self.model.popularity(self.now), self.catalog.n, "model.popularity")))
 
     @cached_property
     def trending(self) -> np.ndarray:
         """float32 (n_items,) >= 0: ``model.trending(now)``."""
-        return frozen(item_vector(self.model.trending(self.now), self.catalog.n, "model.trending"))
+        return self.common("trending", lambda: frozen(item_vector(self.model.trending(self.now), self.catalog.n, "model.trending")))
+
+    def _seen_items(self) -> np.ndarray:
+        """The titles of ``seen``: played, rated, and the series of episodes played (with repeats)."""
+        user = self.user
+        series = self.catalog.series[user.items] if len(user.items) else np.zeros(0, np.int32)
+        return np.concatenate([user.items, user.rated, series[series >= 0]])
 
     @cached_property
     def seen(self) -> np.ndarray:
         """bool (n_items,): titles the member played or rated, and the series of episodes played."""
-        mask = self.user.seen_mask(self.catalog.n)
-        series = self.catalog.series[self.user.items] if len(self.user.items) else np.zeros(0, np.int32)
-        mask[series[series >= 0]] = True
+        mask = np.zeros(self.catalog.n, dtype=bool)
+        mask[self._seen_items()] = True
         mask.setflags(write=False)
         return mask
 
     @cached_property
     def unseen(self) -> np.ndarray:
         """bool (n_items,): eligible titles the member has not played or rated (discovery rows)."""
-        return frozen(self.eligible & ~self.seen)
+        mask = self.eligible.copy()
+        mask[self._seen_items()] = False
+        mask.setflags(write=False)
+        return mask
 
 
 def item_vector(values: Any, n: int, what: str) -> np.ndarray:

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ._assemble import assemble
 from ._candidates import RankContext
 from ._catalog import Catalog
@@ -88,14 +90,27 @@ class Engine:
         return UserState.cold(when, self.profile(user), user=user)
 
     def rank_context(self, state: UserState, seed: int) -> RankContext:
-        """The rankers' context for one request: the member's eligibility narrowed by the policy's rules."""
-        from policies._policy import policy_eligible
-        from rows._context import make_context
+        """The rankers' context for one request: the member's eligibility narrowed by the policy's rules.
 
-        base = make_context(self.catalog, self.model, state, n=self.policy.row_length, seed=seed)
-        eligible = base.eligible & policy_eligible(self.policy, self.catalog)
-        eligible.setflags(write=False)
-        return RankContext(catalog=self.catalog, model=self.model, user=state, eligible=eligible, n=base.n, rng=base.rng)
+        The member-independent part (eligibility base, candidate pools, popularity orderings) is
+        shared by the requests at the same ``now`` and profile (``rows._context.shared_context``).
+        """
+        from rows._context import make_context, shared_context
+
+        rules, rules_key = self._policy_rules()
+        shared = shared_context(self.catalog, self.model, state.now, state.profile, rules=rules, rules_key=rules_key)
+        return make_context(self.catalog, self.model, state, n=self.policy.row_length, seed=seed, shared=shared)
+
+    def _policy_rules(self) -> tuple[np.ndarray, bytes]:
+        """The policy's eligibility mask over the catalog, and its bytes (the shared contexts' key), once per policy."""
+        from policies._policy import policy_eligible
+
+        cached = self.__dict__.get("_rules")
+        if cached is None or cached[0] is not self.policy or cached[1] is not self.catalog:
+            mask = np.ascontiguousarray(policy_eligible(self.policy, self.catalog), dtype=bool)
+            mask.setflags(write=False)
+            cached = self._rules = (self.policy, self.catalog, mask, mask.tobytes())
+        return cached[2], cached[3]
 
     def build(
         self,

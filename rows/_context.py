@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
 
 from pagegen._arrays import frozen
-from pagegen._candidates import RankContext, item_vector
+from pagegen._candidates import RankContext, SharedContext, item_vector
 from pagegen._catalog import ITEM_KINDS, Catalog
 from pagegen._errors import DataError
 from pagegen._userstate import FINISHED_AT, Profile, UserState
@@ -25,7 +27,10 @@ __all__ = [
     "liking",
     "make_context",
     "next_episode",
+    "pool",
     "popularity",
+    "ranked_pool",
+    "shared_context",
     "static_eligible",
     "top_k",
     "unseen_items",
@@ -37,7 +42,7 @@ DAY = 86_400
 _CATALOG_CACHE: weakref.WeakKeyDictionary[Catalog, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
 
 
-def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed: int) -> RankContext:
+def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed: int, shared: SharedContext | None = None) -> RankContext:
     """The context of one request: eligibility mask and a per-member random generator.
 
     A title is eligible when it is displayable (movie or series, not an episode), its
@@ -46,10 +51,16 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
     A region the catalog does not name sees only the titles without region restrictions.
     The generator is seeded from (``seed``, member id), so a page does not depend on the
     order in which requests arrive.
+
+    ``shared``: the SharedContext to draw the member-independent part from (default:
+    ``shared_context`` for the profile); its ``base`` is the eligibility before the member's
+    finished titles are taken out (a caller may narrow it further, as the Engine does with a policy).
     """
     if n < 1:
         raise DataError("a row must hold at least one title", field="n", value=n)
-    eligible = static_eligible(catalog, user.profile) & (catalog.added <= user.now)
+    if shared is None:
+        shared = shared_context(catalog, model, user.now, user.profile)
+    eligible = shared.base.copy()
     finished = user.finished()
     if finished.size:
         if int(finished.max()) >= catalog.n:
@@ -58,7 +69,63 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
     eligible.setflags(write=False)
     member = user.user if user.user is not None else f"#{user.user_index}"
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())]))
-    return RankContext(catalog=catalog, model=model, user=user, eligible=eligible, n=int(n), rng=rng)
+    return RankContext(catalog=catalog, model=model, user=user, eligible=eligible, n=int(n), rng=rng, shared=shared)
+
+
+#: Shared contexts kept (the most recently used): a batch at one ``now`` needs one per
+#: (maturity, region) in use, a live service one per (profile kind, second) in flight.
+SHARED_CONTEXTS = 64
+_SHARED: OrderedDict[Hashable, SharedContext] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_context(catalog: Catalog, model: Any, now: int, profile: Profile, *, rules: np.ndarray | None = None, rules_key: Hashable = None) -> SharedContext:
+    """The SharedContext of the requests at ``now`` by members with ``profile``'s maturity and
+    region: base = ``static_eligible`` & added by ``now`` (& ``rules``, a further mask over the
+    catalog identified by ``rules_key``, such as a policy's). The last SHARED_CONTEXTS used are kept;
+    each holds its catalog and model, so their ids in the key cannot be reused while it lives."""
+    now = int(now)
+    key = (id(catalog), id(model), now, profile.maturity, profile.region, rules_key if rules is not None else None)
+    with _SHARED_LOCK:
+        hit = _SHARED.get(key)
+        if hit is not None:
+            _SHARED.move_to_end(key)
+            return hit
+    base = static_eligible(catalog, profile) & (catalog.added <= now)
+    if rules is not None:
+        base &= rules
+    hit = SharedContext(catalog=catalog, model=model, now=now, base=frozen(base))
+    with _SHARED_LOCK:
+        hit = _SHARED.setdefault(key, hit)
+        _SHARED.move_to_end(key)
+        while len(_SHARED) > SHARED_CONTEXTS:
+            _SHARED.popitem(last=False)
+    return hit
+
+
+def pool(ctx: RankContext, key: Hashable, condition: Callable[[], np.ndarray], mask: np.ndarray) -> np.ndarray:
+    """int64 ``np.flatnonzero(mask & condition())`` for a ``mask`` within ``ctx.eligible`` and a
+    ``condition`` that does not depend on the member: the titles of the shared base meeting it are
+    found once per shared context (``key``), then narrowed to ``mask``."""
+    if ctx.shared is None:
+        return np.flatnonzero(mask & condition())
+    base = ctx.shared.base
+    found = ctx.shared.cached(("pool", key), lambda: np.flatnonzero(base & condition()))
+    return found[mask[found]]
+
+
+def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """int64 titles of ``mask & (values > 0)`` ordered by ``values`` descending, ties to the lower
+    title (the order of ``top_k``); ``mask`` within ``ctx.eligible`` and ``values`` (identified by
+    ``key``) independent of the member: the ordering of the shared base is made once."""
+    def order(within: np.ndarray) -> np.ndarray:
+        cand = np.flatnonzero(within & (values > 0))
+        return cand[np.lexsort((cand, -np.asarray(values[cand], np.float32)))]
+
+    if ctx.shared is None:
+        return order(mask)
+    found = ctx.shared.cached(("ranked_pool", key), lambda: order(ctx.shared.base))
+    return found[mask[found]]
 
 
 def static_eligible(catalog: Catalog, profile: Profile) -> np.ndarray:
@@ -125,11 +192,11 @@ def unseen_items(ctx: RankContext) -> np.ndarray:
 
 
 def popularity(ctx: RankContext, window: int | None, region: str | None) -> np.ndarray:
-    """float32 (n_items,): ``model.popularity(now, window=, region=)``, once per request for each
-    (window, region); all time and everywhere is ``ctx.popularity``."""
+    """float32 (n_items,), read-only: ``model.popularity(now, window=, region=)``, once per shared
+    context (or request) for each (window, region); all time and everywhere is ``ctx.popularity``."""
     if window is None and region is None:
         return ctx.popularity
-    return ctx.cached(("popularity", window, region), lambda: item_vector(ctx.model.popularity(ctx.now, window=window, region=region), ctx.catalog.n, "model.popularity"))
+    return ctx.common(("popularity", window, region), lambda: frozen(item_vector(ctx.model.popularity(ctx.now, window=window, region=region), ctx.catalog.n, "model.popularity")))
 
 
 def decay(age: np.ndarray, half_life: float) -> np.ndarray:

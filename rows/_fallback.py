@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, catalog_cached, decay, popularity, top_k
+from ._context import DAY, best_of, catalog_cached, decay, popularity, ranked_pool
 
 __all__ = ["NewReleases", "NewReleasesConfig", "Popular", "PopularConfig"]
 
@@ -94,16 +94,17 @@ class Popular:
         counts = None
         if window is not None:
             recent = popularity(ctx, window, None)
-            mask = base & (recent > 0)
-            if np.count_nonzero(mask) >= ctx.n:
+            ranked = ranked_pool(ctx, ("popularity", window, None), recent, base)  # played titles, most played first
+            if ranked.size >= ctx.n:
                 counts = recent
             else:
                 window = None
         if counts is None:  # all-time counts only when the window has too few titles (a model call saved)
             counts = ctx.popularity
-            mask = base & (counts > 0)
-        if not mask.any():
+            ranked = ranked_pool(ctx, ("popularity", None, None), counts, base)
+        if ranked.size == 0:
             return []
-        items, scores = top_k(counts, mask, ctx.n)
+        items = ranked[: ctx.n].astype(np.int32)
+        scores = counts[items]
         evidence = {"source": "popularity", "window": window}
         return [CandidateRow("popular", "popular", cfg.title, items, scores, evidence, cfg.weight)]

@@ -100,10 +100,15 @@ class GenreRows:
         return rows
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
-        """float64 (n_slices,): how many titles of each slice are in ``mask``.
+        """float64 (n_slices,): how many titles of each slice are in ``mask`` (within ``ctx.eligible``).
 
-        The count over the profile's statically eligible titles is cached per catalog; a
-        request only corrects it for the (few) titles where ``mask`` differs from that."""
+        The count over the shared context's base (or else the profile's statically eligible
+        titles) is cached; a request only corrects it for the (few) titles where ``mask`` differs from that."""
+        if ctx.shared is not None:
+            shared = ctx.shared.base
+            counts = ctx.shared.cached(("slice_counts", self.index_key), lambda: idx.members @ shared.astype(np.float64))
+            out = np.flatnonzero(shared & ~mask)  # mask lies within the base: -1 for each title it lacks
+            return counts - _slice_mass(idx, out, np.ones(out.size))
         profile = ctx.user.profile
         static = static_eligible(ctx.catalog, profile)
         key = ("slice_counts", self.index_key, profile.maturity, profile.region)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, popularity, top_k, unseen_items
+from ._context import DAY, best_of, popularity, ranked_pool, unseen_items
 
 __all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
 
@@ -83,12 +83,13 @@ class Top10:
         windows: tuple[int | None, ...] = (*cfg.windows, None)
         for window in windows:
             counts = popularity(ctx, window, region)
-            mask = ctx.eligible & (counts > 0)
-            if int(mask.sum()) >= length:
+            ranked = ranked_pool(ctx, ("popularity", window, region), counts, ctx.eligible)  # played eligible titles, most played first
+            if ranked.size >= length:
                 break
-        if not mask.any():
+        if ranked.size == 0:
             return []
-        items, scores = top_k(counts, mask, length)
+        items = ranked[:length].astype(np.int32)
+        scores = counts[items]
         low, cap = _period(window)
         place = f"in {region} " if region else ""
         reasons = tuple(f"#{i} {place}{low}" for i in range(1, len(items) + 1))

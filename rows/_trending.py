@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import best_of
+from ._context import best_of, pool
 
 __all__ = ["Trending", "TrendingConfig"]
 
@@ -36,7 +36,7 @@ class Trending:
         if not base.any():
             return []
         trend = ctx.trending
-        cand = np.flatnonzero(base & (trend > cfg.min_trend))
+        cand = pool(ctx, ("trending", cfg.min_trend), lambda: trend > cfg.min_trend, base)
         if cand.size == 0:
             return []
         score = trend[cand] * (1.0 + cfg.alpha * ctx.affinity[cand])
