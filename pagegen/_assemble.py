@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,39 +10,61 @@ import numpy as np
 from ._candidates import CandidateRow
 from ._catalog import Catalog
 from ._objective import Selection
-from ._page import Page, Trace, TraceCandidate, TraceFailure, TraceStep, jsonable
+from ._page import (
+    PAGE_FORMAT_VERSION,
+    Page,
+    PageRow,
+    Slot,
+    Trace,
+    TraceCandidate,
+    TraceFailure,
+    TraceStep,
+    jsonable,
+    trusted_models,
+)
 
 __all__ = ["assemble"]
+
+_STR_OR_NONE = {str, type(None)}
+# per catalog: its ids and display titles as object arrays of Python strings, made once, so that a
+# page gathers references instead of decoding 1,000 numpy strings
+_STRINGS: weakref.WeakKeyDictionary[Catalog, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
 def assemble(
     rows: Sequence[CandidateRow], selection: Selection, catalog: Catalog, *, user: str | None, policy: str, selector: str,
     device: str, now: int, seed: int, failures: Sequence[tuple[str, str]] | None = None, trace: bool = False,
 ) -> Page:  # fmt: skip
-    """The Page of a selection: external ids, display titles, ranker scores and reasons."""
-    # one gather per column over the whole page, then plain dicts that pydantic-core validates in one call
-    where = np.empty(catalog.n, dtype=np.intp)  # scratch: position of each title in the candidate row
-    positions, gathered = [], []
-    for placed in selection.rows:
-        row = rows[placed.row]
-        where[row.items] = np.arange(len(row.items))
-        pos = where[placed.items]
-        positions.append(pos)
-        gathered.append(row.scores[pos])
-    everything = np.concatenate([p.items for p in selection.rows]) if selection.rows else np.zeros(0, np.int32)
-    ids, titles = catalog.ids[everything].tolist(), catalog.titles[everything].tolist()
-    scores = np.concatenate(gathered).astype(np.float64).round(6).tolist() if gathered else []
-    reasons: list = []
-    for placed, pos in zip(selection.rows, positions, strict=True):
-        given = rows[placed.row].reasons
-        reasons.extend([given[k] for k in pos.tolist()] if given is not None else [None] * len(pos))
+    """The Page of a selection: external ids, display titles, ranker scores and reasons.
+
+    The page is what ``Page.model_validate`` gives for the same nested dicts. When every value
+    already has its field's exact type (catalog strings, rounded floats, the rows' own strings),
+    the models are made from those dicts without validating them again; otherwise the dicts go
+    through validation, which converts or rejects them as it always did.
+    """
+    placed = selection.rows
+    used = [rows[p.row] for p in placed]
+    everything = np.concatenate([p.items for p in placed]) if placed else np.zeros(0, np.int32)
+    strings = _STRINGS.get(catalog)
+    if strings is None:
+        strings = _STRINGS[catalog] = (np.array(catalog.ids.tolist(), dtype=object), np.array(catalog.titles.tolist(), dtype=object))
+    ids, titles = strings[0][everything].tolist(), strings[1][everything].tolist()
+    index, starts = _positions(used, placed, everything, catalog.n)
+    scores = np.concatenate([r.scores for r in used])[index].astype(np.float64).round(6).tolist() if placed else []
+    reasons: list = [None] * len(ids)
+    bounds = np.cumsum([0] + [len(p.items) for p in placed]).tolist()
+    plain = True
+    for j, row in enumerate(used):
+        if row.reasons is not None:
+            given, start, stop = row.reasons, bounds[j], bounds[j + 1]
+            reasons[start:stop] = [given[k] for k in (index[start:stop] - starts[j]).tolist()]
+            plain = plain and set(map(type, reasons[start:stop])) <= _STR_OR_NONE
     slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
-    page_rows, start = [], 0
-    for placed in selection.rows:
-        row = rows[placed.row]
-        stop = start + len(placed.items)
-        page_rows.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": jsonable(row.evidence), "slots": slots[start:stop]})
-        start = stop
+    page_rows = []
+    for j, row in enumerate(used):
+        evidence = jsonable(row.evidence)
+        plain = plain and type(row.kind) is str and type(row.key) is str and type(row.title) is str and type(evidence) is dict
+        page_rows.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[bounds[j] : bounds[j + 1]]})
     record = None
     if trace:
         record = Trace(
@@ -52,4 +75,28 @@ def assemble(
             status=selection.status,
             gap=selection.gap,
         )
-    return Page.model_validate({"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed), "rows": page_rows, "trace": record})
+    head = {"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed)}
+    plain = plain and (user is None or type(user) is str) and type(policy) is str and type(selector) is str and type(device) is str
+    if not plain:  # something to convert or reject: pydantic does it, with its usual errors
+        return Page.model_validate({**head, "rows": page_rows, "trace": record})
+    # trusted: the dicts become the models' field dicts (declaration order, defaults filled in)
+    made = trusted_models(Slot, slots, {"id", "title", "score", "reason"})
+    for j, fields in enumerate(page_rows):
+        fields["slots"] = made[bounds[j] : bounds[j + 1]]
+    made_rows = trusted_models(PageRow, page_rows, {"kind", "key", "title", "evidence", "slots"})
+    fields = {"version": PAGE_FORMAT_VERSION, **head, "rows": made_rows, "trace": record}
+    return trusted_models(Page, [fields], {"user", "policy", "selector", "device", "now", "seed", "rows", "trace"})[0]
+
+
+def _positions(used: list[CandidateRow], placed: Sequence, everything: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each placed title, its index in the concatenated candidate rows of the page (one sort and
+    one search over all rows at once); and where each candidate row starts in that concatenation."""
+    lengths = np.array([len(r.items) for r in used], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(used) else np.zeros(0, np.int64)
+    if not len(used):
+        return np.zeros(0, np.int64), starts
+    rank = np.arange(len(used), dtype=np.int64)
+    cand = np.concatenate([r.items for r in used]).astype(np.int64) + np.repeat(rank * n, lengths)
+    want = everything.astype(np.int64) + np.repeat(rank * n, [len(p.items) for p in placed])
+    order = np.argsort(cand, kind="stable")
+    return order[np.searchsorted(cand, want, sorter=order)], starts
