@@ -43,7 +43,7 @@ class Model:
     (config, scalars, names). Both are what ``save`` writes and ``load`` reads back.
     """
 
-    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_index", "_lru", "_meta", "_tiles", "_topk")
+    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_flags", "_index", "_lru", "_meta", "_tiles", "_topk")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         frozen = {}
@@ -62,6 +62,7 @@ class Model:
         self._tiles = Tiles(frozen, self._content, self._topk)
         self._index: dict[str, CountIndex] = {}
         self._lru: dict[tuple, Any] = {}
+        self._flags: dict[str, bool] = {}  # facts about the arrays, found on first use
         self._als_gram = item_gram(self._a["als_items"]) if "als_items" in frozen else None
 
     def _csr(self, name: str) -> sp.csr_array:
@@ -194,6 +195,13 @@ class Model:
     def _collab(self, items: np.ndarray, *, tiles: bool) -> np.ndarray:
         """Collaborative similarity rows of ``items`` over the catalog (``tiles``: over the tiles
         only), each scaled to a maximum of 1."""
+        out = self._collab_rows(items, tiles=tiles)
+        peak = out.max(axis=1, keepdims=True) if out.shape[1] else np.zeros((len(items), 1), np.float32)
+        np.divide(out, peak, out=out, where=peak > 0)
+        return out
+
+    def _collab_rows(self, items: np.ndarray, *, tiles: bool) -> np.ndarray:
+        """``_collab`` before the scaling: the raw rows (EASE weights clipped at 0)."""
         t = self._tiles
         out = np.zeros((len(items), t.n if tiles else self.n_items), np.float32)
         if t.topk is not None:
@@ -204,8 +212,6 @@ class Model:
             if len(hit):
                 cols = t.ease_at if tiles else self._a["ease_items"]
                 out[hit[:, None], cols[None, :]] = np.maximum(self._a["ease_weights"][pos[hit]], 0.0)
-        peak = out.max(axis=1, keepdims=True) if out.shape[1] else np.zeros((len(items), 1), np.float32)
-        np.divide(out, peak, out=out, where=peak > 0)
         return out
 
     def similarity(self, items: np.ndarray) -> np.ndarray:
@@ -225,6 +231,76 @@ class Model:
         sims += (1 - c) * self._collab(items, tiles=False)
         sims[np.arange(len(items)), items] = 0.0
         return sims
+
+    def similarity_at(self, items: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """``similarity(items)[:, targets]`` (the same values), float32 ``(len(items), len(targets))``.
+
+        When every target is a tile (a movie or a series: what pages show), only the tiles'
+        columns are computed, each normalized by its row's peak over the whole catalog as in
+        ``similarity``; otherwise the full rows are computed and the targets taken from them.
+        """
+        items = np.atleast_1d(np.asarray(items, np.int64))
+        targets = np.asarray(targets, np.int64)
+        t = self._tiles
+        n = self.n_items
+        if len(targets) and (targets.min() < 0 or targets.max() >= n):
+            raise DataError(f"title index out of range [0, {n})", field="targets", value=int(targets[(targets < 0) | (targets >= n)][0]))
+        peak = self._collab_peak(items)
+        if t.content_dense is None or peak is None or (t.expand is not None and not np.array_equal(t.fold[targets], targets)):
+            return np.take(self.similarity(items), targets, axis=1)
+        if len(items) and (items.min() < 0 or items.max() >= n):
+            raise DataError(f"title index out of range [0, {n})", field="items", value=int(items[(items < 0) | (items >= n)][0]))
+        c = np.float32(self._meta["config"]["content_weight"])
+        sims = dense_rows(self._content, items) @ t.content_dense  # the tiles' columns of the catalog's product
+        sims *= c
+        if t.topk is not None:  # the few stored neighbours only: the other cells add (1 - c) * 0
+            start, stop = t.topk.indptr[items], t.topk.indptr[items + 1]
+            lens = stop - start
+            at = np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens)
+            rows = np.repeat(np.arange(len(items)), lens)
+            scale = peak[rows, 0]
+            vals = t.topk.data[at].astype(np.float32)
+            np.divide(vals, scale, out=vals, where=scale > 0)
+            sims[rows, t.topk.indices[at]] += (1 - c) * vals
+        else:
+            collab = self._collab_rows(items, tiles=True)
+            np.divide(collab, peak, out=collab, where=peak > 0)
+            sims += (1 - c) * collab
+        pos = t.pos(items)
+        self_col = t.tiles[pos] == items  # a title's similarity to itself is 0
+        sims[np.flatnonzero(self_col), pos[self_col]] = 0.0
+        return np.take(sims, t.pos(targets), axis=1)
+
+    def _collab_peak(self, items: np.ndarray) -> np.ndarray | None:
+        """float32 ``(len(items), 1)``: the peak of each collaborative row over the whole catalog
+        (as ``_collab(items, tiles=False)`` normalizes), from the stored entries; None when the
+        neighbour lists are not in canonical form (repeated entries)."""
+        t = self._tiles
+        n = self.n_items
+        if t.topk is not None:
+            topk = self._topk
+            if "topk_canonical" not in self._flags:
+                self._flags["topk_canonical"] = _canonical(topk)
+            if not self._flags["topk_canonical"]:
+                return None
+            start, stop = topk.indptr[items], topk.indptr[items + 1]
+            lens = stop - start
+            peak = np.zeros(len(items), np.float32)
+            has = lens > 0
+            if has.any():  # the stored entries of each row, one after the other: a max per segment
+                pos = np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens)
+                peak[has] = np.maximum.reduceat(topk.data[pos], (np.cumsum(lens) - lens)[has])
+            # a row with empty cells has the dense row's zeros too
+            peak = np.where(lens < n, np.maximum(peak, 0.0), peak).astype(np.float32)
+            return peak[:, None]
+        if t.ease_at is not None:
+            pos = self._a["ease_pos"][items]
+            peak = np.zeros(len(items), np.float32)
+            hit = np.flatnonzero(pos >= 0)
+            if len(hit) and self._a["ease_weights"].shape[1]:
+                peak[hit] = np.maximum(self._a["ease_weights"][pos[hit]], 0.0).max(axis=1)
+            return peak[:, None]
+        return np.zeros((len(items), 1), np.float32)
 
     def _mean_similarity_tiles(self, items: np.ndarray) -> np.ndarray:
         """``similarity(items)[:, tiles].mean(axis=0)`` without forming the rows' content part."""
@@ -397,3 +473,10 @@ class Model:
         from ._modelio import load_model
 
         return load_model(path)
+
+
+def _canonical(mat: sp.csr_array) -> bool:
+    """Whether no row of ``mat`` names a column twice (then a row's stored entries are its cells)."""
+    copy = mat.copy()
+    copy.sum_duplicates()
+    return copy.nnz == mat.nnz

@@ -28,7 +28,8 @@ class BecauseYouWatchedConfig(BaseModel):
 
 
 class BecauseYouWatched:
-    """One row per anchor: X's most similar titles (``model.similarity``) the member has not seen."""
+    """One row per anchor: X's most similar titles (``model.similarity``, or ``model.similarity_at``
+    over the candidate titles when the model has it) the member has not seen."""
 
     def __init__(self, config: BecauseYouWatchedConfig | None = None) -> None:
         self.config = config or BecauseYouWatchedConfig()
@@ -46,11 +47,15 @@ class BecauseYouWatched:
         items, like, rec, weight = items[ok], like[ok], rec[ok], weight[ok]
         order = np.lexsort((items, -weight))[: cfg.max_anchors]
         anchors = items[order]
-        sims = np.asarray(ctx.model.similarity(anchors), dtype=np.float32).reshape(len(anchors), ctx.catalog.n)
         # work on the unseen eligible titles only; boost >= 1, so a candidate (sim > 0) is a value > 0
         cand = unseen_items(ctx)
+        at_cand = getattr(ctx.model, "similarity_at", None)  # a model that computes those columns only
+        if at_cand is not None:
+            sims = np.asarray(at_cand(anchors, cand), dtype=np.float32).reshape(len(anchors), cand.size)
+        else:
+            sims = np.take(np.asarray(ctx.model.similarity(anchors), dtype=np.float32).reshape(len(anchors), ctx.catalog.n), cand, axis=1)
         boost = 1.0 + cfg.beta * ctx.affinity[cand]
-        values = np.fmax(np.take(sims, cand, axis=1) * boost, 0.0)  # not similar (sim <= 0, or NaN): 0
+        values = np.fmax(sims * boost, 0.0)  # not similar (sim <= 0, or NaN): 0
         at = np.minimum(np.searchsorted(cand, anchors), cand.size - 1)  # (cand is not empty: mask.any())
         self_hit = cand[at] == anchors  # an anchor is seen, hence never a candidate; guard anyway
         values[np.flatnonzero(self_hit), at[self_hit]] = 0.0

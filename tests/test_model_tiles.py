@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pagegen._catalog import Catalog
+from pagegen._errors import DataError
 from pagegen._fit import fit
 from pagegen._interactions import Interactions
 from pagegen._popularity import SPAN, CountIndex, first_per_day, fold_items, item_starts, play_keys, plays_before
@@ -134,3 +135,21 @@ def test_large_catalog_path_folds_episodes_too():
     state = UserState.from_history(series_catalog(), [{"item": "s3", "timestamp": NOW - 10}], NOW)
     score = model.score(state)
     assert np.all(np.isfinite(score)) and np.all(score[[2, 3, 4]] == score[1])
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_similarity_at_is_the_columns_of_similarity(model, large):
+    """Tile targets take the tiles-only path, any other target the full rows: the same values either way."""
+    if large:  # top-k neighbours instead of EASE weights
+        cfg = CONFIG.model_copy(update={"ease_max_items": 1, "als_factors": 4, "als_iterations": 3, "neighbors": 3})
+        model = fit(series_catalog(), events(EVENTS), cfg, progress=False)
+    tiles = np.array([0, 1, 5, 6])  # the movies and the series
+    for items in ([0], [1, 5], [2], [6, 0, 3], []):
+        items = np.array(items, np.int64)
+        full = model.similarity(items)
+        for targets in (tiles, tiles[::-1], np.array([6]), np.array([2, 0, 4]), np.arange(len(IDS)), np.zeros(0, np.int64)):
+            got = model.similarity_at(items, targets)
+            assert got.dtype == np.float32 and got.shape == (len(items), len(targets))
+            np.testing.assert_array_equal(got, full[:, targets])
+    with pytest.raises(DataError, match="out of range"):
+        model.similarity_at(np.array([0]), np.array([len(IDS)]))
