@@ -43,7 +43,7 @@ class Model:
     (config, scalars, names). Both are what ``save`` writes and ``load`` reads back.
     """
 
-    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_flags", "_index", "_lru", "_meta", "_tiles", "_topk")
+    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_flags", "_index", "_last_history", "_lru", "_meta", "_tiles", "_topk")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         frozen = {}
@@ -63,6 +63,7 @@ class Model:
         self._index: dict[str, CountIndex] = {}
         self._lru: dict[tuple, Any] = {}
         self._flags: dict[str, bool] = {}  # facts about the arrays, found on first use
+        self._last_history: tuple[UserState, tuple[np.ndarray, ...]] | None = None
         self._als_gram = item_gram(self._a["als_items"]) if "als_items" in frozen else None
 
     def _csr(self, name: str) -> sp.csr_array:
@@ -271,6 +272,34 @@ class Model:
         sims[np.flatnonzero(self_col), pos[self_col]] = 0.0
         return np.take(sims, t.pos(targets), axis=1)
 
+    def _collab_sum_tiles(self, items: np.ndarray) -> np.ndarray:
+        """``_collab(items, tiles=True).sum(axis=0)``: with top-k neighbours, from the stored
+        entries only (each scaled by its row's peak over the tiles, added row after row as the
+        column sums of the dense rows add them; the empty cells add 0)."""
+        t = self._tiles
+        if t.topk is None or not self._topk_canonical():
+            return self._collab(items, tiles=True).sum(axis=0)
+        start, stop = t.topk.indptr[items], t.topk.indptr[items + 1]
+        lens = stop - start
+        at = np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens)
+        vals = t.topk.data[at].astype(np.float32)
+        peak = np.zeros(len(items), np.float32)
+        has = lens > 0
+        if has.any():
+            peak[has] = np.maximum.reduceat(vals, (np.cumsum(lens) - lens)[has])
+        peak = np.where(lens < t.n, np.maximum(peak, 0.0), peak).astype(np.float32)
+        scale = np.repeat(peak, lens)
+        np.divide(vals, scale, out=vals, where=scale > 0)
+        out = np.zeros(t.n, np.float32)
+        np.add.at(out, t.topk.indices[at], vals)  # in row order
+        return out
+
+    def _topk_canonical(self) -> bool:
+        """Whether the top-k neighbour lists name each neighbour once (checked on first use)."""
+        if "topk_canonical" not in self._flags:
+            self._flags["topk_canonical"] = self._topk is not None and _canonical(self._topk)
+        return self._flags["topk_canonical"]
+
     def _collab_peak(self, items: np.ndarray) -> np.ndarray | None:
         """float32 ``(len(items), 1)``: the peak of each collaborative row over the whole catalog
         (as ``_collab(items, tiles=False)`` normalizes), from the stored entries; None when the
@@ -279,9 +308,7 @@ class Model:
         n = self.n_items
         if t.topk is not None:
             topk = self._topk
-            if "topk_canonical" not in self._flags:
-                self._flags["topk_canonical"] = _canonical(topk)
-            if not self._flags["topk_canonical"]:
+            if not self._topk_canonical():
                 return None
             start, stop = topk.indptr[items], topk.indptr[items + 1]
             lens = stop - start
@@ -310,7 +337,7 @@ class Model:
         content = query.sum(axis=0) @ t.content_dense if t.content_dense is not None else t.content @ query.sum(axis=0)
         # the self-similarity of each title is 0: take its own content term back out
         np.subtract.at(content, t.pos(items), np.einsum("ij,ij->i", query, query))
-        out = (1.0 - c) * self._collab(items, tiles=True).sum(axis=0) + c * content
+        out = (1.0 - c) * self._collab_sum_tiles(items) + c * content
         return (out / len(items)).astype(np.float32)
 
     def neighbors(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -325,7 +352,14 @@ class Model:
     # -- personal scorers --------------------------------------------------------------
 
     def _history(self, user: UserState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self._tiles.history(user.items, user.last, user.fraction)
+        """The member's plays folded to tiles (``Tiles.history``), read-only; kept for the last
+        member asked (a request asks several times, and a UserState never changes)."""
+        last = self._last_history
+        if last is not None and last[0] is user:
+            return last[1]
+        out = tuple(_read_only(a) for a in self._tiles.history(user.items, user.last, user.fraction))
+        self._last_history = (user, out)
+        return out  # type: ignore[return-value]
 
     def personal(self, user: UserState) -> np.ndarray:
         """The personal scorer r(u, v) over the catalog (float32), folded in from the member's history."""
@@ -480,3 +514,8 @@ def _canonical(mat: sp.csr_array) -> bool:
     copy = mat.copy()
     copy.sum_duplicates()
     return copy.nnz == mat.nnz
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr

@@ -139,7 +139,8 @@ def test_large_catalog_path_folds_episodes_too():
 
 @pytest.mark.parametrize("large", [False, True])
 def test_similarity_at_is_the_columns_of_similarity(model, large):
-    """Tile targets take the tiles-only path, any other target the full rows: the same values either way."""
+    """Tile targets take the tiles-only path, any other target the full rows: the same values either
+    way; the same for the neighbour sums of the mean similarity."""
     if large:  # top-k neighbours instead of EASE weights
         cfg = CONFIG.model_copy(update={"ease_max_items": 1, "als_factors": 4, "als_iterations": 3, "neighbors": 3})
         model = fit(series_catalog(), events(EVENTS), cfg, progress=False)
@@ -151,5 +152,7 @@ def test_similarity_at_is_the_columns_of_similarity(model, large):
             got = model.similarity_at(items, targets)
             assert got.dtype == np.float32 and got.shape == (len(items), len(targets))
             np.testing.assert_array_equal(got, full[:, targets])
+        if len(items):  # the mean similarity's neighbour part, from the stored entries on the large path
+            np.testing.assert_array_equal(model._collab_sum_tiles(items), model._collab(items, tiles=True).sum(axis=0))
     with pytest.raises(DataError, match="out of range"):
         model.similarity_at(np.array([0]), np.array([len(IDS)]))
