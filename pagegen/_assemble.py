@@ -62,7 +62,7 @@ def assemble(
     slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
     page_rows = []
     for j, row in enumerate(used):
-        evidence = jsonable(row.evidence)
+        evidence = jsonable(row.evidence) if row.evidence else {}
         plain = plain and type(row.kind) is str and type(row.key) is str and type(row.title) is str and type(evidence) is dict
         page_rows.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[bounds[j] : bounds[j + 1]]})
     record = None
@@ -89,14 +89,22 @@ def assemble(
 
 
 def _positions(used: list[CandidateRow], placed: Sequence, everything: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each placed title, its index in the concatenated candidate rows of the page (one sort and
-    one search over all rows at once); and where each candidate row starts in that concatenation."""
-    lengths = np.array([len(r.items) for r in used], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(used) else np.zeros(0, np.int64)
-    if not len(used):
+    """For each placed title, its index in the concatenation of the page's candidate rows; and where
+    each candidate row starts in it. One sort over all rows: a key (row rank, title) in the high
+    bits of an int64, the title's index in the concatenation in the low 32 bits."""
+    lengths = [len(r.items) for r in used]
+    starts = np.cumsum([0, *lengths[:-1]])
+    if not used:
         return np.zeros(0, np.int64), starts
-    rank = np.arange(len(used), dtype=np.int64)
-    cand = np.concatenate([r.items for r in used]).astype(np.int64) + np.repeat(rank * n, lengths)
-    want = everything.astype(np.int64) + np.repeat(rank * n, [len(p.items) for p in placed])
-    order = np.argsort(cand, kind="stable")
-    return order[np.searchsorted(cand, want, sorter=order)], starts
+    rank = np.arange(0, len(used) * n, n, dtype=np.int64)
+    keyed = np.concatenate([r.items for r in used], dtype=np.int64)
+    keyed += np.repeat(rank, lengths)
+    keyed <<= 32
+    keyed |= np.arange(len(keyed), dtype=np.int64)
+    keyed.sort()
+    want = np.repeat(rank, [len(p.items) for p in placed])
+    want += everything
+    want <<= 32
+    found = keyed[np.searchsorted(keyed, want)]
+    found &= 0xFFFFFFFF
+    return found, starts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -140,6 +140,7 @@ class Page(BaseModel):
 
 
 _fields_of = attrgetter("__dict__")
+_slots_of = attrgetter("slots")
 _M = TypeVar("_M", bound=BaseModel)
 _new = object.__new__
 _set_dict = vars(BaseModel)["__dict__"].__set__
@@ -156,14 +157,12 @@ def _direct(page: Page) -> dict[str, Any] | None:
     rows = page.rows
     if type(rows) is not list or not set(map(type, rows)) <= {PageRow}:
         return None
-    out = []
-    for row in rows:  # one entry per row; the slots in one C-level map each
-        slots = row.slots
-        if type(slots) is not list or not set(map(type, slots)) <= {Slot}:
-            return None
-        fields = row.__dict__.copy()
-        fields["slots"] = list(map(_fields_of, slots))
-        out.append(fields)
+    slots = list(map(_slots_of, rows))
+    if not set(map(type, slots)) <= {list} or not set(map(type, chain.from_iterable(slots))) <= {Slot}:
+        return None
+    out = list(map(dict.copy, map(_fields_of, rows)))
+    for fields, row_slots in zip(out, slots, strict=True):
+        fields["slots"] = list(map(_fields_of, row_slots))
     fields = page.__dict__.copy()
     fields["rows"] = out
     if page.trace is not None:
