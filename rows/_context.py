@@ -110,7 +110,7 @@ def pool(ctx: RankContext, key: Hashable, condition: Callable[[], np.ndarray], m
     if ctx.shared is None:
         return np.flatnonzero(mask & condition())
     base = ctx.shared.base
-    found = ctx.shared.cached(("pool", key), lambda: np.flatnonzero(base & condition()))
+    found = ctx.shared.cached(("pool", key), lambda: frozen(np.flatnonzero(base & condition())))
     return found[mask[found]]
 
 
@@ -124,7 +124,7 @@ def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.nd
 
     if ctx.shared is None:
         return order(mask)
-    found = ctx.shared.cached(("ranked_pool", key), lambda: order(ctx.shared.base))
+    found = ctx.shared.cached(("ranked_pool", key), lambda: frozen(order(ctx.shared.base)))
     return found[mask[found]]
 
 

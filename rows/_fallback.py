@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pagegen._arrays import frozen
 from pagegen._candidates import CandidateRow, RankContext
 
 from ._context import DAY, best_of, catalog_cached, decay, popularity, ranked_pool
@@ -36,25 +37,38 @@ class NewReleases:
         base = ctx.unseen if cfg.exclude_seen else ctx.eligible
         if not base.any():
             return []
-        cat = ctx.catalog
         window = cfg.window_days * DAY
-        # displayable titles whose latest date (added or released) is within the window: a cached sort of the catalog
-        order, latest = catalog_cached(cat, "by_latest_date", lambda: _by_latest_date(cat))
-        cand = order[np.searchsorted(latest, ctx.now - window, side="left") :]
-        released = cat.released[cand]
-        fresh = np.maximum(cat.added[cand], np.where((released > 0) & (released <= ctx.now), released, 0))
-        age = ctx.now - fresh
-        keep = base[cand] & (fresh > 0) & (age < window)
-        if not keep.any():
+        if ctx.shared is None:
+            cand, fresh, age, fading = _new_titles(ctx, base, window, cfg.half_life_days * DAY)
+        else:  # the new titles of the shared base, once per shared context
+            shared = ctx.shared.base
+            new = ctx.shared.cached(("new_releases", window, cfg.half_life_days), lambda: tuple(map(frozen, _new_titles(ctx, shared, window, cfg.half_life_days * DAY))))
+            keep = base[new[0]]
+            cand, fresh, age, fading = (a[keep] for a in new)
+        if cand.size == 0:
             return []
-        cand, fresh, age = cand[keep], fresh[keep], age[keep]
-        score = (decay(age, cfg.half_life_days * DAY) * (1.0 + cfg.gamma * ctx.affinity[cand])).astype(np.float32)
+        score = (fading * (1.0 + cfg.gamma * ctx.affinity[cand])).astype(np.float32)
         pos = best_of(score, cand, ctx.n)  # ties to the lower title index
         items, scores, age, fresh = cand[pos].astype(np.int32), score[pos], age[pos], fresh[pos]
         days = (age // DAY).tolist()
         reasons = tuple("New today" if d == 0 else f"New {d} day{'s' if d > 1 else ''} ago" for d in days)
         evidence = {"source": "new releases", "window_days": cfg.window_days, "newest": int(fresh.max())}
         return [CandidateRow("new_releases", "new_releases", cfg.title, items, scores, evidence, cfg.weight, reasons)]
+
+
+def _new_titles(ctx: RankContext, base: np.ndarray, window: float, half_life: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The titles of ``base`` new within ``window`` seconds before ``ctx.now``: (titles, their
+    latest date, its age, decay(age, half_life)), in the catalog's order by latest date."""
+    cat, now = ctx.catalog, ctx.now
+    # displayable titles whose latest date (added or released) is within the window: a cached sort of the catalog
+    order, latest = catalog_cached(cat, "by_latest_date", lambda: _by_latest_date(cat))
+    cand = order[np.searchsorted(latest, now - window, side="left") :]
+    released = cat.released[cand]
+    fresh = np.maximum(cat.added[cand], np.where((released > 0) & (released <= now), released, 0))
+    age = now - fresh
+    keep = base[cand] & (fresh > 0) & (age < window)
+    cand, fresh, age = cand[keep], fresh[keep], age[keep]
+    return cand, fresh, age, decay(age, half_life)
 
 
 def _by_latest_date(cat) -> tuple[np.ndarray, np.ndarray]:

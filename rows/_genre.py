@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pagegen._arrays import frozen
 from pagegen._candidates import CandidateRow, RankContext
 from pagegen._catalog import Catalog
 
@@ -106,7 +107,7 @@ class GenreRows:
         titles) is cached; a request only corrects it for the (few) titles where ``mask`` differs from that."""
         if ctx.shared is not None:
             shared = ctx.shared.base
-            counts = ctx.shared.cached(("slice_counts", self.index_key), lambda: idx.members @ shared.astype(np.float64))
+            counts = ctx.shared.cached(("slice_counts", self.index_key), lambda: frozen(idx.members @ shared.astype(np.float64)))
             out = np.flatnonzero(shared & ~mask)  # mask lies within the base: -1 for each title it lacks
             return counts - _slice_mass(idx, out, np.ones(out.size))
         profile = ctx.user.profile

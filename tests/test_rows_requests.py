@@ -117,3 +117,45 @@ def test_the_request_cached_history_equals_the_direct_computation(world):
             for a, b in zip(got, want, strict=True):
                 np.testing.assert_array_equal(a, b)
         assert len([k for k in ctx._cache if k[0] == "history"]) == 1
+
+
+def _same_rows(a, b) -> None:
+    assert [(r.kind, r.key, r.title, r.evidence, r.score, r.reasons) for r in a] == [(r.kind, r.key, r.title, r.evidence, r.score, r.reasons) for r in b]
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.items, y.items)
+        np.testing.assert_array_equal(x.scores, y.scores)
+        assert x.items.dtype == y.items.dtype and x.scores.dtype == y.scores.dtype
+
+
+def test_a_shared_context_gives_the_rows_of_a_request_on_its_own(world):
+    """Members of one profile at one now share the member-independent work (one trending call for
+    all of them); their rows are those of contexts that compute everything themselves."""
+    from pagegen._candidates import RankContext
+
+    model = _model(world)
+    members = range(0, len(world.profiles), 3)
+    for u in members:
+        user = world.user_state(u)
+        ctx = make_context(world.catalog, model, user, n=10, seed=4)
+        assert ctx.shared is not None and ctx.shared.base[ctx.eligible].all()
+        again = make_context(world.catalog, model, user, n=10, seed=4)
+        alone = RankContext(catalog=world.catalog, model=model, user=user, eligible=again.eligible, n=10, rng=again.rng)
+        rows, failures = candidate_rows(ctx)
+        rows_alone, failures_alone = candidate_rows(alone)
+        assert failures == failures_alone == [] and rows
+        _same_rows(rows, rows_alone)
+    profiles = {(world.profiles[u].maturity, world.profiles[u].region) for u in members}
+    shared_calls = model.calls["trending", ()] - len(list(members))  # the contexts on their own: one call each
+    assert shared_calls == len(profiles)
+
+
+def test_a_shared_context_of_another_model_or_time_is_refused(world):
+    from pagegen._candidates import RankContext
+    from pagegen._errors import DataError
+
+    user = world.user_state(1)
+    ctx = make_context(world.catalog, FixedModel(world.catalog.n), user, n=5, seed=0)
+    with pytest.raises(DataError, match="shared context"):
+        RankContext(catalog=world.catalog, model=FixedModel(world.catalog.n), user=user, eligible=ctx.eligible, n=5, rng=ctx.rng, shared=ctx.shared)
+    with pytest.raises(DataError, match="shared context"):
+        make_context(world.catalog, ctx.model, world.user_state(1, world.now - DAY), n=5, seed=0, shared=ctx.shared)
