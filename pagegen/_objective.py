@@ -31,6 +31,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ import scipy.sparse as sp
 from ._candidates import CandidateRow
 from ._catalog import Catalog
 
-__all__ = ["DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SMALL", "SelectContext", "Selection", "objective", "prepare", "row_genres", "title_values"]
+__all__ = ["DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SMALL", "SelectContext", "Selection", "TitleIndex", "objective", "prepare", "row_genres", "title_values"]
 
 #: Decay of the redundancy penalty with the distance between two rows (see the module docstring).
 NEAR = 0.5
@@ -101,6 +102,48 @@ def row_genres(evidence: object) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, eq=False)
+class TitleIndex:
+    """Inverted index of a rows x positions matrix ``M`` (-1 padded) over titles 0..n-1.
+
+    indptr  intp (n + 2,): the entries of title t are ``entry[indptr[t]:indptr[t + 1]]`` (the pads last)
+    entry   intp (R * Lmax,): flat positions into ``M``, by title, then row-major
+    row     intp (R * Lmax,): the candidate row of each of these entries (``entry // Lmax``)
+    """
+
+    indptr: np.ndarray
+    entry: np.ndarray
+    row: np.ndarray
+
+    @classmethod
+    def of(cls, M: np.ndarray, n: int) -> TitleIndex:
+        """The index of ``M`` (titles in [0, n), pads -1): one stable sort (a radix sort below 2**16 titles)."""
+        flat = M.ravel()
+        key = np.where(flat >= 0, flat, n).astype(np.uint16 if n < 2**16 else np.intp)
+        entry = np.argsort(key, kind="stable")
+        indptr = np.zeros(n + 2, dtype=np.intp)
+        np.cumsum(np.bincount(key, minlength=n + 1), out=indptr[1:])
+        return cls(indptr=indptr, entry=entry, row=entry // max(M.shape[1], 1))
+
+    def slots(self, titles: np.ndarray) -> np.ndarray:
+        """intp: where the entries of the given (distinct) titles stand in ``entry`` and ``row``."""
+        lo = self.indptr[titles]
+        count = self.indptr[titles + 1] - lo
+        total = int(count.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.intp)
+        ends = np.cumsum(count)
+        return np.arange(total) + np.repeat(lo - (ends - count), count)
+
+    def entries_of(self, titles: np.ndarray) -> np.ndarray:
+        """intp: the flat positions in ``M`` of the given (distinct) titles' entries."""
+        return self.entry[self.slots(titles)]
+
+    def rows_of(self, titles: np.ndarray) -> np.ndarray:
+        """intp: the candidate row of each entry of the given (distinct) titles (a row once per title it holds)."""
+        return self.row[self.slots(titles)]
+
+
+@dataclass(frozen=True, eq=False)
 class Problem:
     """Candidate rows prepared for selection (integer arrays, computed once per request).
 
@@ -140,6 +183,11 @@ class Problem:
         return len(self.rows)
 
     @cached_property
+    def by_title(self) -> TitleIndex:
+        """Where each title stands among the candidates' eligible entries (built on first use)."""
+        return TitleIndex.of(self.M, self.catalog.n)
+
+    @cached_property
     def unit(self) -> float:
         """U: the value of the best candidate row on its own as the top row, max_r w_r sum_c D_0c q_r
         (the unit of the redundancy penalty; 1 when no row has a positive value)."""
@@ -169,23 +217,29 @@ class Problem:
         """red(r, other) for every r in ``rows`` (all candidate rows when None), float64."""
         if self._red is not None:
             return self._red[:, other] if rows is None else self._red[np.asarray(rows, dtype=np.intp), other]
-        kind, profile, M, length = self.kind, self.profile, self.M, self.length
-        if rows is not None:
-            rows = np.asarray(rows, dtype=np.intp)
-            kind, profile, M, length = kind[rows], profile[rows], M[rows], length[rows]
+        if rows is None:
+            return self.redundancy_all(other, self.by_title.rows_of(self.M[other, : self.length[other]]))
+        rows = np.asarray(rows, dtype=np.intp)
+        kind, profile, M, length = self.kind[rows], self.profile[rows], self.M[rows], self.length[rows]
         same = kind == self.kind[other]
         cos = np.clip(profile @ self.profile[other], 0.0, 1.0)
-        if rows is None:  # all candidates: a sparse product instead of a gather
-            mark = np.zeros(self.catalog.n, dtype=np.float32)
-            mark[self.M[other, : self.length[other]]] = 1.0
-            shared = self.incidence @ mark
-        else:
-            flag = np.zeros(self.catalog.n + 1, dtype=bool)
-            flag[self.M[other, : self.length[other]]] = True
-            shared = np.count_nonzero(np.take(flag, M), axis=1)
+        flag = np.zeros(self.catalog.n + 1, dtype=bool)
+        flag[self.M[other, : self.length[other]]] = True
+        shared = np.count_nonzero(np.take(flag, M), axis=1)
         shorter = np.minimum(length, self.length[other])
         overlap = np.divide(shared, shorter, out=np.zeros(len(shorter)), where=shorter > 0)
         return (same + cos + overlap) / 3.0
+
+    def redundancy_all(self, other: int, holding: np.ndarray) -> np.ndarray:
+        """red(r, other) for every candidate r (the same sums as ``redundancy``, fewer temporaries), given
+        ``holding``: the candidate row of each entry of ``other``'s eligible titles (``by_title.rows_of``)."""
+        red = self.profile @ self.profile[other]
+        np.clip(red, 0.0, 1.0, out=red)  # cos
+        red += self.kind == self.kind[other]
+        shorter = np.minimum(self.length, self.length[other])
+        red += np.divide(np.bincount(holding, minlength=self.n_rows), shorter, out=np.zeros(len(shorter)), where=shorter > 0)
+        red /= 3.0
+        return red
 
     def values(self, row: int, items: np.ndarray) -> np.ndarray:
         """q_row(i) of the given titles (each must be among the row's eligible titles)."""
@@ -231,6 +285,9 @@ def title_values(rank: Any) -> np.ndarray:
     return rank.cached(("pagegen.title_values", RANK_SCALE), compute)
 
 
+_ITEMS, _SCORES, _SCORE, _KIND, _EVIDENCE = map(attrgetter, ("items", "scores", "score", "kind", "evidence"))
+
+
 def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem:
     """The Problem of one request: ineligible titles removed, values and row features computed (vectorized)."""
     from policies._policy import Policy
@@ -239,12 +296,13 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     rows = tuple(rows)
     catalog = ctx.catalog
     n_cand = len(rows)
-    lengths = np.fromiter(map(len, rows), dtype=np.intp, count=n_cand)
+    item_lists = list(map(_ITEMS, rows))  # attribute reads at C level: no per-row Python frame
+    lengths = np.fromiter(map(len, item_lists), dtype=np.intp, count=n_cand)
     lmax = max(int(lengths.max(initial=0)), 1)
     raw = np.full((n_cand, lmax), -1, dtype=np.int32)
     score = np.zeros(raw.shape, dtype=np.float64)
     if n_cand:
-        items, scores = np.concatenate([r.items for r in rows]), np.concatenate([r.scores for r in rows])
+        items, scores = np.concatenate(item_lists), np.concatenate(list(map(_SCORES, rows)))
         if lengths.min() == lmax:  # rows of equal length: a reshape, no mask
             raw[:], score[:] = items.reshape(raw.shape), scores.reshape(raw.shape)
         else:
@@ -265,7 +323,7 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     top = S.max(axis=1, initial=0.0)
     valid = M >= 0
     relative = np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
-    row_score = np.maximum(np.fromiter((r.score for r in rows), dtype=np.float64, count=n_cand), 0.0)
+    row_score = np.maximum(np.fromiter(map(_SCORE, rows), dtype=np.float64, count=n_cand), 0.0)
     value = title_values(ctx.rank) if ctx.rank is not None else None
     if value is None:
         Q, weight = relative, row_score
@@ -273,16 +331,17 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
         Q = np.take(np.append(value, 0.0), np.where(valid, M, catalog.n))
         best = row_score.max(initial=0.0)
         weight = 1.0 - ROW_SHARE + ROW_SHARE * (row_score / best if best > 0 else np.ones(n_cand))
-    kinds = tuple(sorted({r.kind for r in rows}))
+    kind_names = list(map(_KIND, rows))
+    kinds = tuple(sorted(set(kind_names)))
     code = {k: j for j, k in enumerate(kinds)}
-    kind = np.fromiter((code[r.kind] for r in rows), dtype=np.intp, count=n_cand)
-    declared_lists = [row_genres(r.evidence) if r.evidence else () for r in rows]
-    genre_names = tuple(sorted({g for gs in declared_lists for g in gs}))
+    kind = np.fromiter(map(code.__getitem__, kind_names), dtype=np.intp, count=n_cand)
+    evidence = list(map(_EVIDENCE, rows))
+    declaring = [(r, gs) for r, e in enumerate(evidence) if e and (gs := row_genres(e))]
+    genre_names = tuple(sorted({g for _, gs in declaring for g in gs}))
     gcode = {g: j for j, g in enumerate(genre_names)}
     declared = np.zeros((n_cand, len(genre_names)), dtype=bool)
-    for r, gs in enumerate(declared_lists):  # packing: rows that declare genres (a few)
-        if gs:
-            declared[r, [gcode[g] for g in gs]] = True
+    for r, gs in declaring:  # packing: rows that declare genres (a few)
+        declared[r, [gcode[g] for g in gs]] = True
     indptr = np.zeros(n_cand + 1, dtype=np.int64)
     np.cumsum(length, out=indptr[1:])
     entries = M[valid]  # row-major, each candidate's eligible titles left-packed

@@ -10,6 +10,7 @@ give a feasibility mask, and the selector's key picks the best feasible candidat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -34,6 +35,7 @@ class FillState:
     """Bookkeeping of the greedy loop (only the builder mutates it); what a key sees at row index p.
 
     refilled_value  float64 (R,): sum_c D_pc q over each candidate's refilled titles at row index p
+                    (computed on first read at each row index: keys that do not read it do not pay for it)
     redundancy      float64 (R,): sum of NEAR**distance * red(r, s) over the rows s placed above
     placed          the rows placed so far, top to bottom
     used            bool (n_items,): titles on the page so far
@@ -41,25 +43,58 @@ class FillState:
     """
 
     def __init__(self, problem: Problem) -> None:
-        self.refilled_value = np.zeros(problem.n_rows)
         self.redundancy = np.zeros(problem.n_rows)
         self.placed: list[Placed] = []
         self.used = np.zeros(problem.catalog.n, dtype=bool)
         self.cache: dict = {}
-        self._M = problem.M
-        self._rank = np.zeros(problem.M.shape, dtype=np.int32)  # 1-based rank of each entry among the refilled titles, 0: not shown
+        self._D, self._M = problem.D, problem.M
         self._width = problem.policy.row_length
+        self._valid = np.zeros(problem.M.shape, dtype=bool)  # entries refilled at this row index (the loop's own buffer)
+        self._q = problem.Q  # Q with the entries not refilled set to 0 (the loop's own buffer)
+        self._b = np.zeros(problem.M.shape[1] + 1)  # this row index's attention by 1-based rank among the refilled titles, 0 past the row's end
+        self._rank: np.ndarray | None = None
+        self._refilled: np.ndarray | None = None
+
+    def _at(self, p: int, valid: np.ndarray, q: np.ndarray) -> None:
+        """Row index p begins; ``valid`` (R, Lmax): the entries each candidate may still show, ``q``: Q there, 0 elsewhere."""
+        cols = min(self._width, self._M.shape[1])
+        self._b[1 : cols + 1] = self._D[p, :cols]
+        self._valid, self._q = valid, q
+        self._rank = self._refilled = None
+
+    @property
+    def rank(self) -> np.ndarray:
+        """intp (R, Lmax): 1-based rank of each entry among its candidate's refilled titles, 0: not refilled
+        (a rank past ``row_length`` is not shown)."""
+        if self._rank is None:
+            self._rank = np.cumsum(self._valid, axis=1, dtype=np.intp)
+            self._rank *= self._valid
+        return self._rank
+
+    @property
+    def refilled_value(self) -> np.ndarray:
+        if self._refilled is None:
+            # where an entry is not refilled its q is 0, so its running count may index the attention
+            # as it likes: the products, all >= 0, and their sums are those of Q with the ranks
+            self._refilled = _refilled(self._q, self._b, self._valid)
+        return self._refilled
 
     def shown(self) -> tuple[np.ndarray, np.ndarray]:
         """The titles each candidate would show at this row index, int32 (R, row_length) -1 padded,
         and their entry positions in ``problem.M`` (-1 at pads) (computed on demand)."""
+        rank = self.rank
         out = np.full((self._M.shape[0], self._width), -1, dtype=np.int32)
         pos = np.full(out.shape, -1, dtype=np.intp)
-        r, c = np.nonzero((self._rank >= 1) & (self._rank <= self._width))
-        col = self._rank[r, c] - 1
+        r, c = np.nonzero((rank >= 1) & (rank <= self._width))
+        col = rank[r, c] - 1
         out[r, col] = self._M[r, c]
         pos[r, col] = c
         return out, pos
+
+
+def _refilled(q: np.ndarray, b: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """sum_j q_j b[rank_j] per row (one einsum: each row's sum is the same whatever the other rows)."""
+    return np.einsum("ij,ij->i", q, b[np.cumsum(valid, axis=1, dtype=np.intp)])
 
 
 def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
@@ -85,63 +120,92 @@ def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
     return pin_row, forced, list(policy.pins)
 
 
+def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int]) -> np.ndarray | None:
+    """bool (R, Lmax): the entries a candidate must leave to the pending pinned rows (their titles
+    are kept for them; a designated row keeps its own), None when nothing is kept."""
+    n = problem.catalog.n
+    kept = np.zeros(n + 1, dtype=bool)
+    for i in pending:
+        d = pin_row[i]
+        kept[problem.M[d, : problem.length[d]]] = True
+    if not kept.any():
+        return None
+    out = np.take(kept, np.where(problem.M >= 0, problem.M, n))
+    out[pin_row[pin_row >= 0]] = False
+    return out
+
+
 def greedy_fill(problem: Problem, key: Key) -> Selection:
-    """The shared top-to-bottom loop; ``key`` ranks the feasible candidates at each row index."""
+    """The shared top-to-bottom loop; ``key`` ranks the feasible candidates at each row index.
+
+    The refilled entries (``valid``), their values and their count per candidate are kept up to date
+    with the inverted index ``problem.by_title``: placing a row touches only the entries of its titles.
+    """
     policy = problem.policy
     n_cand, n = problem.n_rows, problem.catalog.n
     M = problem.M
-    pad = np.where(M >= 0, M, n)
-    width = policy.row_length
+    width, min_titles = policy.row_length, policy.min_titles
     window = policy.window(problem.device)
+    page_scope = policy.dedup == "page"
     count = np.zeros(n + 1, dtype=np.int32)
-    taken = np.zeros(n_cand, dtype=bool)
     kind_cap = np.asarray([policy.kind_cap(k) for k in problem.kinds], dtype=np.int64)
     kind_count = np.zeros(len(problem.kinds), dtype=np.int64)
+    has_genres = problem.declared.any(axis=1).tolist()
+    genre_cap = policy.genre_cap if problem.declared.shape[1] else None
     placed_genres = np.zeros((policy.n_rows, len(problem.genre_names)), dtype=bool)
+    genred: list[bool] = []  # per row index placed: does its row declare genres
     pin_row, forced, pins = _pin_plan(problem)
     pinned_kinds = [problem.kinds.index(p.kind) for p in pins if p.kind in problem.kinds]
-    is_pin_kind = np.isin(problem.kind, pinned_kinds)
     designated = np.zeros(n_cand, dtype=bool)
     designated[pin_row[pin_row >= 0]] = True
-    taken |= is_pin_kind & ~designated  # a pinned kind appears once: its designated row
+    taken = np.isin(problem.kind, pinned_kinds) & ~designated  # a pinned kind appears once: its designated row
+    open_ = ~taken & (kind_cap[problem.kind] > 0)  # not taken, and its kind has room left
     pending = {i for i in range(len(pins)) if pin_row[i] >= 0}
-    b_ext = np.zeros(M.shape[1] + 1)  # this row index's attention by 1-based rank among the refilled titles, 0 past the row's end
-    cols = min(width, M.shape[1])
     state = FillState(problem)
     placed: list[Placed] = []
     steps: list[dict] = []
     total = 0.0  # the page objective, as the sum of the marginal gains of the rows placed
+    deferred = key is not _stage_key  # the gains of the rows placed, computed at the end in one go
+    if deferred:
+        at_valid = np.zeros((policy.n_rows, M.shape[1]), dtype=bool)
+        at_q = np.zeros(at_valid.shape)
+        at_red = np.zeros(policy.n_rows)
     blocked = np.zeros(n + 1, dtype=bool)  # titles used up within the dedup scope, and the pad
     blocked[n] = True
+    pad = np.where(M >= 0, M, n)
+    index = problem.by_title
+    valid = np.empty(M.shape, dtype=bool)  # not blocked, and not kept for a pending pinned row: what each candidate refills from
+    flat = valid.reshape(-1)
+    q = np.empty(M.shape, dtype=np.float64)  # Q where valid, 0 elsewhere
+    q_flat = q.reshape(-1)
+    n_valid = np.zeros(n_cand, dtype=np.intp)
+    stale = True  # valid, q and n_valid to be recomputed from blocked and the pins' reservations
     pin_idx = np.flatnonzero(designated)
     positions = [pin.positions(policy.n_rows) for pin in pins]
     reserved_for: frozenset | None = None
-    valid = np.empty(M.shape, dtype=bool)  # per-row-index buffers, reused
-    rank = np.empty(M.shape, dtype=np.int32)
-    attention = np.empty(M.shape, dtype=np.float64)
+    withheld = None
     for p in range(policy.n_rows):
-        in_scope = policy.dedup == "page" or p < window.rows
+        in_scope = page_scope or p < window.rows
         if not in_scope and p == window.rows:  # below the window: nothing is blocked any more
             blocked[:n] = False
+            stale = True
         if reserved_for != frozenset(pending):  # the titles of the pending pinned rows are kept for them
             reserved_for = frozenset(pending)
-            reserved = np.zeros(n + 1, dtype=bool)
-            for i in pending:
-                reserved[pad[pin_row[i]]] = True
-            reserved[n] = False
-        np.take(~(blocked | reserved), pad, out=valid)
-        valid[pin_idx] = ~blocked[pad[pin_idx]]
-        np.cumsum(valid, axis=1, dtype=np.int32, out=rank)
-        shown = np.minimum(rank[:, -1], width)
-        rank *= valid
-        b_ext[1 : cols + 1] = problem.D[p, :cols]
-        state.refilled_value = np.einsum("ij,ij->i", problem.Q, np.take(b_ext, rank, out=attention))
-        state._rank = rank
-        feasible = ~taken & (shown >= policy.min_titles) & (kind_count[problem.kind] < kind_cap[problem.kind])
-        if policy.genre_cap is not None and placed_genres.shape[1]:
-            recent = placed_genres[max(0, p - policy.genre_cap.span + 1) : p].sum(axis=0)
-            full = recent >= policy.genre_cap.max_rows
-            feasible &= ~(problem.declared[:, full].any(axis=1))
+            withheld = _withheld(problem, pin_row, pending)
+            stale = True
+        if stale:
+            np.take(~blocked, pad, out=valid)
+            if withheld is not None:
+                valid &= ~withheld
+            n_valid = np.count_nonzero(valid, axis=1)
+            np.multiply(problem.Q, valid, out=q)
+            stale = False
+        state._at(p, valid, q)
+        feasible = open_ & (n_valid >= min_titles)  # min_titles <= row_length: enough titles to show
+        if genre_cap is not None and any(genred[max(0, p - genre_cap.span + 1) : p]):
+            full = placed_genres[max(0, p - genre_cap.span + 1) : p].sum(axis=0) >= genre_cap.max_rows
+            if full.any():
+                feasible &= ~(problem.declared[:, full].any(axis=1))
         if len(pin_idx):
             allowed_pin = np.zeros(n_cand, dtype=bool)
             for i in pending:
@@ -154,55 +218,90 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 feasible = only
             else:  # the pinned row cannot stand here: the pin is inactive for this page
                 pending.discard(forced[p])
-                taken[pin_row[forced[p]]] = True
+                taken[pin_row[forced[p]]], open_[pin_row[forced[p]]] = True, False
                 feasible[pin_row[forced[p]]] = False
         if not feasible.any():
             # the page ends here: a pending pin takes this last row if it may
             late = [pin_row[i] for i in sorted(pending) if pins[i].at is not None and p < pins[i].at or p in pins[i].positions(policy.n_rows)]
-            feasible[late] = ~taken[late] & (shown[late] >= policy.min_titles)
+            feasible[late] = ~taken[late] & (n_valid[late] >= min_titles)
             if not feasible.any():
                 break
-        ends_page = any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending) and not feasible[~designated].any()
+        ends_page = bool(pending) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending) and not feasible[~designated].any()
         scores = key(problem, p, state)
-        if key is not _stage_key:
-            gains = _stage_key(problem, p, state)
-        else:
-            gains = scores
         masked = np.where(feasible, scores, -np.inf)
         r = int(np.argmax(masked))
-        runner = masked.copy()
-        runner[r] = -np.inf
-        r2 = int(np.argmax(runner))
-        items = M[r][valid[r] & (rank[r] <= width)]
+        score = float(scores[r])
+        n_feasible = int(np.count_nonzero(feasible))
+        masked[r] = -np.inf
+        r2 = int(np.argmax(masked))
+        runner = float(masked[r2])
+        items = M[r][valid[r]][:width]
         placed.append(Placed(row=r, items=items))
-        total += float(gains[r])
+        if deferred:
+            at_valid[p], at_q[p], at_red[p] = valid[r], q[r], state.redundancy[r]
+        else:
+            total += score
         steps.append({
-            "row": p, "key": problem.rows[r].key, "gain": float(scores[r]), "feasible": int(feasible.sum()),
-            "runner_up": problem.rows[r2].key if np.isfinite(runner[r2]) else None,
-            "runner_up_gain": float(runner[r2]) if np.isfinite(runner[r2]) else None,
+            "row": p, "key": problem.rows[r].key, "gain": score, "feasible": n_feasible,
+            "runner_up": problem.rows[r2].key if math.isfinite(runner) else None,
+            "runner_up_gain": runner if math.isfinite(runner) else None,
         })  # fmt: skip
+        own = index.slots(M[r, : problem.length[r]])  # the entries of the row's titles, in every candidate
         if in_scope:
-            counted = items if policy.dedup == "page" else items[: window.columns]
-            count[counted] += 1  # a row holds each title once
-            blocked[counted] = count[counted] >= policy.max_appearances
+            counted = items if page_scope else items[: window.columns]
+            if policy.max_appearances == 1 and withheld is None and n_valid[r] <= width and len(counted) == len(items):
+                done, slots = None, own  # every title of the row is used up now or was before: block them all
+            else:
+                if policy.max_appearances == 1:
+                    done = counted  # the row refilled them, so they were not blocked: they are now
+                else:
+                    count[counted] += 1  # a row holds each title once
+                    done = counted[count[counted] >= policy.max_appearances]
+                slots = index.slots(done)
+            if len(slots):  # titles used up: their entries leave every candidate
+                blocked[M[r, : problem.length[r]] if done is None else done] = True
+                entry = index.entry[slots]
+                lost = flat[entry]
+                flat[entry] = False
+                q_flat[entry] = 0.0
+                n_valid -= np.bincount(index.row[slots][lost], minlength=n_cand)
         state.placed.append(placed[-1])
         state.used[items] = True
-        taken[r] = True
-        kind_count[problem.kind[r]] += 1
+        taken[r], open_[r] = True, False
+        k = problem.kind[r]
+        kind_count[k] += 1
+        if kind_count[k] >= kind_cap[k]:
+            open_ &= problem.kind != k
         placed_genres[p] = problem.declared[r]
-        state.redundancy = NEAR * state.redundancy + problem.redundancy(None, r)
+        genred.append(has_genres[r])
+        red = problem._red[:, r] if problem._red is not None else problem.redundancy_all(r, index.row[own])
+        state.redundancy = NEAR * state.redundancy + red
         for i in [i for i in pending if pin_row[i] == r]:
             pending.discard(i)
         if ends_page and designated[r]:  # an `at` pin placed early stands as the last row
             break
+    if deferred and placed:  # the gains of the rows placed: the same sums as _stage_key's, row by row
+        at = np.arange(len(placed))
+        b = np.zeros((len(placed), M.shape[1] + 1))
+        cols = min(width, M.shape[1])
+        b[:, 1 : cols + 1] = problem.D[at, :cols]
+        refilled = np.einsum("ij,ij->i", at_q[at], np.take_along_axis(b, np.cumsum(at_valid[at], axis=1, dtype=np.intp), axis=1))
+        rows = np.asarray([pl.row for pl in placed], dtype=np.intp)
+        for gain in _gain(problem, at, problem.weight[rows], refilled, at_red[at]).tolist():
+            total += gain
     return Selection(rows=tuple(placed), objective=total, steps=tuple(steps))
+
+
+def _gain(problem: Problem, p: int, weight, refilled, redundancy):
+    """w_r times the refilled cells minus the redundancy penalty at row index p (elementwise: arrays or one row's scalars)."""
+    cells = weight * refilled
+    penalty = problem.policy.diversity * problem.unit * problem.D[p, 0] * redundancy
+    return cells - penalty
 
 
 def _stage_key(problem: Problem, p: int, state: FillState) -> np.ndarray:
     """Marginal gain of each candidate at row index p: its refilled cells minus redundancy with rows above."""
-    cells = problem.weight * state.refilled_value
-    penalty = problem.policy.diversity * problem.unit * problem.D[p, 0] * state.redundancy
-    return cells - penalty
+    return _gain(problem, p, problem.weight, state.refilled_value, state.redundancy)
 
 
 def stage_wise(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
