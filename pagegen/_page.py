@@ -179,7 +179,7 @@ def trusted_models(cls: type[_M], values: Sequence[dict[str, Any]], fields_set: 
     (the fields the input gave, not defaulted) is shared by the instances, as sets are costly:
     pydantic never changes it on a frozen model, and a copy gets its own.
     """
-    if not cls.model_config.get("frozen") or cls.__private_attributes__:
+    if not issubclass(cls, BaseModel) or not cls.model_config.get("frozen") or cls.__private_attributes__:
         raise TypeError(f"trusted_models makes frozen models without private attributes, not {cls.__name__}")
     objs = list(map(_new, repeat(cls, len(values))))
     deque(map(_set_dict, objs, values), maxlen=0)
