@@ -120,18 +120,34 @@ def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
     return pin_row, forced, list(policy.pins)
 
 
-def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int]) -> np.ndarray | None:
-    """bool (R, Lmax): the entries a candidate must leave to the pending pinned rows (their titles
-    are kept for them; a designated row keeps its own), None when nothing is kept."""
+def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int], pins: list) -> np.ndarray | None:
+    """bool (R, Lmax): the entries a candidate must leave to the pending pinned rows, None when none.
+
+    The titles of the pending pinned rows are kept for them. A designated row keeps its own titles and
+    may use those kept for other pins, except that the row of an 'available' pin leaves the titles of
+    the pending 'in_progress' pinned rows: check() requires those rows, while an 'available' pin that
+    cannot stand is inactive for the page.
+    """
     n = problem.catalog.n
-    kept = np.zeros(n + 1, dtype=bool)
-    for i in pending:
-        d = pin_row[i]
-        kept[problem.M[d, : problem.length[d]]] = True
+
+    def titles_of(indices) -> np.ndarray:
+        flag = np.zeros(n + 1, dtype=bool)
+        for i in indices:
+            flag[problem.M[pin_row[i], : problem.length[pin_row[i]]]] = True
+        return flag
+
+    kept = titles_of(pending)
     if not kept.any():
         return None
-    out = np.take(kept, np.where(problem.M >= 0, problem.M, n))
+    pad = np.where(problem.M >= 0, problem.M, n)
+    out = np.take(kept, pad)
     out[pin_row[pin_row >= 0]] = False
+    required = {i for i in pending if pins[i].when == "in_progress"}
+    required_rows = {int(pin_row[i]) for i in required}
+    for i in pending:
+        d = int(pin_row[i])
+        if pins[i].when == "available" and d not in required_rows and required:
+            out[d] = titles_of(required)[pad[d]]
     return out
 
 
@@ -191,7 +207,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             stale = True
         if reserved_for != frozenset(pending):  # the titles of the pending pinned rows are kept for them
             reserved_for = frozenset(pending)
-            withheld = _withheld(problem, pin_row, pending)
+            withheld = _withheld(problem, pin_row, pending, pins)
             stale = True
         if stale:
             np.take(~blocked, pad, out=valid)

@@ -192,3 +192,29 @@ def test_pairwise_and_per_row_redundancy_agree(monkeypatch):
         assert np.allclose(pairwise.redundancy(np.arange(0, 30, 3), s), per_row.redundancy(np.arange(0, 30, 3), s), rtol=0, atol=1e-12)
     # ... so the selections agree too
     assert [(p.row, p.items.tolist()) for p in greedy_fill(pairwise, _stage_key).rows] == [(p.row, p.items.tolist()) for p in greedy_fill(per_row, _stage_key).rows]
+
+
+def test_an_available_pin_leaves_the_titles_of_a_required_pin():
+    """Top 10 (pinned at row 0, 'available') holds only titles that Continue Watching (pinned within 2
+    rows, 'in_progress') needs: placing it first would leave Continue Watching one title (< min_titles)
+    although the member has 5 titles in progress, which check() reports. Top 10 gives way instead."""
+    from pagegen._engine import assemble
+    from policies._check import check
+
+    catalog = Catalog.build([f"t{i}" for i in range(9)], [f"T{i}" for i in range(9)], [["Drama"]] * 9)
+    user = UserState.from_history(catalog, [{"item": f"t{i}", "timestamp": NOW - 10 + k, "kind": "play", "value": 0.5} for k, i in enumerate((0, 1, 2, 3, 8))], NOW, user="m")
+    eligible = np.isin(np.arange(9), [0, 1, 2, 3, 8])
+    rows = [
+        CandidateRow("continue_watching", "cw", "cw", [8, 3, 2, 1, 0], np.zeros(5), score=0.0),
+        CandidateRow("top10", "top10:0", "top10:0", [0, 1, 2, 3], np.zeros(4), score=0.0),
+    ]
+    policy = _policy(n_rows=2, row_length=4, min_titles=2, pins=[{"kind": "continue_watching", "within": 2, "when": "in_progress"}, {"kind": "top10", "at": 0}])
+    rank = RankContext(catalog=catalog, model=_Scores(np.arange(9, 0, -1)), user=user, eligible=eligible, n=4, rng=np.random.default_rng(0))
+    ctx = SelectContext(catalog=catalog, eligible=eligible, rank=rank)
+    for name, select in SELECTORS.items():
+        sel = select(rows, policy, ctx)
+        page = assemble(rows, sel, catalog, user="m", policy=policy.name, selector=name, device="web", now=NOW, seed=0)
+        assert check(page, policy, user, catalog) == [], name
+        assert "cw" in [row.key for row in page.rows], name
+    # the greedy selectors: Top 10 cannot stand at row 0 without those titles, so the pin is inactive
+    assert [(rows[p.row].key, p.items.tolist()) for p in SELECTORS["stage_wise"](rows, policy, ctx).rows] == [("cw", [8, 3, 2, 1])]
