@@ -1,9 +1,10 @@
 """Batch runs: every member's page, written as JSON lines in shards, resumable after a crash.
 
 Members are cut, in the given order, into shards of ``shard_size``; shard ``k`` is the file
-``OUT/part-0000k.jsonl`` (one page per line). Workers build the pages of a shard and hand its
-bytes back; only the coordinating process writes, each shard atomically (temp file + rename),
-so a shard file is either complete or absent. A run that is killed and started again skips the
+``OUT/part-0000k.jsonl`` (one page per line). A local worker builds the pages of a shard and
+writes them, in one write, to a temporary file next to it; a Ray actor hands the bytes back and
+the coordinator writes the temporary file. Only the coordinating process renames (after an
+fsync), so a shard file is either complete or absent, and none appears after it dies. A run that is killed and started again skips the
 complete shards and builds the rest: every member's page exactly once, none lost, none
 duplicated. ``OUT/manifest.json`` records what the run builds; a restart with different
 parameters into the same folder is refused. ``OUT/_SUCCESS.json`` marks a finished run.
@@ -24,6 +25,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -34,7 +36,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._atomic import TMP_SUFFIX, atomic_write_bytes
+from ._atomic import TMP_SUFFIX, atomic_write_bytes, fsync_dir
 from ._errors import PagegenError
 
 __all__ = ["BatchConfig", "BatchError", "BatchResult", "run_batch", "shard_path"]
@@ -118,6 +120,8 @@ def _build_shard(engine: Any, members: Sequence[str], shard: int, shard_size: in
 
 
 _JOB: dict[str, Any] = {}
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # (read and restored at import, while single-threaded)
 
 
 def _die_with_parent() -> None:
@@ -150,7 +154,7 @@ def _one_blas_thread() -> None:
                 setter(1)
 
 
-def _init_worker(payload: tuple[Any, Sequence[str], int, Mapping[str, Any]] | None) -> None:
+def _init_worker(payload: tuple[Any, Sequence[str], int, Mapping[str, Any], Path] | None) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
     _one_blas_thread()
@@ -159,12 +163,40 @@ def _init_worker(payload: tuple[Any, Sequence[str], int, Mapping[str, Any]] | No
         with contextlib.suppress(OSError):
             os.close(lock_fd)
     if payload is not None:  # spawn/forkserver: the engine arrives once, pickled
-        _JOB.update(engine=payload[0], members=payload[1], shard_size=payload[2], build_kwargs=payload[3])
+        _JOB.update(engine=payload[0], members=payload[1], shard_size=payload[2], build_kwargs=payload[3], out=payload[4])
 
 
-def _worker_shard(shard: int) -> tuple[int, bytes, int]:
+def _worker_shard(shard: int) -> tuple[int, str, int]:
+    """Build a shard and write it to a temporary file next to its place (the coordinator, the
+    only one who renames, makes it the shard): the bytes go to disk once, not through a pipe."""
     data = _build_shard(_JOB["engine"], _JOB["members"], shard, _JOB["shard_size"], _JOB["build_kwargs"])
-    return shard, data, data.count(b"\n")
+    out = _JOB["out"]
+    fd, tmp = tempfile.mkstemp(prefix=f".{shard_path(out, shard).name}.", suffix=TMP_SUFFIX, dir=out)
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # as atomic_write_bytes: mkstemp makes 0600
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return shard, tmp, data.count(b"\n")
+
+
+def _place(tmp: str, dest: Path) -> None:
+    """Make a worker's complete temporary file the shard: flushed to disk, then renamed (atomic)."""
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(dest.parent)
 
 
 # -- bookkeeping -------------------------------------------------------------------------
@@ -275,27 +307,32 @@ class _Progress:
 # -- executors ---------------------------------------------------------------------------
 
 
-def _run_local(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd) -> None:
+def _run_local(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd, out) -> None:
     method = "fork" if "fork" in mp.get_all_start_methods() else mp.get_start_method()
     payload = None
     if method == "fork":
-        _JOB.update(engine=engine, members=members, shard_size=config.shard_size, build_kwargs=build_kwargs, lock_fd=lock_fd)
+        _JOB.update(engine=engine, members=members, shard_size=config.shard_size, build_kwargs=build_kwargs, lock_fd=lock_fd, out=out)
         gc.collect()
         gc.freeze()  # the inherited objects leave the collector's view: no copy-on-write of their pages by the workers' gc passes
     else:
-        payload = (engine, members, config.shard_size, build_kwargs)
+        payload = (engine, members, config.shard_size, build_kwargs, out)
     try:
         with ProcessPoolExecutor(n_workers, mp_context=mp.get_context(method), initializer=_init_worker, initargs=(payload,)) as pool:
             queue = iter(todo)
             running = {pool.submit(_worker_shard, s) for s in _take(queue, 2 * n_workers)}
             try:
                 while running:
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for fut in done:
+                        running.discard(fut)
                         write(*fut.result())
                     running |= {pool.submit(_worker_shard, s) for s in _take(queue, len(done))}
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)  # stop soon: do not build queued shards
+                for fut in running:  # shards built but not placed: their temporary files go
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        with contextlib.suppress(OSError):
+                            os.unlink(fut.result()[1])
                 raise
     finally:
         _JOB.clear()
@@ -307,7 +344,7 @@ def _take(it: Iterator[int], k: int) -> list[int]:
     return [s for _, s in zip(range(k), it, strict=False)]
 
 
-def _run_ray(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd) -> None:
+def _run_ray(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd, out) -> None:
     try:
         import ray
     except ImportError:
@@ -411,9 +448,13 @@ def run_batch(
         bar = _Progress(sys.stderr.isatty() if progress is None else progress, n_shards, n_shards - len(todo))
         built = 0
 
-        def write(shard: int, data: bytes, pages: int) -> None:
+        def write(shard: int, data: bytes | str, pages: int) -> None:
+            """Put a shard in place: its bytes, or a worker's temporary file holding them."""
             nonlocal built
-            atomic_write_bytes(shard_path(out_dir, shard), data)
+            if isinstance(data, str):
+                _place(data, shard_path(out_dir, shard))
+            else:
+                atomic_write_bytes(shard_path(out_dir, shard), data)
             built += 1
             bar.update(pages)
             if on_shard is not None:
@@ -429,7 +470,7 @@ def run_batch(
                         data = _build_shard(engine, members, shard, config.shard_size, build_kwargs)
                         write(shard, data, data.count(b"\n"))
                 else:
-                    runner(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd)
+                    runner(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd, out_dir)
             finally:
                 bar.close()
         seconds = time.perf_counter() - start

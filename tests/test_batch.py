@@ -172,6 +172,7 @@ def test_a_failing_chunk_names_its_member(tmp_path, workers):
     if workers == 1:  # in order: the shards before the failing one are on disk, the failing one is not
         assert [p["user"] for p in read_pages(tmp_path)] == MEMBERS[:10]
     assert not shard_path(tmp_path, 2).exists() and not (tmp_path / SUCCESS).exists()
+    assert not list(tmp_path.glob("*.tmp")), "the workers' temporary files of a failed run are left behind"
 
 
 # -- a synthetic world with another member count ------------------------------------------------
