@@ -60,11 +60,12 @@ def assemble(
             reasons[start:stop] = [given[k] for k in (index[start:stop] - starts[j]).tolist()]
             plain = plain and set(map(type, reasons[start:stop])) <= _STR_OR_NONE
     slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
-    page_rows = []
-    for j, row in enumerate(used):
-        evidence = jsonable(row.evidence) if row.evidence else {}
-        plain = plain and type(row.kind) is str and type(row.key) is str and type(row.title) is str and type(evidence) is dict
-        page_rows.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[bounds[j] : bounds[j + 1]]})
+    evidences = jsonable([row.evidence for row in used])  # one orjson round trip for the whole page
+    page_rows = [
+        {"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[bounds[j] : bounds[j + 1]]}
+        for j, (row, evidence) in enumerate(zip(used, evidences, strict=True))
+    ]
+    plain = plain and set(map(type, evidences)) <= {dict} and all(type(r.kind) is str and type(r.key) is str and type(r.title) is str for r in used)
     record = None
     if trace:
         record = Trace(
