@@ -298,16 +298,18 @@ def row_problems(ctx: RankContext, row: object) -> list[str]:
 def rows_problems(ctx: RankContext, rows: Sequence[object]) -> list[str]:
     """``row_problems`` for several rows (one ranker's output) at once.
 
-    Rows that went through CandidateRow's validation unchanged are checked together (range,
-    eligibility, order: a few passes over their concatenated titles); any problem, or any
-    other row, falls back to ``row_problems`` row by row for the exact messages.
+    Rows that went through CandidateRow's validation unchanged (one row, or several) are checked
+    together (range, eligibility, order: a few passes over their concatenated titles); any
+    problem, or any other row, falls back to ``row_problems`` row by row for the exact messages.
     """
-    if len(rows) > 1 and all(isinstance(r, CandidateRow) and _trusted(r) and len(r) and r.kind and r.key and isinstance(r.kind, str) and isinstance(r.key, str) and math.isfinite(r.score) for r in rows):
-        items = np.concatenate([r.items for r in rows])  # type: ignore[union-attr]
+    if rows and all(isinstance(r, CandidateRow) and _trusted(r) and len(r) and r.kind and r.key and isinstance(r.kind, str) and isinstance(r.key, str) and math.isfinite(r.score) for r in rows):
+        one = len(rows) == 1
+        items = rows[0].items if one else np.concatenate([r.items for r in rows])  # type: ignore[union-attr]
         if items.min() >= 0 and items.max() < ctx.catalog.n and ctx.eligible[items].all():
-            scores = np.concatenate([r.scores for r in rows])  # type: ignore[union-attr]
+            scores = rows[0].scores if one else np.concatenate([r.scores for r in rows])  # type: ignore[union-attr]
             rise = scores[1:] > scores[:-1]
-            rise[np.cumsum([len(r) for r in rows])[:-1] - 1] = False  # (last of a row, first of the next)
+            if not one:
+                rise[np.cumsum([len(r) for r in rows])[:-1] - 1] = False  # (last of a row, first of the next)
             if not rise.any():
                 return []
     return [p for r in rows for p in row_problems(ctx, r)]

@@ -54,17 +54,24 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
     if rankers is None:
         rankers = RANKERS
     named = list(rankers.items()) if isinstance(rankers, Mapping) else [(_name(r), r) for r in rankers]
-    rows: list[CandidateRow] = []
-    failures: list[RankerFailure] = []
-    keys: set[str] = set()
+    outputs: list[tuple[str, list | str]] = []  # each ranker's rows, or what it raised
     for name, ranker in named:
         try:
             out = list(ranker(ctx))
         except Exception as err:  # noqa: BLE001 - isolation is the point
-            failures.append(RankerFailure(name, f"{type(err).__name__}: {err}"))
+            outputs.append((name, f"{type(err).__name__}: {err}"))
             continue
-        out = [r for r in out if not (isinstance(r, CandidateRow) and len(r) == 0)]
-        problems = rows_problems(ctx, out)
+        outputs.append((name, [r for r in out if not (isinstance(r, CandidateRow) and len(r) == 0)]))
+    # every ranker's rows checked in one pass; only when something is wrong, ranker by ranker
+    all_ok = not rows_problems(ctx, [r for _, out in outputs if isinstance(out, list) for r in out])
+    rows: list[CandidateRow] = []
+    failures: list[RankerFailure] = []
+    keys: set[str] = set()
+    for name, out in outputs:
+        if isinstance(out, str):
+            failures.append(RankerFailure(name, out))
+            continue
+        problems = [] if all_ok else rows_problems(ctx, out)
         own = [r.key for r in out if isinstance(r, CandidateRow)]
         clash = sorted(keys.intersection(own)) + sorted({k for k in own if own.count(k) > 1})
         if clash:
