@@ -291,13 +291,17 @@ def _pending(out: Path, n_shards: int) -> list[int]:
 class _Progress:
     def __init__(self, enabled: bool, total: int, done: int) -> None:
         self.enabled, self.total, self.done, self.pages, self.start = enabled, total, done, 0, time.perf_counter()
+        self.skipped = done
 
     def update(self, pages: int) -> None:
         self.done += 1
         self.pages += pages
         if self.enabled:
-            rate = self.pages / max(time.perf_counter() - self.start, 1e-9)
-            print(f"\rbatch: {self.done}/{self.total} shards, {self.pages} pages, {rate:,.0f} pages/s", end="", file=sys.stderr, flush=True)
+            elapsed = max(time.perf_counter() - self.start, 1e-9)
+            left = elapsed / (self.done - self.skipped) * (self.total - self.done)  # from this run's shards so far
+            hours, minutes, seconds = int(left // 3600), int(left % 3600 // 60), int(left % 60)
+            eta = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
+            print(f"\rbatch: {self.done:,}/{self.total:,} shards, {self.pages:,} pages, {self.pages / elapsed:,.0f} pages/s, about {eta} left ", end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.enabled:

@@ -219,3 +219,12 @@ def test_cli_batch_on_a_resized_world(tmp_path, capsys):
     assert "n_members" in capsys.readouterr().err
     assert main(["batch", "--data", str(tmp_path), "--world-members", "5", "--out", str(tmp_path / "x")]) == 2
     assert "--world-members" in capsys.readouterr().err
+
+
+def test_progress_line_counts_shards_pages_and_time_left(tmp_path, capsys):
+    run_batch(EchoEngine(), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=1), progress=True)
+    shard_path(tmp_path, 4).unlink()
+    run_batch(EchoEngine(), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=1), progress=True)
+    first, resumed = (e.strip().split("\r")[-1] for e in capsys.readouterr().err.strip().split("\n"))
+    assert first.startswith("batch: 5/5 shards, 23 pages,") and first.endswith("about 0 min 00 s left")
+    assert resumed.startswith("batch: 5/5 shards, 3 pages,")
