@@ -74,9 +74,10 @@ class UserState:
             raise DataError("rated and ratings differ in length", field="rated")
         if len(self.items) and int(self.last.max()) >= self.now:
             raise DataError("a play at or after now", field="last", value=int(self.last.max()))
-        if not np.all(np.isfinite(self.fraction)) or np.any((self.fraction < 0) | (self.fraction > 1)):
+        # min/max: a NaN makes both comparisons false, an infinity is outside [0, 1]
+        if self.fraction.size and not (self.fraction.min() >= 0 and self.fraction.max() <= 1):
             raise DataError("watched fraction must be finite and within [0, 1]", field="fraction")
-        if not np.all(np.isfinite(self.ratings)):
+        if self.ratings.size and not np.isfinite(self.ratings).all():
             raise DataError("non-finite rating", field="ratings")
 
     # -- construction -------------------------------------------------------------------
@@ -151,7 +152,7 @@ class UserState:
         play = kind == PLAY
         p_item, p_ts, p_val = item[play], ts[play], value[play]
         # last play time per title: events are time-sorted, so the last occurrence wins
-        uniq, first_rev = np.unique(p_item[::-1], return_index=True)
+        uniq, first_rev = _unique_first(p_item[::-1])
         last = p_ts[::-1][first_rev]
         frac = np.zeros(len(uniq), np.float32)
         if len(uniq):
@@ -164,7 +165,7 @@ class UserState:
         # the state does not depend on the order the events arrived in
         by_time = np.lexsort((r_val, r_ts))
         r_item, r_val = r_item[by_time], r_val[by_time]
-        r_uniq, r_first_rev = np.unique(r_item[::-1], return_index=True)
+        r_uniq, r_first_rev = _unique_first(r_item[::-1])
         r_last = r_val[::-1][r_first_rev]
         return cls(now=now, items=uniq[order], last=last[order], fraction=frac[order], rated=r_uniq, ratings=r_last, profile=profile or Profile(), user=user, user_index=user_index)
 
@@ -189,3 +190,14 @@ class UserState:
         mask[self.items] = True
         mask[self.rated] = True
         return mask
+
+
+def _unique_first(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_index=True)`` for a 1-D integer array (the same stable sort),
+    without its general-purpose overhead: the distinct values and where each first occurs."""
+    perm = values.argsort(kind="mergesort")
+    ordered = values[perm]
+    first = np.empty(ordered.shape, bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first], perm[first]
