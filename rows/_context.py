@@ -75,6 +75,9 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
 #: Shared contexts kept (the most recently used): a batch at one ``now`` needs one per
 #: (maturity, region) in use, a live service one per (profile kind, second) in flight.
 SHARED_CONTEXTS = 64
+#: Of at most this many (catalog, model) pairs: a shared context holds its model, and a model
+#: that was replaced should not stay in memory through the cache.
+SHARED_MODELS = 2
 _SHARED: OrderedDict[Hashable, SharedContext] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
 
@@ -100,6 +103,9 @@ def shared_context(catalog: Catalog, model: Any, now: int, profile: Profile, *, 
         _SHARED.move_to_end(key)
         while len(_SHARED) > SHARED_CONTEXTS:
             _SHARED.popitem(last=False)
+        pairs = list(dict.fromkeys(k[:2] for k in reversed(_SHARED)))  # most recently used first
+        for k in [k for k in _SHARED if k[:2] in pairs[SHARED_MODELS:]]:
+            del _SHARED[k]
     return hit
 
 

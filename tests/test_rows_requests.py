@@ -159,3 +159,19 @@ def test_a_shared_context_of_another_model_or_time_is_refused(world):
         RankContext(catalog=world.catalog, model=FixedModel(world.catalog.n), user=user, eligible=ctx.eligible, n=5, rng=ctx.rng, shared=ctx.shared)
     with pytest.raises(DataError, match="shared context"):
         make_context(world.catalog, ctx.model, world.user_state(1, world.now - DAY), n=5, seed=0, shared=ctx.shared)
+
+
+def test_shared_contexts_keep_few_models_alive(world):
+    import gc
+    import weakref
+
+    from rows._context import SHARED_MODELS
+
+    refs = []
+    for _ in range(SHARED_MODELS + 3):
+        model = FixedModel(world.catalog.n)
+        make_context(world.catalog, model, world.user_state(2), n=5, seed=0)
+        refs.append(weakref.ref(model))
+    del model
+    gc.collect()
+    assert sum(r() is not None for r in refs) <= SHARED_MODELS
