@@ -99,6 +99,9 @@ def test_assembled_page_is_the_validated_page_field_by_field():
         assert page.to_json() == validated.to_json() == orjson.dumps(validated.model_dump(mode="python"), option=orjson.OPT_SORT_KEYS)
         assert Page.from_json(page.to_json()) == page
         assert [[type(v) for v in s.__dict__.values()] for s in page.rows[1].slots] == [[str, str, float, str]] * 2 + [[str, str, float, type(None)]]
+    catalog = Catalog.build(["a"], ["A"])
+    empty = assemble([], Selection(rows=(), objective=0.0), catalog, user=None, policy="p", selector="s", device="web", now=0, seed=0)
+    assert empty == Page(user=None, policy="p", selector="s", device="web", now=0, seed=0, rows=[], trace=None) and empty.to_json() == _pydantic_json(empty)
     page = _assembled()
     assert page.items() == [["c", "e"], ["a", "d", "b"]]
     assert [[s.score for s in r.slots] for r in page.rows] == [[0.75, 1.0], [0.123457, 0.9, 0.5]]
