@@ -9,7 +9,7 @@ import numpy as np
 
 from ._candidates import CandidateRow
 from ._catalog import Catalog
-from ._objective import Selection
+from ._objective import Placed, Selection
 from ._page import (
     PAGE_FORMAT_VERSION,
     Page,
@@ -89,23 +89,27 @@ def assemble(
     return trusted_models(Page, [fields], {"user", "policy", "selector", "device", "now", "seed", "rows", "trace"})[0]
 
 
-def _positions(used: list[CandidateRow], placed: Sequence, everything: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _positions(used: list[CandidateRow], placed: Sequence[Placed], everything: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """For each placed title, its index in the concatenation of the page's candidate rows; and where
-    each candidate row starts in it. One sort over all rows: a key (row rank, title) in the high
-    bits of an int64, the title's index in the concatenation in the low 32 bits."""
+    each candidate row starts in it. One sort over all rows: the key (row rank, title) in the high
+    bits of an int64, the title's index in the concatenation in the low bits."""
     lengths = [len(r.items) for r in used]
     starts = np.cumsum([0, *lengths[:-1]])
+    total = sum(lengths)
+    low = max(total.bit_length(), 1)
     if not used:
         return np.zeros(0, np.int64), starts
+    if (len(used) * n) >> (62 - low):  # beyond any real page: 100 rows of a 10**8-title catalog still fit
+        raise ValueError(f"page too large to assemble: {len(used)} rows x {n} titles x {total} candidate entries")
     rank = np.arange(0, len(used) * n, n, dtype=np.int64)
     keyed = np.concatenate([r.items for r in used], dtype=np.int64)
     keyed += np.repeat(rank, lengths)
-    keyed <<= 32
-    keyed |= np.arange(len(keyed), dtype=np.int64)
+    keyed <<= low
+    keyed |= np.arange(total, dtype=np.int64)
     keyed.sort()
     want = np.repeat(rank, [len(p.items) for p in placed])
     want += everything
-    want <<= 32
+    want <<= low
     found = keyed[np.searchsorted(keyed, want)]
-    found &= 0xFFFFFFFF
+    found &= (1 << low) - 1
     return found, starts
