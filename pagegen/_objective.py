@@ -340,8 +340,8 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     genre_names = tuple(sorted({g for _, gs in declaring for g in gs}))
     gcode = {g: j for j, g in enumerate(genre_names)}
     declared = np.zeros((n_cand, len(genre_names)), dtype=bool)
-    for r, gs in declaring:  # packing: rows that declare genres (a few)
-        declared[r, [gcode[g] for g in gs]] = True
+    if declaring:  # packing: one assignment for every (row, genre) declared
+        declared[[r for r, gs in declaring for _ in gs], [gcode[g] for _, gs in declaring for g in gs]] = True
     indptr = np.zeros(n_cand + 1, dtype=np.int64)
     np.cumsum(length, out=indptr[1:])
     entries = M[valid]  # row-major, each candidate's eligible titles left-packed

@@ -37,13 +37,13 @@ class FillState:
     refilled_value  float64 (R,): sum_c D_pc q over each candidate's refilled titles at row index p
                     (computed on first read at each row index: keys that do not read it do not pay for it)
     redundancy      float64 (R,): sum of NEAR**distance * red(r, s) over the rows s placed above
+                    (brought up to date on read)
     placed          the rows placed so far, top to bottom
     used            bool (n_items,): titles on the page so far
     cache           per-request values a key computes once (e.g. from ``problem.context.rank``)
     """
 
     def __init__(self, problem: Problem) -> None:
-        self.redundancy = np.zeros(problem.n_rows)
         self.placed: list[Placed] = []
         self.used = np.zeros(problem.catalog.n, dtype=bool)
         self.cache: dict = {}
@@ -54,6 +54,23 @@ class FillState:
         self._b = np.zeros(problem.M.shape[1] + 1)  # this row index's attention by 1-based rank among the refilled titles, 0 past the row's end
         self._rank: np.ndarray | None = None
         self._refilled: np.ndarray | None = None
+        self._problem = problem
+        self._redundancy = np.zeros(problem.n_rows)
+        self._red_rows = 0  # the rows placed that ``_redundancy`` counts
+        self._holding: dict[int, np.ndarray] = {}  # placed row -> candidate row of each entry of its titles, when the loop has it
+
+    @property
+    def redundancy(self) -> np.ndarray:
+        problem = self._problem
+        while self._red_rows < len(self.placed):
+            s = self.placed[self._red_rows].row
+            if problem._red is not None or s not in self._holding:
+                red = problem.redundancy(None, s)
+            else:
+                red = problem.redundancy_all(s, self._holding[s])
+            self._redundancy = NEAR * self._redundancy + red
+            self._red_rows += 1
+        return self._redundancy
 
     def _at(self, p: int, valid: np.ndarray, q: np.ndarray) -> None:
         """Row index p begins; ``valid`` (R, Lmax): the entries each candidate may still show, ``q``: Q there, 0 elsewhere."""
@@ -94,7 +111,7 @@ class FillState:
 
 def _refilled(q: np.ndarray, b: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """sum_j q_j b[rank_j] per row (one einsum: each row's sum is the same whatever the other rows)."""
-    return np.einsum("ij,ij->i", q, b[np.cumsum(valid, axis=1, dtype=np.intp)])
+    return np.einsum("ij,ij->i", q, np.take(b, np.cumsum(valid, axis=1, dtype=np.intp)))
 
 
 def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
@@ -185,7 +202,6 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     if deferred:
         at_valid = np.zeros((policy.n_rows, M.shape[1]), dtype=bool)
         at_q = np.zeros(at_valid.shape)
-        at_red = np.zeros(policy.n_rows)
     blocked = np.zeros(n + 1, dtype=bool)  # titles used up within the dedup scope, and the pad
     blocked[n] = True
     pad = np.where(M >= 0, M, n)
@@ -254,7 +270,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         items = M[r][valid[r]][:width]
         placed.append(Placed(row=r, items=items))
         if deferred:
-            at_valid[p], at_q[p], at_red[p] = valid[r], q[r], state.redundancy[r]
+            at_valid[p], at_q[p] = valid[r], q[r]
         else:
             total += score
         steps.append({
@@ -263,6 +279,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             "runner_up_gain": runner if math.isfinite(runner) else None,
         })  # fmt: skip
         own = index.slots(M[r, : problem.length[r]])  # the entries of the row's titles, in every candidate
+        state._holding[r] = index.row[own]
         if in_scope:
             counted = items if page_scope else items[: window.columns]
             if policy.max_appearances == 1 and withheld is None and n_valid[r] <= width and len(counted) == len(items):
@@ -290,8 +307,6 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             open_ &= problem.kind != k
         placed_genres[p] = problem.declared[r]
         genred.append(has_genres[r])
-        red = problem._red[:, r] if problem._red is not None else problem.redundancy_all(r, index.row[own])
-        state.redundancy = NEAR * state.redundancy + red
         for i in [i for i in pending if pin_row[i] == r]:
             pending.discard(i)
         if ends_page and designated[r]:  # an `at` pin placed early stands as the last row
@@ -303,9 +318,37 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         b[:, 1 : cols + 1] = problem.D[at, :cols]
         refilled = np.einsum("ij,ij->i", at_q[at], np.take_along_axis(b, np.cumsum(at_valid[at], axis=1, dtype=np.intp), axis=1))
         rows = np.asarray([pl.row for pl in placed], dtype=np.intp)
-        for gain in _gain(problem, at, problem.weight[rows], refilled, at_red[at]).tolist():
+        for gain in _gain(problem, at, problem.weight[rows], refilled, _redundancy_above(problem, rows)).tolist():
             total += gain
     return Selection(rows=tuple(placed), objective=total, steps=tuple(steps))
+
+
+def _redundancy_above(problem: Problem, rows: np.ndarray) -> np.ndarray:
+    """``FillState.redundancy[rows[p]]`` at each row index p (the same floats), from the pairs of rows placed only."""
+    n_placed, n = len(rows), problem.catalog.n
+    if problem._red is not None:
+        red = problem._red[np.ix_(rows, rows)]
+    else:  # the sums of Problem.redundancy_all, on the placed rows
+        red = np.empty((n_placed, n_placed))
+        for t, s in enumerate(rows.tolist()):
+            red[:, t] = (problem.profile @ problem.profile[s])[rows]  # the product over every candidate, as redundancy_all
+        np.clip(red, 0.0, 1.0, out=red)
+        kind = problem.kind[rows]
+        red += kind[:, None] == kind[None, :]
+        titles = problem.M[rows]
+        flag = np.zeros((n_placed, n + 1), dtype=bool)
+        flag[np.repeat(np.arange(n_placed), problem.length[rows]), titles[titles >= 0]] = True
+        shared = flag[:, np.where(titles >= 0, titles, n)].sum(axis=2).T  # [p, t]: titles of row p in row t
+        length = problem.length[rows]
+        shorter = np.minimum(length[:, None], length[None, :])
+        red += np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
+        red /= 3.0
+    out = np.zeros(n_placed)
+    above = np.zeros(n_placed)
+    for t in range(n_placed):
+        out[t] = above[t]
+        above = NEAR * above + red[:, t]
+    return out
 
 
 def _gain(problem: Problem, p: int, weight, refilled, redundancy):
