@@ -169,7 +169,13 @@ class Engine:
         seed: int | None = None,
     ) -> list[Page]:
         """The pages ``build`` returns for each of ``users`` one by one (same order, same JSON);
-        meant for batch jobs, which pass a chunk of members at a time."""
+        meant for batch jobs, which pass a chunk of members at a time.
+
+        The members of a chunk share the member-independent work (eligibility base, candidate
+        pools, popularity orderings, the model's per-``now`` answers) through the shared contexts
+        and the model's cache. Their personal scores stay one product per member: a product over
+        the whole chunk rounds differently and would change the pages.
+        """
         return [self.build(user, now=now, device=device, selector=selector, seed=seed) for user in users]
 
 
