@@ -108,11 +108,13 @@ class TitleIndex:
     indptr  intp (n + 2,): the entries of title t are ``entry[indptr[t]:indptr[t + 1]]`` (the pads last)
     entry   intp (R * Lmax,): flat positions into ``M``, by title, then row-major
     row     intp (R * Lmax,): the candidate row of each of these entries (``entry // Lmax``)
+    count   intp (n + 1,): entries per title (the pad's last)
     """
 
     indptr: np.ndarray
     entry: np.ndarray
     row: np.ndarray
+    count: np.ndarray
 
     @classmethod
     def of(cls, M: np.ndarray, n: int) -> TitleIndex:
@@ -120,19 +122,19 @@ class TitleIndex:
         flat = M.ravel()
         key = np.where(flat >= 0, flat, n).astype(np.uint16 if n < 2**16 else np.intp)
         entry = np.argsort(key, kind="stable")
+        count = np.bincount(key, minlength=n + 1)
         indptr = np.zeros(n + 2, dtype=np.intp)
-        np.cumsum(np.bincount(key, minlength=n + 1), out=indptr[1:])
-        return cls(indptr=indptr, entry=entry, row=entry // max(M.shape[1], 1))
+        np.cumsum(count, out=indptr[1:])
+        return cls(indptr=indptr, entry=entry, row=entry // max(M.shape[1], 1), count=count)
 
     def slots(self, titles: np.ndarray) -> np.ndarray:
         """intp: where the entries of the given (distinct) titles stand in ``entry`` and ``row``."""
-        lo = self.indptr[titles]
-        count = self.indptr[titles + 1] - lo
-        total = int(count.sum())
+        count = self.count[titles]
+        ends = np.cumsum(count)
+        total = int(ends[-1]) if len(ends) else 0
         if total == 0:
             return np.zeros(0, dtype=np.intp)
-        ends = np.cumsum(count)
-        return np.arange(total) + np.repeat(lo - (ends - count), count)
+        return np.arange(total) + np.repeat(self.indptr[titles] - ends + count, count)
 
     def entries_of(self, titles: np.ndarray) -> np.ndarray:
         """intp: the flat positions in ``M`` of the given (distinct) titles' entries."""

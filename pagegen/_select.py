@@ -389,9 +389,13 @@ def template(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Select
     # the code of each row index's wanted kind (-1: none, or no candidate row of it): integer compares in the loop
     wanted_code = [problem.kinds.index(k) if k in problem.kinds else -1 for k in policy.template]
 
+    keys: dict[int, np.ndarray] = {}  # by wanted kind code: a template repeats kinds
+
     def key(_pr: Problem, p: int, _s: FillState) -> np.ndarray:
-        wanted = problem.kind == wanted_code[p] if p < len(wanted_code) else np.zeros(n_cand, bool)
-        return (2.0 * wanted + listed) * (n_cand + 1) + by_score
+        code = wanted_code[p] if p < len(wanted_code) else -1
+        if code not in keys:
+            keys[code] = (2.0 * (problem.kind == code) + listed) * (n_cand + 1) + by_score
+        return keys[code]
 
     return greedy_fill(problem, key)
 
