@@ -236,12 +236,21 @@ class Problem:
         """red(r, other) for every candidate r (the same sums as ``redundancy``, fewer temporaries), given
         ``holding``: the candidate row of each entry of ``other``'s eligible titles (``by_title.rows_of``)."""
         red = self.profile @ self.profile[other]
-        np.clip(red, 0.0, 1.0, out=red)  # cos
+        np.maximum(red, 0.0, out=red)
+        np.minimum(red, 1.0, out=red)  # cos, clipped to [0, 1]
         red += self.kind == self.kind[other]
         shorter = np.minimum(self.length, self.length[other])
-        red += np.divide(np.bincount(holding, minlength=self.n_rows), shorter, out=np.zeros(len(shorter)), where=shorter > 0)
+        shared = np.bincount(holding, minlength=self.n_rows)
+        if self._all_titled and self.length[other] > 0:  # no zero length: no masked division
+            red += np.divide(shared, shorter)
+        else:
+            red += np.divide(shared, shorter, out=np.zeros(len(shorter)), where=shorter > 0)
         red /= 3.0
         return red
+
+    @cached_property
+    def _all_titled(self) -> bool:
+        return bool((self.length > 0).all())
 
     def values(self, row: int, items: np.ndarray) -> np.ndarray:
         """q_row(i) of the given titles (each must be among the row's eligible titles)."""
