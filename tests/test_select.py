@@ -218,3 +218,38 @@ def test_an_available_pin_leaves_the_titles_of_a_required_pin():
         assert "cw" in [row.key for row in page.rows], name
     # the greedy selectors: Top 10 cannot stand at row 0 without those titles, so the pin is inactive
     assert [(rows[p.row].key, p.items.tolist()) for p in SELECTORS["stage_wise"](rows, policy, ctx).rows] == [("cw", [8, 3, 2, 1])]
+
+
+def test_title_index_finds_every_entry_of_a_title():
+    from pagegen._objective import TitleIndex
+
+    rng = np.random.default_rng(1)
+    M = np.full((7, 5), -1, dtype=np.int32)
+    for r in range(7):
+        k = int(rng.integers(0, 6))
+        M[r, :k] = rng.choice(9, size=k, replace=False)
+    index = TitleIndex.of(M, 9)
+    for titles in ([0], [3, 7], list(range(9)), []):
+        want = np.flatnonzero(np.isin(M.ravel(), titles) & (M.ravel() >= 0))
+        assert sorted(index.entries_of(np.asarray(titles, dtype=np.intp)).tolist()) == want.tolist()
+        assert sorted(index.rows_of(np.asarray(titles, dtype=np.intp)).tolist()) == (want // 5).tolist()
+
+
+@pytest.mark.parametrize("small", [256, 0])
+def test_deferred_gains_match_the_objective(monkeypatch, small):
+    """template and row_ranking add up the gains of their rows at the end (from the placed pairs only):
+    the same page objective, with the pairwise redundancy matrix and without it."""
+    import pagegen._objective as objective_module
+
+    monkeypatch.setattr(objective_module, "SMALL", small)
+    rng = np.random.default_rng(2)
+    rows = []
+    for r in range(30):
+        items = rng.choice(6, size=int(rng.integers(1, 7)), replace=False)
+        rows.append(CandidateRow(("a", "b", "c")[r % 3], f"r{r}", "R", items, np.sort(rng.random(len(items)))[::-1], score=float(rng.random())))
+    ctx = SelectContext(catalog=CATALOG, eligible=np.array([True, True, False, True, True, True]))
+    policy = _policy(n_rows=5, diversity=1.0, max_appearances=2)
+    for name in ("template", "row_ranking", "stage_wise"):
+        sel = SELECTORS[name](rows, policy, ctx)
+        assert len(sel.rows) == 5
+        assert sel.objective == pytest.approx(objective(prepare(rows, policy, ctx), sel.rows), rel=1e-12), name
