@@ -2,7 +2,8 @@
 
 A selector is a callable ``(rows, policy, ctx) -> Selection``. The three greedy selectors share
 one top-to-bottom loop over the page's row indices; inside it everything is vectorized over
-all candidate rows at once: a rows x positions index matrix ``M`` and a per-title use count.
+all candidate rows at once: a rows x positions index matrix ``M``, the mask of its entries still
+refilled and their count per candidate, kept up to date through an inverted index (title -> entries).
 At each row index every candidate is *refilled* with its eligible titles not yet used (in its
 ranker's order, up to ``row_length``), the hard constraints (dedup, caps, pins, minimum titles)
 give a feasibility mask, and the selector's key picks the best feasible candidate.
