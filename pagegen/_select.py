@@ -55,6 +55,7 @@ class FillState:
         self._b = np.zeros(problem.M.shape[1] + 1)  # this row index's attention by 1-based rank among the refilled titles, 0 past the row's end
         self._rank: np.ndarray | None = None
         self._refilled: np.ndarray | None = None
+        self._buffers: tuple[np.ndarray, np.ndarray] | None = None
         self._problem = problem
         self._redundancy = np.zeros(problem.n_rows)
         self._red_rows = 0  # the rows placed that ``_redundancy`` counts
@@ -94,7 +95,9 @@ class FillState:
         if self._refilled is None:
             # where an entry is not refilled its q is 0, so its running count may index the attention
             # as it likes: the products, all >= 0, and their sums are those of Q with the ranks
-            self._refilled = _refilled(self._q, self._b, self._valid)
+            if self._buffers is None:  # reused at every row index: no fresh (R, Lmax) arrays per row index
+                self._buffers = np.empty(self._M.shape, dtype=np.intp), np.empty(self._M.shape)
+            self._refilled = _refilled(self._q, self._b, self._valid, *self._buffers)
         return self._refilled
 
     def shown(self) -> tuple[np.ndarray, np.ndarray]:
@@ -110,9 +113,11 @@ class FillState:
         return out, pos
 
 
-def _refilled(q: np.ndarray, b: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """sum_j q_j b[rank_j] per row (one einsum: each row's sum is the same whatever the other rows)."""
-    return np.einsum("ij,ij->i", q, np.take(b, np.cumsum(valid, axis=1, dtype=np.intp)))
+def _refilled(q: np.ndarray, b: np.ndarray, valid: np.ndarray, count: np.ndarray | None = None, attention: np.ndarray | None = None) -> np.ndarray:
+    """sum_j q_j b[rank_j] per row (one einsum: each row's sum is the same whatever the other rows);
+    ``count`` and ``attention``: optional buffers of valid's shape (intp, float64)."""
+    count = np.cumsum(valid, axis=1, dtype=np.intp, out=count)
+    return np.einsum("ij,ij->i", q, np.take(b, count, out=attention))
 
 
 def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
