@@ -37,6 +37,8 @@ class FillState:
 
     refilled_value  float64 (R,): sum_c D_pc q over each candidate's refilled titles at row index p
                     (computed on first read at each row index: keys that do not read it do not pay for it)
+                    (with a geometric attention, D_p0 times each candidate's row sum, summed again only
+                    for the candidates that lost a title since the last read)
     redundancy      float64 (R,): sum of NEAR**distance * red(r, s) over the rows s placed above
                     (brought up to date on read)
     placed          the rows placed so far, top to bottom
@@ -59,6 +61,15 @@ class FillState:
         self._problem = problem
         self._redundancy = np.zeros(problem.n_rows)
         self._red_rows = 0  # the rows placed that ``_redundancy`` counts
+        # a geometric attention D_pc = D_p0 * D_0c: the refilled value is D_p0 times a row sum that only
+        # changes for the candidates that lost a title (``_touch``), so only those are summed again
+        D = problem.D
+        self._separable = D.size > 0 and np.array_equal(D, np.outer(D[:, 0], D[0]))
+        self._dirty = np.ones(problem.n_rows, dtype=bool)  # candidates whose row sum is out of date
+        self._row_sum = np.zeros(problem.n_rows)
+        cols = min(self._width, problem.M.shape[1])
+        self._g = np.zeros(problem.M.shape[1] + 1)  # D_0c by 1-based rank among the refilled titles, 0 past the row's end
+        self._g[1 : cols + 1] = D[0, :cols] if D.size else 0.0
         self._holding: dict[int, np.ndarray] = {}  # placed row -> candidate row of each entry of its titles, when the loop has it
 
     @property
@@ -78,7 +89,7 @@ class FillState:
         """Row index p begins; ``valid`` (R, Lmax): the entries each candidate may still show, ``q``: Q there, 0 elsewhere."""
         cols = min(self._width, self._M.shape[1])
         self._b[1 : cols + 1] = self._D[p, :cols]
-        self._valid, self._q = valid, q
+        self._valid, self._q, self._p = valid, q, p
         self._rank = self._refilled = None
 
     @property
@@ -90,8 +101,23 @@ class FillState:
             self._rank *= self._valid
         return self._rank
 
+    def _touch(self, rows: np.ndarray | None = None) -> None:
+        """The loop changed the refilled entries of ``rows`` (a bool mask or indices; None: of every candidate)."""
+        if rows is None:
+            self._dirty[:] = True
+        else:
+            self._dirty[rows] = True
+
     @property
     def refilled_value(self) -> np.ndarray:
+        if self._refilled is None and self._separable:
+            dirty = np.flatnonzero(self._dirty)
+            if len(dirty) == len(self._dirty):
+                self._row_sum = _refilled(self._q, self._g, self._valid)
+            elif len(dirty):
+                self._row_sum[dirty] = _refilled(self._q[dirty], self._g, self._valid[dirty])
+            self._dirty[:] = False
+            self._refilled = self._D[self._p, 0] * self._row_sum
         if self._refilled is None:
             # where an entry is not refilled its q is 0, so its running count may index the attention
             # as it likes: the products, all >= 0, and their sums are those of Q with the ranks
@@ -237,6 +263,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 valid &= ~withheld
             n_valid = np.count_nonzero(valid, axis=1)
             np.multiply(problem.Q, valid, out=q)
+            state._touch()
             stale = False
         state._at(p, valid, q)
         feasible = open_ & (n_valid >= min_titles)  # min_titles <= row_length: enough titles to show
@@ -303,7 +330,9 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 lost = flat[entry]
                 flat[entry] = False
                 q_flat[entry] = 0.0
-                n_valid -= np.bincount(index.row[slots][lost], minlength=n_cand)
+                losing = np.bincount(index.row[slots][lost], minlength=n_cand)
+                n_valid -= losing
+                state._touch(losing > 0)
         state.placed.append(placed[-1])
         state.used[items] = True
         taken[r], open_[r] = True, False

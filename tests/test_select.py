@@ -253,3 +253,35 @@ def test_deferred_gains_match_the_objective(monkeypatch, small):
         sel = SELECTORS[name](rows, policy, ctx)
         assert len(sel.rows) == 5
         assert sel.objective == pytest.approx(objective(prepare(rows, policy, ctx), sel.rows), rel=1e-12), name
+
+
+@pytest.mark.parametrize("model", ["geometric", "log"])
+def test_refilled_values_kept_up_to_date_equal_a_fresh_sum(model):
+    """With a geometric attention the loop sums again only the candidates that lost a title; at every
+    row index the refilled values equal a fresh sum over every candidate (the log attention always sums all)."""
+    from pagegen._select import _refilled
+
+    rng = np.random.default_rng(5)
+    catalog = Catalog.build([f"t{i}" for i in range(40)], [f"T{i}" for i in range(40)], [["Drama"] if i % 2 else ["Comedy"] for i in range(40)])
+    rows = []
+    for r in range(60):
+        items = rng.choice(40, size=int(rng.integers(2, 12)), replace=False)
+        rows.append(CandidateRow(("a", "b", "c")[r % 3], f"r{r}", "R", items, np.sort(rng.random(len(items)))[::-1], score=float(rng.random())))
+    ctx = SelectContext(catalog=catalog, eligible=rng.random(40) < 0.9)
+    policy = _policy(n_rows=8, row_length=5, diversity=0.2, attention={"model": model, "row_decay": 0.8, "column_decay": 0.7})
+    problem = prepare(rows, policy, ctx)
+    checked = []
+
+    def key(pr, p, state):
+        b = np.zeros(pr.M.shape[1] + 1)
+        cols = min(policy.row_length, pr.M.shape[1])
+        b[1 : cols + 1] = pr.D[p, :cols]
+        fresh = _refilled(state._q, b, state._valid)
+        np.testing.assert_allclose(state.refilled_value, fresh, rtol=1e-12, atol=0)
+        checked.append((p, state._separable))
+        return _stage_key(pr, p, state)
+
+    sel = greedy_fill(problem, key)
+    assert len(sel.rows) == 8 and [p for p, _ in checked] == list(range(8))
+    assert all(sep == (model == "geometric") for _, sep in checked)
+    assert sel.objective == pytest.approx(SELECTORS["stage_wise"](rows, policy, ctx).objective, rel=1e-12)
