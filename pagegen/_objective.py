@@ -27,6 +27,7 @@ For a page whose row ``p`` shows candidate row ``r_p`` with titles ``i_{p,0}, i_
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,10 +38,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ._arrays import frozen
 from ._candidates import CandidateRow
 from ._catalog import Catalog
 
-__all__ = ["DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SMALL", "SelectContext", "Selection", "TitleIndex", "objective", "prepare", "row_genres", "title_values"]
+__all__ = ["DENSE_ENTRIES", "DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SMALL", "SelectContext", "Selection", "TitleIndex", "objective", "prepare", "row_genres", "title_values"]
 
 #: Decay of the redundancy penalty with the distance between two rows (see the module docstring).
 NEAR = 0.5
@@ -140,6 +142,19 @@ class TitleIndex:
         """intp: the flat positions in ``M`` of the given (distinct) titles' entries."""
         return self.entry[self.slots(titles)]
 
+    def shared(self, n_rows: int) -> np.ndarray:
+        """int64 (n_rows, n_rows): how many titles each pair of candidate rows holds in common (the
+        product of the rows x titles incidence with itself), from the pairs of entries of each title."""
+        n = len(self.count) - 1  # the pad's entries (last) are not titles
+        stop = int(self.indptr[n])
+        per_entry = np.repeat(self.count[:n], self.count[:n])  # the size of each entry's title group
+        start = np.repeat(self.indptr[:n], self.count[:n])
+        left = np.repeat(np.arange(stop), per_entry)
+        ends = np.cumsum(per_entry)
+        right = np.repeat(start - ends + per_entry, per_entry) + np.arange(int(ends[-1]) if stop else 0)
+        pairs = self.row[left] * n_rows + self.row[right]
+        return np.bincount(pairs, minlength=n_rows * n_rows).reshape(n_rows, n_rows)
+
     def rows_of(self, titles: np.ndarray) -> np.ndarray:
         """intp: the candidate row of each entry of the given (distinct) titles (a row once per title it holds)."""
         return self.row[self.slots(titles)]
@@ -175,7 +190,6 @@ class Problem:
     declared: np.ndarray
     profile: np.ndarray
     D: np.ndarray
-    incidence: sp.csr_array  # float32 (R, n_items): 1 where a candidate row holds an eligible title
     relative: np.ndarray
     row_score: np.ndarray
     context: SelectContext
@@ -183,6 +197,14 @@ class Problem:
     @property
     def n_rows(self) -> int:
         return len(self.rows)
+
+    @cached_property
+    def incidence(self) -> sp.csr_array:
+        """float32 (R, n_items): 1 where a candidate row holds an eligible title (built on first use)."""
+        indptr = np.zeros(self.n_rows + 1, dtype=np.int64)
+        np.cumsum(self.length, out=indptr[1:])
+        entries = self.M[self.M >= 0]  # row-major, each candidate's eligible titles left-packed
+        return sp.csr_array((np.ones(len(entries), dtype=np.float32), entries, indptr), shape=(self.n_rows, self.catalog.n))
 
     @cached_property
     def by_title(self) -> TitleIndex:
@@ -210,7 +232,7 @@ class Problem:
             return None
         same = self.kind[:, None] == self.kind[None, :]
         cos = np.clip(self.profile @ self.profile.T, 0.0, 1.0)
-        shared = (self.incidence @ self.incidence.T).toarray()
+        shared = self.by_title.shared(self.n_rows)
         shorter = np.minimum(self.length[:, None], self.length[None, :])
         overlap = np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
         return (same + cos + overlap) / 3.0
@@ -273,6 +295,32 @@ def _genres(catalog: Catalog) -> np.ndarray:
     except KeyError:
         g = _GENRES[catalog] = np.asarray(catalog.genres, dtype=np.float32)
         return g
+
+
+#: Up to this many entries (candidate rows x positions) the genre profiles are summed from a gather of
+#: the genre matrix; beyond, from a sparse product (the sums are of 0/1 values: the same either way).
+DENSE_ENTRIES = 8192
+
+
+def _profiles(M: np.ndarray, valid: np.ndarray, catalog: Catalog) -> np.ndarray:
+    """float64 (R, G): the genre counts of each candidate row's eligible titles (unnormalized)."""
+    genres = _genres(catalog)
+    if M.size <= DENSE_ENTRIES:
+        gathered = genres[np.where(valid, M, 0)]  # (R, Lmax, G)
+        gathered[~valid] = 0.0
+        return gathered.sum(axis=1, dtype=np.float32).astype(np.float64)
+    n_cand = M.shape[0]
+    indptr = np.zeros(n_cand + 1, dtype=np.int64)
+    np.cumsum(valid.sum(axis=1), out=indptr[1:])
+    entries = M[valid]  # row-major, each candidate's eligible titles left-packed
+    incidence = sp.csr_array((np.ones(len(entries), dtype=np.float32), entries, indptr), shape=(n_cand, catalog.n))
+    return np.asarray(incidence @ genres, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid(attention: Any, n_rows: int, row_length: int) -> np.ndarray:
+    """``attention.grid(n_rows, row_length)``, read-only, computed once per (frozen) attention model and page size."""
+    return frozen(attention.grid(n_rows, row_length))
 
 
 def title_values(rank: Any) -> np.ndarray:
@@ -353,17 +401,13 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     declared = np.zeros((n_cand, len(genre_names)), dtype=bool)
     if declaring:  # packing: one assignment for every (row, genre) declared
         declared[[r for r, gs in declaring for _ in gs], [gcode[g] for _, gs in declaring for g in gs]] = True
-    indptr = np.zeros(n_cand + 1, dtype=np.int64)
-    np.cumsum(length, out=indptr[1:])
-    entries = M[valid]  # row-major, each candidate's eligible titles left-packed
-    incidence = sp.csr_array((np.ones(len(entries), dtype=np.float32), entries, indptr), shape=(n_cand, catalog.n))
-    prof = np.asarray(incidence @ _genres(catalog), dtype=np.float64)
+    prof = _profiles(M, valid, catalog)
     norm = np.linalg.norm(prof, axis=1, keepdims=True)
     prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
-    D = policy.attention.grid(policy.n_rows, policy.row_length)
+    D = _grid(policy.attention, policy.n_rows, policy.row_length)
     return Problem(
         rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,
-        kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, D=D, incidence=incidence,
+        kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, D=D,
         relative=relative, row_score=row_score, context=ctx,
     )  # fmt: skip
 

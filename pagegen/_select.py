@@ -18,7 +18,15 @@ from typing import Protocol
 import numpy as np
 
 from ._candidates import CandidateRow
-from ._objective import NEAR, Placed, Problem, SelectContext, Selection, prepare
+from ._objective import (
+    DENSE_ENTRIES,
+    NEAR,
+    Placed,
+    Problem,
+    SelectContext,
+    Selection,
+    prepare,
+)
 
 __all__ = ["FillState", "Key", "SELECTORS", "Selector", "greedy_fill", "row_ranking", "stage_wise", "template"]
 
@@ -223,7 +231,9 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     pinned_kinds = [problem.kinds.index(p.kind) for p in pins if p.kind in problem.kinds]
     designated = np.zeros(n_cand, dtype=bool)
     designated[pin_row[pin_row >= 0]] = True
-    taken = np.isin(problem.kind, pinned_kinds) & ~designated  # a pinned kind appears once: its designated row
+    is_pinned_kind = np.zeros(len(problem.kinds), dtype=bool)
+    is_pinned_kind[pinned_kinds] = True
+    taken = is_pinned_kind[problem.kind] & ~designated  # a pinned kind appears once: its designated row
     open_ = ~taken & (kind_cap[problem.kind] > 0)  # not taken, and its kind has room left
     pending = {i for i in range(len(pins)) if pin_row[i] >= 0}
     state = FillState(problem)
@@ -237,7 +247,10 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     blocked = np.zeros(n + 1, dtype=bool)  # titles used up within the dedup scope, and the pad
     blocked[n] = True
     pad = np.where(M >= 0, M, n)
-    index = problem.by_title
+    # a few entries (the built-in rankers' few dozen rows): the refilled entries are taken again from
+    # ``blocked`` at each row index, fewer numpy calls than keeping them up to date through the index
+    small = M.size <= DENSE_ENTRIES
+    index = None if small else problem.by_title
     valid = np.empty(M.shape, dtype=bool)  # not blocked, and not kept for a pending pinned row: what each candidate refills from
     flat = valid.reshape(-1)
     q = np.empty(M.shape, dtype=np.float64)  # Q where valid, 0 elsewhere
@@ -261,7 +274,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             np.take(~blocked, pad, out=valid)
             if withheld is not None:
                 valid &= ~withheld
-            n_valid = np.count_nonzero(valid, axis=1)
+            n_valid = valid.sum(axis=1, dtype=np.intp)
             np.multiply(problem.Q, valid, out=q)
             state._touch()
             stale = False
@@ -311,9 +324,17 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             "runner_up": problem.rows[r2].key if math.isfinite(runner) else None,
             "runner_up_gain": runner if math.isfinite(runner) else None,
         })  # fmt: skip
-        own = index.slots(M[r, : problem.length[r]])  # the entries of the row's titles, in every candidate
-        state._holding[r] = index.row[own]
-        if in_scope:
+        if small:
+            if in_scope:
+                counted = items if page_scope else items[: window.columns]
+                if policy.max_appearances > 1:
+                    count[counted] += 1  # a row holds each title once
+                    counted = counted[count[counted] >= policy.max_appearances]
+                blocked[counted] = True
+                stale = True
+        elif in_scope:
+            own = index.slots(M[r, : problem.length[r]])  # the entries of the row's titles, in every candidate
+            state._holding[r] = index.row[own]
             counted = items if page_scope else items[: window.columns]
             if policy.max_appearances == 1 and withheld is None and n_valid[r] <= width and len(counted) == len(items):
                 done, slots = None, own  # every title of the row is used up now or was before: block them all

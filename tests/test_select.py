@@ -285,3 +285,54 @@ def test_refilled_values_kept_up_to_date_equal_a_fresh_sum(model):
     assert len(sel.rows) == 8 and [p for p, _ in checked] == list(range(8))
     assert all(sep == (model == "geometric") for _, sep in checked)
     assert sel.objective == pytest.approx(SELECTORS["stage_wise"](rows, policy, ctx).objective, rel=1e-12)
+
+
+def _overlapping_rows(rng, n_rows, pool, longest):
+    rows = []
+    for r in range(n_rows):
+        items = rng.choice(pool, size=int(rng.integers(1, longest + 1)), replace=False)
+        rows.append(CandidateRow(("a", "b", "genre")[r % 3], f"r{r}", "R", items, np.sort(rng.random(len(items)))[::-1], evidence={"genre": "Drama"} if r % 3 == 2 else {}, score=float(rng.random())))
+    return rows
+
+
+def test_shared_titles_and_profiles_equal_the_sparse_products():
+    """The pairwise shared-title counts (from the title index) and the genre profiles (gathered when the
+    candidates are few) equal the products with the rows x titles incidence matrix."""
+    import pagegen._objective as objective_module
+
+    rng = np.random.default_rng(9)
+    catalog = Catalog.build([f"t{i}" for i in range(50)], [f"T{i}" for i in range(50)], [["Drama", "Comedy"][: 1 + i % 2] if i % 3 else ["Horror"] for i in range(50)])
+    ctx = SelectContext(catalog=catalog, eligible=rng.random(50) < 0.85)
+    rows = _overlapping_rows(rng, 40, 50, 12)
+    policy = _policy(n_rows=6, row_length=8)
+    problem = prepare(rows, policy, ctx)
+    inc = problem.incidence
+    np.testing.assert_array_equal(problem.by_title.shared(problem.n_rows), (inc @ inc.T).toarray())
+    norm = np.linalg.norm(np.asarray(inc @ objective_module._genres(catalog), dtype=np.float64), axis=1, keepdims=True)
+    sparse = np.asarray(inc @ objective_module._genres(catalog), dtype=np.float64) / np.where(norm > 0, norm, 1.0)
+    np.testing.assert_array_equal(problem.profile, sparse)
+    assert problem.M.size <= objective_module.DENSE_ENTRIES  # the gathered path was the one taken
+
+
+@pytest.mark.parametrize("dedup", ["page", "window"])
+def test_few_and_many_candidates_paths_choose_the_same_pages(monkeypatch, dedup):
+    """Below DENSE_ENTRIES the loop takes the refilled entries again from the used titles at each row
+    index; above, it keeps them through the title index: the same pages, gains and objective."""
+    import pagegen._objective as objective_module
+    import pagegen._select as select_module
+
+    rng = np.random.default_rng(11)
+    catalog = Catalog.build([f"t{i}" for i in range(60)], [f"T{i}" for i in range(60)], [["Drama"] if i % 2 else ["Comedy"] for i in range(60)])
+    ctx = SelectContext(catalog=catalog, eligible=rng.random(60) < 0.9)
+    rows = _overlapping_rows(rng, 45, 60, 10)
+    policy = _policy(n_rows=7, row_length=6, diversity=0.3, dedup=dedup, max_appearances=2 if dedup == "window" else 1,
+                     windows={"web": {"rows": 3, "columns": 3}}, max_rows_per_kind={"genre": 2})  # fmt: skip
+    pages = {}
+    for dense in (10**6, 0):
+        monkeypatch.setattr(objective_module, "DENSE_ENTRIES", dense)
+        monkeypatch.setattr(select_module, "DENSE_ENTRIES", dense)
+        pages[dense] = {name: SELECTORS[name](rows, policy, ctx) for name in ("template", "row_ranking", "stage_wise")}
+    for name, few in pages[10**6].items():
+        many = pages[0][name]
+        assert [(p.row, p.items.tolist()) for p in few.rows] == [(p.row, p.items.tolist()) for p in many.rows], name
+        assert few.objective == pytest.approx(many.objective, rel=1e-12) and len(few.rows) == 7, name
