@@ -34,6 +34,9 @@ ROW_KINDS: tuple[str, ...] = (
 
 
 
+_ADD = np.add.reduce
+
+
 def _repeats(items: np.ndarray) -> bool:
     """Whether a title appears twice (a set for the short rows of a page, a sort for long ones)."""
     if items.size <= 256:
@@ -66,28 +69,32 @@ class CandidateRow:
     reasons: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        items = np.asarray(self.items, dtype=np.int32).ravel()
+        items = np.asarray(self.items, dtype=np.int32).ravel()  # a new array object (a view or a copy), contiguous
         scores = np.asarray(self.scores, dtype=np.float32).ravel()
         if items.shape != scores.shape:
             raise DataError(f"row {self.key!r}: {len(items)} items but {len(scores)} scores", field="scores")
-        if not np.isfinite(scores).all():
+        # a finite sum means finite scores (an infinity or a NaN would carry into it); only a sum
+        # that overflowed or is not finite needs the element check
+        if not math.isfinite(_ADD(scores)) and not np.isfinite(scores).all():
             pos = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise DataError(f"row {self.key!r}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
         if not math.isfinite(self.score):
             raise DataError(f"row {self.key!r}: non-finite row score", field="score", value=self.score)
         if _repeats(items):
             raise DataError(f"row {self.key!r}: a title appears twice", field="items")
-        if self.reasons is not None and len(self.reasons) != len(items):
-            raise DataError(f"row {self.key!r}: {len(self.reasons)} reasons for {len(items)} items", field="reasons")
-        items, scores = frozen(items), frozen(scores)
-        set_ = object.__setattr__
-        set_(self, "items", items)
-        set_(self, "scores", scores)
-        set_(self, "score", float(self.score))
-        set_(self, "evidence", dict(self.evidence))
-        if self.reasons is not None:
-            set_(self, "reasons", tuple(self.reasons))
-        set_(self, "_checked", (items, scores))  # what this validation saw (row_problems trusts it)
+        reasons = self.reasons
+        if reasons is not None and len(reasons) != len(items):
+            raise DataError(f"row {self.key!r}: {len(reasons)} reasons for {len(items)} items", field="reasons")
+        items.flags.writeable = False  # (ravel's own array: the caller's stays as it was)
+        scores.flags.writeable = False
+        own = self.__dict__  # the frozen fields, set once here (as object.__setattr__ would)
+        own["items"] = items
+        own["scores"] = scores
+        own["score"] = float(self.score)
+        own["evidence"] = dict(self.evidence)
+        if reasons is not None:
+            own["reasons"] = tuple(reasons)
+        own["_checked"] = (items, scores)  # what this validation saw (row_problems trusts it)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -177,7 +184,7 @@ class RankContext:
         if not isinstance(seed_seq, np.random.SeedSequence):
             return self.rng
         spawn_key = (*seed_seq.spawn_key, zlib.crc32(key.encode()))
-        return np.random.default_rng(np.random.SeedSequence(seed_seq.entropy, spawn_key=spawn_key))
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed_seq.entropy, spawn_key=spawn_key)))  # default_rng's generator
 
     @cached_property
     def scores(self) -> np.ndarray:

@@ -15,6 +15,7 @@ never changes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +44,7 @@ class Model:
     (config, scalars, names). Both are what ``save`` writes and ``load`` reads back.
     """
 
-    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_flags", "_index", "_last_history", "_lru", "_meta", "_tiles", "_topk")
+    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_flags", "_index", "_last_history", "_lru", "_lru_tile", "_meta", "_tiles", "_topk")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         frozen = {}
@@ -64,6 +65,7 @@ class Model:
         self._lru: dict[tuple, Any] = {}
         self._flags: dict[str, bool] = {}  # facts about the arrays, found on first use
         self._last_history: tuple[UserState, tuple[np.ndarray, ...]] | None = None
+        self._lru_tile: np.ndarray | None = None
         self._als_gram = item_gram(self._a["als_items"]) if "als_items" in frozen else None
 
     def _csr(self, name: str) -> sp.csr_array:
@@ -247,7 +249,7 @@ class Model:
         if len(targets) and (targets.min() < 0 or targets.max() >= n):
             raise DataError(f"title index out of range [0, {n})", field="targets", value=int(targets[(targets < 0) | (targets >= n)][0]))
         peak = self._collab_peak(items)
-        if t.content_dense is None or peak is None or (t.expand is not None and not np.array_equal(t.fold[targets], targets)):
+        if t.content_dense is None or peak is None or (t.expand is not None and not self._is_tile()[targets].all()):
             return np.take(self.similarity(items), targets, axis=1)
         if len(items) and (items.min() < 0 or items.max() >= n):
             raise DataError(f"title index out of range [0, {n})", field="items", value=int(items[(items < 0) | (items >= n)][0]))
@@ -294,6 +296,13 @@ class Model:
         np.add.at(out, t.topk.indices[at], vals)  # in row order
         return out
 
+    def _is_tile(self) -> np.ndarray:
+        """bool ``(n_items,)``: the titles that are their own tile (``fold[i] == i``), found on first use."""
+        found = self._lru_tile
+        if found is None:
+            found = self._lru_tile = _read_only(self._a["fold"] == np.arange(self.n_items))
+        return found
+
     def _topk_canonical(self) -> bool:
         """Whether the top-k neighbour lists name each neighbour once (checked on first use)."""
         if "topk_canonical" not in self._flags:
@@ -337,8 +346,15 @@ class Model:
         content = query.sum(axis=0) @ t.content_dense if t.content_dense is not None else t.content @ query.sum(axis=0)
         # the self-similarity of each title is 0: take its own content term back out
         np.subtract.at(content, t.pos(items), np.einsum("ij,ij->i", query, query))
-        out = (1.0 - c) * self._collab_sum_tiles(items) + c * content
-        return (out / len(items)).astype(np.float32)
+        out = self._collab_sum_tiles(items)
+        if out.dtype != np.float32 or content.dtype != np.float32:
+            out = (1.0 - c) * out + c * content
+            return (out / len(items)).astype(np.float32)
+        out *= 1.0 - c  # both fresh float32 arrays: the same operations, in place
+        content *= c
+        out += content
+        out /= len(items)
+        return out
 
     def neighbors(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` titles most similar to ``item`` (never itself): int32 titles, float32 similarity, descending."""
@@ -449,7 +465,8 @@ class Model:
         out[:, 0] = personal / spread if spread > 0 else personal
         if len(hist) and t.genres.shape[1]:
             taste = self._a["genres"][hist].sum(axis=0)
-            norm = np.linalg.norm(taste) * t.genre_norm
+            # np.linalg.norm's own formula for a float vector, without its dispatch
+            norm = (np.sqrt(taste.dot(taste)) if taste.dtype.kind == "f" else np.linalg.norm(taste)) * t.genre_norm
             out[:, 1] = np.divide(t.genres @ taste, norm, out=np.zeros(t.n, np.float32), where=norm > 0)
         recent = hist[: int(self._meta["config"]["recent_plays"])]
         if len(recent):
@@ -490,8 +507,10 @@ class Model:
         shared by the requests at the same ``now``.
         """
         base, w_user = self._time_part(user.now)
-        out = base + self._user_features(user, None) @ w_user
-        return self._tiles.to_items(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False))
+        out = base + self._user_features(user, None) @ w_user  # float32, a fresh array
+        if not math.isfinite(np.add.reduce(out)):  # a finite sum: every score is finite already
+            np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        return self._tiles.to_items(out)
 
     # -- files -------------------------------------------------------------------------
 

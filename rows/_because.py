@@ -54,8 +54,11 @@ class BecauseYouWatched:
             sims = np.asarray(at_cand(anchors, cand), dtype=np.float32).reshape(len(anchors), cand.size)
         else:
             sims = np.take(np.asarray(ctx.model.similarity(anchors), dtype=np.float32).reshape(len(anchors), ctx.catalog.n), cand, axis=1)
-        boost = 1.0 + cfg.beta * ctx.affinity[cand]
-        values = np.fmax(sims * boost, 0.0)  # not similar (sim <= 0, or NaN): 0
+        boost = ctx.affinity[cand]  # 1 + beta * affinity, in place
+        boost *= cfg.beta
+        boost += 1.0
+        values = sims * boost
+        np.fmax(values, 0.0, out=values)  # not similar (sim <= 0, or NaN): 0
         at = np.minimum(np.searchsorted(cand, anchors), cand.size - 1)  # (cand is not empty: mask.any())
         self_hit = cand[at] == anchors  # an anchor is seen, hence never a candidate; guard anyway
         values[np.flatnonzero(self_hit), at[self_hit]] = 0.0

@@ -88,8 +88,10 @@ class GenreRows:
             members = indices[indptr[s] : indptr[s + 1]]
             in_slice = masked[members]
             pos = best_of(in_slice, members, ctx.n)
-            pos = pos[in_slice[pos] > -np.inf]  # a slice with fewer than n titles in the mask
             scores = in_slice[pos]
+            if scores.size and not scores[-1] > -np.inf:  # fewer than n titles of the slice in the mask: best first, they end the row
+                keep = scores > -np.inf
+                pos, scores = pos[keep], scores[keep]
             evidence = {
                 **idx.definition(s),
                 "affinity": round(float(aff[s]), 6),
@@ -141,7 +143,7 @@ def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray) -> np.n
 def _choose(value: np.ndarray, offered: np.ndarray, fine: np.ndarray, max_rows: int, max_fine: int) -> np.ndarray:
     """Slices by decreasing value among the offered, at most max_fine fine ones, max_rows in all."""
     cand = np.flatnonzero(offered & np.isfinite(value))
-    order = cand[np.lexsort((cand, -value[cand]))]
+    order = cand[np.argsort(-value[cand], kind="stable")]  # ties in cand's (ascending) order
     fine_rank = np.cumsum(fine[order])
     allowed = ~fine[order] | (fine_rank <= max_fine)
     return order[allowed][:max_rows]
