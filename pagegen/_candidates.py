@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -45,7 +46,11 @@ def _repeats(items: np.ndarray) -> bool:
     return bool((ordered[1:] == ordered[:-1]).any())
 
 
-@dataclass(frozen=True, eq=False)
+#: The default evidence of a CandidateRow (copied into a fresh dict by each row).
+_NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, eq=False, init=False)
 class CandidateRow:
     """One candidate row: a titled, ranked list of titles with the evidence for showing it.
 
@@ -67,6 +72,20 @@ class CandidateRow:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     score: float = 0.0
     reasons: tuple[str, ...] | None = None
+
+    def __init__(self, kind: str, key: str, title: str, items: np.ndarray, scores: np.ndarray, evidence: Mapping[str, Any] = _NO_EVIDENCE, score: float = 0.0, reasons: tuple[str, ...] | None = None) -> None:
+        # the dataclass's own __init__, writing the fields straight into the instance (a row is
+        # made about 17 times per request; object.__setattr__ per field costs more than the rest)
+        own = self.__dict__
+        own["kind"] = kind
+        own["key"] = key
+        own["title"] = title
+        own["items"] = items
+        own["scores"] = scores
+        own["evidence"] = evidence
+        own["score"] = score
+        own["reasons"] = reasons
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         items = np.asarray(self.items, dtype=np.int32).ravel()  # a new array object (a view or a copy), contiguous

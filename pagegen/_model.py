@@ -44,7 +44,7 @@ class Model:
     (config, scalars, names). Both are what ``save`` writes and ``load`` reads back.
     """
 
-    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_flags", "_index", "_last_history", "_lru", "_lru_tile", "_meta", "_tiles", "_topk")
+    __slots__ = ("_a", "_als_gram", "_content", "_content_dense", "_derived", "_flags", "_index", "_last_history", "_lru", "_meta", "_tiles", "_topk")
 
     def __init__(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         frozen = {}
@@ -65,7 +65,7 @@ class Model:
         self._lru: dict[tuple, Any] = {}
         self._flags: dict[str, bool] = {}  # facts about the arrays, found on first use
         self._last_history: tuple[UserState, tuple[np.ndarray, ...]] | None = None
-        self._lru_tile: np.ndarray | None = None
+        self._derived: dict[str, Any] = {}  # per-model values derived from the arrays, found on first use
         self._als_gram = item_gram(self._a["als_items"]) if "als_items" in frozen else None
 
     def _csr(self, name: str) -> sp.csr_array:
@@ -285,23 +285,40 @@ class Model:
         lens = stop - start
         at = np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens)
         vals = t.topk.data[at].astype(np.float32)
-        peak = np.zeros(len(items), np.float32)
-        has = lens > 0
-        if has.any():
-            peak[has] = np.maximum.reduceat(vals, (np.cumsum(lens) - lens)[has])
-        peak = np.where(lens < t.n, np.maximum(peak, 0.0), peak).astype(np.float32)
-        scale = np.repeat(peak, lens)
+        scale = np.repeat(self._topk_peaks(True)[items], lens)
         np.divide(vals, scale, out=vals, where=scale > 0)
         out = np.zeros(t.n, np.float32)
         np.add.at(out, t.topk.indices[at], vals)  # in row order
         return out
 
+    def _derive(self, name: str, compute) -> Any:
+        """``compute()`` once per model for ``name`` (a value that depends on the arrays only)."""
+        try:
+            return self._derived[name]
+        except KeyError:
+            value = self._derived[name] = compute()
+            return value
+
     def _is_tile(self) -> np.ndarray:
-        """bool ``(n_items,)``: the titles that are their own tile (``fold[i] == i``), found on first use."""
-        found = self._lru_tile
-        if found is None:
-            found = self._lru_tile = _read_only(self._a["fold"] == np.arange(self.n_items))
-        return found
+        """bool ``(n_items,)``: the titles that are their own tile (``fold[i] == i``)."""
+        return self._derive("is_tile", lambda: _read_only(self._a["fold"] == np.arange(self.n_items)))
+
+    def _topk_peaks(self, tiles: bool) -> np.ndarray:
+        """float32 ``(n_items,)``: the peak of each title's collaborative row from its stored top-k
+        entries, over the tiles (``tiles``) or the whole catalog, as ``_collab_sum_tiles`` and
+        ``_collab_peak`` scale the rows (each row's own maximum, and 0 at most when the row has
+        empty cells); computed for every title at once, once per model."""
+
+        def compute() -> np.ndarray:
+            topk, width = (self._tiles.topk, self._tiles.n) if tiles else (self._topk, self.n_items)
+            lens = np.diff(topk.indptr)
+            peak = np.zeros(len(lens), np.float32)
+            has = lens > 0
+            if has.any():  # each non-empty row's entries run from its start to the next non-empty row's
+                peak[has] = np.maximum.reduceat(np.asarray(topk.data[: topk.indptr[-1]], np.float32), topk.indptr[:-1][has])
+            return _read_only(np.where(lens < width, np.maximum(peak, 0.0), peak).astype(np.float32))
+
+        return self._derive("peak_tiles" if tiles else "peak", compute)
 
     def _topk_canonical(self) -> bool:
         """Whether the top-k neighbour lists name each neighbour once (checked on first use)."""
@@ -314,21 +331,10 @@ class Model:
         (as ``_collab(items, tiles=False)`` normalizes), from the stored entries; None when the
         neighbour lists are not in canonical form (repeated entries)."""
         t = self._tiles
-        n = self.n_items
         if t.topk is not None:
-            topk = self._topk
             if not self._topk_canonical():
                 return None
-            start, stop = topk.indptr[items], topk.indptr[items + 1]
-            lens = stop - start
-            peak = np.zeros(len(items), np.float32)
-            has = lens > 0
-            if has.any():  # the stored entries of each row, one after the other: a max per segment
-                pos = np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens)
-                peak[has] = np.maximum.reduceat(topk.data[pos], (np.cumsum(lens) - lens)[has])
-            # a row with empty cells has the dense row's zeros too
-            peak = np.where(lens < n, np.maximum(peak, 0.0), peak).astype(np.float32)
-            return peak[:, None]
+            return self._topk_peaks(False)[items][:, None]  # a row with empty cells has the dense row's zeros too
         if t.ease_at is not None:
             pos = self._a["ease_pos"][items]
             peak = np.zeros(len(items), np.float32)
@@ -492,13 +498,19 @@ class Model:
 
     def _time_part(self, now: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-``now`` part of the blend: ``(time features . w + b - mean . w, user weights)``."""
-        w = self._a["blend_weights"] / self._a["blend_scale"]
-        const = float(self._meta["blend_bias"]) - float(self._a["blend_mean"] @ w)
+        w_time, const, w_user = self._derive("blend", self._blend_weights)
 
         def compute() -> np.ndarray:
-            return (self._time_features(now) @ w[_TIME_COLS].astype(np.float32) + np.float32(const)).astype(np.float32)
+            return (self._time_features(now) @ w_time + const).astype(np.float32)
 
-        return self._cached(("time_part", int(now)), compute), w[_USER_COLS].astype(np.float32)
+        return self._cached(("time_part", int(now)), compute), w_user
+
+    def _blend_weights(self) -> tuple[np.ndarray, np.float32, np.ndarray]:
+        """The blend's weights on the scaled features, split into the time and the user features
+        (float32, read-only), and its constant ``b - mean . w`` (float32)."""
+        w = self._a["blend_weights"] / self._a["blend_scale"]
+        const = float(self._meta["blend_bias"]) - float(self._a["blend_mean"] @ w)
+        return _read_only(w[_TIME_COLS].astype(np.float32)), np.float32(const), _read_only(w[_USER_COLS].astype(np.float32))
 
     def score(self, user: UserState) -> np.ndarray:
         """The personalized video ranker: ``w . features(u, v) + b`` for every title (float32, finite).

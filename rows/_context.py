@@ -263,7 +263,7 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
         episode = (catalog.kind[items] == EPISODE) & (series >= 0)
         if episode.any():
             items = np.where(episode, series, items).astype(np.int32)
-            uniq, inv = np.unique(items, return_inverse=True)
+            uniq, inv = _unique_inverse(items)
             if uniq.size != items.size:
                 like_u = np.zeros(uniq.size)
                 last_u = np.full(uniq.size, _NEVER, np.int64)
@@ -273,6 +273,18 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
                 np.logical_or.at(undated_u, inv, undated)
                 items, like, last, undated = uniq.astype(np.int32), like_u, last_u, undated_u
     return frozen(items), frozen(like), frozen(last), frozen(undated)
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for a 1-D integer array (its own steps, without its overhead)."""
+    perm = values.argsort()
+    ordered = values[perm]
+    first = np.empty(ordered.shape, bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inv = np.empty(ordered.shape, np.intp)
+    inv[perm] = np.cumsum(first) - 1
+    return ordered[first], inv
 
 
 def next_episode(catalog: Catalog) -> np.ndarray:

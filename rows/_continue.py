@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
-from pagegen._userstate import FINISHED_AT
+from pagegen._userstate import FINISHED_AT, _unique_first
 
 from ._context import DAY, EPISODE, available, decay, next_episode
 
@@ -57,16 +57,17 @@ class ContinueWatching:
 
         # titles played directly (movies, series tiles)
         direct = started & ~is_ep
+        n_direct = int(np.count_nonzero(direct))
         tiles = [items[direct]]
         scores = [chance[direct] * (0.5 + 0.5 * frac[direct])]
-        episodes = [np.full(int(direct.sum()), -1, np.int32)]
-        resume = [np.ones(int(direct.sum()), bool)]
+        episodes = [np.full(n_direct, -1, np.int32)]
+        resume = [np.ones(n_direct, bool)]
         fracs = [frac[direct]]
 
         # series: the latest episode played (history is most recent first)
         ep_pos = np.flatnonzero(is_ep)
         if ep_pos.size:
-            series, first = np.unique(cat.series[items[ep_pos]], return_index=True)
+            series, first = _unique_first(cat.series[items[ep_pos]])  # np.unique(..., return_index=True)
             latest = ep_pos[first]
             ep = items[latest].astype(np.int32)
             ep_done = frac[latest] >= FINISHED_AT
@@ -93,7 +94,7 @@ class ContinueWatching:
             return []
         # one tile per title: the best reason wins (a series played both directly and by episode)
         order = np.lexsort((tile, -score))
-        _, first = np.unique(tile[order], return_index=True)
+        _, first = _unique_first(tile[order])
         order = order[np.sort(first)][: ctx.n]
         tile, score, episode, is_resume, fraction = tile[order], score[order], episode[order], is_resume[order], fraction[order]
         reasons, entries = [], []

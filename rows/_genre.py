@@ -69,13 +69,14 @@ class GenreRows:
         if idx.n_slices == 0 or not mask.any():
             return []
         aff = self.affinity(ctx, idx)
-        genre_best = float(aff[~idx.fine].max()) if (~idx.fine).any() else float(aff.max())
+        coarse, weights = catalog_cached(ctx.catalog, ("genre_weights", self.index_key, cfg.fine_weight), lambda: (frozen(~idx.fine), frozen(np.where(idx.fine, cfg.fine_weight, 1.0))))
+        genre_best = float(aff[coarse].max()) if coarse.any() else float(aff.max())
         rel = aff / genre_best if genre_best > 0 else np.zeros_like(aff)
         offered = self.available(ctx, idx, mask) >= cfg.min_eligible
         if not offered.any():
             return []
         noise = ctx.rng_for("genre").gumbel(size=idx.n_slices) * cfg.explore if cfg.explore > 0 else np.zeros(idx.n_slices)
-        value = rel * np.where(idx.fine, cfg.fine_weight, 1.0)
+        value = rel * weights
         with np.errstate(divide="ignore"):
             logrel = np.log(value)
         chosen = _choose(logrel + noise, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows)
@@ -84,22 +85,19 @@ class GenreRows:
         indptr, indices = idx.members.indptr, idx.members.indices
         # the member's scores with -inf outside the mask: one gather per slice, no mask to apply
         masked = ctx.cached(("masked_scores", cfg.exclude_seen), lambda: np.where(mask, ctx.scores, np.float32(-np.inf)))
-        for s in chosen.tolist():
-            members = indices[indptr[s] : indptr[s + 1]]
+        n, weight = ctx.n, cfg.weight
+        # per chosen slice, as Python floats (the same values float() gives)
+        per_slice = zip(chosen.tolist(), indptr[chosen].tolist(), indptr[chosen + 1].tolist(), aff[chosen].tolist(), rel[chosen].tolist(), idx.share[chosen].tolist(), value[chosen].tolist(), strict=True)
+        for s, start, stop, a_s, r_s, share_s, v_s in per_slice:
+            members = indices[start:stop]
             in_slice = masked[members]
-            pos = best_of(in_slice, members, ctx.n)
+            pos = best_of(in_slice, members, n)
             scores = in_slice[pos]
             if scores.size and not scores[-1] > -np.inf:  # fewer than n titles of the slice in the mask: best first, they end the row
                 keep = scores > -np.inf
                 pos, scores = pos[keep], scores[keep]
-            evidence = {
-                **idx.definition(s),
-                "affinity": round(float(aff[s]), 6),
-                "relative_affinity": round(float(rel[s]), 4),
-                "catalog_share": round(float(idx.share[s]), 6),
-                "explored": s not in greedy,
-            }
-            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], members[pos], scores, evidence, min(cfg.weight * float(value[s]), 1.0)))
+            evidence = {"slice": idx.kinds[s], **idx.specs[s], "affinity": round(a_s, 6), "relative_affinity": round(r_s, 4), "catalog_share": round(share_s, 6), "explored": s not in greedy}
+            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], members[pos], scores, evidence, min(weight * v_s, 1.0)))
         return rows
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
