@@ -35,9 +35,6 @@ ROW_KINDS: tuple[str, ...] = (
 
 
 
-_ADD = np.add.reduce
-
-
 def _repeats(items: np.ndarray) -> bool:
     """Whether a title appears twice (a set for the short rows of a page, a sort for long ones)."""
     if items.size <= 256:
@@ -92,9 +89,7 @@ class CandidateRow:
         scores = np.asarray(self.scores, dtype=np.float32).ravel()
         if items.shape != scores.shape:
             raise DataError(f"row {self.key!r}: {len(items)} items but {len(scores)} scores", field="scores")
-        # a finite sum means finite scores (an infinity or a NaN would carry into it); only a sum
-        # that overflowed or is not finite needs the element check
-        if not math.isfinite(_ADD(scores)) and not np.isfinite(scores).all():
+        if not np.isfinite(scores).all():
             pos = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise DataError(f"row {self.key!r}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
         if not math.isfinite(self.score):

@@ -100,3 +100,37 @@ def test_candidate_row_validation() -> None:
         CandidateRow("popular", "p", "P", items=[3, 3], scores=[2.0, 1.0])
     with pytest.raises(DataError, match="2 items but 1 scores"):
         CandidateRow("popular", "p", "P", items=[3, 1], scores=[2.0])
+
+
+def test_candidate_row_names_a_non_finite_score_and_keeps_the_callers_arrays() -> None:
+    big = np.full(3, 3e38, np.float32)  # finite scores (their float32 sum would not be)
+    np.testing.assert_array_equal(CandidateRow("popular", "p", "P", items=[5, 4, 3], scores=big).scores, big)
+    for bad, pos in (([1.0, float("inf"), 0.0], 1), ([float("-inf"), 0.0, 0.0], 0), ([2.0, 1.0, float("nan")], 2)):
+        with pytest.raises(DataError, match=f"non-finite score at position {pos}"):
+            CandidateRow("popular", "p", "P", items=[0, 1, 2], scores=bad)
+    items, scores = np.array([7, 2], np.int32), np.array([1.0, 0.5], np.float32)
+    row = CandidateRow("popular", "p", "P", items, scores)
+    assert items.flags.writeable and scores.flags.writeable  # the row's own views are read-only, not the caller's arrays
+    assert not row.items.flags.writeable and not row.scores.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        row.items[0] = 1
+
+
+def test_candidate_row_constructor_is_the_dataclass_one() -> None:
+    """Keyword and positional arguments, defaults (a fresh evidence dict per row), replace() and frozen fields."""
+    import dataclasses
+
+    a = CandidateRow("genre", "genre:Drama", "Drama", [1, 2], [0.5, 0.25])
+    b = CandidateRow(kind="genre", key="genre:Comedy", title="Comedy", items=[3], scores=[1.0], score=0.5, reasons=["r"])
+    assert a.evidence == {} and a.evidence is not b.evidence and a.score == 0.0 and a.reasons is None
+    assert isinstance(b.score, float) and b.reasons == ("r",)
+    c = dataclasses.replace(a, key="genre:Crime", evidence={"x": 1})
+    assert (c.kind, c.key, c.title, c.evidence) == ("genre", "genre:Crime", "Drama", {"x": 1})
+    np.testing.assert_array_equal(c.items, a.items)
+    assert [f.name for f in dataclasses.fields(CandidateRow)] == ["kind", "key", "title", "items", "scores", "evidence", "score", "reasons"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.key = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        CandidateRow("genre", "k", "t", [1], [1.0], {}, "0.5")  # type: ignore[arg-type]  # a row score is a number
+    with pytest.raises(DataError, match="non-finite row score"):
+        CandidateRow("genre", "k", "t", [1], [1.0], score=float("inf"))

@@ -156,3 +156,7 @@ def test_similarity_at_is_the_columns_of_similarity(model, large):
             np.testing.assert_array_equal(model._collab_sum_tiles(items), model._collab(items, tiles=True).sum(axis=0))
     with pytest.raises(DataError, match="out of range"):
         model.similarity_at(np.array([0]), np.array([len(IDS)]))
+    if large:  # the per-model row peaks are the maxima of the raw dense rows (0 counts where a row has empty cells)
+        every = np.arange(len(IDS))
+        for tiles in (False, True):
+            np.testing.assert_array_equal(model._topk_peaks(tiles), model._collab_rows(every, tiles=tiles).max(axis=1))
