@@ -6,7 +6,7 @@ Data (Catalog, Interactions, UserState) -> fit (Model) -> rows rankers (Candidat
 """
 
 from ._batch import BatchConfig, BatchError, BatchResult, run_batch
-from ._candidates import ROW_KINDS, CandidateRow, RankContext, Ranker
+from ._candidates import ROW_KINDS, CandidateRow, RankContext, Ranker, SharedContext
 from ._catalog import ITEM_KINDS, MATURITY_LEVELS, Catalog
 from ._engine import Engine, build_page
 from ._errors import DataError, ModelFileError, PagegenError, PolicyError
@@ -62,6 +62,7 @@ __all__ = [
     "SIZES",
     "Selector",
     "SelectorResult",
+    "SharedContext",
     "SkippedLine",
     "Slot",
     "Split",

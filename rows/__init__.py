@@ -4,7 +4,7 @@ A ranker is any callable ``(ctx: pagegen.RankContext) -> list[pagegen.CandidateR
 """
 
 from ._because import BecauseYouWatched, BecauseYouWatchedConfig
-from ._context import make_context, top_k
+from ._context import make_context, shared_context, top_k
 from ._continue import ContinueWatching, ContinueWatchingConfig
 from ._fallback import NewReleases, NewReleasesConfig, Popular, PopularConfig
 from ._genre import GenreRows, GenreRowsConfig
@@ -34,5 +34,6 @@ __all__ = [
     "candidate_rows",
     "default_rankers",
     "make_context",
+    "shared_context",
     "top_k",
 ]
