@@ -7,7 +7,8 @@ Three measurements, each printed as one line:
    ``--rows`` x ``--length`` page and written as JSON: p50/p99 per selector (template,
    row_ranking, stage_wise). No model is needed.
 2. end to end (with ``--end-to-end``): a fitted model and the built-in rankers, then
-   ``Engine.build`` + JSON per member (candidate rows, selection, JSON).
+   ``Engine.build`` + JSON per member (candidate rows, selection, JSON); ``--wide`` sets the genre
+   and Because You Watched rankers to their widest, for more real candidate rows per request.
 3. exact: small pages (3 rows x 4 titles, 8 candidates of 6 titles): the solver's time and the
    ratio of each greedy selector's objective to the optimum.
 """
@@ -97,6 +98,8 @@ def bench_generated(world, policy, args) -> None:
 
 
 def bench_end_to_end(world, policy, args) -> None:
+    from rows import candidate_rows
+
     from ._fit import fit
     from ._model import Model
 
@@ -112,8 +115,22 @@ def bench_end_to_end(world, policy, args) -> None:
     if not args.no_freeze:
         gc.collect()
         gc.freeze()
-    engine = Engine(world.catalog, model, policy, interactions=world.interactions, profiles=world.profiles, now=world.now, seed=args.seed)
+    rankers = None
+    if args.wide:  # the built-in rankers at their widest: every genre slice row and anchor they allow
+        from rows import (
+            BecauseYouWatched,
+            BecauseYouWatchedConfig,
+            GenreRows,
+            GenreRowsConfig,
+            default_rankers,
+        )
+
+        rankers = default_rankers()
+        rankers["genre"] = GenreRows(GenreRowsConfig(max_rows=50, max_fine_rows=50))
+        rankers["because_you_watched"] = BecauseYouWatched(BecauseYouWatchedConfig(max_anchors=20))
+    engine = Engine(world.catalog, model, policy, rankers=rankers, interactions=world.interactions, profiles=world.profiles, now=world.now, seed=args.seed)
     members = [world.interactions.users.id(i) for i in range(min(args.members, world.interactions.n_users))]
+    n_cand = [len(candidate_rows(engine.rank_context(engine.state(m), args.seed), engine.rankers)[0]) for m in members]  # not timed
     for name in GREEDY:
         engine.build(members[0], selector=name)
         clock, n_rows = _Clock(), []
@@ -123,7 +140,7 @@ def bench_end_to_end(world, policy, args) -> None:
                 page = engine.build(state, selector=name)
                 page.to_json()
             n_rows.append(len(page.rows))
-        print(f"end-to-end {name:>11}: {clock}  rows/page {np.mean(n_rows):.1f}")
+        print(f"end-to-end {name:>11}{' (wide)' if args.wide else ''}: {clock}  rows/page {np.mean(n_rows):.1f}, candidate rows {np.mean(n_cand):.1f}")
 
 
 def bench_exact(world, args) -> None:
@@ -162,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end-to-end", action="store_true", help="also fit a model and time Engine.build with the built-in rankers")
     parser.add_argument("--model", default=None, help="end to end: load the fitted model from this file when it exists, else fit and save it there")
     parser.add_argument("--members", type=int, default=100, help="members timed end to end")
+    parser.add_argument("--wide", action="store_true", help="end to end: the genre and Because You Watched rankers at their widest (up to 50 genre rows and 20 anchors)")
     parser.add_argument("--exact", type=int, default=20, help="small exact instances (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-freeze", action="store_true", help="leave the loaded world to Python's cyclic garbage collector (see below)")
