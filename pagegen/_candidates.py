@@ -114,6 +114,15 @@ class CandidateRow:
         return len(self.items)
 
 
+def _memo(cache: dict, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """``cache[key]``, set to ``compute()`` on the first call for ``key``."""
+    try:
+        return cache[key]
+    except KeyError:
+        value = cache[key] = compute()
+        return value
+
+
 @dataclass(frozen=True, eq=False)
 class SharedContext:
     """What the requests at one ``now`` with one eligibility base share (nothing about a member).
@@ -136,11 +145,7 @@ class SharedContext:
 
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()`` once for ``key`` in this shared context; later calls return the same value."""
-        try:
-            return self._cache[key]
-        except KeyError:
-            value = self._cache[key] = compute()
-            return value
+        return _memo(self._cache, key, compute)
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,11 +190,7 @@ class RankContext:
 
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per request for ``key``; later calls return the same value."""
-        try:
-            return self._cache[key]
-        except KeyError:
-            value = self._cache[key] = compute()
-            return value
+        return _memo(self._cache, key, compute)
 
     def rng_for(self, key: str) -> np.random.Generator:
         """A fresh generator for one ranker, derived from ``rng``'s seed and ``key``: its draws do
