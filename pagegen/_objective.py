@@ -199,14 +199,6 @@ class Problem:
         return len(self.rows)
 
     @cached_property
-    def incidence(self) -> sp.csr_array:
-        """float32 (R, n_items): 1 where a candidate row holds an eligible title (built on first use)."""
-        indptr = np.zeros(self.n_rows + 1, dtype=np.int64)
-        np.cumsum(self.length, out=indptr[1:])
-        entries = self.M[self.M >= 0]  # row-major, each candidate's eligible titles left-packed
-        return sp.csr_array((np.ones(len(entries), dtype=np.float32), entries, indptr), shape=(self.n_rows, self.catalog.n))
-
-    @cached_property
     def by_title(self) -> TitleIndex:
         """Where each title stands among the candidates' eligible entries (built on first use)."""
         return TitleIndex.of(self.M, self.catalog.n)

@@ -306,7 +306,10 @@ def test_shared_titles_and_profiles_equal_the_sparse_products():
     rows = _overlapping_rows(rng, 40, 50, 12)
     policy = _policy(n_rows=6, row_length=8)
     problem = prepare(rows, policy, ctx)
-    inc = problem.incidence
+    import scipy.sparse as sp
+
+    entries = problem.M[problem.M >= 0]  # the rows x titles incidence, row by row
+    inc = sp.csr_array((np.ones(len(entries), dtype=np.float32), entries, np.r_[0, np.cumsum(problem.length)]), shape=(problem.n_rows, catalog.n))
     np.testing.assert_array_equal(problem.by_title.shared(problem.n_rows), (inc @ inc.T).toarray())
     norm = np.linalg.norm(np.asarray(inc @ objective_module._genres(catalog), dtype=np.float64), axis=1, keepdims=True)
     sparse = np.asarray(inc @ objective_module._genres(catalog), dtype=np.float64) / np.where(norm > 0, norm, 1.0)
