@@ -6,11 +6,13 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
+import orjson
 
 from ._candidates import CandidateRow
 from ._catalog import Catalog
 from ._objective import Placed, Selection
 from ._page import (
+    JSON_OPTIONS,
     PAGE_FORMAT_VERSION,
     Page,
     PageRow,
@@ -23,7 +25,7 @@ from ._page import (
     trusted_models,
 )
 
-__all__ = ["assemble"]
+__all__ = ["assemble", "assemble_json"]
 
 _STR_OR_NONE = {str, type(None)}
 # per catalog: its ids and display titles as object arrays of Python strings, made once, so that a
@@ -42,6 +44,37 @@ def assemble(
     the models are made from those dicts without validating them again; otherwise the dicts go
     through validation, which converts or rejects them as it always did.
     """
+    head, page_rows, slots, bounds, plain, record = _parts(rows, selection, catalog, user, policy, selector, device, now, seed, failures, trace)
+    if not plain:  # something to convert or reject: pydantic does it, with its usual errors
+        return Page.model_validate({**head, "rows": page_rows, "trace": record})
+    # trusted: the dicts become the models' field dicts (declaration order, defaults filled in)
+    made = trusted_models(Slot, slots, {"id", "title", "score", "reason"})
+    for j, fields in enumerate(page_rows):
+        fields["slots"] = made[bounds[j] : bounds[j + 1]]
+    made_rows = trusted_models(PageRow, page_rows, {"kind", "key", "title", "evidence", "slots"})
+    fields = {"version": PAGE_FORMAT_VERSION, **head, "rows": made_rows, "trace": record}
+    return trusted_models(Page, [fields], {"user", "policy", "selector", "device", "now", "seed", "rows", "trace"})[0]
+
+
+def assemble_json(
+    rows: Sequence[CandidateRow], selection: Selection, catalog: Catalog, *, user: str | None, policy: str, selector: str,
+    device: str, now: int, seed: int,
+) -> bytes:  # fmt: skip
+    """``assemble(...).to_json()`` (the same bytes) without making the Page: for batch jobs, which
+    only write the JSON. When a value would need pydantic's conversion, the Page is made after all."""
+    head, page_rows, _, _, plain, _ = _parts(rows, selection, catalog, user, policy, selector, device, now, seed, None, False)
+    if not plain:
+        return Page.model_validate({**head, "rows": page_rows, "trace": None}).to_json()
+    # the dicts are the models' field dicts (see ``assemble``), which is what Page.to_json dumps
+    return orjson.dumps({"version": PAGE_FORMAT_VERSION, **head, "rows": page_rows, "trace": None}, option=JSON_OPTIONS)
+
+
+def _parts(
+    rows: Sequence[CandidateRow], selection: Selection, catalog: Catalog, user: str | None, policy: str, selector: str,
+    device: str, now: int, seed: int, failures: Sequence[tuple[str, str]] | None, trace: bool,
+) -> tuple[dict, list[dict], list[dict], list[int], bool, Trace | None]:  # fmt: skip
+    """The page's head fields, its rows as field dicts (slots as dicts), all the slots, where each row's
+    slots start and end, whether every value already has its field's exact type, and the trace (or None)."""
     placed = selection.rows
     used = [rows[p.row] for p in placed]
     everything = np.concatenate([p.items for p in placed]) if placed else np.zeros(0, np.int32)
@@ -78,15 +111,7 @@ def assemble(
         )
     head = {"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed)}
     plain = plain and (user is None or type(user) is str) and type(policy) is str and type(selector) is str and type(device) is str
-    if not plain:  # something to convert or reject: pydantic does it, with its usual errors
-        return Page.model_validate({**head, "rows": page_rows, "trace": record})
-    # trusted: the dicts become the models' field dicts (declaration order, defaults filled in)
-    made = trusted_models(Slot, slots, {"id", "title", "score", "reason"})
-    for j, fields in enumerate(page_rows):
-        fields["slots"] = made[bounds[j] : bounds[j + 1]]
-    made_rows = trusted_models(PageRow, page_rows, {"kind", "key", "title", "evidence", "slots"})
-    fields = {"version": PAGE_FORMAT_VERSION, **head, "rows": made_rows, "trace": record}
-    return trusted_models(Page, [fields], {"user", "policy", "selector", "device", "now", "seed", "rows", "trace"})[0]
+    return head, page_rows, slots, bounds, plain, record
 
 
 def _positions(used: list[CandidateRow], placed: Sequence[Placed], everything: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -101,20 +101,23 @@ def _build_one(engine: Any, member: str, build_kwargs: Mapping[str, Any]) -> Any
 
 
 def _build_shard(engine: Any, members: Sequence[str], shard: int, shard_size: int, build_kwargs: Mapping[str, Any]) -> bytes:
-    """The shard's pages as JSON lines: ``engine.build_many`` over chunks when the engine has it
-    (a chunk that fails is rebuilt member by member, to name the member), else ``engine.build``."""
+    """The shard's pages as JSON lines: ``engine.dump_many`` (the pages' JSON) or ``engine.build_many``
+    over chunks when the engine has one (a chunk that fails is rebuilt member by member, to name the
+    member), else ``engine.build``."""
     members = members[shard * shard_size : (shard + 1) * shard_size]
-    build_many = getattr(engine, "build_many", None)
-    lines = []
+    dump_many, build_many = getattr(engine, "dump_many", None), getattr(engine, "build_many", None)
+    lines: list[bytes] = []
     for lo in range(0, len(members), CHUNK):
         chunk = members[lo : lo + CHUNK]
-        pages = None
-        if build_many is not None:
-            with contextlib.suppress(Exception):
-                pages = build_many(chunk, **build_kwargs)
-        if pages is None or len(pages) != len(chunk):
-            pages = [_build_one(engine, member, build_kwargs) for member in chunk]
-        lines.extend(page.to_json() for page in pages)
+        dumped = None
+        with contextlib.suppress(Exception):
+            if dump_many is not None:
+                dumped = dump_many(chunk, **build_kwargs)
+            elif build_many is not None:
+                dumped = [page.to_json() for page in build_many(chunk, **build_kwargs)]
+        if dumped is None or len(dumped) != len(chunk):
+            dumped = [_build_one(engine, member, build_kwargs).to_json() for member in chunk]
+        lines.extend(dumped)
     lines.append(b"")
     return b"\n".join(lines)
 

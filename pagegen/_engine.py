@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._assemble import assemble
+from ._assemble import assemble, assemble_json
 from ._candidates import RankContext
 from ._catalog import Catalog
 from ._errors import DataError, PagegenError
@@ -127,7 +127,56 @@ class Engine:
         A ranker that raises or returns bad rows is dropped for this request (logged, and listed in
         the trace); only when no row can be built does the call fail, with a PagegenError.
         """
-        from policies._check import PageCheckError, check
+        state, rows, selection, failures, name, seed = self._select(user, now, device, selector, seed)
+        page = assemble(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=seed,
+                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace)  # fmt: skip
+        if self.debug:
+            self._check(page, state)
+        return page
+
+    def build_many(
+        self,
+        users: Sequence[str | UserState],
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+    ) -> list[Page]:
+        """The pages ``build`` returns for each of ``users`` one by one (same order, same JSON);
+        meant for batch jobs, which pass a chunk of members at a time.
+
+        The members of a chunk share the member-independent work (eligibility base, candidate
+        pools, popularity orderings, the model's per-``now`` answers) through the shared contexts
+        and the model's cache. Their personal scores stay one product per member: a product over
+        the whole chunk rounds differently and would change the pages.
+        """
+        return [self.build(user, now=now, device=device, selector=selector, seed=seed) for user in users]
+
+    def dump_many(
+        self,
+        users: Sequence[str | UserState],
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+    ) -> list[bytes]:
+        """The JSON of the pages ``build_many`` returns (each ``page.to_json()``, the same bytes),
+        without making the Page objects: what a batch job writes."""
+        out = []
+        for user in users:
+            state, rows, selection, _, name, member_seed = self._select(user, now, device, selector, seed)
+            if self.debug:  # the check reads the Page
+                page = assemble(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=member_seed)
+                self._check(page, state)
+                out.append(page.to_json())
+            else:
+                out.append(assemble_json(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=member_seed))
+        return out
+
+    def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None) -> tuple:
+        """One request up to its selection: (state, candidate rows, selection, ranker failures, selector name, seed)."""
         from rows._registry import candidate_rows
 
         if isinstance(user, UserState):
@@ -151,32 +200,15 @@ class Engine:
         selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=ctx.eligible, device=device, rng=ctx.rng, rank=ctx))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r}")
-        page = assemble(rows, selection, self.catalog, user=state.user, policy=policy.name, selector=name, device=device, now=state.now, seed=seed,
-                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace)  # fmt: skip
-        if self.debug:
-            violations = check(page, policy, state, self.catalog)
-            if violations:
-                raise PageCheckError(violations)
-        return page
+        return state, rows, selection, failures, name, seed
 
-    def build_many(
-        self,
-        users: Sequence[str | UserState],
-        *,
-        now: int | None = None,
-        device: str = "web",
-        selector: str | Selector | None = None,
-        seed: int | None = None,
-    ) -> list[Page]:
-        """The pages ``build`` returns for each of ``users`` one by one (same order, same JSON);
-        meant for batch jobs, which pass a chunk of members at a time.
+    def _check(self, page: Page, state: UserState) -> None:
+        """``debug``: the page must pass ``policies.check``."""
+        from policies._check import PageCheckError, check
 
-        The members of a chunk share the member-independent work (eligibility base, candidate
-        pools, popularity orderings, the model's per-``now`` answers) through the shared contexts
-        and the model's cache. Their personal scores stay one product per member: a product over
-        the whole chunk rounds differently and would change the pages.
-        """
-        return [self.build(user, now=now, device=device, selector=selector, seed=seed) for user in users]
+        violations = check(page, self.policy, state, self.catalog)
+        if violations:
+            raise PageCheckError(violations)
 
 
 def _selector(selector: str | Selector) -> tuple[str, Selector]:

@@ -14,16 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._catalog import Catalog
 
-__all__ = ["PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceStep", "jsonable", "page_grid", "trusted_models"]
+__all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceStep", "jsonable", "page_grid", "trusted_models"]
 
 #: The format version written in every Page; bumped when the JSON layout changes.
 PAGE_FORMAT_VERSION = "1.0"
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
-_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+#: orjson options of the page JSON: sorted keys (byte-identical for equal pages), numpy values allowed
+JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
 # to_json's direct path: any value whose pydantic dump could differ from the object itself (a dataclass,
 # a datetime, a subclass of str/int/dict/list) makes orjson fail, and the page goes the pydantic way
-_DIRECT_OPTIONS = _JSON_OPTIONS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+_DIRECT_OPTIONS = JSON_OPTIONS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
 class Slot(BaseModel):
@@ -123,7 +124,7 @@ class Page(BaseModel):
                 return orjson.dumps(direct, option=_DIRECT_OPTIONS)
             except orjson.JSONEncodeError:
                 pass
-        return orjson.dumps(self.model_dump(mode="python"), option=_JSON_OPTIONS)
+        return orjson.dumps(self.model_dump(mode="python"), option=JSON_OPTIONS)
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Page:
@@ -191,7 +192,7 @@ def trusted_models(cls: type[_M], values: Sequence[dict[str, Any]], fields_set: 
 
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON types (numpy scalars and arrays included), via an orjson round trip."""
-    return orjson.loads(orjson.dumps(value, option=_JSON_OPTIONS))
+    return orjson.loads(orjson.dumps(value, option=JSON_OPTIONS))
 
 
 def page_grid(page: Page, catalog: Catalog) -> np.ndarray:

@@ -165,10 +165,36 @@ def test_build_many_gets_the_shard_in_chunks(tmp_path, monkeypatch):
     assert [p["user"] for p in pages] == MEMBERS and {p["now"] for p in pages} == {7}
 
 
+class DumpEngine(ChunkEngine):
+    """A ChunkEngine with ``dump_many`` (the pages' JSON, as Engine has); records its chunks too."""
+
+    def __init__(self, bad: frozenset[str] = frozenset()) -> None:
+        super().__init__(bad)
+        self.dumped: list[list[str]] = []
+
+    def dump_many(self, users, *, now=None, device="web"):
+        self.dumped.append(list(users))
+        return [self.build(u, now=now, device=device).to_json() for u in users]
+
+
+def test_dump_many_is_preferred_and_writes_the_same_shards(tmp_path, monkeypatch):
+    import pagegen._batch as batch
+
+    monkeypatch.setattr(batch, "CHUNK", 4)
+    engine = DumpEngine()
+    run_batch(engine, tmp_path / "dumped", MEMBERS, BatchConfig(shard_size=10, workers=1, now=7), progress=False)
+    assert engine.dumped == [MEMBERS[0:4], MEMBERS[4:8], MEMBERS[8:10], MEMBERS[10:14], MEMBERS[14:18], MEMBERS[18:20], MEMBERS[20:23]]
+    assert engine.chunks == []  # build_many is not asked
+    run_batch(EchoEngine(), tmp_path / "built", MEMBERS, BatchConfig(shard_size=10, workers=1, now=7), progress=False)
+    for k in range(3):
+        assert shard_path(tmp_path / "dumped", k).read_bytes() == shard_path(tmp_path / "built", k).read_bytes()
+
+
+@pytest.mark.parametrize("engine_type", [ChunkEngine, DumpEngine])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_failing_chunk_names_its_member(tmp_path, workers):
+def test_a_failing_chunk_names_its_member(tmp_path, workers, engine_type):
     with pytest.raises(BatchError, match="member 'm12': KeyError"):
-        run_batch(ChunkEngine(bad=frozenset({"m12"})), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=workers), progress=False)
+        run_batch(engine_type(bad=frozenset({"m12"})), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=workers), progress=False)
     if workers == 1:  # in order: the shards before the failing one are on disk, the failing one is not
         assert [p["user"] for p in read_pages(tmp_path)] == MEMBERS[:10]
     assert not shard_path(tmp_path, 2).exists() and not (tmp_path / SUCCESS).exists()

@@ -176,3 +176,7 @@ def test_build_many_returns_exactly_the_pages_of_build(world, model):
     assert [p.user for p in pages] == ["u0", "u3", "nobody", "u7", "u3", "u5"]
     assert [p.to_json() for p in pages] == [eng.build(m, device="tv", seed=4).to_json() for m in members]
     assert eng.build_many([]) == []
+    assert eng.dump_many(members, device="tv", seed=4) == [p.to_json() for p in pages]  # the batch's way: JSON only
+    assert eng.dump_many([]) == []
+    checked = engine(world, model, debug=True)  # every page checked: made as a Page, then dumped
+    assert checked.dump_many(members[:3], device="tv", seed=4) == [p.to_json() for p in pages[:3]]

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from pydantic import BaseModel, ValidationError, field_serializer
 
-from pagegen._assemble import assemble
+from pagegen._assemble import assemble, assemble_json
 from pagegen._candidates import CandidateRow
 from pagegen._catalog import Catalog
 from pagegen._objective import Placed, Selection
@@ -74,7 +74,7 @@ def test_jsonable_turns_numpy_into_plain_json():
 # -- assembly without re-validation, and to_json from the models' field dicts ------------------
 
 
-def _assembled(*, trace: bool = False, key: object = "genre:Drama", reasons: tuple | None = ("r0", None, "r2"), user: object = "u1") -> Page:
+def _assembled(*, trace: bool = False, key: object = "genre:Drama", reasons: tuple | None = ("r0", None, "r2"), user: object = "u1", json: bool = False) -> Page | bytes:
     catalog = Catalog.build(["a", "b", "c", "d", "e"], ["A", "B", "C", "D", "E"])
     rows = [
         CandidateRow("genre", key, "Drama", np.array([3, 1, 0]), np.array([0.9, 0.5, 0.1234567], np.float32), {"genres": ["Drama"], "w": np.float32(0.5)}, 2.0, reasons),
@@ -82,6 +82,8 @@ def _assembled(*, trace: bool = False, key: object = "genre:Drama", reasons: tup
     ]
     selection = Selection(rows=(Placed(1, np.array([2, 4], np.int32)), Placed(0, np.array([0, 3, 1], np.int32))), objective=1.5,
                           steps=({"row": 0, "key": "popular", "gain": 1.0, "feasible": 2}, {"row": 1, "key": key, "gain": 0.5, "feasible": 1}))  # fmt: skip
+    if json:  # the batch's way: the JSON only, no trace
+        return assemble_json(rows, selection, catalog, user=user, policy="default", selector="stage_wise", device="web", now=100, seed=3)
     return assemble(rows, selection, catalog, user=user, policy="default", selector="stage_wise", device="web", now=100, seed=3, failures=[("x", "boom")], trace=trace)
 
 
@@ -121,6 +123,22 @@ def test_assembly_validates_what_is_not_plain():
         _assembled(reasons=("r0", 1, "r2"))
     with pytest.raises(ValidationError):
         _assembled(user=7)
+
+
+def test_assembled_json_is_the_json_of_the_assembled_page():
+    class Key(str):
+        pass
+
+    assert _assembled(json=True) == _assembled().to_json() == _pydantic_json(_assembled())
+    assert _assembled(json=True, reasons=None) == _assembled(reasons=None).to_json()
+    assert _assembled(json=True, key=Key("genre:Drama")) == _assembled().to_json()  # converted by validation
+    with pytest.raises(ValidationError):
+        _assembled(json=True, key=5)
+    with pytest.raises(ValidationError):
+        _assembled(json=True, user=7)
+    catalog = Catalog.build(["a"], ["A"])
+    empty = assemble_json([], Selection(rows=(), objective=0.0), catalog, user=None, policy="p", selector="s", device="web", now=0, seed=0)
+    assert empty == Page(user=None, policy="p", selector="s", device="web", now=0, seed=0, rows=[]).to_json()
 
 
 def test_trusted_models_share_a_fields_set_that_copies_do_not_change():
