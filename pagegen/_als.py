@@ -15,10 +15,12 @@ training are served the same way as the others.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["biased_mf", "implicit_als", "implicit_fold_in", "item_gram", "rating_fold_in"]
+__all__ = ["biased_mf", "implicit_als", "implicit_fold_in", "item_gram", "rating_fold_in", "ridge_gram"]
 
 #: At most this many float32 values (512 MB) are gathered once per ALS half step.
 _GATHER_CELLS = 1 << 27
@@ -82,21 +84,27 @@ def item_gram(items: np.ndarray) -> np.ndarray:
     return y.T @ y
 
 
-def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, reg: float, alpha: float, gram: np.ndarray | None = None) -> np.ndarray:
+def ridge_gram(gram: np.ndarray, reg: float) -> np.ndarray:
+    """``gram + reg * I``: the part of a fold-in's normal equations shared by every member."""
+    return gram + reg * np.eye(len(gram))
+
+
+def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, reg: float, alpha: float, gram: np.ndarray | None = None, *, ridge: np.ndarray | None = None) -> np.ndarray:
     """One member's factors from their history (exact solve); zeros for an empty history.
 
-    ``gram``: ``item_gram(items)`` when already at hand.
+    ``gram``: ``item_gram(items)`` when already at hand; ``ridge``: ``ridge_gram(gram, reg)``
+    when already at hand (then ``gram`` is not used).
     """
     f = items.shape[1]
     if len(hist) == 0:
         return np.zeros(f, np.float32)
     y = items[hist].astype(np.float64)
     conf = alpha * np.asarray(strength, np.float64)
-    if gram is None:
-        gram = item_gram(items)
-    gram = gram + reg * np.eye(f) + (y.T * conf) @ y
+    if ridge is None:
+        ridge = ridge_gram(item_gram(items) if gram is None else gram, reg)
+    normal = ridge + (y.T * conf) @ y
     target = y.T @ (1.0 + conf)
-    return np.linalg.solve(gram, target).astype(np.float32)
+    return np.linalg.solve(normal, target).astype(np.float32)
 
 
 def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray, block: int = 8192) -> np.ndarray:
@@ -153,8 +161,18 @@ def rating_fold_in(mu: float, item_bias: np.ndarray, item_factors: np.ndarray, r
     if len(rated) == 0:
         return 0.0, np.zeros(f, np.float32)
     w = np.ones(len(rated)) if weights is None else np.asarray(weights, np.float64)
-    design = np.hstack([item_factors[rated].astype(np.float64), np.ones((len(rated), 1))])
+    design = np.ones((len(rated), f + 1))  # the factors, and a column of ones for the bias
+    design[:, :f] = item_factors[rated]
     resid = np.asarray(ratings, np.float64) - mu - item_bias[rated]
-    normal = (design.T * w) @ design + np.diag(np.r_[np.full(f, reg), bias_reg])
-    sol = np.linalg.solve(normal, (design.T * w) @ resid)
+    weighted = design.T * w
+    normal = weighted @ design + _penalty(f, float(reg), float(bias_reg))
+    sol = np.linalg.solve(normal, weighted @ resid)
     return float(sol[-1]), sol[:-1].astype(np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _penalty(f: int, reg: float, bias_reg: float) -> np.ndarray:
+    """The fold-in's ridge penalty: ``diag(reg, ..., reg, bias_reg)`` (read-only, kept per value)."""
+    out = np.diag(np.r_[np.full(f, reg), bias_reg])
+    out.setflags(write=False)
+    return out

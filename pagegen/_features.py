@@ -101,10 +101,18 @@ class Tiles:
         if self.expand is None or len(items) == 0:
             return items, last, fraction
         folded = self.fold[items]
-        uniq, first, inv = np.unique(folded, return_index=True, return_inverse=True)
+        # np.unique(folded, return_index=True, return_inverse=True)'s own steps, without its overhead
+        perm = folded.argsort(kind="mergesort")
+        ordered = folded[perm]
+        new = np.empty(ordered.shape, bool)
+        new[:1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        uniq, first = ordered[new], perm[new]
+        inv = np.empty(ordered.shape, np.intp)
+        inv[perm] = np.cumsum(new) - 1
         strength = np.zeros(len(uniq), np.float32)
         np.add.at(strength, inv, fraction)
-        order = np.argsort(first, kind="stable")  # items are most recent first: so is each tile's first
+        order = first.argsort(kind="stable")  # items are most recent first: so is each tile's first
         return uniq[order].astype(np.int32), last[first[order]], np.minimum(strength[order], 1.0)
 
 
@@ -141,4 +149,4 @@ def recency_weights(items: np.ndarray, last: np.ndarray, rated: np.ndarray, now:
         when[found] = last[order][pos][found]
     rank = np.argsort(np.argsort(-when, kind="stable"), kind="stable")
     weights = floor + np.exp(-rank / recency)
-    return weights / weights.mean() if len(weights) else weights
+    return weights / (weights.sum() / len(weights)) if len(weights) else weights  # (the mean, as weights.mean() computes it)

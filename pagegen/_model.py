@@ -15,13 +15,13 @@ never changes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._als import implicit_fold_in, item_gram, rating_fold_in
+from ._als import implicit_fold_in, item_gram, rating_fold_in, ridge_gram
 from ._blend import FEATURES
 from ._errors import DataError
 from ._features import DENSE_CONTENT, TIME_FEATURES, USER_FEATURES, Tiles, dense_rows, recency_weights, time_features
@@ -64,7 +64,7 @@ class Model:
         self._lru: dict[tuple, Any] = {}
         self._flags: dict[str, bool] = {}  # facts about the arrays, found on first use
         self._last_history: tuple[UserState, tuple[np.ndarray, ...]] | None = None
-        self._derived: dict[str, Any] = {}  # per-model values derived from the arrays, found on first use
+        self._derived: dict[Hashable, Any] = {}  # per-model values derived from the arrays, found on first use
         self._als_gram = item_gram(self._a["als_items"]) if "als_items" in frozen else None
 
     def _csr(self, name: str) -> sp.csr_array:
@@ -227,7 +227,7 @@ class Model:
         if len(items) and (items.min() < 0 or items.max() >= self.n_items):
             raise DataError(f"title index out of range [0, {self.n_items})", field="items", value=int(items[(items < 0) | (items >= self.n_items)][0]))
         c = np.float32(self._meta["config"]["content_weight"])
-        query = dense_rows(self._content, items)
+        query = self._content_rows(items)
         sims = query @ self._content_dense if self._content_dense is not None else np.ascontiguousarray((self._content @ query.T).T, dtype=np.float32)
         sims *= c
         sims += (1 - c) * self._collab(items, tiles=False)
@@ -253,17 +253,12 @@ class Model:
         if len(items) and (items.min() < 0 or items.max() >= n):
             raise DataError(f"title index out of range [0, {n})", field="items", value=int(items[(items < 0) | (items >= n)][0]))
         c = np.float32(self._meta["config"]["content_weight"])
-        sims = dense_rows(self._content, items) @ t.content_dense  # the tiles' columns of the catalog's product
+        sims = self._content_rows(items) @ t.content_dense  # the tiles' columns of the catalog's product
         sims *= c
         if t.topk is not None:  # the few stored neighbours only: the other cells add (1 - c) * 0
-            start, stop = t.topk.indptr[items], t.topk.indptr[items + 1]
-            lens = stop - start
-            at = np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens)
+            at, lens = _entries(t.topk.indptr, items)
             rows = np.repeat(np.arange(len(items)), lens)
-            scale = peak[rows, 0]
-            vals = t.topk.data[at].astype(np.float32)
-            np.divide(vals, scale, out=vals, where=scale > 0)
-            sims[rows, t.topk.indices[at]] += (1 - c) * vals
+            sims[rows, t.topk.indices[at]] += self._topk_scaled(False, c)[at]
         else:
             collab = self._collab_rows(items, tiles=True)
             np.divide(collab, peak, out=collab, where=peak > 0)
@@ -280,17 +275,28 @@ class Model:
         t = self._tiles
         if t.topk is None or not self._topk_canonical():
             return self._collab(items, tiles=True).sum(axis=0)
-        start, stop = t.topk.indptr[items], t.topk.indptr[items + 1]
-        lens = stop - start
-        at = np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens)
-        vals = t.topk.data[at].astype(np.float32)
-        scale = np.repeat(self._topk_peaks(True)[items], lens)
-        np.divide(vals, scale, out=vals, where=scale > 0)
+        at, _ = _entries(t.topk.indptr, items)
         out = np.zeros(t.n, np.float32)
-        np.add.at(out, t.topk.indices[at], vals)  # in row order
+        np.add.at(out, t.topk.indices[at], self._topk_scaled(True, None)[at])  # in row order
         return out
 
-    def _derive(self, name: str, compute) -> Any:
+    def _content_rows(self, items: np.ndarray) -> np.ndarray:
+        """float32 ``(len(items), d)``: ``dense_rows(content, items)``; a gather from the content
+        vectors kept dense per model (the same values) when they are short and each title names
+        a feature once."""
+        if self._content_dense is None or not self._flag("content_canonical", lambda: _canonical(self._content)):
+            return dense_rows(self._content, items)
+        return self._derive("content_rows", lambda: _read_only(np.ascontiguousarray(self._content_dense.T)))[items]
+
+    def _flag(self, name: str, compute) -> bool:
+        """A fact about the arrays (``compute()``), found on first use."""
+        try:
+            return self._flags[name]
+        except KeyError:
+            value = self._flags[name] = bool(compute())
+            return value
+
+    def _derive(self, name: Hashable, compute) -> Any:
         """``compute()`` once per model for ``name`` (a value that depends on the arrays only)."""
         try:
             return self._derived[name]
@@ -318,6 +324,21 @@ class Model:
             return _read_only(np.where(lens < width, np.maximum(peak, 0.0), peak).astype(np.float32))
 
         return self._derive("peak_tiles" if tiles else "peak", compute)
+
+    def _topk_scaled(self, tiles: bool, c: np.float32 | None) -> np.ndarray:
+        """float32, one per stored entry of the tiles' top-k lists (``Tiles.topk``): the entry
+        divided by its row's peak (``_topk_peaks(tiles)``; kept as it is where the peak is 0),
+        times ``1 - c`` when ``c`` is given; the same operations a request would do on its own
+        entries, done for every entry once per model."""
+
+        def compute() -> np.ndarray:
+            topk = self._tiles.topk
+            vals = topk.data.astype(np.float32)
+            scale = np.repeat(self._topk_peaks(tiles), np.diff(topk.indptr))
+            np.divide(vals, scale, out=vals, where=scale > 0)
+            return _read_only(vals if c is None else (1 - c) * vals)
+
+        return self._derive(("topk_scaled", tiles, None if c is None else float(c)), compute)
 
     def _topk_canonical(self) -> bool:
         """Whether the top-k neighbour lists name each neighbour once (checked on first use)."""
@@ -347,7 +368,7 @@ class Model:
         """``similarity(items)[:, tiles].mean(axis=0)`` without forming the rows' content part."""
         c = float(self._meta["config"]["content_weight"])
         t = self._tiles
-        query = dense_rows(self._content, items)
+        query = self._content_rows(items)
         content = query.sum(axis=0) @ t.content_dense if t.content_dense is not None else t.content @ query.sum(axis=0)
         # the self-similarity of each title is 0: take its own content term back out
         np.subtract.at(content, t.pos(items), np.einsum("ij,ij->i", query, query))
@@ -406,7 +427,9 @@ class Model:
         if t.als is None:
             return out
         cfg = self._meta["config"]
-        vec = implicit_fold_in(self._a["als_items"], hist, strength, float(cfg["als_regularization"]), float(cfg["als_alpha"]), self._als_gram)
+        reg = float(cfg["als_regularization"])
+        ridge = self._derive("als_ridge", lambda: _read_only(ridge_gram(self._als_gram, reg)))
+        vec = implicit_fold_in(self._a["als_items"], hist, strength, reg, float(cfg["als_alpha"]), ridge=ridge)
         return t.als @ vec
 
     def personal_ease(self, user: UserState) -> np.ndarray:
@@ -544,6 +567,13 @@ def _canonical(mat: sp.csr_array) -> bool:
     copy = mat.copy()
     copy.sum_duplicates()
     return copy.nnz == mat.nnz
+
+
+def _entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the stored entries of ``rows`` of a CSR matrix (row after row), and each row's count."""
+    start, stop = indptr[rows], indptr[rows + 1]
+    lens = stop - start
+    return np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens), lens
 
 
 def _read_only(arr: np.ndarray) -> np.ndarray:
