@@ -100,7 +100,7 @@ def row_genres(evidence: object) -> tuple[str, ...]:
     names = evidence.get("genres", evidence.get("genre", ()))
     if isinstance(names, str):
         return (names,)
-    return tuple(str(g) for g in names) if isinstance(names, list | tuple) else ()
+    return tuple(map(str, names)) if isinstance(names, list | tuple) else ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,7 +224,7 @@ class Problem:
             return None
         same = self.kind[:, None] == self.kind[None, :]
         cos = np.clip(self.profile @ self.profile.T, 0.0, 1.0)
-        shared = self.by_title.shared(self.n_rows)
+        shared = _shared_titles(self.M, self.catalog.n) if self.M.size <= DENSE_ENTRIES else self.by_title.shared(self.n_rows)
         shorter = np.minimum(self.length[:, None], self.length[None, :])
         overlap = np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
         return (same + cos + overlap) / 3.0
@@ -294,6 +294,19 @@ def _genres(catalog: Catalog) -> np.ndarray:
 DENSE_ENTRIES = 8192
 
 
+def _shared_titles(M: np.ndarray, n: int) -> np.ndarray:
+    """float64 (R, R): how many titles each pair of rows of ``M`` (titles in [0, n), -1 pads, a title
+    at most once a row) holds in common, as ``TitleIndex.shared``: the product of a rows x entries
+    incidence with itself, each title's entries all counted in the column of one of them."""
+    valid = M >= 0
+    entries = M[valid]
+    label = np.empty(n, dtype=np.int16 if len(entries) < 2**15 else np.intp)
+    label[entries] = np.arange(len(entries), dtype=label.dtype)  # a title's label: one of its entries
+    incidence = np.zeros((M.shape[0], len(entries)))
+    incidence[valid.nonzero()[0], label[entries]] = 1.0
+    return incidence @ incidence.T
+
+
 def _profiles(M: np.ndarray, valid: np.ndarray, catalog: Catalog) -> np.ndarray:
     """float64 (R, G): the genre counts of each candidate row's eligible titles (unnormalized)."""
     genres = _genres(catalog)
@@ -320,20 +333,53 @@ def title_values(rank: Any) -> np.ndarray:
     (see the module docstring), computed once per request and kept in the RankContext."""
 
     def compute() -> np.ndarray:
-        s = np.asarray(rank.scores, dtype=np.float64)
-        cand = np.flatnonzero(rank.eligible)
+        s = np.asarray(rank.scores)
+        cand = np.asarray(rank.eligible).nonzero()[0]
         k = min(len(cand), int(DEPTH * RANK_SCALE))
         value = np.zeros(len(s))
         if k == 0:
             return value
-        value[cand] = np.exp(-DEPTH)  # the floor: past the first DEPTH * RANK_SCALE titles
-        if k < len(cand):
-            cand = cand[np.argpartition(-s[cand], k - 1)[:k]]
-        ranked = cand[np.lexsort((cand, -s[cand]))]
-        value[ranked] = np.exp(-np.arange(len(ranked)) / RANK_SCALE)
+        value[cand] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
+        value[_ranked(s, cand, k)] = _decay(k)
         return value
 
     return rank.cached(("pagegen.title_values", RANK_SCALE), compute)
+
+
+#: v of the titles ranked past DEPTH * RANK_SCALE.
+_FLOOR = float(np.exp(-DEPTH))
+
+
+@functools.lru_cache(maxsize=8)
+def _decay(k: int) -> np.ndarray:
+    """exp(-arange(k) / RANK_SCALE), read-only: the values of the first k ranked titles."""
+    return frozen(np.exp(-np.arange(k) / RANK_SCALE))
+
+
+def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> np.ndarray:
+    """The k best of the titles ``cand`` (ascending) by score ``s``, best first, ties by index.
+
+    The titles are those of ``argpartition`` and the order that of ``lexsort((cand, -s))`` (the
+    reference, taken when scores tie at the k-th, or are not float32): float32 scores below the
+    k-th are the k best by one partition, and an int64 key (the score's order-preserving bits, then
+    the position) sorts them in one non-stable sort with the same result as the stable sorts.
+    """
+    if k < len(cand) and s.dtype == np.float32:
+        neg = np.negative(s[cand])
+        kth = np.partition(neg, k - 1)[k - 1]
+        top = (neg <= kth).nonzero()[0]  # no NaN: a NaN compares false
+        if len(top) == k:  # no tie at the k-th: the titles argpartition picks
+            bits = (neg[top] + np.float32(0.0)).view(np.int32)  # + 0.0: -0.0 and 0.0 tie, as in lexsort
+            key = np.where(bits < 0, bits ^ np.int32(0x7FFFFFFF), bits).astype(np.int64)  # ordered as the floats
+            key <<= 32
+            key |= np.arange(k)  # then by position: by title
+            key.sort()
+            return cand[top[key & 0xFFFFFFFF]]
+    neg = -np.asarray(s[cand], dtype=np.float64)
+    if k < len(cand):
+        cand = cand[np.argpartition(neg, k - 1)[:k]]
+        neg = -np.asarray(s[cand], dtype=np.float64)
+    return cand[np.lexsort((cand, neg))]
 
 
 _ITEMS, _SCORES, _SCORE, _KIND, _EVIDENCE = map(attrgetter, ("items", "scores", "score", "kind", "evidence"))
@@ -379,7 +425,7 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     if value is None:
         Q, weight = relative, row_score
     else:
-        Q = np.take(np.append(value, 0.0), np.where(valid, M, catalog.n))
+        Q = np.where(valid, value[M], 0.0)  # a pad -1 reads the last title, then 0
         best = row_score.max(initial=0.0)
         weight = 1.0 - ROW_SHARE + ROW_SHARE * (row_score / best if best > 0 else np.ones(n_cand))
     kind_names = list(map(_KIND, rows))
