@@ -489,7 +489,7 @@ class Model:
         hist, _, strength = self._history(user)
         if personal is None:
             personal = self._personal_tiles(hist, strength)
-        spread = float(personal.std()) if t.n else 0.0
+        spread = float(_std(personal)) if t.n else 0.0
         out[:, 0] = personal / spread if spread > 0 else personal
         if len(hist) and t.genres.shape[1]:
             taste = self._a["genres"][hist].sum(axis=0)
@@ -502,8 +502,9 @@ class Model:
         if len(user.rated):
             bias, vec = self._rating_user(user, True)
             lo, hi = self._meta["rating_range"]
-            pred = np.clip(self._meta["mu"] + bias + t.mf_bias + t.mf_factors @ vec, lo, hi)
-            out[:, 3] = pred - pred.mean()
+            pred = self._meta["mu"] + bias + t.mf_bias + t.mf_factors @ vec  # a fresh float32 array
+            np.clip(pred, lo, hi, out=pred)
+            out[:, 3] = pred - _mean(pred)
         return out
 
     def features(self, user: UserState, *, personal: np.ndarray | None = None) -> np.ndarray:
@@ -574,6 +575,22 @@ def _entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     start, stop = indptr[rows], indptr[rows + 1]
     lens = stop - start
     return np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens), lens
+
+
+def _mean(x: np.ndarray) -> np.floating:
+    """``x.mean()`` of a 1-D float array by numpy's own steps (``_methods._mean``), without its
+    wrapper: the sum, divided by the count as an ``intp`` (in float64 for a float32 sum), in ``x``'s type."""
+    return x.dtype.type(x.sum() / np.intp(x.size))
+
+
+def _std(x: np.ndarray) -> np.floating:
+    """``x.std()`` of a 1-D float array by numpy's own steps (``_methods._var``), without its wrapper."""
+    n = np.intp(x.size)
+    mean = x.sum(keepdims=True)
+    np.true_divide(mean, n, out=mean, casting="unsafe")
+    dev = x - mean
+    np.multiply(dev, dev, out=dev)
+    return np.sqrt(x.dtype.type(dev.sum() / n))
 
 
 def _read_only(arr: np.ndarray) -> np.ndarray:
