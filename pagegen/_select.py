@@ -11,6 +11,7 @@ give a feasibility mask, and the selector's key picks the best feasible candidat
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -25,6 +26,7 @@ from ._objective import (
     Problem,
     SelectContext,
     Selection,
+    _grid,
     prepare,
 )
 
@@ -50,42 +52,53 @@ class FillState:
     redundancy      float64 (R,): sum of NEAR**distance * red(r, s) over the rows s placed above
                     (brought up to date on read)
     placed          the rows placed so far, top to bottom
-    used            bool (n_items,): titles on the page so far
+    used            bool (n_items,): titles on the page so far (computed on read)
     cache           per-request values a key computes once (e.g. from ``problem.context.rank``)
     """
 
     def __init__(self, problem: Problem) -> None:
         self.placed: list[Placed] = []
-        self.used = np.zeros(problem.catalog.n, dtype=bool)
         self.cache: dict = {}
         self._D, self._M = problem.D, problem.M
         self._width = problem.policy.row_length
         self._valid = np.zeros(problem.M.shape, dtype=bool)  # entries refilled at this row index (the loop's own buffer)
         self._q = problem.Q  # Q with the entries not refilled set to 0 (the loop's own buffer)
-        self._b = np.zeros(problem.M.shape[1] + 1)  # this row index's attention by 1-based rank among the refilled titles, 0 past the row's end
+        self._count: np.ndarray | None = None  # the running count of the refilled entries, when the loop has it
+        self._p = 0
         self._rank: np.ndarray | None = None
         self._refilled: np.ndarray | None = None
         self._buffers: tuple[np.ndarray, np.ndarray] | None = None
         self._problem = problem
         self._redundancy = np.zeros(problem.n_rows)
         self._red_rows = 0  # the rows placed that ``_redundancy`` counts
+        self._used: np.ndarray | None = None
+        self._used_rows = 0  # the rows placed that ``_used`` holds
         # a geometric attention D_pc = D_p0 * D_0c: the refilled value is D_p0 times a row sum that only
         # changes for the candidates that lost a title (``_touch``), so only those are summed again
-        D = problem.D
-        self._separable = D.size > 0 and np.array_equal(D, np.outer(D[:, 0], D[0]))
-        self._dirty = np.ones(problem.n_rows, dtype=bool)  # candidates whose row sum is out of date
+        self._separable = _separable(problem)
+        self._all_dirty = True  # every candidate's row sum is out of date
+        self._dirty = np.zeros(problem.n_rows, dtype=bool)  # else: the candidates whose row sum is
         self._row_sum = np.zeros(problem.n_rows)
-        cols = min(self._width, problem.M.shape[1])
-        self._g = np.zeros(problem.M.shape[1] + 1)  # D_0c by 1-based rank among the refilled titles, 0 past the row's end
-        self._g[1 : cols + 1] = D[0, :cols] if D.size else 0.0
+        self._g = _first_row(problem.D, self._width, problem.M.shape[1])  # D_0c by 1-based rank among the refilled titles, 0 past the row's end
         self._holding: dict[int, np.ndarray] = {}  # placed row -> candidate row of each entry of its titles, when the loop has it
+
+    @property
+    def used(self) -> np.ndarray:
+        if self._used is None:
+            self._used = np.zeros(self._problem.catalog.n, dtype=bool)
+        while self._used_rows < len(self.placed):
+            self._used[self.placed[self._used_rows].items] = True
+            self._used_rows += 1
+        return self._used
 
     @property
     def redundancy(self) -> np.ndarray:
         problem = self._problem
         while self._red_rows < len(self.placed):
             s = self.placed[self._red_rows].row
-            if problem._red is not None or s not in self._holding:
+            if problem._red is not None:
+                red = problem._red[:, s]
+            elif s not in self._holding:
                 red = problem.redundancy(None, s)
             else:
                 red = problem.redundancy_all(s, self._holding[s])
@@ -93,11 +106,10 @@ class FillState:
             self._red_rows += 1
         return self._redundancy
 
-    def _at(self, p: int, valid: np.ndarray, q: np.ndarray) -> None:
-        """Row index p begins; ``valid`` (R, Lmax): the entries each candidate may still show, ``q``: Q there, 0 elsewhere."""
-        cols = min(self._width, self._M.shape[1])
-        self._b[1 : cols + 1] = self._D[p, :cols]
-        self._valid, self._q, self._p = valid, q, p
+    def _at(self, p: int, valid: np.ndarray, q: np.ndarray, count: np.ndarray | None = None) -> None:
+        """Row index p begins; ``valid`` (R, Lmax): the entries each candidate may still show, ``q``: Q there,
+        0 elsewhere; ``count``: the running count of ``valid`` along each row, when the loop has it."""
+        self._valid, self._q, self._p, self._count = valid, q, p, count
         self._rank = self._refilled = None
 
     @property
@@ -105,33 +117,49 @@ class FillState:
         """intp (R, Lmax): 1-based rank of each entry among its candidate's refilled titles, 0: not refilled
         (a rank past ``row_length`` is not shown)."""
         if self._rank is None:
-            self._rank = np.cumsum(self._valid, axis=1, dtype=np.intp)
-            self._rank *= self._valid
+            if self._count is not None:
+                self._rank = self._count * self._valid
+            else:
+                self._rank = np.cumsum(self._valid, axis=1, dtype=np.intp)
+                self._rank *= self._valid
         return self._rank
 
     def _touch(self, rows: np.ndarray | None = None) -> None:
         """The loop changed the refilled entries of ``rows`` (a bool mask or indices; None: of every candidate)."""
         if rows is None:
-            self._dirty[:] = True
+            self._all_dirty = True
         else:
             self._dirty[rows] = True
 
+    def _attention(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``b`` by the running count of each entry, and that count (in the reused buffers)."""
+        if self._buffers is None:  # reused at every row index: no fresh (R, Lmax) arrays per row index
+            self._buffers = np.empty(self._M.shape, dtype=np.intp), np.empty(self._M.shape)
+        count = self._count
+        if count is None:
+            count = np.cumsum(self._valid, axis=1, dtype=np.intp, out=self._buffers[0])
+        return np.take(b, count, out=self._buffers[1]), count
+
     @property
     def refilled_value(self) -> np.ndarray:
+        # where an entry is not refilled its q is 0, so its running count may index the attention
+        # as it likes: the products, all >= 0, and their sums are those of Q with the ranks
         if self._refilled is None and self._separable:
-            dirty = np.flatnonzero(self._dirty)
-            if len(dirty) == len(self._dirty):
-                self._row_sum = _refilled(self._q, self._g, self._valid)
-            elif len(dirty):
-                self._row_sum[dirty] = _refilled(self._q[dirty], self._g, self._valid[dirty])
-            self._dirty[:] = False
+            if self._all_dirty:
+                self._row_sum = np.einsum("ij,ij->i", self._q, self._attention(self._g)[0])
+                self._all_dirty = False
+                self._dirty[:] = False
+            else:
+                dirty = self._dirty.nonzero()[0]
+                if len(dirty):
+                    self._row_sum[dirty] = _refilled(self._q[dirty], self._g, self._valid[dirty])
+                    self._dirty[:] = False
             self._refilled = self._D[self._p, 0] * self._row_sum
         if self._refilled is None:
-            # where an entry is not refilled its q is 0, so its running count may index the attention
-            # as it likes: the products, all >= 0, and their sums are those of Q with the ranks
-            if self._buffers is None:  # reused at every row index: no fresh (R, Lmax) arrays per row index
-                self._buffers = np.empty(self._M.shape, dtype=np.intp), np.empty(self._M.shape)
-            self._refilled = _refilled(self._q, self._b, self._valid, *self._buffers)
+            cols = min(self._width, self._M.shape[1])
+            b = np.zeros(self._M.shape[1] + 1)  # this row index's attention by 1-based rank among the refilled titles, 0 past the row's end
+            b[1 : cols + 1] = self._D[self._p, :cols]
+            self._refilled = np.einsum("ij,ij->i", self._q, self._attention(b)[0])
         return self._refilled
 
     def shown(self) -> tuple[np.ndarray, np.ndarray]:
@@ -152,6 +180,31 @@ def _refilled(q: np.ndarray, b: np.ndarray, valid: np.ndarray, count: np.ndarray
     ``count`` and ``attention``: optional buffers of valid's shape (intp, float64)."""
     count = np.cumsum(valid, axis=1, dtype=np.intp, out=count)
     return np.einsum("ij,ij->i", q, np.take(b, count, out=attention))
+
+
+def _separable(problem: Problem) -> bool:
+    """Is the attention geometric, D_pc = D_p0 * D_0c (once per policy grid)?"""
+    policy, D = problem.policy, problem.D
+    if D is _grid(policy.attention, policy.n_rows, policy.row_length):
+        return _separable_grid(policy.attention, policy.n_rows, policy.row_length)
+    return _is_outer(D)
+
+
+def _is_outer(D: np.ndarray) -> bool:
+    return D.size > 0 and np.array_equal(D, np.outer(D[:, 0], D[0]))
+
+
+@functools.lru_cache(maxsize=64)
+def _separable_grid(attention, n_rows: int, row_length: int) -> bool:
+    return _is_outer(_grid(attention, n_rows, row_length))
+
+
+def _first_row(D: np.ndarray, width: int, lmax: int) -> np.ndarray:
+    """float64 (lmax + 1,): D_0c at 1-based rank c + 1 among the refilled titles, 0 at rank 0 and past the row's end."""
+    g = np.zeros(lmax + 1)
+    cols = min(width, lmax)
+    g[1 : cols + 1] = D[0, :cols] if D.size else 0.0
+    return g
 
 
 def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
@@ -177,13 +230,13 @@ def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
     return pin_row, forced, list(policy.pins)
 
 
-def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int], pins: list) -> np.ndarray | None:
+def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int], pins: list, pad: np.ndarray) -> np.ndarray | None:
     """bool (R, Lmax): the entries a candidate must leave to the pending pinned rows, None when none.
 
     The titles of the pending pinned rows are kept for them. A designated row keeps its own titles and
     may use those kept for other pins, except that the row of an 'available' pin leaves the titles of
     the pending 'in_progress' pinned rows: check() requires those rows, while an 'available' pin that
-    cannot stand is inactive for the page.
+    cannot stand is inactive for the page. ``pad``: ``M`` with the pads set to n.
     """
     n = problem.catalog.n
 
@@ -196,7 +249,6 @@ def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int], pins: li
     kept = titles_of(pending)
     if not kept.any():
         return None
-    pad = np.where(problem.M >= 0, problem.M, n)
     out = np.take(kept, pad)
     out[pin_row[pin_row >= 0]] = False
     required = {i for i in pending if pins[i].when == "in_progress"}
@@ -220,98 +272,109 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     width, min_titles = policy.row_length, policy.min_titles
     window = policy.window(problem.device)
     page_scope = policy.dedup == "page"
-    count = np.zeros(n + 1, dtype=np.int32)
-    kind_cap = np.asarray([policy.kind_cap(k) for k in problem.kinds], dtype=np.int64)
-    kind_count = np.zeros(len(problem.kinds), dtype=np.int64)
-    has_genres = problem.declared.any(axis=1).tolist()
+    count = np.zeros(n + 1, dtype=np.int32) if policy.max_appearances > 1 else None  # appearances of each title
+    kind_of = problem.kind.tolist()
+    kind_cap = [policy.kind_cap(k) for k in problem.kinds]
+    kind_count = [0] * len(problem.kinds)
+    # the genre cap: the genres of the rows placed at the last span - 1 row indices, counted
     genre_cap = policy.genre_cap if problem.declared.shape[1] else None
-    placed_genres = np.zeros((policy.n_rows, len(problem.genre_names)), dtype=bool)
-    genred: list[bool] = []  # per row index placed: does its row declare genres
-    pin_row, forced, pins = _pin_plan(problem)
+    has_genres = problem.declared.any(axis=1).tolist()
+    undeclared = np.ascontiguousarray(~problem.declared.T)  # [g]: the candidates that do not declare genre g
+    placed_genres: list[list[int]] = []  # per row index placed: the genres its row declares
+    in_span: dict[int, int] = {}  # genre -> rows placed within the span above the next row index
+    pin_row_arr, forced, pins = _pin_plan(problem)
+    pin_row = pin_row_arr.tolist()
     pinned_kinds = [problem.kinds.index(p.kind) for p in pins if p.kind in problem.kinds]
     designated = np.zeros(n_cand, dtype=bool)
-    designated[pin_row[pin_row >= 0]] = True
+    designated[pin_row_arr[pin_row_arr >= 0]] = True
+    not_designated = ~designated
     is_pinned_kind = np.zeros(len(problem.kinds), dtype=bool)
     is_pinned_kind[pinned_kinds] = True
-    taken = is_pinned_kind[problem.kind] & ~designated  # a pinned kind appears once: its designated row
-    open_ = ~taken & (kind_cap[problem.kind] > 0)  # not taken, and its kind has room left
+    taken = is_pinned_kind[problem.kind] & not_designated  # a pinned kind appears once: its designated row
+    open_ = ~taken & (np.asarray(kind_cap, dtype=np.int64)[problem.kind] > 0)  # not taken, and its kind has room left
     pending = {i for i in range(len(pins)) if pin_row[i] >= 0}
     state = FillState(problem)
-    placed: list[Placed] = []
+    placed = state.placed  # the loop appends the rows it places; the key reads them
     steps: list[dict] = []
     total = 0.0  # the page objective, as the sum of the marginal gains of the rows placed
     deferred = key is not _stage_key  # the gains of the rows placed, computed at the end in one go
     if deferred:
         at_valid = np.zeros((policy.n_rows, M.shape[1]), dtype=bool)
         at_q = np.zeros(at_valid.shape)
-    blocked = np.zeros(n + 1, dtype=bool)  # titles used up within the dedup scope, and the pad
-    blocked[n] = True
+    free = np.ones(n + 1, dtype=bool)  # titles not used up within the dedup scope; not the pad
+    free[n] = False
     pad = np.where(M >= 0, M, n)
     # a few entries (the built-in rankers' few dozen rows): the refilled entries are taken again from
-    # ``blocked`` at each row index, fewer numpy calls than keeping them up to date through the index
+    # ``free`` at each row index, fewer numpy calls than keeping them up to date through the index
     small = M.size <= DENSE_ENTRIES
     index = None if small else problem.by_title
-    valid = np.empty(M.shape, dtype=bool)  # not blocked, and not kept for a pending pinned row: what each candidate refills from
+    valid = np.empty(M.shape, dtype=bool)  # not used up, and not kept for a pending pinned row: what each candidate refills from
     flat = valid.reshape(-1)
     q = np.empty(M.shape, dtype=np.float64)  # Q where valid, 0 elsewhere
     q_flat = q.reshape(-1)
+    running = np.empty(M.shape, dtype=np.intp)  # the running count of valid along each row
     n_valid = np.zeros(n_cand, dtype=np.intp)
-    stale = True  # valid, q and n_valid to be recomputed from blocked and the pins' reservations
-    pin_idx = np.flatnonzero(designated)
+    stale = True  # valid, q and n_valid to be recomputed from free and the pins' reservations
+    counted_now = False  # running is the count of valid as it stands
     positions = [pin.positions(policy.n_rows) for pin in pins]
-    reserved_for: frozenset | None = None
-    withheld = None
+    reserve = True  # the pending pins changed: their titles' reservations to be taken again
+    keep = None  # bool (R, Lmax): the entries not kept for a pending pinned row (None: all)
+    feasible = np.empty(n_cand, dtype=bool)
     for p in range(policy.n_rows):
         in_scope = page_scope or p < window.rows
-        if not in_scope and p == window.rows:  # below the window: nothing is blocked any more
-            blocked[:n] = False
+        if not in_scope and p == window.rows:  # below the window: nothing is used up any more
+            free[:n] = True
             stale = True
-        if reserved_for != frozenset(pending):  # the titles of the pending pinned rows are kept for them
-            reserved_for = frozenset(pending)
-            withheld = _withheld(problem, pin_row, pending, pins)
-            stale = True
+        if reserve:  # the titles of the pending pinned rows are kept for them
+            withheld = _withheld(problem, pin_row_arr, pending, pins, pad)
+            keep = None if withheld is None else ~withheld
+            reserve, stale = False, True
         if stale:
-            np.take(~blocked, pad, out=valid)
-            if withheld is not None:
-                valid &= ~withheld
-            n_valid = valid.sum(axis=1, dtype=np.intp)
+            np.take(free, pad, out=valid)
+            if keep is not None:
+                valid &= keep
+            np.cumsum(valid, axis=1, dtype=np.intp, out=running)
+            n_valid = running[:, -1] if small else running[:, -1].copy()  # the large path updates its own
             np.multiply(problem.Q, valid, out=q)
             state._touch()
-            stale = False
-        state._at(p, valid, q)
-        feasible = open_ & (n_valid >= min_titles)  # min_titles <= row_length: enough titles to show
-        if genre_cap is not None and any(genred[max(0, p - genre_cap.span + 1) : p]):
-            full = placed_genres[max(0, p - genre_cap.span + 1) : p].sum(axis=0) >= genre_cap.max_rows
-            if full.any():
-                feasible &= ~(problem.declared[:, full].any(axis=1))
-        if len(pin_idx):
-            allowed_pin = np.zeros(n_cand, dtype=bool)
+            stale, counted_now = False, True
+        state._at(p, valid, q, running if counted_now else None)
+        np.greater_equal(n_valid, min_titles, out=feasible)  # min_titles <= row_length: enough titles to show
+        feasible &= open_
+        if in_span:
+            for g, rows_with in in_span.items():
+                if rows_with >= genre_cap.max_rows:
+                    feasible &= undeclared[g]
+        if pending:
+            allowed = not_designated.copy()
             for i in pending:
                 if p in positions[i]:
-                    allowed_pin[pin_row[i]] = True
-            feasible &= ~designated | allowed_pin
-        if p in forced and forced[p] in pending:
-            only = feasible & (np.arange(n_cand) == pin_row[forced[p]])
-            if only.any():
-                feasible = only
-            else:  # the pinned row cannot stand here: the pin is inactive for this page
-                pending.discard(forced[p])
-                taken[pin_row[forced[p]]], open_[pin_row[forced[p]]] = True, False
-                feasible[pin_row[forced[p]]] = False
-        if not feasible.any():
+                    allowed[pin_row[i]] = True
+            feasible &= allowed
+            if p in forced and forced[p] in pending:
+                d = pin_row[forced[p]]
+                if feasible[d]:
+                    feasible[:] = False
+                    feasible[d] = True
+                else:  # the pinned row cannot stand here: the pin is inactive for this page
+                    pending.discard(forced[p])
+                    reserve = True
+                    taken[d], open_[d] = True, False
+        n_feasible = int(np.count_nonzero(feasible))
+        if not n_feasible:
             # the page ends here: a pending pin takes this last row if it may
             late = [pin_row[i] for i in sorted(pending) if pins[i].at is not None and p < pins[i].at or p in pins[i].positions(policy.n_rows)]
             feasible[late] = ~taken[late] & (n_valid[late] >= min_titles)
-            if not feasible.any():
+            n_feasible = int(np.count_nonzero(feasible))
+            if not n_feasible:
                 break
-        ends_page = bool(pending) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending) and not feasible[~designated].any()
+        ends_page = bool(pending) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending) and not feasible[not_designated].any()
         scores = key(problem, p, state)
         masked = np.where(feasible, scores, -np.inf)
-        r = int(np.argmax(masked))
+        r = int(masked.argmax())
         score = float(scores[r])
-        n_feasible = int(np.count_nonzero(feasible))
         masked[r] = -np.inf
-        r2 = int(np.argmax(masked))
+        r2 = int(masked.argmax())
         runner = float(masked[r2])
         items = M[r][valid[r]][:width]
         placed.append(Placed(row=r, items=items))
@@ -327,26 +390,26 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         if small:
             if in_scope:
                 counted = items if page_scope else items[: window.columns]
-                if policy.max_appearances > 1:
+                if count is not None:
                     count[counted] += 1  # a row holds each title once
                     counted = counted[count[counted] >= policy.max_appearances]
-                blocked[counted] = True
+                free[counted] = False
                 stale = True
         elif in_scope:
             own = index.slots(M[r, : problem.length[r]])  # the entries of the row's titles, in every candidate
             state._holding[r] = index.row[own]
             counted = items if page_scope else items[: window.columns]
-            if policy.max_appearances == 1 and withheld is None and n_valid[r] <= width and len(counted) == len(items):
+            if count is None and keep is None and n_valid[r] <= width and len(counted) == len(items):
                 done, slots = None, own  # every title of the row is used up now or was before: block them all
             else:
-                if policy.max_appearances == 1:
-                    done = counted  # the row refilled them, so they were not blocked: they are now
+                if count is None:
+                    done = counted  # the row refilled them, so they were not used up: they are now
                 else:
                     count[counted] += 1  # a row holds each title once
                     done = counted[count[counted] >= policy.max_appearances]
                 slots = index.slots(done)
             if len(slots):  # titles used up: their entries leave every candidate
-                blocked[M[r, : problem.length[r]] if done is None else done] = True
+                free[M[r, : problem.length[r]] if done is None else done] = False
                 entry = index.entry[slots]
                 lost = flat[entry]
                 flat[entry] = False
@@ -354,17 +417,26 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 losing = np.bincount(index.row[slots][lost], minlength=n_cand)
                 n_valid -= losing
                 state._touch(losing > 0)
-        state.placed.append(placed[-1])
-        state.used[items] = True
+                counted_now = False
         taken[r], open_[r] = True, False
-        k = problem.kind[r]
+        k = kind_of[r]
         kind_count[k] += 1
         if kind_count[k] >= kind_cap[k]:
             open_ &= problem.kind != k
-        placed_genres[p] = problem.declared[r]
-        genred.append(has_genres[r])
-        for i in [i for i in pending if pin_row[i] == r]:
-            pending.discard(i)
+        if genre_cap is not None:  # the genres of the rows within the span above the next row index
+            placed_genres.append(problem.declared[r].nonzero()[0].tolist() if has_genres[r] else [])
+            for g in placed_genres[-1]:
+                in_span[g] = in_span.get(g, 0) + 1
+            if p + 1 - genre_cap.span >= 0:  # the row at that index leaves the span
+                for g in placed_genres[p + 1 - genre_cap.span]:
+                    in_span[g] -= 1
+                    if not in_span[g]:
+                        del in_span[g]
+        if pending:
+            mine = [i for i in pending if pin_row[i] == r]
+            if mine:
+                pending.difference_update(mine)
+                reserve = True
         if ends_page and designated[r]:  # an `at` pin placed early stands as the last row
             break
     if deferred and placed:  # the gains of the rows placed: the same sums as _stage_key's, row by row
