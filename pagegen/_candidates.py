@@ -99,8 +99,8 @@ class CandidateRow:
         reasons = self.reasons
         if reasons is not None and len(reasons) != len(items):
             raise DataError(f"row {self.key!r}: {len(reasons)} reasons for {len(items)} items", field="reasons")
-        items.flags.writeable = False  # (ravel's own array: the caller's stays as it was)
-        scores.flags.writeable = False
+        items.setflags(write=False)  # (ravel's own array: the caller's stays as it was)
+        scores.setflags(write=False)
         own = self.__dict__  # the frozen fields, set once here (as object.__setattr__ would)
         own["items"] = items
         own["scores"] = scores

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, liking, unseen_items
+from ._context import DAY, best_of, has_titles, liking, unseen_items
 
 __all__ = ["BecauseYouWatched", "BecauseYouWatchedConfig"]
 
@@ -36,8 +36,7 @@ class BecauseYouWatched:
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
-        mask = ctx.unseen
-        if ctx.user.is_cold or not mask.any():
+        if ctx.user.is_cold or not has_titles(ctx, True):
             return []
         items, like, rec = liking(ctx, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
         weight = like * rec
@@ -59,7 +58,7 @@ class BecauseYouWatched:
         boost += 1.0
         values = sims * boost
         np.fmax(values, 0.0, out=values)  # not similar (sim <= 0, or NaN): 0
-        at = np.minimum(np.searchsorted(cand, anchors), cand.size - 1)  # (cand is not empty: mask.any())
+        at = np.minimum(np.searchsorted(cand, anchors), cand.size - 1)  # (cand is not empty: has_titles)
         self_hit = cand[at] == anchors  # an anchor is seen, hence never a candidate; guard anyway
         values[np.flatnonzero(self_hit), at[self_hit]] = 0.0
         similar_counts = np.count_nonzero(values, axis=1)

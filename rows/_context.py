@@ -23,9 +23,11 @@ __all__ = [
     "best_of",
     "catalog_cached",
     "decay",
+    "has_titles",
     "history_liking",
     "liking",
     "make_context",
+    "mean",
     "next_episode",
     "pool",
     "popularity",
@@ -193,6 +195,11 @@ def best_of(values: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
     return pos[np.lexsort((items[pos], -values[pos]))[:k]]
 
 
+def has_titles(ctx: RankContext, unseen: bool) -> bool:
+    """``ctx.unseen.any()`` (``unseen``) or ``ctx.eligible.any()``, once per request (most rankers ask)."""
+    return ctx.cached(("has_titles", bool(unseen)), lambda: bool((ctx.unseen if unseen else ctx.eligible).any()))
+
+
 def unseen_items(ctx: RankContext) -> np.ndarray:
     """int64 indices of ``ctx.unseen`` (eligible titles the member has not seen), once per request."""
     return ctx.cached("unseen_items", lambda: np.flatnonzero(ctx.unseen))
@@ -204,6 +211,12 @@ def popularity(ctx: RankContext, window: int | None, region: str | None) -> np.n
     if window is None and region is None:
         return ctx.popularity
     return ctx.common(("popularity", window, region), lambda: frozen(item_vector(ctx.model.popularity(ctx.now, window=window, region=region), ctx.catalog.n, "model.popularity")))
+
+
+def mean(values: np.ndarray) -> np.floating:
+    """``np.mean`` of a 1-D float array by its own steps (``numpy._core._methods._mean``) without
+    its wrapper: the sum, divided by the count as an ``intp`` (in float64 for float32), in the array's type."""
+    return values.dtype.type(values.sum() / np.intp(values.size))
 
 
 def decay(age: np.ndarray, half_life: float) -> np.ndarray:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen._candidates import CandidateRow, RankContext
 from pagegen._userstate import FINISHED_AT, _unique_first
 
-from ._context import DAY, EPISODE, available, decay, next_episode
+from ._context import DAY, EPISODE, available, decay, has_titles, next_episode
 
 __all__ = ["ContinueWatching", "ContinueWatchingConfig"]
 
@@ -44,7 +44,7 @@ class ContinueWatching:
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
         user, cat = ctx.user, ctx.catalog
-        if len(user.items) == 0 or not ctx.eligible.any():
+        if len(user.items) == 0 or not has_titles(ctx, False):
             return []
         age = user.now - user.last
         recent = age <= cfg.max_age_days * DAY

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen._arrays import frozen
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, catalog_cached, decay, popularity, ranked_pool
+from ._context import DAY, best_of, catalog_cached, decay, has_titles, popularity, ranked_pool
 
 __all__ = ["NewReleases", "NewReleasesConfig", "Popular", "PopularConfig"]
 
@@ -34,9 +34,9 @@ class NewReleases:
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
-        base = ctx.unseen if cfg.exclude_seen else ctx.eligible
-        if not base.any():
+        if not has_titles(ctx, cfg.exclude_seen):
             return []
+        base = ctx.unseen if cfg.exclude_seen else ctx.eligible
         window = cfg.window_days * DAY
         if ctx.shared is None:
             cand, fresh, age, fading = _new_titles(ctx, base, window, cfg.half_life_days * DAY)
@@ -101,9 +101,9 @@ class Popular:
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
-        base = ctx.unseen if cfg.exclude_seen else ctx.eligible
-        if not base.any():
+        if not has_titles(ctx, cfg.exclude_seen):
             return []
+        base = ctx.unseen if cfg.exclude_seen else ctx.eligible
         window = None if cfg.window_days is None else int(cfg.window_days * DAY)
         counts = None
         if window is not None:

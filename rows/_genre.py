@@ -15,7 +15,7 @@ from pagegen._arrays import frozen
 from pagegen._candidates import CandidateRow, RankContext
 from pagegen._catalog import Catalog
 
-from ._context import DAY, best_of, catalog_cached, liking, static_eligible
+from ._context import DAY, best_of, catalog_cached, has_titles, liking, static_eligible
 from ._slices import SliceIndex, build_slices
 
 __all__ = ["GenreRows", "GenreRowsConfig"]
@@ -66,7 +66,7 @@ class GenreRows:
         cfg = self.config
         idx = self.index(ctx.catalog)
         mask = ctx.unseen if cfg.exclude_seen else ctx.eligible
-        if idx.n_slices == 0 or not mask.any():
+        if idx.n_slices == 0 or not has_titles(ctx, cfg.exclude_seen):
             return []
         aff = self.affinity(ctx, idx)
         coarse, weights = catalog_cached(ctx.catalog, ("genre_weights", self.index_key, cfg.fine_weight), lambda: (frozen(~idx.fine), frozen(np.where(idx.fine, cfg.fine_weight, 1.0))))

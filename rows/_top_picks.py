@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, popularity, ranked_pool, unseen_items
+from ._context import DAY, best_of, has_titles, popularity, ranked_pool, unseen_items
 
 __all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
 
@@ -75,7 +75,7 @@ class Top10:
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
-        if not ctx.eligible.any():
+        if not has_titles(ctx, False):
             return []
         region = ctx.user.profile.region
         region = region if region in ctx.catalog.region_names else None  # a chart per region the catalog knows

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import best_of, pool
+from ._context import best_of, has_titles, mean, pool
 
 __all__ = ["Trending", "TrendingConfig"]
 
@@ -32,9 +32,9 @@ class Trending:
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
-        base = ctx.unseen if cfg.exclude_seen else ctx.eligible
-        if not base.any():
+        if not has_titles(ctx, cfg.exclude_seen):
             return []
+        base = ctx.unseen if cfg.exclude_seen else ctx.eligible
         trend = ctx.trending
         cand = pool(ctx, ("trending", cfg.min_trend), lambda: trend > cfg.min_trend, base)
         if cand.size == 0:
@@ -42,6 +42,6 @@ class Trending:
         score = trend[cand] * (1.0 + cfg.alpha * ctx.affinity[cand])
         pos = best_of(score, cand, ctx.n)
         items, scores = cand[pos].astype(np.int32), score[pos]
-        match = float(np.mean(ctx.affinity[items]))
+        match = float(mean(ctx.affinity[items]))
         evidence = {"source": "trending", "alpha": cfg.alpha, "taste_match": round(match, 4), "top_trend": float(trend[items[0]])}
         return [CandidateRow("trending", "trending", cfg.title, items, scores, evidence, cfg.weight * (0.5 + 0.5 * match))]
