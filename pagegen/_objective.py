@@ -333,17 +333,42 @@ def title_values(rank: Any) -> np.ndarray:
     (see the module docstring), computed once per request and kept in the RankContext."""
 
     def compute() -> np.ndarray:
-        s = np.asarray(rank.scores)
-        cand = np.asarray(rank.eligible).nonzero()[0]
-        k = min(len(cand), int(DEPTH * RANK_SCALE))
-        value = np.zeros(len(s))
-        if k == 0:
-            return value
-        value[cand] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
-        value[_ranked(s, cand, k)] = _decay(k)
+        value = np.zeros(len(rank.scores))
+        value[np.asarray(rank.eligible).nonzero()[0]] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
+        titles, top = _top_values(rank)
+        value[titles] = top
         return value
 
     return rank.cached(("pagegen.title_values", RANK_SCALE), compute)
+
+
+def _top_values(rank: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The member's DEPTH * RANK_SCALE best eligible titles (fewer when fewer are eligible), ascending,
+    and their values v (read-only; once per request, kept in the RankContext): every other eligible
+    title is worth the floor exp(-DEPTH), an ineligible one 0."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        cand = np.asarray(rank.eligible).nonzero()[0]
+        k = min(len(cand), int(DEPTH * RANK_SCALE))
+        titles, value = _ranked(np.asarray(rank.scores), cand, k)
+        return frozen(titles), frozen(value)
+
+    return rank.cached(("pagegen.top_values", RANK_SCALE), compute)
+
+
+def _entry_values(rank: Any, M: np.ndarray, valid: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """float64 (R, Lmax): v of each entry of ``M`` (``title_values(rank)[M]``), 0 where not ``valid``;
+    the titles of ``M`` are looked up among the member's best titles, not in a catalog-sized array."""
+    titles, top = _top_values(rank)
+    if not len(titles):  # no eligible title: every value is 0
+        return np.zeros(M.shape)
+    pos = titles.searchsorted(M)
+    np.minimum(pos, len(titles) - 1, out=pos)
+    Q = np.where(titles[pos] == M, top[pos], _FLOOR)
+    if eligible is not rank.eligible:  # the selection's eligible titles are not the member's: 0 off the member's
+        valid = valid & np.asarray(rank.eligible, dtype=bool)[M]
+    Q *= valid
+    return Q
 
 
 #: v of the titles ranked past DEPTH * RANK_SCALE.
@@ -356,10 +381,11 @@ def _decay(k: int) -> np.ndarray:
     return frozen(np.exp(-np.arange(k) / RANK_SCALE))
 
 
-def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> np.ndarray:
-    """The k best of the titles ``cand`` (ascending) by score ``s``, best first, ties by index.
+def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of the titles ``cand`` (ascending) by score ``s``, in ascending order, and the value
+    ``exp(-i / RANK_SCALE)`` of each from its 0-based rank i among them (ties by title).
 
-    The titles are those of ``argpartition`` and the order that of ``lexsort((cand, -s))`` (the
+    The titles are those of ``argpartition`` and the ranks those of ``lexsort((cand, -s))`` (the
     reference, taken when scores tie at the k-th, or are not float32): float32 scores below the
     k-th are the k best by one partition, and an int64 key (the score's order-preserving bits, then
     the position) sorts them in one non-stable sort with the same result as the stable sorts.
@@ -374,12 +400,16 @@ def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> np.ndarray:
             key <<= 32
             key |= np.arange(k)  # then by position: by title
             key.sort()
-            return cand[top[key & 0xFFFFFFFF]]
+            value = np.empty(k)
+            value[key & 0xFFFFFFFF] = _decay(k)
+            return cand[top], value
     neg = -np.asarray(s[cand], dtype=np.float64)
     if k < len(cand):
         cand = cand[np.argpartition(neg, k - 1)[:k]]
         neg = -np.asarray(s[cand], dtype=np.float64)
-    return cand[np.lexsort((cand, neg))]
+    ranked = cand[np.lexsort((cand, neg))]
+    order = ranked.argsort()  # distinct titles
+    return ranked[order], _decay(k)[order]
 
 
 _ITEMS, _SCORES, _SCORE, _KIND, _EVIDENCE = map(attrgetter, ("items", "scores", "score", "kind", "evidence"))
@@ -421,11 +451,10 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     valid = M >= 0
     relative = np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
     row_score = np.maximum(np.fromiter(map(_SCORE, rows), dtype=np.float64, count=n_cand), 0.0)
-    value = title_values(ctx.rank) if ctx.rank is not None else None
-    if value is None:
+    if ctx.rank is None:
         Q, weight = relative, row_score
     else:
-        Q = np.where(valid, value[M], 0.0)  # a pad -1 reads the last title, then 0
+        Q = _entry_values(ctx.rank, M, valid, ctx.eligible)  # title_values(ctx.rank) at M, 0 at pads
         best = row_score.max(initial=0.0)
         weight = 1.0 - ROW_SHARE + ROW_SHARE * (row_score / best if best > 0 else np.ones(n_cand))
     kind_names = list(map(_KIND, rows))
