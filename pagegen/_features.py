@@ -93,7 +93,7 @@ class Tiles:
 
     def to_items(self, values: np.ndarray) -> np.ndarray:
         """Per-tile values (last axis) spread over every title: an episode gets its series' value."""
-        return values if self.expand is None else np.take(values, self.expand, axis=-1)
+        return values if self.expand is None else values.take(self.expand, axis=-1)
 
     def history(self, items: np.ndarray, last: np.ndarray, fraction: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A member's plays folded to tiles: distinct tiles most recent first, their last play
@@ -109,7 +109,7 @@ class Tiles:
         np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
         uniq, first = ordered[new], perm[new]
         inv = np.empty(ordered.shape, np.intp)
-        inv[perm] = np.cumsum(new) - 1
+        inv[perm] = new.cumsum() - 1
         strength = np.zeros(len(uniq), np.float32)
         np.add.at(strength, inv, fraction)
         order = first.argsort(kind="stable")  # items are most recent first: so is each tile's first
@@ -143,10 +143,10 @@ def recency_weights(items: np.ndarray, last: np.ndarray, rated: np.ndarray, now:
     """
     when = np.full(len(rated), now, np.int64)
     if len(items) and len(rated):
-        order = np.argsort(items)
-        pos = np.minimum(np.searchsorted(items[order], rated), len(order) - 1)
+        order = items.argsort()
+        pos = np.minimum(items[order].searchsorted(rated), len(order) - 1)
         found = items[order][pos] == rated
         when[found] = last[order][pos][found]
-    rank = np.argsort(np.argsort(-when, kind="stable"), kind="stable")
+    rank = (-when).argsort(kind="stable").argsort(kind="stable")
     weights = floor + np.exp(-rank / recency)
     return weights / (weights.sum() / len(weights)) if len(weights) else weights  # (the mean, as weights.mean() computes it)

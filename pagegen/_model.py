@@ -257,7 +257,7 @@ class Model:
         sims *= c
         if t.topk is not None:  # the few stored neighbours only: the other cells add (1 - c) * 0
             at, lens = _entries(t.topk.indptr, items)
-            rows = np.repeat(np.arange(len(items)), lens)
+            rows = np.arange(len(items)).repeat(lens)
             sims[rows, t.topk.indices[at]] += self._topk_scaled(False, c)[at]
         else:
             collab = self._collab_rows(items, tiles=True)
@@ -265,8 +265,8 @@ class Model:
             sims += (1 - c) * collab
         pos = t.pos(items)
         self_col = t.tiles[pos] == items  # a title's similarity to itself is 0
-        sims[np.flatnonzero(self_col), pos[self_col]] = 0.0
-        return np.take(sims, t.pos(targets), axis=1)
+        sims[self_col.nonzero()[0], pos[self_col]] = 0.0
+        return sims.take(t.pos(targets), axis=1)
 
     def _collab_sum_tiles(self, items: np.ndarray) -> np.ndarray:
         """``_collab(items, tiles=True).sum(axis=0)``: with top-k neighbours, from the stored
@@ -574,7 +574,7 @@ def _entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """The positions of the stored entries of ``rows`` of a CSR matrix (row after row), and each row's count."""
     start, stop = indptr[rows], indptr[rows + 1]
     lens = stop - start
-    return np.arange(int(lens.sum())) + np.repeat(start - np.cumsum(lens) + lens, lens), lens
+    return np.arange(int(lens.sum())) + (start - lens.cumsum() + lens).repeat(lens), lens
 
 
 def _mean(x: np.ndarray) -> np.floating:

@@ -94,7 +94,7 @@ class UserState:
         u = interactions.users.index(user, what="user id")
         sl = interactions.span(u)
         ts = interactions.timestamp[sl]
-        stop = int(np.searchsorted(ts, now, side="left"))
+        stop = int(ts.searchsorted(now, side="left"))
         return cls._from_arrays(
             now,
             interactions.item[sl][:stop],

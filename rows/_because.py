@@ -58,9 +58,9 @@ class BecauseYouWatched:
         boost += 1.0
         values = sims * boost
         np.fmax(values, 0.0, out=values)  # not similar (sim <= 0, or NaN): 0
-        at = np.minimum(np.searchsorted(cand, anchors), cand.size - 1)  # (cand is not empty: has_titles)
+        at = np.minimum(cand.searchsorted(anchors), cand.size - 1)  # (cand is not empty: has_titles)
         self_hit = cand[at] == anchors  # an anchor is seen, hence never a candidate; guard anyway
-        values[np.flatnonzero(self_hit), at[self_hit]] = 0.0
+        values[self_hit.nonzero()[0], at[self_hit]] = 0.0
         similar_counts = np.count_nonzero(values, axis=1)
         cat, user = ctx.catalog, ctx.user
         series = cat.series[user.items]
@@ -73,7 +73,7 @@ class BecauseYouWatched:
             if similar > ctx.n:
                 top = best_of(value, cand, ctx.n)  # the n-th best is > 0: only similar titles
             else:
-                top = np.flatnonzero(value)
+                top = value.nonzero()[0]
                 top = top[np.lexsort((top, -value[top]))]
             plays = user.last[history_tile == a]
             aid, atitle = str(cat.ids[a]), str(cat.titles[a])

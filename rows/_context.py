@@ -202,7 +202,7 @@ def has_titles(ctx: RankContext, unseen: bool) -> bool:
 
 def unseen_items(ctx: RankContext) -> np.ndarray:
     """int64 indices of ``ctx.unseen`` (eligible titles the member has not seen), once per request."""
-    return ctx.cached("unseen_items", lambda: np.flatnonzero(ctx.unseen))
+    return ctx.cached("unseen_items", lambda: ctx.unseen.nonzero()[0])
 
 
 def popularity(ctx: RankContext, window: int | None, region: str | None) -> np.ndarray:
@@ -263,7 +263,7 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
         rated_like = np.clip(user.ratings / rating_max, 0.0, 1.0).astype(np.float64)
         played = np.zeros(rated.size, bool)
         if p_items.size:
-            pos = np.minimum(np.searchsorted(rated, p_items), rated.size - 1)  # rated is sorted
+            pos = np.minimum(rated.searchsorted(p_items), rated.size - 1)  # rated is sorted
             hit = rated[pos] == p_items
             like[hit] = rated_like[pos[hit]]
             played[pos[hit]] = True
@@ -296,7 +296,7 @@ def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     inv = np.empty(ordered.shape, np.intp)
-    inv[perm] = np.cumsum(first) - 1
+    inv[perm] = first.cumsum() - 1
     return ordered[first], inv
 
 

@@ -65,7 +65,7 @@ class ContinueWatching:
         fracs = [frac[direct]]
 
         # series: the latest episode played (history is most recent first)
-        ep_pos = np.flatnonzero(is_ep)
+        ep_pos = is_ep.nonzero()[0]
         if ep_pos.size:
             series, first = _unique_first(cat.series[items[ep_pos]])  # np.unique(..., return_index=True)
             latest = ep_pos[first]

@@ -108,7 +108,7 @@ class GenreRows:
         if ctx.shared is not None:
             shared = ctx.shared.base
             counts = ctx.shared.cached(("slice_counts", self.index_key), lambda: frozen(idx.members @ shared.astype(np.float64)))
-            out = np.flatnonzero(shared & ~mask)  # mask lies within the base: -1 for each title it lacks
+            out = (shared & ~mask).nonzero()[0]  # mask lies within the base: -1 for each title it lacks
             return counts - _slice_mass(idx, out, np.ones(out.size))
         profile = ctx.user.profile
         static = static_eligible(ctx.catalog, profile)
@@ -134,15 +134,15 @@ def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray) -> np.n
     title-major index (cheap for a few titles)."""
     start, stop = idx.by_item.indptr[items], idx.by_item.indptr[items + 1]
     counts = stop - start
-    pos = np.repeat(stop - np.cumsum(counts), counts) + np.arange(int(counts.sum()))
-    return np.bincount(idx.by_item.indices[pos], weights=np.repeat(np.asarray(weights, np.float64), counts), minlength=idx.n_slices)
+    pos = (stop - counts.cumsum()).repeat(counts) + np.arange(int(counts.sum()))
+    return np.bincount(idx.by_item.indices[pos], weights=np.asarray(weights, np.float64).repeat(counts), minlength=idx.n_slices)
 
 
 def _choose(value: np.ndarray, offered: np.ndarray, fine: np.ndarray, max_rows: int, max_fine: int) -> np.ndarray:
     """Slices by decreasing value among the offered, at most max_fine fine ones, max_rows in all."""
-    cand = np.flatnonzero(offered & np.isfinite(value))
-    order = cand[np.argsort(-value[cand], kind="stable")]  # ties in cand's (ascending) order
-    fine_rank = np.cumsum(fine[order])
+    cand = (offered & np.isfinite(value)).nonzero()[0]
+    order = cand[(-value[cand]).argsort(kind="stable")]  # ties in cand's (ascending) order
+    fine_rank = fine[order].cumsum()
     allowed = ~fine[order] | (fine_rank <= max_fine)
     return order[allowed][:max_rows]
 

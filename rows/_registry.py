@@ -63,7 +63,10 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
             continue
         outputs.append((name, [r for r in out if not (isinstance(r, CandidateRow) and len(r) == 0)]))
     # every ranker's rows checked in one pass; only when something is wrong, ranker by ranker
-    all_ok = not rows_problems(ctx, [r for _, out in outputs if isinstance(out, list) for r in out])
+    every = [r for _, out in outputs if isinstance(out, list) for r in out]
+    all_ok = not rows_problems(ctx, every)
+    if all_ok and not any(isinstance(out, str) for _, out in outputs) and len({r.key for r in every}) == len(every):
+        return every, []  # (no ranker failed, every row is valid and its key unique: the loop below keeps them all)
     rows: list[CandidateRow] = []
     failures: list[RankerFailure] = []
     keys: set[str] = set()
