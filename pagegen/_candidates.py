@@ -89,7 +89,7 @@ class CandidateRow:
         scores = np.asarray(self.scores, dtype=np.float32).ravel()
         if items.shape != scores.shape:
             raise DataError(f"row {self.key!r}: {len(items)} items but {len(scores)} scores", field="scores")
-        if not np.isfinite(scores).all():
+        if np.count_nonzero(np.isfinite(scores)) != scores.size:
             pos = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise DataError(f"row {self.key!r}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
         if not math.isfinite(self.score):
@@ -219,7 +219,8 @@ class RankContext:
         ref -= mean
         sd = math.sqrt(float(np.einsum("i,i->", ref, ref)) / ref.size)  # einsum: no threaded BLAS call
         # the per-title part in float32: exp over the catalog is the cost here, float64 buys nothing
-        z = (s - np.float32(mean)) * np.float32(1.0 / (sd if sd > 0 else 1.0))
+        z = s - np.float32(mean)
+        z *= np.float32(1.0 / (sd if sd > 0 else 1.0))
         np.clip(z, -30.0, 30.0, out=z)
         np.negative(z, out=z)
         np.exp(z, out=z)

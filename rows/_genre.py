@@ -79,8 +79,9 @@ class GenreRows:
         value = rel * weights
         with np.errstate(divide="ignore"):
             logrel = np.log(value)
-        chosen = _choose(logrel + noise, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows)
-        greedy = set(_choose(logrel, offered, idx.fine, cfg.max_rows, cfg.max_fine_rows).tolist())
+        cand = (offered & np.isfinite(logrel)).nonzero()[0]  # (the noise is finite: the same slices with it)
+        chosen = _choose(logrel + noise, cand, idx.fine, cfg.max_rows, cfg.max_fine_rows)
+        greedy = set(_choose(logrel, cand, idx.fine, cfg.max_rows, cfg.max_fine_rows).tolist())
         rows = []
         indptr, indices = idx.members.indptr, idx.members.indices
         # the member's scores with -inf outside the mask: one gather per slice, no mask to apply
@@ -138,9 +139,9 @@ def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray) -> np.n
     return np.bincount(idx.by_item.indices[pos], weights=np.asarray(weights, np.float64).repeat(counts), minlength=idx.n_slices)
 
 
-def _choose(value: np.ndarray, offered: np.ndarray, fine: np.ndarray, max_rows: int, max_fine: int) -> np.ndarray:
-    """Slices by decreasing value among the offered, at most max_fine fine ones, max_rows in all."""
-    cand = (offered & np.isfinite(value)).nonzero()[0]
+def _choose(value: np.ndarray, cand: np.ndarray, fine: np.ndarray, max_rows: int, max_fine: int) -> np.ndarray:
+    """Slices by decreasing value among ``cand`` (the offered slices of finite value, ascending),
+    at most max_fine fine ones, max_rows in all."""
     order = cand[(-value[cand]).argsort(kind="stable")]  # ties in cand's (ascending) order
     fine_rank = fine[order].cumsum()
     allowed = ~fine[order] | (fine_rank <= max_fine)
