@@ -156,17 +156,20 @@ class UserState:
         last = p_ts[::-1][first_rev]
         frac = np.zeros(len(uniq), np.float32)
         if len(uniq):
-            pos = np.searchsorted(uniq, p_item)
+            pos = uniq.searchsorted(p_item)
             np.maximum.at(frac, pos, p_val)
         order = np.lexsort((uniq, -last))
         rate = kind == RATING
-        r_item, r_ts, r_val = item[rate], ts[rate], value[rate]
-        # the latest rating of a title wins; ratings at the same second: the higher one, so that
-        # the state does not depend on the order the events arrived in
-        by_time = np.lexsort((r_val, r_ts))
-        r_item, r_val = r_item[by_time], r_val[by_time]
-        r_uniq, r_first_rev = _unique_first(r_item[::-1])
-        r_last = r_val[::-1][r_first_rev]
+        if rate.any():
+            r_item, r_ts, r_val = item[rate], ts[rate], value[rate]
+            # the latest rating of a title wins; ratings at the same second: the higher one, so that
+            # the state does not depend on the order the events arrived in
+            by_time = np.lexsort((r_val, r_ts))
+            r_item, r_val = r_item[by_time], r_val[by_time]
+            r_uniq, r_first_rev = _unique_first(r_item[::-1])
+            r_last = r_val[::-1][r_first_rev]
+        else:  # no ratings (what the steps above give for none)
+            r_uniq, r_last = np.zeros(0, np.int32), np.zeros(0, np.float32)
         return cls(now=now, items=uniq[order], last=last[order], fraction=frac[order], rated=r_uniq, ratings=r_last, profile=profile or Profile(), user=user, user_index=user_index)
 
     # -- views ------------------------------------------------------------------------
