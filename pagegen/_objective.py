@@ -174,6 +174,8 @@ class Problem:
     declared  bool (R, len(genre_names)): genres each row declares (the genre cap uses them)
     profile   float64 (R, G): L2-normalized genre profile of each row's eligible titles
     D         float64 (n_rows, row_length): attention of each cell (``policy.attention.grid``)
+    incidence float32 (R, E) 0/1, with few entries (at most DENSE_ENTRIES): the titles of each row, a
+              title's column one of its entries' flat positions (the others empty); None otherwise
     """
 
     rows: tuple[CandidateRow, ...]
@@ -193,6 +195,7 @@ class Problem:
     relative: np.ndarray
     row_score: np.ndarray
     context: SelectContext
+    incidence: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -224,7 +227,7 @@ class Problem:
             return None
         same = self.kind[:, None] == self.kind[None, :]
         cos = np.clip(self.profile @ self.profile.T, 0.0, 1.0)
-        shared = _shared_titles(self.M, self.catalog.n) if self.M.size <= DENSE_ENTRIES else self.by_title.shared(self.n_rows)
+        shared = self.incidence @ self.incidence.T if self.incidence is not None else self.by_title.shared(self.n_rows)
         shorter = np.minimum(self.length[:, None], self.length[None, :])
         overlap = np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
         return (same + cos + overlap) / 3.0
@@ -294,32 +297,41 @@ def _genres(catalog: Catalog) -> np.ndarray:
 DENSE_ENTRIES = 8192
 
 
-def _shared_titles(M: np.ndarray, n: int) -> np.ndarray:
-    """float64 (R, R): how many titles each pair of rows of ``M`` (titles in [0, n), -1 pads, a title
-    at most once a row) holds in common, as ``TitleIndex.shared``: the product of a rows x entries
-    incidence with itself, each title's entries all counted in the column of one of them."""
-    valid = M >= 0
+def _incidence(M: np.ndarray, valid: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float32 (R, E): ``Problem.incidence`` of ``M`` (titles in [0, n), a title at most once a row,
+    ``valid``: M >= 0); and the titles ``M[valid]`` with the column of each."""
     entries = M[valid]
     label = np.empty(n, dtype=np.int16 if len(entries) < 2**15 else np.intp)
-    label[entries] = np.arange(len(entries), dtype=label.dtype)  # a title's label: one of its entries
-    incidence = np.zeros((M.shape[0], len(entries)))
-    incidence[valid.nonzero()[0], label[entries]] = 1.0
+    label[entries] = np.arange(len(entries), dtype=label.dtype)  # a title's column: one of its entries
+    column = label[entries]
+    incidence = np.zeros((M.shape[0], len(entries)), dtype=np.float32)
+    incidence[valid.nonzero()[0], column] = 1.0
+    return incidence, entries, column
+
+
+def _shared_titles(M: np.ndarray, n: int) -> np.ndarray:
+    """float32 (R, R): how many titles each pair of rows of ``M`` holds in common, as ``TitleIndex.shared``
+    (sums of a few 0/1 products: exact)."""
+    incidence = _incidence(M, M >= 0, n)[0]
     return incidence @ incidence.T
 
 
-def _profiles(M: np.ndarray, valid: np.ndarray, catalog: Catalog) -> np.ndarray:
-    """float64 (R, G): the genre counts of each candidate row's eligible titles (unnormalized)."""
+def _profiles(M: np.ndarray, valid: np.ndarray, catalog: Catalog) -> tuple[np.ndarray, np.ndarray | None]:
+    """float64 (R, G): the genre counts of each candidate row's eligible titles (unnormalized); and
+    ``Problem.incidence`` when the entries are few (the counts are its product with the genres of its
+    columns; beyond, a sparse product: sums of 0/1 values, the same either way)."""
     genres = _genres(catalog)
     if M.size <= DENSE_ENTRIES:
-        gathered = genres[np.where(valid, M, 0)]  # (R, Lmax, G)
-        gathered[~valid] = 0.0
-        return gathered.sum(axis=1, dtype=np.float32).astype(np.float64)
+        incidence, entries, column = _incidence(M, valid, catalog.n)
+        by_column = np.zeros((len(entries), genres.shape[1]), dtype=np.float32)
+        by_column[column] = genres[entries]
+        return (incidence @ by_column).astype(np.float64), incidence
     n_cand = M.shape[0]
     indptr = np.zeros(n_cand + 1, dtype=np.int64)
     np.cumsum(valid.sum(axis=1), out=indptr[1:])
     entries = M[valid]  # row-major, each candidate's eligible titles left-packed
     incidence = sp.csr_array((np.ones(len(entries), dtype=np.float32), entries, indptr), shape=(n_cand, catalog.n))
-    return np.asarray(incidence @ genres, dtype=np.float64)
+    return np.asarray(incidence @ genres, dtype=np.float64), None
 
 
 @functools.lru_cache(maxsize=64)
@@ -462,20 +474,20 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     code = {k: j for j, k in enumerate(kinds)}
     kind = np.fromiter(map(code.__getitem__, kind_names), dtype=np.intp, count=n_cand)
     evidence = list(map(_EVIDENCE, rows))
-    declaring = [(r, gs) for r, e in enumerate(evidence) if e and (gs := row_genres(e))]
+    declaring = [(r, gs) for r, e in enumerate(evidence) if isinstance(e, dict) and ("genres" in e or "genre" in e) and (gs := row_genres(e))]
     genre_names = tuple(sorted({g for _, gs in declaring for g in gs}))
     gcode = {g: j for j, g in enumerate(genre_names)}
     declared = np.zeros((n_cand, len(genre_names)), dtype=bool)
     if declaring:  # packing: one assignment for every (row, genre) declared
         declared[[r for r, gs in declaring for _ in gs], [gcode[g] for _, gs in declaring for g in gs]] = True
-    prof = _profiles(M, valid, catalog)
+    prof, incidence = _profiles(M, valid, catalog)
     norm = np.linalg.norm(prof, axis=1, keepdims=True)
     prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
     D = _grid(policy.attention, policy.n_rows, policy.row_length)
     return Problem(
         rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,
         kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, D=D,
-        relative=relative, row_score=row_score, context=ctx,
+        relative=relative, row_score=row_score, context=ctx, incidence=incidence,
     )  # fmt: skip
 
 

@@ -78,6 +78,7 @@ class FillState:
         self._separable = _separable(problem)
         self._all_dirty = True  # every candidate's row sum is out of date
         self._dirty = np.zeros(problem.n_rows, dtype=bool)  # else: the candidates whose row sum is
+        self._some_dirty = False  # some of ``_dirty`` is set
         self._row_sum = np.zeros(problem.n_rows)
         self._g = _first_row(problem.D, self._width, problem.M.shape[1])  # D_0c by 1-based rank among the refilled titles, 0 past the row's end
         self._holding: dict[int, np.ndarray] = {}  # placed row -> candidate row of each entry of its titles, when the loop has it
@@ -130,6 +131,7 @@ class FillState:
             self._all_dirty = True
         else:
             self._dirty[rows] = True
+            self._some_dirty = True
 
     def _attention(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``b`` by the running count of each entry, and that count (in the reused buffers)."""
@@ -148,12 +150,13 @@ class FillState:
             if self._all_dirty:
                 self._row_sum = np.einsum("ij,ij->i", self._q, self._attention(self._g)[0])
                 self._all_dirty = False
-                self._dirty[:] = False
-            else:
+            elif self._some_dirty:
                 dirty = self._dirty.nonzero()[0]
                 if len(dirty):
                     self._row_sum[dirty] = _refilled(self._q[dirty], self._g, self._valid[dirty])
-                    self._dirty[:] = False
+            if self._some_dirty:
+                self._dirty[:] = False
+                self._some_dirty = False
             self._refilled = self._D[self._p, 0] * self._row_sum
         if self._refilled is None:
             cols = min(self._width, self._M.shape[1])
@@ -291,13 +294,19 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     is_pinned_kind = np.zeros(len(problem.kinds), dtype=bool)
     is_pinned_kind[pinned_kinds] = True
     taken = is_pinned_kind[problem.kind] & not_designated  # a pinned kind appears once: its designated row
-    open_ = ~taken & (np.asarray(kind_cap, dtype=np.int64)[problem.kind] > 0)  # not taken, and its kind has room left
+    # the titles a candidate needs to be feasible: min_titles while it is open (not taken, its kind has room
+    # left), more than it can hold once closed (min_titles <= row_length: enough titles to show)
+    closed = M.shape[1] + 1
+    need = np.where(~taken & (np.asarray(kind_cap, dtype=np.int64)[problem.kind] > 0), min_titles, closed)
     pending = {i for i in range(len(pins)) if pin_row[i] >= 0}
     state = FillState(problem)
     placed = state.placed  # the loop appends the rows it places; the key reads them
     steps: list[dict] = []
     total = 0.0  # the page objective, as the sum of the marginal gains of the rows placed
-    deferred = key is not _stage_key  # the gains of the rows placed, computed at the end in one go
+    stage = key is _stage_key
+    deferred = not stage  # the gains of the rows placed, computed at the end in one go
+    if stage:
+        weight, penalty_scale = problem.weight, (problem.policy.diversity * problem.unit * problem.D[:, 0]).tolist()
     if deferred:
         at_valid = np.zeros((policy.n_rows, M.shape[1]), dtype=bool)
         at_q = np.zeros(at_valid.shape)
@@ -339,8 +348,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             state._touch()
             stale, counted_now = False, True
         state._at(p, valid, q, running if counted_now else None)
-        np.greater_equal(n_valid, min_titles, out=feasible)  # min_titles <= row_length: enough titles to show
-        feasible &= open_
+        np.greater_equal(n_valid, need, out=feasible)
         if in_span:
             for g, rows_with in in_span.items():
                 if rows_with >= genre_cap.max_rows:
@@ -359,7 +367,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 else:  # the pinned row cannot stand here: the pin is inactive for this page
                     pending.discard(forced[p])
                     reserve = True
-                    taken[d], open_[d] = True, False
+                    taken[d], need[d] = True, closed
         n_feasible = int(np.count_nonzero(feasible))
         if not n_feasible:
             # the page ends here: a pending pin takes this last row if it may
@@ -369,7 +377,11 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             if not n_feasible:
                 break
         ends_page = bool(pending) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending) and not feasible[not_designated].any()
-        scores = key(problem, p, state)
+        if stage:  # _stage_key's gains, the same products
+            scores = weight * state.refilled_value
+            scores -= penalty_scale[p] * state.redundancy
+        else:
+            scores = key(problem, p, state)
         masked = np.where(feasible, scores, -np.inf)
         r = int(masked.argmax())
         score = float(scores[r])
@@ -418,11 +430,11 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 n_valid -= losing
                 state._touch(losing > 0)
                 counted_now = False
-        taken[r], open_[r] = True, False
+        taken[r], need[r] = True, closed
         k = kind_of[r]
         kind_count[k] += 1
         if kind_count[k] >= kind_cap[k]:
-            open_ &= problem.kind != k
+            need[problem.kind == k] = closed
         if genre_cap is not None:  # the genres of the rows within the span above the next row index
             placed_genres.append(problem.declared[r].nonzero()[0].tolist() if has_genres[r] else [])
             for g in placed_genres[-1]:
