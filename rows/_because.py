@@ -61,13 +61,13 @@ class BecauseYouWatched:
         at = np.minimum(cand.searchsorted(anchors), cand.size - 1)  # (cand is not empty: has_titles)
         self_hit = cand[at] == anchors  # an anchor is seen, hence never a candidate; guard anyway
         values[self_hit.nonzero()[0], at[self_hit]] = 0.0
-        similar_counts = np.count_nonzero(values, axis=1)
         cat, user = ctx.catalog, ctx.user
         series = cat.series[user.items]
         history_tile = np.where(series >= 0, series, user.items)
         rows = []
         for pos, (a, j) in enumerate(zip(anchors.tolist(), order.tolist(), strict=True)):
-            value, similar = values[pos], int(similar_counts[pos])
+            value = values[pos]
+            similar = int(np.count_nonzero(value))  # (a row at a time: the whole-array count is much faster than along an axis)
             if similar < cfg.min_titles:
                 continue
             if similar > ctx.n:
