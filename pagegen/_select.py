@@ -139,8 +139,8 @@ class FillState:
             self._buffers = np.empty(self._M.shape, dtype=np.intp), np.empty(self._M.shape)
         count = self._count
         if count is None:
-            count = np.cumsum(self._valid, axis=1, dtype=np.intp, out=self._buffers[0])
-        return np.take(b, count, out=self._buffers[1]), count
+            count = np.add.accumulate(self._valid, axis=1, dtype=np.intp, out=self._buffers[0])
+        return b.take(count, out=self._buffers[1]), count
 
     @property
     def refilled_value(self) -> np.ndarray:
@@ -215,13 +215,13 @@ def _pin_plan(problem: Problem) -> tuple[np.ndarray, dict[int, int], list]:
     policy = problem.policy
     n_rows = policy.n_rows
     pin_row = np.full(len(policy.pins), -1, dtype=np.intp)
+    long_enough = problem.length >= policy.min_titles
     for i, pin in enumerate(policy.pins):
         if pin.kind not in problem.kinds:
             continue
-        ok = (problem.kind == problem.kinds.index(pin.kind)) & (problem.length >= policy.min_titles)
-        if ok.any():
-            cand = np.flatnonzero(ok)
-            pin_row[i] = cand[np.argmax(problem.row_score[cand])]
+        cand = ((problem.kind == problem.kinds.index(pin.kind)) & long_enough).nonzero()[0]
+        if len(cand):
+            pin_row[i] = cand[problem.row_score[cand].argmax()]
     forced: dict[int, int] = {}
     for i, pin in enumerate(policy.pins):
         if pin_row[i] >= 0 and pin.at is not None:
@@ -241,6 +241,8 @@ def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int], pins: li
     the pending 'in_progress' pinned rows: check() requires those rows, while an 'available' pin that
     cannot stand is inactive for the page. ``pad``: ``M`` with the pads set to n.
     """
+    if not pending:
+        return None
     n = problem.catalog.n
 
     def titles_of(indices) -> np.ndarray:
@@ -252,7 +254,7 @@ def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int], pins: li
     kept = titles_of(pending)
     if not kept.any():
         return None
-    out = np.take(kept, pad)
+    out = kept.take(pad)
     out[pin_row[pin_row >= 0]] = False
     required = {i for i in pending if pins[i].when == "in_progress"}
     required_rows = {int(pin_row[i]) for i in required}
@@ -339,10 +341,10 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             keep = None if withheld is None else ~withheld
             reserve, stale = False, True
         if stale:
-            np.take(free, pad, out=valid)
+            free.take(pad, out=valid)  # (the methods and ufuncs skip the numpy functions' wrappers)
             if keep is not None:
                 valid &= keep
-            np.cumsum(valid, axis=1, dtype=np.intp, out=running)
+            np.add.accumulate(valid, axis=1, dtype=np.intp, out=running)
             n_valid = running[:, -1] if small else running[:, -1].copy()  # the large path updates its own
             np.multiply(problem.Q, valid, out=q)
             state._touch()
