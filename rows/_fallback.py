@@ -8,7 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen._arrays import frozen
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, catalog_cached, decay, has_titles, popularity, ranked_pool
+from ._context import (
+    DAY,
+    best_of,
+    catalog_cached,
+    decay,
+    has_titles,
+    popularity,
+    ranked_pool,
+)
 
 __all__ = ["NewReleases", "NewReleasesConfig", "Popular", "PopularConfig"]
 
