@@ -1,0 +1,70 @@
+"""The request path's shortcuts give numpy's own results to the bit: std and mean by numpy's steps,
+the fold-ins with their per-model parts kept, the content rows gathered from the dense copy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_model import CONFIG
+from test_model_tiles import EVENTS, events, series_catalog
+
+from pagegen._als import implicit_fold_in, item_gram, rating_fold_in, ridge_gram
+from pagegen._features import dense_rows
+from pagegen._fit import fit
+from pagegen._model import _mean, _std
+from rows._context import mean
+
+
+def _arrays(seed: int, count: int = 400):
+    """Float arrays of many lengths, scales and offsets (float32 and float64)."""
+    rng = np.random.default_rng(seed)
+    for pos in range(count):
+        n = int(rng.integers(1, 5000))
+        x = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4) + (rng.integers(0, 1000) if pos % 3 == 0 else 0)
+        yield x.astype(np.float32 if pos % 2 == 0 else np.float64)
+
+
+def test_std_and_mean_are_numpys_to_the_bit():
+    naive_differs = False
+    for x in _arrays(0):
+        for got, want in ((_std(x), x.std()), (_mean(x), x.mean()), (mean(x), np.mean(x))):
+            assert type(got) is type(want) and got.tobytes() == want.tobytes()
+        # the test can tell: a float64 std rounded to float32 is not numpy's float32 std
+        if x.dtype == np.float32 and np.float32(x.astype(np.float64).std()) != x.std():
+            naive_differs = True
+    assert naive_differs
+
+
+def test_fold_ins_with_their_kept_parts_are_the_same():
+    rng = np.random.default_rng(1)
+    items = rng.standard_normal((50, 8)).astype(np.float32)
+    gram = item_gram(items)
+    for size in (1, 3, 20):
+        hist = rng.choice(50, size, replace=False)
+        strength = rng.random(size).astype(np.float32)
+        want = implicit_fold_in(items, hist, strength, 2.0, 5.0)
+        for got in (implicit_fold_in(items, hist, strength, 2.0, 5.0, gram), implicit_fold_in(items, hist, strength, 2.0, 5.0, ridge=ridge_gram(gram, 2.0))):
+            assert got.tobytes() == want.tobytes()
+        # the rating fold-in against its formula written out (design with a column of ones, diagonal penalty)
+        ratings = rng.uniform(0.5, 5.0, size).astype(np.float32)
+        bias = rng.standard_normal(50).astype(np.float32)
+        weights = rng.random(size) + 0.5
+        got_bias, got_vec = rating_fold_in(3.5, bias, items, hist, ratings, 5.0, 10.0, weights)
+        design = np.hstack([items[hist].astype(np.float64), np.ones((size, 1))])
+        resid = ratings.astype(np.float64) - 3.5 - bias[hist]
+        normal = (design.T * weights) @ design + np.diag(np.r_[np.full(8, 5.0), 10.0])
+        sol = np.linalg.solve(normal, (design.T * weights) @ resid)
+        assert got_bias == float(sol[-1]) and got_vec.tobytes() == sol[:-1].astype(np.float32).tobytes()
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_content_rows_are_the_dense_rows(large):
+    cfg = CONFIG.model_copy(update={"ease_max_items": 1, "als_factors": 4, "als_iterations": 3, "neighbors": 3}) if large else CONFIG
+    model = fit(series_catalog(), events(EVENTS), cfg, progress=False)
+    model._content_rows(np.array([0]))
+    assert model._content_dense is not None and model._flags["content_canonical"]  # (the gather, not the fallback)
+    for items in ([0], [1, 5], [2, 2, 6], []):
+        items = np.array(items, np.int64)
+        got = model._content_rows(items)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, dense_rows(model._content, items))
