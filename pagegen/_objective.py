@@ -166,7 +166,8 @@ class Problem:
 
     M         int32 (R, Lmax): eligible titles of each candidate row in ranker order, -1 padded
     Q         float64 (R, Lmax): q_r(i) for each entry, 0 at pads
-    relative  float64 (R, Lmax): the ranker's title score / the row's best title score, 0 at pads
+    scores    float64 (R, Lmax): the ranker's title scores, clipped at 0, 0 at pads
+    relative  float64 (R, Lmax): the ranker's title score / the row's best title score, 0 at pads (on first read)
     row_score float64 (R,): the ranker's row score (clipped at 0): template order, pinned row choice
     length    int (R,): eligible titles per candidate row
     weight    float64 (R,): w_r
@@ -192,7 +193,7 @@ class Problem:
     declared: np.ndarray
     profile: np.ndarray
     D: np.ndarray
-    relative: np.ndarray
+    scores: np.ndarray
     row_score: np.ndarray
     context: SelectContext
     incidence: np.ndarray | None = None
@@ -200,6 +201,10 @@ class Problem:
     @property
     def n_rows(self) -> int:
         return len(self.rows)
+
+    @cached_property
+    def relative(self) -> np.ndarray:
+        return _relative(self.scores, self.M >= 0)
 
     @cached_property
     def by_title(self) -> TitleIndex:
@@ -226,7 +231,9 @@ class Problem:
         if self.n_rows > SMALL:
             return None
         same = self.kind[:, None] == self.kind[None, :]
-        cos = np.clip(self.profile @ self.profile.T, 0.0, 1.0)
+        cos = self.profile @ self.profile.T
+        np.maximum(cos, 0.0, out=cos)
+        np.minimum(cos, 1.0, out=cos)  # clipped to [0, 1]
         shared = self.incidence @ self.incidence.T if self.incidence is not None else self.by_title.shared(self.n_rows)
         shorter = np.minimum(self.length[:, None], self.length[None, :])
         overlap = np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
@@ -320,12 +327,12 @@ def _profiles(M: np.ndarray, valid: np.ndarray, catalog: Catalog) -> tuple[np.nd
     """float64 (R, G): the genre counts of each candidate row's eligible titles (unnormalized); and
     ``Problem.incidence`` when the entries are few (the counts are its product with the genres of its
     columns; beyond, a sparse product: sums of 0/1 values, the same either way)."""
-    genres = _genres(catalog)
     if M.size <= DENSE_ENTRIES:
         incidence, entries, column = _incidence(M, valid, catalog.n)
-        by_column = np.zeros((len(entries), genres.shape[1]), dtype=np.float32)
-        by_column[column] = genres[entries]
+        by_column = np.zeros((len(entries), catalog.genres.shape[1]), dtype=np.float32)
+        by_column[column] = catalog.genres[entries]  # the bool matrix: a quarter of the memory to read
         return (incidence @ by_column).astype(np.float64), incidence
+    genres = _genres(catalog)
     n_cand = M.shape[0]
     indptr = np.zeros(n_cand + 1, dtype=np.int64)
     np.cumsum(valid.sum(axis=1), out=indptr[1:])
@@ -424,6 +431,12 @@ def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     return ranked[order], _decay(k)[order]
 
 
+def _relative(S: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``Problem.relative`` from the clipped scores."""
+    top = S.max(axis=1, initial=0.0)
+    return np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
+
+
 _ITEMS, _SCORES, _SCORE, _KIND, _EVIDENCE = map(attrgetter, ("items", "scores", "score", "kind", "evidence"))
 
 
@@ -459,12 +472,10 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
         order = np.argsort(~ok, axis=1, kind="stable")
         M = np.take_along_axis(np.where(ok, raw, -1), order, axis=1).astype(np.int32)
         S = np.take_along_axis(np.where(ok, np.maximum(score, 0.0), 0.0), order, axis=1)
-    top = S.max(axis=1, initial=0.0)
     valid = M >= 0
-    relative = np.where(valid, np.divide(S, top[:, None], out=np.ones_like(S), where=top[:, None] > 0), 0.0)
     row_score = np.maximum(np.fromiter(map(_SCORE, rows), dtype=np.float64, count=n_cand), 0.0)
     if ctx.rank is None:
-        Q, weight = relative, row_score
+        Q, weight = _relative(S, valid), row_score
     else:
         Q = _entry_values(ctx.rank, M, valid, ctx.eligible)  # title_values(ctx.rank) at M, 0 at pads
         best = row_score.max(initial=0.0)
@@ -481,13 +492,13 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     if declaring:  # packing: one assignment for every (row, genre) declared
         declared[[r for r, gs in declaring for _ in gs], [gcode[g] for _, gs in declaring for g in gs]] = True
     prof, incidence = _profiles(M, valid, catalog)
-    norm = np.linalg.norm(prof, axis=1, keepdims=True)
+    norm = np.sqrt(np.add.reduce(prof * prof, axis=1, keepdims=True))  # np.linalg.norm's own sums, without its checks
     prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
     D = _grid(policy.attention, policy.n_rows, policy.row_length)
     return Problem(
         rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,
         kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, D=D,
-        relative=relative, row_score=row_score, context=ctx, incidence=incidence,
+        scores=S, row_score=row_score, context=ctx, incidence=incidence,
     )  # fmt: skip
 
 
