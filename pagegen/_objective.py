@@ -464,7 +464,7 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
         raw = np.where((raw >= 0) & (raw < catalog.n), raw, -1)
     ok = np.append(np.asarray(ctx.eligible, dtype=bool), False)[raw]  # the pad -1 reads the False sentinel
     length = ok.sum(axis=1)
-    if ok.all():  # every entry eligible
+    if (length == lengths).all():  # every title eligible: the pads (-1, score 0) are the only gaps
         M, S = raw, np.maximum(score, 0.0)
     elif np.array_equal(ok, np.arange(lmax) < length[:, None]):  # eligible titles already left-packed
         M, S = np.where(ok, raw, -1), np.where(ok, np.maximum(score, 0.0), 0.0)
