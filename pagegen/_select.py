@@ -3,7 +3,9 @@
 A selector is a callable ``(rows, policy, ctx) -> Selection``. The three greedy selectors share
 one top-to-bottom loop over the page's row indices; inside it everything is vectorized over
 all candidate rows at once: a rows x positions index matrix ``M``, the mask of its entries still
-refilled and their count per candidate, kept up to date through an inverted index (title -> entries).
+refilled and their count per candidate, taken again from the titles not used up at each row index
+when the entries are few (the built-in rankers' few dozen rows), else kept up to date through an
+inverted index (title -> entries).
 At each row index every candidate is *refilled* with its eligible titles not yet used (in its
 ranker's order, up to ``row_length``), the hard constraints (dedup, caps, pins, minimum titles)
 give a feasibility mask, and the selector's key picks the best feasible candidate.
@@ -268,8 +270,10 @@ def _withheld(problem: Problem, pin_row: np.ndarray, pending: set[int], pins: li
 def greedy_fill(problem: Problem, key: Key) -> Selection:
     """The shared top-to-bottom loop; ``key`` ranks the feasible candidates at each row index.
 
-    The refilled entries (``valid``), their values and their count per candidate are kept up to date
-    with the inverted index ``problem.by_title``: placing a row touches only the entries of its titles.
+    The refilled entries (``valid``), their values and their count per candidate are taken again from
+    the titles not used up (``free``) at each row index when the entries are few (at most DENSE_ENTRIES),
+    else kept up to date with the inverted index ``problem.by_title``: placing a row touches only the
+    entries of its titles.
     """
     policy = problem.policy
     n_cand, n = problem.n_rows, problem.catalog.n
