@@ -335,6 +335,12 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     reserve = True  # the pending pins changed: their titles' reservations to be taken again
     keep = None  # bool (R, Lmax): the entries not kept for a pending pinned row (None: all)
     feasible = np.empty(n_cand, dtype=bool)
+    # stage_wise with few entries, a geometric attention and the pairwise redundancy matrix: the gains
+    # are computed in the loop (the running counts are fresh at every row index on this path)
+    inline = stage and small and state._separable and problem._red is not None
+    if inline:
+        pairwise, first_column, first_row = problem._red, problem.D[:, 0].tolist(), state._g
+        attention, redundancy = np.empty(M.shape), np.zeros(n_cand)
     for p in range(policy.n_rows):
         in_scope = page_scope or p < window.rows
         if not in_scope and p == window.rows:  # below the window: nothing is used up any more
@@ -383,7 +389,12 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             if not n_feasible:
                 break
         ends_page = bool(pending) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending) and not feasible[not_designated].any()
-        if stage:  # _stage_key's gains, the same products
+        if inline:  # FillState's sums for _stage_key, without its bookkeeping: every candidate each time
+            if placed:  # the row placed at the last row index
+                redundancy = NEAR * redundancy + pairwise[:, placed[-1].row]
+            scores = weight * (first_column[p] * np.einsum("ij,ij->i", q, first_row.take(running, out=attention)))
+            scores -= penalty_scale[p] * redundancy
+        elif stage:  # _stage_key's gains, the same products
             scores = weight * state.refilled_value
             scores -= penalty_scale[p] * state.redundancy
         else:

@@ -144,3 +144,24 @@ def test_the_state_a_key_reads_is_computed_on_read():
         return pr.alone
 
     assert len(greedy_fill(problem, key).rows) == len(seen) > 1
+
+
+@pytest.mark.parametrize("attention", [{"row_decay": 0.8, "column_decay": 0.7}, {"model": "log"}])
+def test_stage_wise_inline_gains_equal_the_fill_state_sums(attention):
+    """stage_wise's loop computes its gains inline (few entries, geometric attention): the same floats
+    as _stage_key reading FillState at every row index (a key that is not _stage_key itself)."""
+    from pagegen._select import _stage_key
+
+    rng = np.random.default_rng(8)
+    catalog = Catalog.build([f"t{i}" for i in range(40)], [f"T{i}" for i in range(40)], [["Drama"] if i % 2 else ["Comedy"] for i in range(40)])
+    rows = []
+    for r in range(30):
+        items = rng.choice(40, size=int(rng.integers(2, 12)), replace=False)
+        rows.append(CandidateRow("abc"[r % 3], f"r{r}", "R", items, np.sort(rng.random(len(items)))[::-1], score=float(rng.random())))
+    policy = Policy(n_rows=8, row_length=5, min_titles=2, windows={"web": {"rows": 2, "columns": 3}}, pins=[], genre_cap=None, diversity=0.3, attention=attention)
+    problem = prepare(rows, policy, SelectContext(catalog=catalog, eligible=rng.random(40) < 0.9))
+    inline = greedy_fill(problem, _stage_key)
+    via_state = greedy_fill(problem, lambda pr, p, state: _stage_key(pr, p, state))
+    assert len(inline.steps) == 8
+    assert inline.steps == via_state.steps  # rows, gains and runners-up, to the bit
+    assert [(pl.row, pl.items.tolist()) for pl in inline.rows] == [(pl.row, pl.items.tolist()) for pl in via_state.rows]
