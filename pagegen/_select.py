@@ -79,7 +79,7 @@ class FillState:
         # changes for the candidates that lost a title (``_touch``), so only those are summed again
         self._separable = _separable(problem)
         self._all_dirty = True  # every candidate's row sum is out of date
-        self._dirty = np.zeros(problem.n_rows, dtype=bool)  # else: the candidates whose row sum is
+        self._dirty = np.zeros(problem.n_rows, dtype=bool)  # else: the candidates whose row sum is out of date
         self._some_dirty = False  # some of ``_dirty`` is set
         self._row_sum = np.zeros(problem.n_rows)
         self._g = _first_row(problem.D, self._width, problem.M.shape[1])  # D_0c by 1-based rank among the refilled titles, 0 past the row's end
