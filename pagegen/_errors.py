@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DataError", "ModelFileError", "PagegenError", "PolicyError"]
+__all__ = ["BatchError", "DataError", "ModelFileError", "PagegenError", "PolicyError"]
 
 
 class PagegenError(Exception):
@@ -60,3 +60,7 @@ class ModelFileError(PagegenError):
 def _short(value: object, limit: int = 80) -> object:
     text = str(value)
     return value if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class BatchError(PagegenError):
+    """A batch that cannot start or continue: folder in use, parameters changed, a page failed."""

@@ -155,7 +155,7 @@ class ChunkEngine(EchoEngine):
 
 
 def test_build_many_gets_the_shard_in_chunks(tmp_path, monkeypatch):
-    import pagegen._batch as batch
+    import pagegen._batch_workers as batch
 
     monkeypatch.setattr(batch, "CHUNK", 4)
     engine = ChunkEngine()
@@ -178,7 +178,7 @@ class DumpEngine(ChunkEngine):
 
 
 def test_dump_many_is_preferred_and_writes_the_same_shards(tmp_path, monkeypatch):
-    import pagegen._batch as batch
+    import pagegen._batch_workers as batch
 
     monkeypatch.setattr(batch, "CHUNK", 4)
     engine = DumpEngine()
