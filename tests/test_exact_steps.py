@@ -11,7 +11,7 @@ from test_model_tiles import EVENTS, events, series_catalog
 from pagegen._als import implicit_fold_in, item_gram, rating_fold_in, ridge_gram
 from pagegen._features import dense_rows
 from pagegen._fit import fit
-from pagegen._model import _mean, _std
+from pagegen._model_personal import _mean, _std
 from rows._context import mean
 
 
