@@ -9,7 +9,7 @@ For a page whose row ``p`` shows candidate row ``r_p`` with titles ``i_{p,0}, i_
 - ``U = max_r w_r * sum_c D_{0,c} * q_r(i_{r,c})``: the value of the best candidate row on its own as the
   top row, so ``diversity`` is in units of that row (the penalty follows the scale of the values).
 - ``q_r(i) = v(i)``: the value of showing title ``i`` to the member, one scale for every row: with
-  the request's RankContext (``SelectContext.rank``), ``v(i) = exp(-rank(i) / RANK_SCALE)`` where
+  the request's RankContext (``SelectContext.rank``), ``v(i) = exp(-rank(i) / RANK_SCALE)`` (``pagegen._values``) where
   ``rank(i)`` is the title's 0-based position among the eligible titles ordered by the personalized
   video ranker (``rank.scores``, ties by index): 1 for the member's best title, e^-1 fifty titles
   down (a play probability up to a constant; scale-free, unlike the raw scores). Without a
@@ -41,15 +41,13 @@ import scipy.sparse as sp
 from ._arrays import frozen
 from ._candidates import CandidateRow
 from ._catalog import Catalog
+from ._title_index import TitleIndex
+from ._values import DEPTH, RANK_SCALE, _entry_values, title_values
 
 __all__ = ["DENSE_ENTRIES", "DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SMALL", "SelectContext", "Selection", "TitleIndex", "objective", "prepare", "row_genres", "title_values"]
 
 #: Decay of the redundancy penalty with the distance between two rows (see the module docstring).
 NEAR = 0.5
-#: A title's value falls by e with every RANK_SCALE titles ranked above it for the member (module docstring).
-RANK_SCALE = 50.0
-#: Titles ranked past DEPTH * RANK_SCALE share the floor value exp(-DEPTH).
-DEPTH = 20.0
 #: Share of a row's weight that follows its ranker's row score (see the module docstring).
 ROW_SHARE = 0.2
 #: Up to this many candidate rows, the redundancy of every pair is computed at once (Problem._red).
@@ -101,63 +99,6 @@ def row_genres(evidence: object) -> tuple[str, ...]:
     if isinstance(names, str):
         return (names,)
     return tuple(map(str, names)) if isinstance(names, list | tuple) else ()
-
-
-@dataclass(frozen=True, eq=False)
-class TitleIndex:
-    """Inverted index of a rows x positions matrix ``M`` (-1 padded) over titles 0..n-1.
-
-    indptr  intp (n + 2,): the entries of title t are ``entry[indptr[t]:indptr[t + 1]]`` (the pads last)
-    entry   intp (R * Lmax,): flat positions into ``M``, by title, then row-major
-    row     intp (R * Lmax,): the candidate row of each of these entries (``entry // Lmax``)
-    count   intp (n + 1,): entries per title (the pad's last)
-    """
-
-    indptr: np.ndarray
-    entry: np.ndarray
-    row: np.ndarray
-    count: np.ndarray
-
-    @classmethod
-    def of(cls, M: np.ndarray, n: int) -> TitleIndex:
-        """The index of ``M`` (titles in [0, n), pads -1): one stable sort (a radix sort below 2**16 titles)."""
-        flat = M.ravel()
-        key = np.where(flat >= 0, flat, n).astype(np.uint16 if n < 2**16 else np.intp)
-        entry = np.argsort(key, kind="stable")
-        count = np.bincount(key, minlength=n + 1)
-        indptr = np.zeros(n + 2, dtype=np.intp)
-        np.cumsum(count, out=indptr[1:])
-        return cls(indptr=indptr, entry=entry, row=entry // max(M.shape[1], 1), count=count)
-
-    def slots(self, titles: np.ndarray) -> np.ndarray:
-        """intp: where the entries of the given (distinct) titles stand in ``entry`` and ``row``."""
-        count = self.count[titles]
-        ends = np.cumsum(count)
-        total = int(ends[-1]) if len(ends) else 0
-        if total == 0:
-            return np.zeros(0, dtype=np.intp)
-        return np.arange(total) + np.repeat(self.indptr[titles] - ends + count, count)
-
-    def entries_of(self, titles: np.ndarray) -> np.ndarray:
-        """intp: the flat positions in ``M`` of the given (distinct) titles' entries."""
-        return self.entry[self.slots(titles)]
-
-    def shared(self, n_rows: int) -> np.ndarray:
-        """int64 (n_rows, n_rows): how many titles each pair of candidate rows holds in common (the
-        product of the rows x titles incidence with itself), from the pairs of entries of each title."""
-        n = len(self.count) - 1  # the pad's entries (last) are not titles
-        stop = int(self.indptr[n])
-        per_entry = np.repeat(self.count[:n], self.count[:n])  # the size of each entry's title group
-        start = np.repeat(self.indptr[:n], self.count[:n])
-        left = np.repeat(np.arange(stop), per_entry)
-        ends = np.cumsum(per_entry)
-        right = np.repeat(start - ends + per_entry, per_entry) + np.arange(int(ends[-1]) if stop else 0)
-        pairs = self.row[left] * n_rows + self.row[right]
-        return np.bincount(pairs, minlength=n_rows * n_rows).reshape(n_rows, n_rows)
-
-    def rows_of(self, titles: np.ndarray) -> np.ndarray:
-        """intp: the candidate row of each entry of the given (distinct) titles (a row once per title it holds)."""
-        return self.row[self.slots(titles)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -345,90 +286,6 @@ def _profiles(M: np.ndarray, valid: np.ndarray, catalog: Catalog) -> tuple[np.nd
 def _grid(attention: Any, n_rows: int, row_length: int) -> np.ndarray:
     """``attention.grid(n_rows, row_length)``, read-only, computed once per (frozen) attention model and page size."""
     return frozen(attention.grid(n_rows, row_length))
-
-
-def title_values(rank: Any) -> np.ndarray:
-    """v(i), float64 (n_items,) in [0, 1]: the value of showing each title to the request's member
-    (see the module docstring), computed once per request and kept in the RankContext."""
-
-    def compute() -> np.ndarray:
-        value = np.zeros(len(rank.scores))
-        value[np.asarray(rank.eligible).nonzero()[0]] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
-        titles, top = _top_values(rank)
-        value[titles] = top
-        return value
-
-    return rank.cached(("pagegen.title_values", RANK_SCALE), compute)
-
-
-def _top_values(rank: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The member's DEPTH * RANK_SCALE best eligible titles (fewer when fewer are eligible), ascending,
-    and their values v (read-only; once per request, kept in the RankContext): every other eligible
-    title is worth the floor exp(-DEPTH), an ineligible one 0."""
-
-    def compute() -> tuple[np.ndarray, np.ndarray]:
-        cand = np.asarray(rank.eligible).nonzero()[0]
-        k = min(len(cand), int(DEPTH * RANK_SCALE))
-        titles, value = _ranked(np.asarray(rank.scores), cand, k)
-        return frozen(titles), frozen(value)
-
-    return rank.cached(("pagegen.top_values", RANK_SCALE), compute)
-
-
-def _entry_values(rank: Any, M: np.ndarray, valid: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """float64 (R, Lmax): v of each entry of ``M`` (``title_values(rank)[M]``), 0 where not ``valid``;
-    the titles of ``M`` are looked up among the member's best titles, not in a catalog-sized array."""
-    titles, top = _top_values(rank)
-    if not len(titles):  # no eligible title: every value is 0
-        return np.zeros(M.shape)
-    pos = titles.searchsorted(M)
-    np.minimum(pos, len(titles) - 1, out=pos)
-    Q = np.where(titles[pos] == M, top[pos], _FLOOR)
-    if eligible is not rank.eligible:  # the selection's eligible titles are not the member's: 0 off the member's
-        valid = valid & np.asarray(rank.eligible, dtype=bool)[M]
-    Q *= valid
-    return Q
-
-
-#: v of the titles ranked past DEPTH * RANK_SCALE.
-_FLOOR = float(np.exp(-DEPTH))
-
-
-@functools.lru_cache(maxsize=8)
-def _decay(k: int) -> np.ndarray:
-    """exp(-arange(k) / RANK_SCALE), read-only: the values of the first k ranked titles."""
-    return frozen(np.exp(-np.arange(k) / RANK_SCALE))
-
-
-def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best of the titles ``cand`` (ascending) by score ``s``, in ascending order, and the value
-    ``exp(-i / RANK_SCALE)`` of each from its 0-based rank i among them (ties by title).
-
-    The titles are those of ``argpartition`` and the ranks those of ``lexsort((cand, -s))`` (the
-    reference, taken when scores tie at the k-th, or are not float32): float32 scores below the
-    k-th are the k best by one partition, and an int64 key (the score's order-preserving bits, then
-    the position) sorts them in one non-stable sort with the same result as the stable sorts.
-    """
-    if k < len(cand) and s.dtype == np.float32:
-        neg = np.negative(s[cand])
-        kth = np.partition(neg, k - 1)[k - 1]
-        top = (neg <= kth).nonzero()[0]  # no NaN: a NaN compares false
-        if len(top) == k:  # no tie at the k-th: the titles argpartition picks
-            bits = (neg[top] + np.float32(0.0)).view(np.int32)  # + 0.0: -0.0 and 0.0 tie, as in lexsort
-            key = np.where(bits < 0, bits ^ np.int32(0x7FFFFFFF), bits).astype(np.int64)  # ordered as the floats
-            key <<= 32
-            key |= np.arange(k)  # then by position: by title
-            key.sort()
-            value = np.empty(k)
-            value[key & 0xFFFFFFFF] = _decay(k)
-            return cand[top], value
-    neg = -np.asarray(s[cand], dtype=np.float64)
-    if k < len(cand):
-        cand = cand[np.argpartition(neg, k - 1)[:k]]
-        neg = -np.asarray(s[cand], dtype=np.float64)
-    ranked = cand[np.lexsort((cand, neg))]
-    order = ranked.argsort()  # distinct titles
-    return ranked[order], _decay(k)[order]
 
 
 def _relative(S: np.ndarray, valid: np.ndarray) -> np.ndarray:

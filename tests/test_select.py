@@ -259,7 +259,7 @@ def test_deferred_gains_match_the_objective(monkeypatch, small):
 def test_refilled_values_kept_up_to_date_equal_a_fresh_sum(model):
     """With a geometric attention the loop sums again only the candidates that lost a title; at every
     row index the refilled values equal a fresh sum over every candidate (the log attention always sums all)."""
-    from pagegen._select import _refilled
+    from pagegen._fill import _refilled
 
     rng = np.random.default_rng(5)
     catalog = Catalog.build([f"t{i}" for i in range(40)], [f"T{i}" for i in range(40)], [["Drama"] if i % 2 else ["Comedy"] for i in range(40)])

@@ -12,14 +12,13 @@ from pagegen._objective import (
     RANK_SCALE,
     SelectContext,
     TitleIndex,
-    _entry_values,
-    _ranked,
     _shared_titles,
     prepare,
     title_values,
 )
 from pagegen._select import FillState, greedy_fill
 from pagegen._userstate import UserState
+from pagegen._values import _entry_values, _ranked
 from pagegen.testing._strategies import NOW
 from policies._policy import Policy
 

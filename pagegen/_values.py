@@ -1,0 +1,109 @@
+"""The member's title values: how much showing each title to the request's member is worth.
+
+``v(i) = exp(-rank(i) / RANK_SCALE)``, where ``rank(i)`` is the title's 0-based position among the
+eligible titles ordered by the personalized video ranker (``RankContext.scores``, ties by index): 1 for
+the member's best title, e^-1 fifty titles down (a play probability up to a constant; scale-free,
+unlike the raw scores). The member's DEPTH * RANK_SCALE best titles are ranked exactly; every other
+eligible title is worth the floor exp(-DEPTH), an ineligible one 0. Computed once per request and
+kept in the RankContext; the page objective (``pagegen._objective``) uses them as the titles'
+values ``q_r(i)`` when the request has a RankContext.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from ._arrays import frozen
+
+__all__ = ["DEPTH", "RANK_SCALE", "title_values"]
+
+#: A title's value falls by e with every RANK_SCALE titles ranked above it for the member (see the module docstring).
+RANK_SCALE = 50.0
+#: Titles ranked past DEPTH * RANK_SCALE share the floor value exp(-DEPTH).
+DEPTH = 20.0
+#: v of the titles ranked past DEPTH * RANK_SCALE.
+_FLOOR = float(np.exp(-DEPTH))
+
+
+def title_values(rank: Any) -> np.ndarray:
+    """v(i), float64 (n_items,) in [0, 1]: the value of showing each title to the request's member
+    (see the module docstring), computed once per request and kept in the RankContext."""
+
+    def compute() -> np.ndarray:
+        value = np.zeros(len(rank.scores))
+        value[np.asarray(rank.eligible).nonzero()[0]] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
+        titles, top = _top_values(rank)
+        value[titles] = top
+        return value
+
+    return rank.cached(("pagegen.title_values", RANK_SCALE), compute)
+
+
+def _top_values(rank: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The member's DEPTH * RANK_SCALE best eligible titles (fewer when fewer are eligible), ascending,
+    and their values v (read-only; once per request, kept in the RankContext): every other eligible
+    title is worth the floor exp(-DEPTH), an ineligible one 0."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        cand = np.asarray(rank.eligible).nonzero()[0]
+        k = min(len(cand), int(DEPTH * RANK_SCALE))
+        titles, value = _ranked(np.asarray(rank.scores), cand, k)
+        return frozen(titles), frozen(value)
+
+    return rank.cached(("pagegen.top_values", RANK_SCALE), compute)
+
+
+def _entry_values(rank: Any, M: np.ndarray, valid: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """float64 (R, Lmax): v of each entry of ``M`` (``title_values(rank)[M]``), 0 where not ``valid``;
+    the titles of ``M`` are looked up among the member's best titles, not in a catalog-sized array."""
+    titles, top = _top_values(rank)
+    if not len(titles):  # no eligible title: every value is 0
+        return np.zeros(M.shape)
+    pos = titles.searchsorted(M)
+    np.minimum(pos, len(titles) - 1, out=pos)
+    Q = np.where(titles[pos] == M, top[pos], _FLOOR)
+    if eligible is not rank.eligible:  # the selection's eligible titles are not the member's: 0 off the member's
+        valid = valid & np.asarray(rank.eligible, dtype=bool)[M]
+    Q *= valid
+    return Q
+
+
+
+@functools.lru_cache(maxsize=8)
+def _decay(k: int) -> np.ndarray:
+    """exp(-arange(k) / RANK_SCALE), read-only: the values of the first k ranked titles."""
+    return frozen(np.exp(-np.arange(k) / RANK_SCALE))
+
+
+def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of the titles ``cand`` (ascending) by score ``s``, in ascending order, and the value
+    ``exp(-i / RANK_SCALE)`` of each from its 0-based rank i among them (ties by title).
+
+    The titles are those of ``argpartition`` and the ranks those of ``lexsort((cand, -s))`` (the
+    reference, taken when scores tie at the k-th, or are not float32): float32 scores below the
+    k-th are the k best by one partition, and an int64 key (the score's order-preserving bits, then
+    the position) sorts them in one non-stable sort with the same result as the stable sorts.
+    """
+    if k < len(cand) and s.dtype == np.float32:
+        neg = np.negative(s[cand])
+        kth = np.partition(neg, k - 1)[k - 1]
+        top = (neg <= kth).nonzero()[0]  # no NaN: a NaN compares false
+        if len(top) == k:  # no tie at the k-th: the titles argpartition picks
+            bits = (neg[top] + np.float32(0.0)).view(np.int32)  # + 0.0: -0.0 and 0.0 tie, as in lexsort
+            key = np.where(bits < 0, bits ^ np.int32(0x7FFFFFFF), bits).astype(np.int64)  # ordered as the floats
+            key <<= 32
+            key |= np.arange(k)  # then by position: by title
+            key.sort()
+            value = np.empty(k)
+            value[key & 0xFFFFFFFF] = _decay(k)
+            return cand[top], value
+    neg = -np.asarray(s[cand], dtype=np.float64)
+    if k < len(cand):
+        cand = cand[np.argpartition(neg, k - 1)[:k]]
+        neg = -np.asarray(s[cand], dtype=np.float64)
+    ranked = cand[np.lexsort((cand, neg))]
+    order = ranked.argsort()  # distinct titles
+    return ranked[order], _decay(k)[order]
