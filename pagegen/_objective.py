@@ -268,12 +268,12 @@ def _profiles(M: np.ndarray, valid: np.ndarray, catalog: Catalog) -> tuple[np.nd
     """float64 (R, G): the genre counts of each candidate row's eligible titles (unnormalized); and
     ``Problem.incidence`` when the entries are few (the counts are its product with the genres of its
     columns; beyond, a sparse product: sums of 0/1 values, the same either way)."""
-    if M.size <= DENSE_ENTRIES:
-        incidence, entries, column = _incidence(M, valid, catalog.n)
-        by_column = np.zeros((len(entries), catalog.genres.shape[1]), dtype=np.float32)
-        by_column[column] = catalog.genres[entries]  # the bool matrix: a quarter of the memory to read
-        return (incidence @ by_column).astype(np.float64), incidence
     genres = _genres(catalog)
+    if M.size <= DENSE_ENTRIES:
+        incidence, entries, _ = _incidence(M, valid, catalog.n)
+        # row j: the genres of entries[j]; a title's column is one of its entries, whose row holds its
+        # genres, and the other rows meet empty columns (0 times 0/1 values: the same exact counts)
+        return (incidence @ genres.take(entries, axis=0)).astype(np.float64), incidence
     n_cand = M.shape[0]
     indptr = np.zeros(n_cand + 1, dtype=np.int64)
     np.cumsum(valid.sum(axis=1), out=indptr[1:])

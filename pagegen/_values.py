@@ -57,19 +57,20 @@ def _top_values(rank: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _entry_values(rank: Any, M: np.ndarray, valid: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """float64 (R, Lmax): v of each entry of ``M`` (``title_values(rank)[M]``), 0 where not ``valid``;
-    the titles of ``M`` are looked up among the member's best titles, not in a catalog-sized array."""
+    """float64 (R, Lmax): v of each entry of ``M`` (``title_values(rank)[M]``), 0 where not ``valid``
+    (``M >= 0``: the pads); the entries are gathered from a catalog-sized array filled with the floor
+    and the member's best titles, without title_values' scan of the eligible titles."""
     titles, top = _top_values(rank)
+    n = len(rank.scores)
     if not len(titles):  # no eligible title: every value is 0
         return np.zeros(M.shape)
-    pos = titles.searchsorted(M)
-    np.minimum(pos, len(titles) - 1, out=pos)
-    Q = np.where(titles[pos] == M, top[pos], _FLOOR)
+    value = np.full(n + 1, _FLOOR)  # the pad (-1 -> n) is worth 0
+    value[n] = 0.0
+    value[titles] = top
+    Q = value.take(np.where(valid, M, n))
     if eligible is not rank.eligible:  # the selection's eligible titles are not the member's: 0 off the member's
-        valid = valid & np.asarray(rank.eligible, dtype=bool)[M]
-    Q *= valid
+        Q *= np.asarray(rank.eligible, dtype=bool)[M]
     return Q
-
 
 
 @functools.lru_cache(maxsize=8)
