@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 import orjson
@@ -12,6 +13,7 @@ from ._candidates import CandidateRow
 from ._catalog import Catalog
 from ._objective import Placed, Selection
 from ._page import (
+    _DIRECT_OPTIONS,
     JSON_OPTIONS,
     PAGE_FORMAT_VERSION,
     Page,
@@ -62,6 +64,12 @@ def assemble_json(
 ) -> bytes:  # fmt: skip
     """``assemble(...).to_json()`` (the same bytes) without making the Page: for batch jobs, which
     only write the JSON. When a value would need pydantic's conversion, the Page is made after all."""
+    head, page_rows, _, _, plain, _ = _parts(rows, selection, catalog, user, policy, selector, device, now, seed, None, False, raw=True)
+    if plain:  # the evidences as the rows hold them: the same bytes as their JSON round trip, unless orjson
+        try:  # meets a value whose round trip could dump otherwise (a dataclass, a datetime, a subclass)
+            return orjson.dumps({"version": PAGE_FORMAT_VERSION, **head, "rows": page_rows, "trace": None}, option=_DIRECT_OPTIONS)
+        except orjson.JSONEncodeError:
+            pass
     head, page_rows, _, _, plain, _ = _parts(rows, selection, catalog, user, policy, selector, device, now, seed, None, False)
     if not plain:
         return Page.model_validate({**head, "rows": page_rows, "trace": None}).to_json()
@@ -71,21 +79,25 @@ def assemble_json(
 
 def _parts(
     rows: Sequence[CandidateRow], selection: Selection, catalog: Catalog, user: str | None, policy: str, selector: str,
-    device: str, now: int, seed: int, failures: Sequence[tuple[str, str]] | None, trace: bool,
+    device: str, now: int, seed: int, failures: Sequence[tuple[str, str]] | None, trace: bool, raw: bool = False,
 ) -> tuple[dict, list[dict], list[dict], list[int], bool, Trace | None]:  # fmt: skip
     """The page's head fields, its rows as field dicts (slots as dicts), all the slots, where each row's
-    slots start and end, whether every value already has its field's exact type, and the trace (or None)."""
+    slots start and end, whether every value already has its field's exact type, and the trace (or None).
+    ``raw``: the rows' evidences as they are (for a dump), else as plain JSON types (for the models)."""
     placed = selection.rows
     used = [rows[p.row] for p in placed]
-    everything = np.concatenate([p.items for p in placed]) if placed else np.zeros(0, np.int32)
+    shown = [p.items for p in placed]
+    everything = np.concatenate(shown) if placed else np.zeros(0, np.int32)
     strings = _STRINGS.get(catalog)
     if strings is None:
         strings = _STRINGS[catalog] = (np.array(catalog.ids.tolist(), dtype=object), np.array(catalog.titles.tolist(), dtype=object))
     ids, titles = strings[0][everything].tolist(), strings[1][everything].tolist()
-    index, starts = _positions(used, placed, everything, catalog.n)
+    bounds = list(accumulate(map(len, shown), initial=0))
+    index, starts = _known_positions(used, placed, everything, bounds) if placed else (None, None)
+    if index is None:
+        index, starts = _positions(used, placed, everything, catalog.n)
     scores = np.concatenate([r.scores for r in used])[index].astype(np.float64).round(6).tolist() if placed else []
     reasons: list = [None] * len(ids)
-    bounds = np.cumsum([0] + [len(p.items) for p in placed]).tolist()
     plain = True
     for j, row in enumerate(used):
         if row.reasons is not None:
@@ -93,7 +105,9 @@ def _parts(
             reasons[start:stop] = [given[k] for k in (index[start:stop] - starts[j]).tolist()]
             plain = plain and set(map(type, reasons[start:stop])) <= _STR_OR_NONE
     slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
-    evidences = jsonable([row.evidence for row in used])  # one orjson round trip for the whole page
+    evidences = [row.evidence for row in used]
+    if not raw:
+        evidences = jsonable(evidences)  # one orjson round trip for the whole page
     page_rows = [
         {"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[bounds[j] : bounds[j + 1]]}
         for j, (row, evidence) in enumerate(zip(used, evidences, strict=True))
@@ -112,6 +126,24 @@ def _parts(
     head = {"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed)}
     plain = plain and (user is None or type(user) is str) and type(policy) is str and type(selector) is str and type(device) is str
     return head, page_rows, slots, bounds, plain, record
+
+
+def _known_positions(used: list[CandidateRow], placed: Sequence[Placed], everything: np.ndarray, bounds: list[int]) -> tuple[np.ndarray | None, list[int]]:
+    """``_positions`` from the columns the selector gave (``Placed.columns``), checked against the rows'
+    titles; None when a placed row has none, or they do not hold the placed titles."""
+    columns = [p.columns for p in placed]
+    if any(c is None for c in columns):
+        return None, []
+    lengths = [len(r.items) for r in used]
+    starts = list(accumulate(lengths[:-1], initial=0))
+    at = np.concatenate(columns)
+    counts = np.diff(bounds)
+    if len(at) != len(everything) or not ((at >= 0) & (at < np.repeat(lengths, counts))).all():
+        return None, []
+    at += np.repeat(starts, counts)
+    if not (np.concatenate([r.items for r in used])[at] == everything).all():
+        return None, []
+    return at, starts
 
 
 def _positions(used: list[CandidateRow], placed: Sequence[Placed], everything: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

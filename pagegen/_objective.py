@@ -74,10 +74,15 @@ class SelectContext:
 
 @dataclass(frozen=True, eq=False)
 class Placed:
-    """One row of a selection: candidate row index and the titles shown, left to right."""
+    """One row of a selection: candidate row index and the titles shown, left to right.
+
+    columns  where each title stands in its candidate row's ``items`` (intp), when the selector knows
+             (the greedy loop does); assembly looks the titles up when None
+    """
 
     row: int
     items: np.ndarray
+    columns: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +123,8 @@ class Problem:
     D         float64 (n_rows, row_length): attention of each cell (``policy.attention.grid``)
     incidence float32 (R, E) 0/1, with few entries (at most DENSE_ENTRIES): the titles of each row, a
               title's column one of its entries' flat positions (the others empty); None otherwise
+    origin    intp (R, Lmax): where each entry of M stands in its candidate row's ``items``, when
+              ineligible titles were removed before others; None: at its own column
     """
 
     rows: tuple[CandidateRow, ...]
@@ -138,6 +145,7 @@ class Problem:
     row_score: np.ndarray
     context: SelectContext
     incidence: np.ndarray | None = None
+    origin: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -321,12 +329,13 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
         raw = np.where((raw >= 0) & (raw < catalog.n), raw, -1)
     ok = np.append(np.asarray(ctx.eligible, dtype=bool), False)[raw]  # the pad -1 reads the False sentinel
     length = ok.sum(axis=1)
+    origin = None  # the entries stand at their own columns, unless packed below
     if (length == lengths).all():  # every title eligible: the pads (-1, score 0) are the only gaps
         M, S = raw, np.maximum(score, 0.0)
     elif np.array_equal(ok, np.arange(lmax) < length[:, None]):  # eligible titles already left-packed
         M, S = np.where(ok, raw, -1), np.where(ok, np.maximum(score, 0.0), 0.0)
     else:
-        order = np.argsort(~ok, axis=1, kind="stable")
+        order = origin = np.argsort(~ok, axis=1, kind="stable")
         M = np.take_along_axis(np.where(ok, raw, -1), order, axis=1).astype(np.int32)
         S = np.take_along_axis(np.where(ok, np.maximum(score, 0.0), 0.0), order, axis=1)
     valid = M >= 0
@@ -355,7 +364,7 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
     return Problem(
         rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,
         kind=kind, kinds=kinds, genre_names=genre_names, declared=declared, profile=prof, D=D,
-        scores=S, row_score=row_score, context=ctx, incidence=incidence,
+        scores=S, row_score=row_score, context=ctx, incidence=incidence, origin=origin,
     )  # fmt: skip
 
 

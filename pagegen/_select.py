@@ -54,7 +54,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     """
     policy = problem.policy
     n_cand, n = problem.n_rows, problem.catalog.n
-    M = problem.M
+    M, origin = problem.M, problem.origin
     width, min_titles = policy.row_length, policy.min_titles
     window = policy.window(problem.device)
     page_scope = policy.dedup == "page"
@@ -182,8 +182,9 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         masked[r] = -np.inf
         r2 = int(masked.argmax())
         runner = float(masked[r2])
-        items = M[r][valid[r]][:width]
-        placed.append(Placed(row=r, items=items))
+        columns = valid[r].nonzero()[0][:width]  # the refilled entries shown
+        items = M[r].take(columns)
+        placed.append(Placed(row=r, items=items, columns=columns if origin is None else origin[r].take(columns)))
         if deferred:
             at_valid[p], at_q[p] = valid[r], q[r]
         else:
