@@ -15,7 +15,7 @@ import numpy as np
 
 from ._objective import NEAR, Placed, Problem, _grid
 
-__all__ = ["FillState"]
+__all__ = ["FillState", "kind_caps"]
 
 
 class FillState:
@@ -184,3 +184,21 @@ def _first_row(D: np.ndarray, width: int, lmax: int) -> np.ndarray:
     cols = min(width, lmax)
     g[1 : cols + 1] = D[0, :cols] if D.size else 0.0
     return g
+
+
+_CAPS: dict[int, tuple[object, dict[str, int]]] = {}  # id(policy) -> (policy, kind -> policy.kind_cap(kind))
+
+
+def kind_caps(policy, kinds: tuple[str, ...]) -> list[int]:
+    """``policy.kind_cap`` of each of ``kinds``, kept per policy (a policy is frozen) for the next requests."""
+    held = _CAPS.get(id(policy))
+    if held is None or held[0] is not policy:
+        if len(_CAPS) >= 64:  # a few policies in a process: forget them all rather than grow
+            _CAPS.clear()
+        held = _CAPS[id(policy)] = (policy, {})
+    caps = held[1]
+    try:
+        return list(map(caps.__getitem__, kinds))
+    except KeyError:
+        caps.update((k, policy.kind_cap(k)) for k in kinds if k not in caps)
+        return list(map(caps.__getitem__, kinds))

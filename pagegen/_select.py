@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from ._candidates import CandidateRow
-from ._fill import FillState
+from ._fill import FillState, kind_caps
 from ._objective import (
     DENSE_ENTRIES,
     NEAR,
@@ -60,7 +60,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     page_scope = policy.dedup == "page"
     count = np.zeros(n + 1, dtype=np.int32) if policy.max_appearances > 1 else None  # appearances of each title
     kind_of = problem.kind.tolist()
-    kind_cap = [policy.kind_cap(k) for k in problem.kinds]
+    kind_cap = kind_caps(policy, problem.kinds)
     kind_count = [0] * len(problem.kinds)
     # the genre cap: the genres of the rows placed at the last span - 1 row indices, counted
     genre_cap = policy.genre_cap if problem.declared.shape[1] else None
@@ -96,16 +96,16 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     free = np.ones(n + 1, dtype=bool)  # titles not used up within the dedup scope; not the pad
     free[n] = False
     pad = np.where(M >= 0, M, n)
+    small = M.size <= DENSE_ENTRIES
     # a few entries (the built-in rankers' few dozen rows): the refilled entries are taken again from
     # ``free`` at each row index, fewer numpy calls than keeping them up to date through the index
-    small = M.size <= DENSE_ENTRIES
     index = None if small else problem.by_title
     valid = np.empty(M.shape, dtype=bool)  # not used up, and not kept for a pending pinned row: what each candidate refills from
     flat = valid.reshape(-1)
     q = np.empty(M.shape, dtype=np.float64)  # Q where valid, 0 elsewhere
     q_flat = q.reshape(-1)
     running = np.empty(M.shape, dtype=np.intp)  # the running count of valid along each row
-    n_valid = np.zeros(n_cand, dtype=np.intp)
+    n_valid = running[:, -1] if small else np.zeros(n_cand, dtype=np.intp)  # few entries: a view of the running count
     stale = True  # valid, q and n_valid to be recomputed from free and the pins' reservations
     counted_now = False  # running is the count of valid as it stands
     positions = [pin.positions(policy.n_rows) for pin in pins]
@@ -132,11 +132,14 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             if keep is not None:
                 valid &= keep
             np.add.accumulate(valid, axis=1, dtype=np.intp, out=running)
-            n_valid = running[:, -1] if small else running[:, -1].copy()  # the large path updates its own
+            if not small:  # the large path updates its own count
+                n_valid = running[:, -1].copy()
             np.multiply(problem.Q, valid, out=q)
-            state._touch()
+            if not inline:
+                state._touch()
             stale, counted_now = False, True
-        state._at(p, valid, q, running if counted_now else None)
+        if not inline:  # (the inline gains do not read the state)
+            state._at(p, valid, q, running if counted_now else None)
         np.greater_equal(n_valid, need, out=feasible)
         if in_span:
             for g, rows_with in in_span.items():
@@ -167,9 +170,12 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 break
         ends_page = bool(pending) and any(pins[i].at is not None and p < pins[i].at and feasible[pin_row[i]] for i in pending) and not feasible[not_designated].any()
         if inline:  # FillState's sums for _stage_key, without its bookkeeping: every candidate each time
-            if placed:  # the row placed at the last row index
-                redundancy = NEAR * redundancy + pairwise[:, placed[-1].row]
-            scores = weight * (first_column[p] * np.einsum("ij,ij->i", q, first_row.take(running, out=attention)))
+            if placed:  # the row placed at the last row index: NEAR * redundancy + its column, in place
+                redundancy *= NEAR
+                redundancy += pairwise[:, placed[-1].row]
+            scores = np.einsum("ij,ij->i", q, first_row.take(running, out=attention))
+            scores *= first_column[p]  # weight * (D_p0 * row sum): the same products, in place
+            scores *= weight
             scores -= penalty_scale[p] * redundancy
         elif stage:  # _stage_key's gains, the same products
             scores = weight * state.refilled_value
@@ -181,7 +187,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         score = float(scores[r])
         masked[r] = -np.inf
         r2 = int(masked.argmax())
-        runner = float(masked[r2])
+        runner = masked.item(r2)
         columns = valid[r].nonzero()[0][:width]  # the refilled entries shown
         items = M[r].take(columns)
         placed.append(Placed(row=r, items=items, columns=columns if origin is None else origin[r].take(columns)))
