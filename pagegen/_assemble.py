@@ -92,8 +92,9 @@ def _parts(
     if strings is None:
         strings = _STRINGS[catalog] = (np.array(catalog.ids.tolist(), dtype=object), np.array(catalog.titles.tolist(), dtype=object))
     ids, titles = strings[0][everything].tolist(), strings[1][everything].tolist()
-    bounds = list(accumulate(map(len, shown), initial=0))
-    index, starts = _known_positions(used, placed, everything, bounds) if placed else (None, None)
+    counts = list(map(len, shown))
+    bounds = list(accumulate(counts, initial=0))
+    index, starts = _known_positions(used, placed, everything, counts) if placed else (None, None)
     if index is None:
         index, starts = _positions(used, placed, everything, catalog.n)
     scores = np.concatenate([r.scores for r in used])[index].astype(np.float64).round(6).tolist() if placed else []
@@ -128,22 +129,26 @@ def _parts(
     return head, page_rows, slots, bounds, plain, record
 
 
-def _known_positions(used: list[CandidateRow], placed: Sequence[Placed], everything: np.ndarray, bounds: list[int]) -> tuple[np.ndarray | None, list[int]]:
-    """``_positions`` from the columns the selector gave (``Placed.columns``), checked against the rows'
-    titles; None when a placed row has none, or they do not hold the placed titles."""
+def _known_positions(used: list[CandidateRow], placed: Sequence[Placed], everything: np.ndarray, counts: list[int]) -> tuple[np.ndarray | None, list[int]]:
+    """``_positions`` from the columns the selector gave (``Placed.columns``, intp), checked: each within its
+    row, holding the placed title; None when a placed row has none, or they are not the titles' columns."""
     columns = [p.columns for p in placed]
-    if any(c is None for c in columns):
+    if any(c is None or c.dtype != np.intp for c in columns):
         return None, []
-    lengths = [len(r.items) for r in used]
+    local = np.concatenate(columns)
+    if len(local) != len(everything):
+        return None, []
+    items = [r.items for r in used]
+    lengths = list(map(len, items))
     starts = list(accumulate(lengths[:-1], initial=0))
-    at = np.concatenate(columns)
-    counts = np.diff(bounds)
-    if len(at) != len(everything) or not ((at >= 0) & (at < np.repeat(lengths, counts))).all():
+    spans = np.array([starts, lengths], dtype=np.intp).repeat(counts, axis=1)  # each placed title's row start and length
+    # as unsigned numbers a negative column is past any row's end
+    if not (local.view(np.uintp) < spans[1].view(np.uintp)).all():
         return None, []
-    at += np.repeat(starts, counts)
-    if not (np.concatenate([r.items for r in used])[at] == everything).all():
+    local += spans[0]
+    if not (np.concatenate(items)[local] == everything).all():
         return None, []
-    return at, starts
+    return local, starts
 
 
 def _positions(used: list[CandidateRow], placed: Sequence[Placed], everything: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
