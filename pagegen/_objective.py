@@ -185,8 +185,14 @@ class Problem:
         np.minimum(cos, 1.0, out=cos)  # clipped to [0, 1]
         shared = self.incidence @ self.incidence.T if self.incidence is not None else self.by_title.shared(self.n_rows)
         shorter = np.minimum(self.length[:, None], self.length[None, :])
-        overlap = np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
-        return (same + cos + overlap) / 3.0
+        if self._all_titled:  # no zero length: no masked division
+            overlap = np.divide(shared, shorter, dtype=np.float64)
+        else:
+            overlap = np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
+        cos += same  # (same + cos + overlap) / 3, the same sums in place
+        cos += overlap
+        cos /= 3.0
+        return cos
 
     def redundancy(self, rows: np.ndarray | None, other: int) -> np.ndarray:
         """red(r, other) for every r in ``rows`` (all candidate rows when None), float64."""
@@ -327,7 +333,8 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
             raw[filled], score[filled] = items, scores
     if n_cand and (int(raw.min()) < -1 or int(raw.max()) >= catalog.n):  # a title outside the catalog: never shown
         raw = np.where((raw >= 0) & (raw < catalog.n), raw, -1)
-    ok = np.append(np.asarray(ctx.eligible, dtype=bool), False)[raw]  # the pad -1 reads the False sentinel
+    ok = np.asarray(ctx.eligible, dtype=bool).take(raw)  # the pad -1 reads the last title: not the pad's
+    ok &= raw >= 0
     length = ok.sum(axis=1)
     origin = None  # the entries stand at their own columns, unless packed below
     if (length == lengths).all():  # every title eligible: the pads (-1, score 0) are the only gaps
