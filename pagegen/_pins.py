@@ -48,22 +48,25 @@ def withheld_entries(problem: Problem, pin_row: np.ndarray, pending: set[int], p
     if not pending:
         return None
     n = problem.catalog.n
+    row_of = pin_row.tolist()
+    length = problem.length
 
     def titles_of(indices) -> np.ndarray:
         flag = np.zeros(n + 1, dtype=bool)
         for i in indices:
-            flag[problem.M[pin_row[i], : problem.length[pin_row[i]]]] = True
+            flag[problem.M[row_of[i], : length[row_of[i]]]] = True
         return flag
 
-    kept = titles_of(pending)
-    if not kept.any():
+    if not any(length[row_of[i]] for i in pending):  # the pending pinned rows hold no title: nothing kept
         return None
+    kept = titles_of(pending)
     out = kept.take(pad)
-    out[pin_row[pin_row >= 0]] = False
+    out[[d for d in row_of if d >= 0]] = False  # a designated row keeps its own titles
     required = {i for i in pending if pins[i].when == "in_progress"}
-    required_rows = {int(pin_row[i]) for i in required}
-    for i in pending:
-        d = int(pin_row[i])
-        if pins[i].when == "available" and d not in required_rows and required:
-            out[d] = titles_of(required)[pad[d]]
+    if required:
+        required_rows = {row_of[i] for i in required}
+        for i in pending:
+            d = row_of[i]
+            if pins[i].when == "available" and d not in required_rows:
+                out[d] = titles_of(required)[pad[d]]
     return out
