@@ -164,3 +164,18 @@ def test_stage_wise_inline_gains_equal_the_fill_state_sums(attention):
     assert len(inline.steps) == 8
     assert inline.steps == via_state.steps  # rows, gains and runners-up, to the bit
     assert [(pl.row, pl.items.tolist()) for pl in inline.rows] == [(pl.row, pl.items.tolist()) for pl in via_state.rows]
+
+
+def test_kind_caps_kept_per_policy_equal_the_policy_caps():
+    """kind_caps keeps each policy's caps by kind: the values of policy.kind_cap, for kinds seen before
+    and new ones, and per policy (two equal-looking policies with other caps do not share them)."""
+    from pagegen._fill import kind_caps
+
+    base = {"n_rows": 6, "row_length": 4, "min_titles": 1, "windows": {"web": {"rows": 2, "columns": 2}}, "genre_cap": None}
+    capped = Policy(**base, max_rows_per_kind={"genre": 2}, pins=[{"kind": "top10", "at": 1}])
+    other = Policy(**base, max_rows_per_kind={"genre": 4}, pins=[])
+    for policy in (capped, other, capped):
+        for kinds in (("genre", "popular"), ("because_you_watched", "genre", "top10"), ()):
+            assert kind_caps(policy, kinds) == [policy.kind_cap(k) for k in kinds]
+    assert kind_caps(capped, ("genre", "top10", "popular")) == [2, 1, 6]
+    assert kind_caps(other, ("genre", "top10", "popular")) == [4, 6, 6]
