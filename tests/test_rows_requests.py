@@ -99,6 +99,30 @@ def test_best_of_is_the_head_of_a_full_sort_with_ties_to_the_lower_title(values,
     assert best_of(values, items, k).tolist() == expected
 
 
+def _best_of_by_sorting(values: np.ndarray, items: np.ndarray, k: int) -> list[int]:
+    """best_of's answer when at least k values are not NaN: the head of a sort by value, then title."""
+    kept = [p for p in range(values.size) if not np.isnan(values[p])]
+    return sorted(kept, key=lambda p: (-float(values[p]), int(items[p])))[:k]
+
+
+def test_best_of_on_many_values_selects_within_the_sampled_cut_as_among_all():
+    rng = np.random.default_rng(5)
+    for case in range(400):
+        n = int(rng.integers(300, 4000))
+        k = int(rng.choice([1, 3, 10, 40, 100]))
+        if case % 3 == 0:  # many ties, signed zeros and infinities
+            values = rng.choice(np.array([0.0, -0.0, 1.0, 2.5, np.inf, -np.inf], np.float32), size=n, p=[0.5, 0.2, 0.15, 0.1, 0.025, 0.025])
+        else:
+            values = rng.normal(size=n).astype(np.float32 if case % 2 else np.float64)
+        if case % 5 == 0:
+            values[rng.random(n) < 0.1] = np.nan
+        if case % 7 == 0:  # the sampled values are the best ones: the cut keeps fewer than k (the full selection)
+            values[:: 16] = np.abs(values[:: 16]) + 10
+        items = rng.permutation(n * 2)[:n].astype(np.int64)
+        if np.count_nonzero(~np.isnan(values)) >= k:
+            assert best_of(values, items, k).tolist() == _best_of_by_sorting(values, items, k), case
+
+
 def test_top_k_matches_best_of_over_the_mask():
     values = np.array([1.0, 3.0, 3.0, 0.0, 3.0, 2.0], np.float32)
     mask = np.array([True, True, False, True, True, True])
