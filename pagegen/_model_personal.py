@@ -119,29 +119,58 @@ class PersonalMixin:
         return self._cached(("time", int(now)), lambda: time_features(lambda t: self._before("pop_keys", t), index, self._tiles, int(now), short, long))
 
     def _user_features(self, user: UserState, personal: np.ndarray | None) -> np.ndarray:
-        """float32 ``(T, len(USER_FEATURES))`` over the tiles; ``personal`` over tiles when at hand."""
+        """float32 ``(T, len(USER_FEATURES))`` over the tiles; ``personal`` over tiles when at hand.
+
+        Each feature is written straight into its column (no temporary copied in), 0 when the
+        member has nothing to compute it from.
+        """
         t = self._tiles
-        out = np.zeros((t.n, len(USER_FEATURES)), np.float32)
+        out = np.empty((t.n, len(USER_FEATURES)), np.float32)
         hist, _, strength = self._history(user)
         if personal is None:
             personal = self._personal_tiles(hist, strength)
         spread = float(_std(personal)) if t.n else 0.0
-        out[:, 0] = personal / spread if spread > 0 else personal
+        if spread > 0:
+            np.divide(personal, spread, out=out[:, 0])
+        else:
+            out[:, 0] = personal
         if len(hist) and t.genres.shape[1]:
-            taste = self._a["genres"][hist].sum(axis=0)
-            # np.linalg.norm's own formula for a float vector, without its dispatch
-            norm = (np.sqrt(taste.dot(taste)) if taste.dtype.kind == "f" else np.linalg.norm(taste)) * t.genre_norm
-            out[:, 1] = np.divide(t.genres @ taste, norm, out=np.zeros(t.n, np.float32), where=norm > 0)
+            self._genre_match(self._a["genres"][hist].sum(axis=0), len(hist), out[:, 1])
+        else:
+            out[:, 1] = 0.0
         recent = hist[: int(self._meta["config"]["recent_plays"])]
         if len(recent):
             out[:, 2] = self._mean_similarity_tiles(recent)
+        else:
+            out[:, 2] = 0.0
         if len(user.rated):
             bias, vec = self._rating_user(user, True)
             lo, hi = self._meta["rating_range"]
             pred = self._meta["mu"] + bias + t.mf_bias + t.mf_factors @ vec  # a fresh float32 array
             np.clip(pred, lo, hi, out=pred)
-            out[:, 3] = pred - _mean(pred)
+            np.subtract(pred, _mean(pred), out=out[:, 3])
+        else:
+            out[:, 3] = 0.0
         return out
+
+    def _genre_match(self, taste: np.ndarray, n_plays: int, out: np.ndarray) -> None:
+        """``out[i]``: the cosine of tile i's genres with the member's ``taste`` (the genres of their
+        ``n_plays`` tiles summed), ``(genres @ taste) / (|taste| * genre_norm)`` where that norm is
+        positive, else 0."""
+        t = self._tiles
+        # np.linalg.norm's own formula for a float vector, without its dispatch
+        size = np.sqrt(taste.dot(taste)) if taste.dtype.kind == "f" else np.linalg.norm(taste)
+        groups = self._derive("genre_groups", lambda: _genre_groups(self._a["genres"], t.genres, t.genre_norm))
+        if groups is not None and n_plays * t.genres.shape[1] < 2**24:
+            # 0/1 genres and a taste of whole counts: the products' sums are exact in any order, so
+            # each distinct genre row's product (and quotient) is every tile's of that row
+            rows, inverse, group_norm = groups
+            norm = size * group_norm
+            match = np.divide(rows @ taste, norm, out=np.zeros(len(norm), np.float32), where=norm > 0)
+            out[:] = match.take(inverse)
+            return
+        norm = size * t.genre_norm
+        out[:] = np.divide(t.genres @ taste, norm, out=np.zeros(t.n, np.float32), where=norm > 0)
 
     def features(self, user: UserState, *, personal: np.ndarray | None = None) -> np.ndarray:
         """The blend's features (see ``_blend``) for every title: float32 ``(n_items, len(FEATURES))``.
@@ -182,6 +211,19 @@ class PersonalMixin:
         if np.count_nonzero(np.isfinite(out)) != out.size:  # (nothing to replace otherwise)
             np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         return self._tiles.to_items(out)
+
+
+def _genre_groups(genres: np.ndarray, tile_genres: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The tiles grouped by their genre row (read-only): the distinct rows, each tile's group (intp)
+    and each group's norm; None unless every genre value is 0 or 1 (``genres``: the titles', of
+    which ``tile_genres`` are the tiles') and the tiles of a group share their norm."""
+    if genres.dtype.kind != "f" or not ((genres == 0) | (genres == 1)).all():
+        return None
+    rows, first, inverse = np.unique(tile_genres, axis=0, return_index=True, return_inverse=True)
+    group_norm = norm[first]
+    if not np.array_equal(group_norm[inverse], norm):
+        return None
+    return _read_only(np.ascontiguousarray(rows)), _read_only(inverse.reshape(-1).astype(np.intp)), _read_only(group_norm)
 
 
 def _mean(x: np.ndarray) -> np.floating:

@@ -68,3 +68,40 @@ def test_content_rows_are_the_dense_rows(large):
         got = model._content_rows(items)
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, dense_rows(model._content, items))
+
+
+def _genre_feature(model, state) -> np.ndarray:
+    """The genre feature by its formula: the tiles' genres times the member's summed genres, over the norms' product."""
+    t = model._tiles
+    hist = model._history(state)[0]
+    taste = model.arrays["genres"][hist].sum(axis=0)
+    norm = np.sqrt(taste.dot(taste)) * t.genre_norm
+    return np.divide(t.genres @ taste, norm, out=np.zeros(t.n, np.float32), where=norm > 0)
+
+
+@pytest.mark.parametrize("genres", ["0/1", "0/1, some tiles without", "weighted"])
+def test_genre_feature_by_distinct_genre_rows_is_the_product(genres):
+    from pagegen._engine import default_engine
+    from pagegen._model import Model
+
+    engine = default_engine()
+    arrays, g = engine.model.arrays, engine.model.arrays["genres"]
+    if genres != "0/1":
+        g = g.copy()
+        if genres == "weighted":  # not 0/1: the groups' shortcut does not apply
+            g *= np.random.default_rng(0).uniform(0.1, 2.0, g.shape).astype(np.float32)
+        else:
+            g[::7] = 0.0  # a norm of 0: the feature is 0 there
+    model = Model({**arrays, "genres": g, "genre_norm": np.linalg.norm(g, axis=1).astype(np.float32)}, engine.model.meta)
+    members = [engine.interactions.users.id(u) for u in range(0, engine.interactions.n_users, 7)]
+    played = 0
+    for user in members:
+        state = engine.state(user)
+        got = model._user_features(state, None)[:, 1]
+        if len(model._history(state)[0]):
+            played += 1
+            assert got.tobytes() == _genre_feature(model, state).tobytes()
+        else:
+            assert not got.any()
+    assert played > 20
+    assert (model._derived["genre_groups"] is None) == (genres == "weighted")
