@@ -72,7 +72,7 @@ class SelectContext:
     rank: Any = None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Placed:
     """One row of a selection: candidate row index and the titles shown, left to right.
 
@@ -83,6 +83,14 @@ class Placed:
     row: int
     items: np.ndarray
     columns: np.ndarray | None = None
+
+    def __init__(self, row: int, items: np.ndarray, columns: np.ndarray | None = None) -> None:
+        # the dataclass's own __init__, writing the fields straight into the instance (the greedy
+        # loop makes one per row placed; object.__setattr__ per field costs more than the rest)
+        own = self.__dict__
+        own["row"] = row
+        own["items"] = items
+        own["columns"] = columns
 
 
 @dataclass(frozen=True, eq=False)

@@ -64,8 +64,9 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     kind_count = [0] * len(problem.kinds)
     # the genre cap: the genres of the rows placed at the last span - 1 row indices, counted
     genre_cap = policy.genre_cap if problem.declared.shape[1] else None
-    has_genres = problem.declared.any(axis=1).tolist()
-    undeclared = np.ascontiguousarray(~problem.declared.T)  # [g]: the candidates that do not declare genre g
+    if genre_cap is not None:
+        declares = _declared_genres(problem.declared)  # [r]: the genres candidate r declares
+        undeclared = np.ascontiguousarray(~problem.declared.T)  # [g]: the candidates that do not declare genre g
     placed_genres: list[list[int]] = []  # per row index placed: the genres its row declares
     in_span: dict[int, int] = {}  # genre -> rows placed within the span above the next row index
     pin_row_arr, forced, pins = pin_plan(problem)
@@ -184,7 +185,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             scores = key(problem, p, state)
         masked = np.where(feasible, scores, -np.inf)
         r = int(masked.argmax())
-        score = float(scores[r])
+        score = masked.item(r)  # (a feasible candidate's own gain)
         masked[r] = -np.inf
         r2 = int(masked.argmax())
         runner = masked.item(r2)
@@ -237,7 +238,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         if kind_count[k] >= kind_cap[k]:
             need[problem.kind == k] = closed
         if genre_cap is not None:  # the genres of the rows within the span above the next row index
-            placed_genres.append(problem.declared[r].nonzero()[0].tolist() if has_genres[r] else [])
+            placed_genres.append(declares[r])
             for g in placed_genres[-1]:
                 in_span[g] = in_span.get(g, 0) + 1
             if p + 1 - genre_cap.span >= 0:  # the row at that index leaves the span
@@ -262,6 +263,15 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         for gain in _gain(problem, at, problem.weight[rows], refilled, _redundancy_above(problem, rows)).tolist():
             total += gain
     return Selection(rows=tuple(placed), objective=total, steps=tuple(steps))
+
+
+def _declared_genres(declared: np.ndarray) -> list[list[int]]:
+    """The genres each candidate declares (``declared``: bool (R, G)), as lists of genre codes."""
+    out: list[list[int]] = [[] for _ in range(len(declared))]
+    rows, genres = declared.nonzero()
+    for r, g in zip(rows.tolist(), genres.tolist(), strict=True):
+        out[r].append(g)
+    return out
 
 
 def _redundancy_above(problem: Problem, rows: np.ndarray) -> np.ndarray:
