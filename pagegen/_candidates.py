@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import accumulate
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -328,12 +329,12 @@ def rows_problems(ctx: RankContext, rows: Sequence[object]) -> list[str]:
     if rows and all(isinstance(r, CandidateRow) and _trusted(r) and len(r) and r.kind and r.key and isinstance(r.kind, str) and isinstance(r.key, str) and math.isfinite(r.score) for r in rows):
         one = len(rows) == 1
         items = rows[0].items if one else np.concatenate([r.items for r in rows])  # type: ignore[union-attr]
-        if items.min() >= 0 and items.max() < ctx.catalog.n and ctx.eligible[items].all():
+        # (int32 titles: a negative one reads as a large unsigned one)
+        if int(items.view(np.uint32).max()) < ctx.catalog.n and ctx.eligible[items].all():
             scores = rows[0].scores if one else np.concatenate([r.scores for r in rows])  # type: ignore[union-attr]
-            rise = scores[1:] > scores[:-1]
-            if not one:
-                rise[np.cumsum([len(r) for r in rows])[:-1] - 1] = False  # (last of a row, first of the next)
-            if not rise.any():
+            rise = (scores[1:] > scores[:-1]).nonzero()[0].tolist()
+            # a rise from the last title of a row to the first of the next is no disorder
+            if not rise or (not one and {end - 1 for end in accumulate(len(r) for r in rows)}.issuperset(rise)):
                 return []
     return [p for r in rows for p in row_problems(ctx, r)]
 

@@ -196,6 +196,10 @@ def test_rows_of_one_ranker_are_checked_together_and_each_problem_is_still_named
     assert [p.split(":")[0] for p in rows_problems(ctx, [low, inel, high])] == ["row 'inel'"]
     out_of_range = CandidateRow("custom", "far", "Far", [world.catalog.n], [1.0])
     assert rows_problems(ctx, [high, out_of_range]) == [f"row 'far': unknown title index {world.catalog.n} (catalog has {world.catalog.n})"]
+    wrapped = int(items[0]) - world.catalog.n  # a negative index that numpy would read as an eligible title
+    negative = CandidateRow("custom", "neg", "Neg", [wrapped], [1.0])
+    for rows in ([negative], [high, negative]):
+        assert rows_problems(ctx, rows) == [f"row 'neg': unknown title index {wrapped} (catalog has {world.catalog.n})"]
     swapped = CandidateRow("custom", "swapped", "Swapped", items[:2], [2.0, 1.0])
     object.__setattr__(swapped, "items", np.r_[items[:1], items[:1]])  # changed after its own validation
     assert rows_problems(ctx, [low, swapped]) == ["row 'swapped': a title appears twice"]
