@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pagegen._arrays import frozen
 from pagegen._candidates import CandidateRow, RankContext
 from pagegen._userstate import FINISHED_AT, _unique_first
 
-from ._context import DAY, EPISODE, available, decay, has_titles, next_episode
+from ._context import DAY, EPISODE, available, catalog_cached, decay, has_titles, next_episode
 
 __all__ = ["ContinueWatching", "ContinueWatchingConfig"]
 
@@ -48,66 +49,65 @@ class ContinueWatching:
             return []
         age = user.now - user.last
         recent = age <= cfg.max_age_days * DAY
-        items, last, frac = user.items[recent], user.last[recent], user.fraction[recent]
-        if items.size == 0:
-            return []
+        items, frac = user.items, user.fraction
+        if not recent.all():
+            items, frac, age = items[recent], frac[recent], age[recent]
+            if items.size == 0:
+                return []
         started = (frac > cfg.min_fraction) & (frac < FINISHED_AT)
-        chance = decay(user.now - last, cfg.half_life_days * DAY)
-        is_ep = (cat.kind[items] == EPISODE) & (cat.series[items] >= 0)
+        chance = decay(age, cfg.half_life_days * DAY)
+        is_ep = _series_episode(cat)[items]
 
-        # titles played directly (movies, series tiles)
-        direct = started & ~is_ep
-        n_direct = int(np.count_nonzero(direct))
-        tiles = [items[direct]]
-        scores = [chance[direct] * (0.5 + 0.5 * frac[direct])]
-        episodes = [np.full(n_direct, -1, np.int32)]
-        resume = [np.ones(n_direct, bool)]
-        fracs = [frac[direct]]
-
-        # series: the latest episode played (history is most recent first)
+        # the plays offered: titles played directly (movies, series tiles), and for each series the
+        # latest episode played (history is most recent first); each with its tile and episode
+        direct = (started & ~is_ep).nonzero()[0]
+        plays, tiles, episodes = [direct], [items[direct]], [np.full(direct.size, -1, np.int32)]
         ep_pos = is_ep.nonzero()[0]
         if ep_pos.size:
             series, first = _unique_first(cat.series[items[ep_pos]])  # np.unique(..., return_index=True)
             latest = ep_pos[first]
             ep = items[latest].astype(np.int32)
             ep_done = frac[latest] >= FINISHED_AT
-            ep_started = started[latest]
             target = np.where(ep_done, next_episode(cat)[ep], ep)
             target = _skip_finished(ctx, target, ep_done)
             ok = target >= 0
             ok[ok] = _episode_available(ctx, target[ok])
-            score = chance[latest] * np.where(ep_started, 0.5 + 0.5 * frac[latest], cfg.next_episode)
+            plays.append(latest[ok])
             tiles.append(series[ok].astype(np.int32))
-            scores.append(score[ok])
             episodes.append(target[ok])
-            resume.append(ep_started[ok])
-            fracs.append(np.where(ep_started, frac[latest], 0.0)[ok])
-
+        play = np.concatenate(plays)
         tile = np.concatenate(tiles)
-        score = np.concatenate(scores)
         episode = np.concatenate(episodes)
-        is_resume = np.concatenate(resume)
-        fraction = np.concatenate(fracs)
         keep = ctx.eligible[tile]
-        tile, score, episode, is_resume, fraction = tile[keep], score[keep], episode[keep], is_resume[keep], fraction[keep]
+        play, tile, episode = play[keep], tile[keep], episode[keep]
         if tile.size == 0:
             return []
+        # the chance to resume: a started title (or episode) by its progress, a next episode by its factor
+        score = chance[play] * np.where(started[play], 0.5 + 0.5 * frac[play], cfg.next_episode)
         # one tile per title: the best reason wins (a series played both directly and by episode)
         order = np.lexsort((tile, -score))
         _, first = _unique_first(tile[order])
         order = order[np.sort(first)][: ctx.n]
-        tile, score, episode, is_resume, fraction = tile[order], score[order], episode[order], is_resume[order], fraction[order]
+        tile, score, episode, play = tile[order], score[order], episode[order], play[order]
+        is_resume = started[play]
+        fraction = np.where(is_resume, frac[play], 0.0)
         reasons, entries = [], []
-        for t, e, r, f in zip(tile.tolist(), episode.tolist(), is_resume.tolist(), fraction.tolist(), strict=True):
+        per_tile = zip(cat.ids[tile].tolist(), episode.tolist(), cat.ids[episode].tolist(), cat.season[episode].tolist(), cat.episode[episode].tolist(), is_resume.tolist(), fraction.tolist(), strict=True)
+        for tid, e, eid, season, number, r, f in per_tile:
             if e < 0:
                 reasons.append(f"Resume ({round(100 * f)}% watched)")
-                entries.append({"item": str(cat.ids[t]), "fraction": round(f, 4)})
+                entries.append({"item": tid, "fraction": round(f, 4)})
             else:
-                name = f"S{int(cat.season[e])}:E{int(cat.episode[e])}"
+                name = f"S{season}:E{number}"
                 reasons.append(f"Resume {name} ({round(100 * f)}% watched)" if r else f"Next: {name}")
-                entries.append({"item": str(cat.ids[t]), "episode": str(cat.ids[e]), "episode_name": name, "next": not r, "fraction": round(f, 4)})
+                entries.append({"item": tid, "episode": eid, "episode_name": name, "next": not r, "fraction": round(f, 4)})
         evidence = {"source": "in progress", "titles": entries}
         return [CandidateRow("continue_watching", "continue_watching", cfg.title, tile, score.astype(np.float32), evidence, cfg.weight * float(score[0]), tuple(reasons))]
+
+
+def _series_episode(catalog) -> np.ndarray:
+    """bool (n,): the episodes of a series (cached per catalog)."""
+    return catalog_cached(catalog, "series_episode", lambda: frozen((catalog.kind == EPISODE) & (catalog.series >= 0)))
 
 
 def _finished_mask(ctx: RankContext) -> np.ndarray:

@@ -93,6 +93,17 @@ def test_no_row_when_nothing_in_progress():
     assert run(state([("m1", 400, 0.5)]), ContinueWatchingConfig(max_age_days=100)) == []
 
 
+def test_plays_older_than_max_age_are_left_out_and_the_others_keep_their_own_age():
+    cat = catalog()
+    events = [("m1", 400, 0.5), ("m2", 3, 0.6), ("s1e1", 200, 1.0), ("m3", 7, 0.2)]  # old plays first: not a prefix
+    user = UserState(now=NOW, items=[cat.index(e[0]) for e in events], last=[NOW - e[1] * DAY for e in events], fraction=[e[2] for e in events], rated=[], ratings=[], user="u")
+    (row,) = run(user, ContinueWatchingConfig(max_age_days=100))
+    assert [IDS[i] for i in row.items] == ["m2", "m3"]
+    expected = [0.5 ** (3 / 14.0) * (0.5 + 0.5 * 0.6), 0.5 ** (7 / 14.0) * (0.5 + 0.5 * 0.2)]
+    assert row.scores.tolist() == pytest.approx(expected, rel=1e-5)
+    assert row.reasons == ("Resume (60% watched)", "Resume (20% watched)")
+
+
 @given(
     st.lists(
         st.tuples(
