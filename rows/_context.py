@@ -32,6 +32,7 @@ __all__ = [
     "pool",
     "popularity",
     "ranked_pool",
+    "series_episodes",
     "shared_context",
     "static_eligible",
     "top_k",
@@ -268,6 +269,8 @@ def liking(ctx: RankContext, *, rating_max: float, undated_recency: float, half_
 
 
 def _recency(now: int, last: np.ndarray, undated: np.ndarray, undated_recency: float, half_life: float) -> np.ndarray:
+    if not undated.any():  # every title was played (one never played is undated): the same decay, of them all
+        return decay(now - last, half_life)
     played = last != _NEVER
     rec = np.zeros(last.size)
     rec[played] = decay(now - last[played], half_life)
@@ -292,10 +295,9 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
         last = np.concatenate([last, np.full(rated.size - int(played.sum()), _NEVER, np.int64)])
     undated = np.arange(items.size) >= p_items.size
     if series_level and items.size:
-        series = catalog.series[items]
-        episode = (catalog.kind[items] == EPISODE) & (series >= 0)
+        episode = series_episodes(catalog)[items]
         if episode.any():
-            items = np.where(episode, series, items).astype(np.int32)
+            items = np.where(episode, catalog.series[items], items).astype(np.int32)
             uniq, inv = _unique_inverse(items)
             if uniq.size != items.size:
                 like_u = np.zeros(uniq.size)
@@ -318,6 +320,11 @@ def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = np.empty(ordered.shape, np.intp)
     inv[perm] = first.cumsum() - 1
     return ordered[first], inv
+
+
+def series_episodes(catalog: Catalog) -> np.ndarray:
+    """bool (n,): the episodes of a series (read-only, cached per catalog)."""
+    return catalog_cached(catalog, "series_episodes", lambda: frozen((catalog.kind == EPISODE) & (catalog.series >= 0)))
 
 
 def next_episode(catalog: Catalog) -> np.ndarray:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen._arrays import frozen
 from pagegen._candidates import CandidateRow, RankContext
 from pagegen._userstate import FINISHED_AT, _unique_first
 
-from ._context import DAY, EPISODE, available, catalog_cached, decay, has_titles, next_episode
+from ._context import DAY, available, decay, has_titles, next_episode, series_episodes
 
 __all__ = ["ContinueWatching", "ContinueWatchingConfig"]
 
@@ -56,7 +55,7 @@ class ContinueWatching:
                 return []
         started = (frac > cfg.min_fraction) & (frac < FINISHED_AT)
         chance = decay(age, cfg.half_life_days * DAY)
-        is_ep = _series_episode(cat)[items]
+        is_ep = series_episodes(cat)[items]
 
         # the plays offered: titles played directly (movies, series tiles), and for each series the
         # latest episode played (history is most recent first); each with its tile and episode
@@ -103,11 +102,6 @@ class ContinueWatching:
                 entries.append({"item": tid, "episode": eid, "episode_name": name, "next": not r, "fraction": round(f, 4)})
         evidence = {"source": "in progress", "titles": entries}
         return [CandidateRow("continue_watching", "continue_watching", cfg.title, tile, score.astype(np.float32), evidence, cfg.weight * float(score[0]), tuple(reasons))]
-
-
-def _series_episode(catalog) -> np.ndarray:
-    """bool (n,): the episodes of a series (cached per catalog)."""
-    return catalog_cached(catalog, "series_episode", lambda: frozen((catalog.kind == EPISODE) & (catalog.series >= 0)))
 
 
 def _finished_mask(ctx: RankContext) -> np.ndarray:

@@ -123,6 +123,24 @@ def test_best_of_on_many_values_selects_within_the_sampled_cut_as_among_all():
             assert best_of(values, items, k).tolist() == _best_of_by_sorting(values, items, k), case
 
 
+def test_recency_of_a_history_played_throughout_is_the_decay_of_every_play():
+    from rows._context import _NEVER, _recency, decay
+
+    rng = np.random.default_rng(2)
+    now = 1_000 * DAY
+    for case in range(200):
+        n = int(rng.integers(1, 30))
+        last = now - rng.integers(0, 900 * DAY, size=n)
+        undated = rng.random(n) < (0.3 if case % 2 else 0.0)  # half the cases: every title played
+        last[undated & (rng.random(n) < 0.5)] = _NEVER  # rated, never played
+        played = last != _NEVER
+        want = np.zeros(n)  # the general steps: the decay of the played titles, the undated raised
+        want[played] = decay(now - last[played], 30 * DAY)
+        want = np.where(undated, np.maximum(want, 0.5), want)
+        got = _recency(now, last, undated, 0.5, 30 * DAY)
+        assert got.dtype == np.float64 and got.tobytes() == want.tobytes(), case
+
+
 def test_top_k_matches_best_of_over_the_mask():
     values = np.array([1.0, 3.0, 3.0, 0.0, 3.0, 2.0], np.float32)
     mask = np.array([True, True, False, True, True, True])
