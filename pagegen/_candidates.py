@@ -72,44 +72,29 @@ class CandidateRow:
     reasons: tuple[str, ...] | None = None
 
     def __init__(self, kind: str, key: str, title: str, items: np.ndarray, scores: np.ndarray, evidence: Mapping[str, Any] = _NO_EVIDENCE, score: float = 0.0, reasons: tuple[str, ...] | None = None) -> None:
-        # the dataclass's own __init__, writing the fields straight into the instance (a row is
-        # made about 17 times per request; object.__setattr__ per field costs more than the rest)
-        own = self.__dict__
-        own["kind"] = kind
-        own["key"] = key
-        own["title"] = title
-        own["items"] = items
-        own["scores"] = scores
-        own["evidence"] = evidence
-        own["score"] = score
-        own["reasons"] = reasons
-        self.__post_init__()
-
-    def __post_init__(self) -> None:
-        items = np.asarray(self.items, dtype=np.int32).ravel()  # a new array object (a view or a copy), contiguous
-        scores = np.asarray(self.scores, dtype=np.float32).ravel()
+        # the dataclass's own __init__ with its checks, on the arguments, writing the fields straight
+        # into the instance at once (a row is made about 17 times per request: object.__setattr__
+        # per field, and reading the fields back, cost more than the checks)
+        items = np.asarray(items, dtype=np.int32).ravel()  # a new array object (a view or a copy), contiguous
+        scores = np.asarray(scores, dtype=np.float32).ravel()
         if items.shape != scores.shape:
-            raise DataError(f"row {self.key!r}: {len(items)} items but {len(scores)} scores", field="scores")
-        if np.count_nonzero(np.isfinite(scores)) != scores.size:
-            pos = int(np.flatnonzero(~np.isfinite(scores))[0])
-            raise DataError(f"row {self.key!r}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
-        if not math.isfinite(self.score):
-            raise DataError(f"row {self.key!r}: non-finite row score", field="score", value=self.score)
+            raise DataError(f"row {key!r}: {len(items)} items but {len(scores)} scores", field="scores")
+        finite = np.isfinite(scores)
+        if np.count_nonzero(finite) != scores.size:
+            pos = int(np.flatnonzero(~finite)[0])
+            raise DataError(f"row {key!r}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
+        if not math.isfinite(score):
+            raise DataError(f"row {key!r}: non-finite row score", field="score", value=score)
         if _repeats(items):
-            raise DataError(f"row {self.key!r}: a title appears twice", field="items")
-        reasons = self.reasons
-        if reasons is not None and len(reasons) != len(items):
-            raise DataError(f"row {self.key!r}: {len(reasons)} reasons for {len(items)} items", field="reasons")
+            raise DataError(f"row {key!r}: a title appears twice", field="items")
+        if reasons is not None:
+            if len(reasons) != len(items):
+                raise DataError(f"row {key!r}: {len(reasons)} reasons for {len(items)} items", field="reasons")
+            reasons = tuple(reasons)
         items.setflags(write=False)  # (ravel's own array: the caller's stays as it was)
         scores.setflags(write=False)
-        own = self.__dict__  # the frozen fields, set once here (as object.__setattr__ would)
-        own["items"] = items
-        own["scores"] = scores
-        own["score"] = float(self.score)
-        own["evidence"] = dict(self.evidence)
-        if reasons is not None:
-            own["reasons"] = tuple(reasons)
-        own["_checked"] = (items, scores)  # what this validation saw (row_problems trusts it)
+        # the frozen fields, set once here (as object.__setattr__ would), and what this validation saw (row_problems trusts it)
+        self.__dict__.update(kind=kind, key=key, title=title, items=items, scores=scores, evidence=dict(evidence), score=float(score), reasons=reasons, _checked=(items, scores))
 
     def __len__(self) -> int:
         return len(self.items)

@@ -100,6 +100,8 @@ def test_candidate_row_validation() -> None:
         CandidateRow("popular", "p", "P", items=[3, 3], scores=[2.0, 1.0])
     with pytest.raises(DataError, match="2 items but 1 scores"):
         CandidateRow("popular", "p", "P", items=[3, 1], scores=[2.0])
+    with pytest.raises(DataError, match="row 'p': 1 reasons for 2 items"):
+        CandidateRow("popular", "p", "P", items=[3, 1], scores=[2.0, 1.0], reasons=["a"])
 
 
 def test_candidate_row_names_a_non_finite_score_and_keeps_the_callers_arrays() -> None:
