@@ -84,14 +84,15 @@ class FillState:
         return self._redundancy
 
     def _at(self, p: int, valid: np.ndarray, q: np.ndarray, count: np.ndarray | None = None) -> None:
-        """Row index p begins; ``valid`` (R, Lmax): the entries each candidate may still show, ``q``: Q there,
-        0 elsewhere; ``count``: the running count of ``valid`` along each row, when the loop has it."""
+        """Row index p begins; ``valid`` (R, Lmax), bool or 0/1 integers: the entries each candidate may still
+        show, ``q``: Q there, 0 elsewhere; ``count``: the running count of ``valid`` along each row, when the
+        loop has it."""
         self._valid, self._q, self._p, self._count = valid, q, p, count
         self._rank = self._refilled = None
 
     @property
     def rank(self) -> np.ndarray:
-        """intp (R, Lmax): 1-based rank of each entry among its candidate's refilled titles, 0: not refilled
+        """int (R, Lmax): 1-based rank of each entry among its candidate's refilled titles, 0: not refilled
         (a rank past ``row_length`` is not shown)."""
         if self._rank is None:
             if self._count is not None:

@@ -94,18 +94,19 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     if deferred:
         at_valid = np.zeros((policy.n_rows, M.shape[1]), dtype=bool)
         at_q = np.zeros(at_valid.shape)
-    free = np.ones(n + 1, dtype=bool)  # titles not used up within the dedup scope; not the pad
-    free[n] = False
+    # the masks and counts over the entries are int32 (0/1 masks): counted and ranked without a cast
+    free = np.ones(n + 1, dtype=np.int32)  # 1: titles not used up within the dedup scope; 0: used up, and the pad
+    free[n] = 0
     pad = np.where(M >= 0, M, n)
     small = M.size <= DENSE_ENTRIES
     # a few entries (the built-in rankers' few dozen rows): the refilled entries are taken again from
     # ``free`` at each row index, fewer numpy calls than keeping them up to date through the index
     index = None if small else problem.by_title
-    valid = np.empty(M.shape, dtype=bool)  # not used up, and not kept for a pending pinned row: what each candidate refills from
+    valid = np.empty(M.shape, dtype=np.int32)  # 1: not used up, and not kept for a pending pinned row: what each candidate refills from
     flat = valid.reshape(-1)
     q = np.empty(M.shape, dtype=np.float64)  # Q where valid, 0 elsewhere
     q_flat = q.reshape(-1)
-    running = np.empty(M.shape, dtype=np.intp)  # the running count of valid along each row
+    running = np.empty(M.shape, dtype=np.int32)  # the running count of valid along each row
     n_valid = running[:, -1] if small else np.zeros(n_cand, dtype=np.intp)  # few entries: a view of the running count
     stale = True  # valid, q and n_valid to be recomputed from free and the pins' reservations
     counted_now = False  # running is the count of valid as it stands
@@ -119,10 +120,11 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     if inline:
         pairwise, first_column, first_row = problem._red, problem.D[:, 0].tolist(), state._g
         attention, redundancy = np.empty(M.shape), np.zeros(n_cand)
+        rank = np.empty(M.shape, dtype=np.int32)  # each refilled entry's 1-based rank in its row, 0 elsewhere
     for p in range(policy.n_rows):
         in_scope = page_scope or p < window.rows
         if not in_scope and p == window.rows:  # below the window: nothing is used up any more
-            free[:n] = True
+            free[:n] = 1
             stale = True
         if reserve:  # the titles of the pending pinned rows are kept for them
             withheld = withheld_entries(problem, pin_row_arr, pending, pins, pad)
@@ -132,11 +134,13 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             free.take(pad, out=valid)  # (the methods and ufuncs skip the numpy functions' wrappers)
             if keep is not None:
                 valid &= keep
-            np.add.accumulate(valid, axis=1, dtype=np.intp, out=running)
+            np.add.accumulate(valid, axis=1, out=running)
             if not small:  # the large path updates its own count
                 n_valid = running[:, -1].copy()
-            np.multiply(problem.Q, valid, out=q)
-            if not inline:
+            if inline:  # the attention is 0 at rank 0: Q (finite) by the attention at these ranks are q's products
+                np.multiply(running, valid, out=rank)
+            else:
+                np.multiply(problem.Q, valid, out=q)
                 state._touch()
             stale, counted_now = False, True
         if not inline:  # (the inline gains do not read the state)
@@ -174,7 +178,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             if placed:  # the row placed at the last row index: NEAR * redundancy + its column, in place
                 redundancy *= NEAR
                 redundancy += pairwise[:, placed[-1].row]
-            scores = np.einsum("ij,ij->i", q, first_row.take(running, out=attention))
+            scores = np.einsum("ij,ij->i", problem.Q, first_row.take(rank, out=attention))
             scores *= first_column[p]  # weight * (D_p0 * row sum): the same products, in place
             scores *= weight
             scores -= penalty_scale[p] * redundancy
@@ -207,7 +211,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                 if count is not None:
                     count[counted] += 1  # a row holds each title once
                     counted = counted[count[counted] >= policy.max_appearances]
-                free[counted] = False
+                free[counted] = 0
                 stale = True
         elif in_scope:
             own = index.slots(M[r, : problem.length[r]])  # the entries of the row's titles, in every candidate
@@ -223,10 +227,10 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
                     done = counted[count[counted] >= policy.max_appearances]
                 slots = index.slots(done)
             if len(slots):  # titles used up: their entries leave every candidate
-                free[M[r, : problem.length[r]] if done is None else done] = False
+                free[M[r, : problem.length[r]] if done is None else done] = 0
                 entry = index.entry[slots]
-                lost = flat[entry]
-                flat[entry] = False
+                lost = flat[entry] != 0
+                flat[entry] = 0
                 q_flat[entry] = 0.0
                 losing = np.bincount(index.row[slots][lost], minlength=n_cand)
                 n_valid -= losing

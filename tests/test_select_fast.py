@@ -157,7 +157,7 @@ def test_the_state_a_key_reads_is_computed_on_read():
         np.testing.assert_array_equal(state.rank, rank)
         shown, _ = state.shown()
         for r in range(pr.n_rows):
-            titles = pr.M[r][state._valid[r]][: policy.row_length]
+            titles = pr.M[r][state._valid[r] != 0][: policy.row_length]  # (a 0/1 mask)
             assert shown[r][shown[r] >= 0].tolist() == titles.tolist()
         seen.append(p)
         return pr.alone
