@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,10 +60,15 @@ class NewReleases:
         score = (fading * (1.0 + cfg.gamma * ctx.affinity[cand])).astype(np.float32)
         pos = best_of(score, cand, ctx.n)  # ties to the lower title index
         items, scores, age, fresh = cand[pos].astype(np.int32), score[pos], age[pos], fresh[pos]
-        days = (age // DAY).tolist()
-        reasons = tuple("New today" if d == 0 else f"New {d} day{'s' if d > 1 else ''} ago" for d in days)
+        reasons = tuple(map(_new_since, (age // DAY).tolist()))
         evidence = {"source": "new releases", "window_days": cfg.window_days, "newest": int(fresh.max())}
         return [CandidateRow("new_releases", "new_releases", cfg.title, items, scores, evidence, cfg.weight, reasons)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _new_since(days: int) -> str:
+    """The reason of a title new for ``days`` whole days (one string per day count, made once)."""
+    return "New today" if days == 0 else f"New {days} day{'s' if days > 1 else ''} ago"
 
 
 def _new_titles(ctx: RankContext, base: np.ndarray, window: float, half_life: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from pagegen._userstate import Profile, UserState
 from pagegen.testing import FixedModel
 from rows._because import BecauseYouWatched, BecauseYouWatchedConfig
 from rows._context import make_context, top_k
-from rows._fallback import NewReleases, NewReleasesConfig, Popular, PopularConfig
+from rows._fallback import NewReleases, NewReleasesConfig, Popular, PopularConfig, _new_since
 from rows._genre import GenreRows, GenreRowsConfig
 from rows._slices import tag_title
 from rows._top_picks import Top10, Top10Config, TopPicks
@@ -136,6 +136,7 @@ def test_new_releases_by_freshness():
     assert ids(row) == ["m3", "m6", "m7", "s1"]
     assert row.scores.tolist() == pytest.approx([0.5**0.1, 0.5**0.2, 0.5**1.0, 0.5**5.0], rel=1e-6)
     assert row.reasons == ("New 1 day ago", "New 2 days ago", "New 10 days ago", "New 50 days ago")
+    assert [_new_since(d) for d in (0, 1, 2, 0)] == ["New today", "New 1 day ago", "New 2 days ago", "New today"]  # (made once per day count)
 
 
 def test_popular_falls_back_to_all_time():
