@@ -64,17 +64,20 @@ class BecauseYouWatched:
         cat, user = ctx.catalog, ctx.user
         series = cat.series[user.items]
         history_tile = np.where(series >= 0, series, user.items)
-        rows = []
+        rows, n = [], ctx.n
         for pos, (a, j) in enumerate(zip(anchors.tolist(), order.tolist(), strict=True)):
             value = values[pos]
-            similar = int(np.count_nonzero(value))  # (a row at a time: the whole-array count is much faster than along an axis)
-            if similar < cfg.min_titles:
-                continue
-            if similar > ctx.n:
-                top = best_of(value, cand, ctx.n)  # the n-th best is > 0: only similar titles
-            else:
-                top = value.nonzero()[0]
-                top = top[np.lexsort((top, -value[top]))]
+            # with n similar titles (sim > 0) or more, enough when min_titles <= n: the n best, without counting them
+            top = best_of(value, cand, n) if cfg.min_titles <= n else None
+            if top is None or top.size < n or not value[top[-1]] > 0:
+                similar = int(np.count_nonzero(value))  # (a row at a time: the whole-array count is much faster than along an axis)
+                if similar < cfg.min_titles:
+                    continue
+                if similar > n:  # (min_titles > n)
+                    top = best_of(value, cand, n)  # the n-th best is > 0: only similar titles
+                else:
+                    top = value.nonzero()[0]
+                    top = top[np.lexsort((top, -value[top]))]
             plays = user.last[history_tile == a]
             aid, atitle = str(cat.ids[a]), str(cat.titles[a])
             evidence = {

@@ -206,6 +206,16 @@ def test_because_you_watched_anchors_and_neighbours():
     assert ids(rows[0]) == ["m6"]  # m3 seen
 
 
+def test_because_you_watched_row_length_and_min_titles_around_the_similar_count():
+    sim = np.zeros((len(IDS), len(IDS)), np.float32)
+    sim[0, [1, 3, 6]] = [0.9, 0.7, 0.1]  # m1: three similar eligible titles
+    user = member(["m1"], [NOW - DAY], [0.95])
+    model = FixedModel(len(IDS), similarity=sim)
+    for n, min_titles, want in ((2, 1, ["m2", "m4"]), (3, 1, ["m2", "m4", "m7"]), (4, 1, ["m2", "m4", "m7"]), (3, 3, ["m2", "m4", "m7"]), (3, 4, None), (2, 3, ["m2", "m4"]), (2, 4, None)):
+        rows = BecauseYouWatched(BecauseYouWatchedConfig(beta=0.0, min_titles=min_titles))(ctx_for(user, model, n=n))
+        assert [ids(r) for r in rows] == ([] if want is None else [want]), (n, min_titles)
+
+
 def test_because_you_watched_uses_ratings_for_liking():
     sim = np.zeros((len(IDS), len(IDS)), np.float32)
     sim[2, [0, 1]] = [0.5, 0.6]
