@@ -71,8 +71,11 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
         eligible[finished] = False
     eligible.setflags(write=False)
     member = user.user if user.user is not None else f"#{user.user_index}"
-    # default_rng's generator (PCG64), built directly: default_rng adds a few microseconds of its own
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())])))
+    # default_rng's generator (PCG64), built directly: default_rng adds a few microseconds of its own;
+    # the entropy as the uint32 words a list of the two ints becomes (the same state, and the same
+    # for the rankers' generators spawned from it), without SeedSequence's conversion of each int
+    entropy = np.array([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())], np.uint32)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
     return RankContext(catalog=catalog, model=model, user=user, eligible=eligible, n=int(n), rng=rng, shared=shared)
 
 

@@ -141,6 +141,19 @@ def test_recency_of_a_history_played_throughout_is_the_decay_of_every_play():
         assert got.dtype == np.float64 and got.tobytes() == want.tobytes(), case
 
 
+def test_request_and_ranker_generators_are_seeded_by_the_seed_and_member_as_a_list_of_ints(world):
+    import zlib
+
+    for seed in (0, 7, 2**32 - 1, 2**40 + 5):
+        for u in (0, 5):
+            state = world.user_state(u)
+            ctx = make_context(world.catalog, _model(world), state, n=10, seed=seed)
+            entropy = [seed & 0xFFFFFFFF, zlib.crc32((state.user if state.user is not None else f"#{state.user_index}").encode())]
+            assert ctx.rng.random(4).tolist() == np.random.default_rng(np.random.SeedSequence(entropy)).random(4).tolist()
+            child = np.random.SeedSequence(entropy, spawn_key=(zlib.crc32(b"genre"),))
+            assert ctx.rng_for("genre").gumbel(size=4).tolist() == np.random.default_rng(child).gumbel(size=4).tolist()
+
+
 def test_top_k_matches_best_of_over_the_mask():
     values = np.array([1.0, 3.0, 3.0, 0.0, 3.0, 2.0], np.float32)
     mask = np.array([True, True, False, True, True, True])
