@@ -83,7 +83,8 @@ def _parts(
 ) -> tuple[dict, list[dict], list[dict], list[int], bool, Trace | None]:  # fmt: skip
     """The page's head fields, its rows as field dicts (slots as dicts), all the slots, where each row's
     slots start and end, whether every value already has its field's exact type, and the trace (or None).
-    ``raw``: the rows' evidences as they are (for a dump), else as plain JSON types (for the models)."""
+    ``raw``: the rows' evidences as they are and the slots' keys in sorted order (for a dump), else the
+    evidences as plain JSON types and the slots' keys in field order (for the models)."""
     placed = selection.rows
     used = [rows[p.row] for p in placed]
     shown = [p.items for p in placed]
@@ -105,7 +106,10 @@ def _parts(
             given, start, stop = row.reasons, bounds[j], bounds[j + 1]
             reasons[start:stop] = [given[k] for k in (index[start:stop] - starts[j]).tolist()]
             plain = plain and set(map(type, reasons[start:stop])) <= _STR_OR_NONE
-    slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
+    if raw:  # dumped with sorted keys: made in that order, the sort finds them in place
+        slots = [{"id": i, "reason": r, "score": sc, "title": t} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
+    else:  # the Slot models' field dicts: declaration order
+        slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
     evidences = [row.evidence for row in used]
     if not raw:
         evidences = jsonable(evidences)  # one orjson round trip for the whole page
