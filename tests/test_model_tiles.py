@@ -160,3 +160,25 @@ def test_similarity_at_is_the_columns_of_similarity(model, large):
         every = np.arange(len(IDS))
         for tiles in (False, True):
             np.testing.assert_array_equal(model._topk_peaks(tiles), model._collab_rows(every, tiles=tiles).max(axis=1))
+
+
+def test_content_product_over_the_held_features_is_the_whole_product():
+    """Sparse content vectors of 1-24 titles (a row may hold no feature): the product over the
+    features the rows hold is ``query @ dense`` (to the bit with 0/1 features, whose sums are
+    exact in any order; to float32 rounding with weights, which the BLAS may sum in another order)."""
+    from pagegen._model_similarity import _content_product
+
+    rng = np.random.default_rng(3)
+    for pos in range(300):
+        d, t, m = int(rng.integers(1, 60)), int(rng.integers(1, 3000)), int(rng.integers(1, 25))
+        dense = (rng.random((d, t)) < 0.08).astype(np.float32)
+        if pos % 2:
+            dense *= rng.random((d, t)).astype(np.float32)
+        query = np.ascontiguousarray(dense[:, rng.integers(0, t, size=m)].T)
+        query[rng.random(m) < 0.1] = 0.0
+        got, want = _content_product(query, dense), query @ dense
+        assert got.dtype == np.float32 and got.shape == (m, t)
+        if pos % 2:
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+        else:
+            assert got.tobytes() == want.tobytes()
