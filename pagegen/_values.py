@@ -19,7 +19,7 @@ import numpy as np
 
 from ._arrays import frozen
 
-__all__ = ["DEPTH", "RANK_SCALE", "title_values"]
+__all__ = ["DEPTH", "RANK_SCALE", "ranked_titles", "title_values"]
 
 #: A title's value falls by e with every RANK_SCALE titles ranked above it for the member (see the module docstring).
 RANK_SCALE = 50.0
@@ -47,14 +47,38 @@ def _top_values(rank: Any) -> tuple[np.ndarray, np.ndarray]:
     """The member's DEPTH * RANK_SCALE best eligible titles (fewer when fewer are eligible), ascending,
     and their values v (read-only; once per request, kept in the RankContext): every other eligible
     title is worth the floor exp(-DEPTH), an ineligible one 0."""
+    titles, value, _ = _ranking(rank)
+    return titles, value
 
-    def compute() -> tuple[np.ndarray, np.ndarray]:
+
+def ranked_titles(rank: Any) -> tuple[np.ndarray, float]:
+    """The member's DEPTH * RANK_SCALE best eligible titles (``_top_values``' titles), best first (by
+    ``rank.scores``, ties to the lower title; int64, read-only), and a bound: every eligible title left
+    out scores at most it (the last title's score; -inf when no title is left out).
+
+    Once per request, kept in the RankContext: a ranker taking a row's best titles from it (the first
+    ones of its own titles, when the last of them scores above the bound) shares the sort with the
+    selection's title values."""
+
+    def compute() -> tuple[np.ndarray, float]:
+        titles, _, order = _ranking(rank)
+        ranked = frozen(titles[order])
+        complete = len(ranked) == np.count_nonzero(rank.eligible)
+        return ranked, -math.inf if complete or not len(ranked) else float(rank.scores[ranked[-1]])
+
+    return rank.cached(("pagegen.ranked_titles", DEPTH * RANK_SCALE), compute)
+
+
+def _ranking(rank: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_ranked`` of the member's eligible titles at depth DEPTH * RANK_SCALE (read-only, once per request)."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cand = np.asarray(rank.eligible).nonzero()[0]
         k = min(len(cand), int(DEPTH * RANK_SCALE))
-        titles, value = _ranked(np.asarray(rank.scores), cand, k)
-        return frozen(titles), frozen(value)
+        titles, value, order = _ranked(np.asarray(rank.scores), cand, k)
+        return frozen(titles), frozen(value), frozen(order)
 
-    return rank.cached(("pagegen.top_values", RANK_SCALE), compute)
+    return rank.cached(("pagegen.ranking", DEPTH * RANK_SCALE), compute)
 
 
 def _entry_values(rank: Any, M: np.ndarray, valid: np.ndarray, eligible: np.ndarray) -> np.ndarray:
@@ -107,9 +131,10 @@ def _at_most_kth(values: np.ndarray, k: int) -> np.ndarray:
     return (values <= kth).nonzero()[0]
 
 
-def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best of the titles ``cand`` (ascending) by score ``s``, in ascending order, and the value
-    ``exp(-i / RANK_SCALE)`` of each from its 0-based rank i among them (ties by title).
+def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k best of the titles ``cand`` (ascending) by score ``s``, in ascending order, the value
+    ``exp(-i / RANK_SCALE)`` of each from its 0-based rank i among them (ties by title), and their
+    positions in rank order (``titles[order]``: best first).
 
     The titles are those of ``argpartition`` and the ranks those of ``lexsort((cand, -s))`` (the
     reference, taken when scores tie at the k-th, or are not float32): float32 scores above the
@@ -127,13 +152,16 @@ def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
             key <<= 32
             key |= np.arange(k)  # then by position: by title
             key.sort()
+            order = key & 0xFFFFFFFF
             value = np.empty(k)
-            value[key & 0xFFFFFFFF] = _decay(k)
-            return cand[top], value
+            value[order] = _decay(k)
+            return cand[top], value, order
     neg = -np.asarray(s[cand], dtype=np.float64)
     if k < len(cand):
         cand = cand[np.argpartition(neg, k - 1)[:k]]
         neg = -np.asarray(s[cand], dtype=np.float64)
     ranked = cand[np.lexsort((cand, neg))]
-    order = ranked.argsort()  # distinct titles
-    return ranked[order], _decay(k)[order]
+    asc = ranked.argsort()  # distinct titles
+    order = np.empty(k, np.intp)
+    order[asc] = np.arange(k)  # ranked[i] = ranked[asc][order[i]]
+    return ranked[asc], _decay(k)[asc], order

@@ -17,10 +17,12 @@ from pagegen._candidates import RankContext, SharedContext, item_vector
 from pagegen._catalog import ITEM_KINDS, Catalog
 from pagegen._errors import DataError
 from pagegen._userstate import FINISHED_AT, Profile, UserState
+from pagegen._values import ranked_titles
 
 __all__ = [
     "available",
     "best_of",
+    "best_ranked",
     "catalog_cached",
     "decay",
     "has_titles",
@@ -217,6 +219,19 @@ def _at_least_kth(values: np.ndarray, k: int) -> np.ndarray:
     neg = np.negative(values)  # a fresh array: partitioned in place
     neg.partition(k - 1)
     return (values >= -neg[k - 1]).nonzero()[0]
+
+
+def best_ranked(ctx: RankContext, unseen: bool) -> tuple[np.ndarray, float]:
+    """The member's best eligible titles as the selection ranks them (``ranked_titles``: sorted once
+    per request), those in ``ctx.unseen`` (``unseen``) or all, best first (int64, read-only), and a
+    bound: every title of that mask left out scores at most it.
+
+    The first k of them in a ranker's titles (within the mask) are that ranker's k best by
+    ``ctx.scores``, in ``best_of``'s order, when the k-th scores above the bound."""
+    ranked, bound = ranked_titles(ctx)
+    if not unseen:
+        return ranked, bound
+    return ctx.cached("ranked_unseen", lambda: (frozen(ranked[ctx.unseen[ranked]]), bound))
 
 
 def has_titles(ctx: RankContext, unseen: bool) -> bool:

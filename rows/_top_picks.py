@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, has_titles, popularity, ranked_pool, unseen_items
+from ._context import DAY, best_of, best_ranked, has_titles, popularity, ranked_pool, unseen_items
 
 __all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
 
@@ -33,12 +33,18 @@ class TopPicks:
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
-        cand = unseen_items(ctx) if cfg.exclude_seen else np.flatnonzero(ctx.eligible)
-        if cand.size == 0:
-            return []
-        values = ctx.scores[cand]
-        pos = best_of(values, cand, ctx.n)
-        items, scores = cand[pos].astype(np.int32), values[pos]
+        n = ctx.n
+        ranked, bound = best_ranked(ctx, cfg.exclude_seen)
+        if len(ranked) >= n and ctx.scores[ranked[n - 1]] > bound:  # the n best are the ranking's first n
+            items = ranked[:n].astype(np.int32)
+            scores = ctx.scores[items]
+        else:
+            cand = unseen_items(ctx) if cfg.exclude_seen else np.flatnonzero(ctx.eligible)
+            if cand.size == 0:
+                return []
+            values = ctx.scores[cand]
+            pos = best_of(values, cand, n)
+            items, scores = cand[pos].astype(np.int32), values[pos]
         history = len(ctx.user.items) + len(ctx.user.rated)
         warmth = 1.0 - math.exp(-history / cfg.warmth)
         evidence = {"source": "personalized video ranker", "history": history, "warmth": round(warmth, 4)}

@@ -67,8 +67,9 @@ def test_the_member_ranking_equals_argpartition_and_lexsort(kind):
         k = min(len(cand), int(DEPTH * RANK_SCALE))
         if k == 0:
             continue
-        titles, value = _ranked(s, cand, k)
+        titles, value, order = _ranked(s, cand, k)
         assert np.all(np.diff(titles) > 0)
+        np.testing.assert_array_equal(value[order], np.exp(-np.arange(k) / RANK_SCALE))  # best first
         got = np.zeros(n)
         got[cand] = np.exp(-DEPTH)
         got[titles] = value
