@@ -169,6 +169,8 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
         if not n_feasible:
             # the page ends here: a pending pin takes this last row if it may
             late = [pin_row[i] for i in sorted(pending) if pins[i].at is not None and p < pins[i].at or p in pins[i].positions(policy.n_rows)]
+            if not late:  # no pending pin may take it (the usual end): nothing to test
+                break
             feasible[late] = ~taken[late] & (n_valid[late] >= min_titles)
             n_feasible = int(np.count_nonzero(feasible))
             if not n_feasible:

@@ -113,6 +113,16 @@ def test_caps_pins_and_window_dedup():
     assert [p.items.tolist() for p in SELECTORS["stage_wise"](same, window, CTX).rows] == [[0, 1], [1], [0, 1]]
 
 
+def test_an_at_pin_takes_the_last_row_when_the_page_ends_above_it():
+    # after b0 no row may stand at row index 1 (the byw cap, and the pinned row waits for index 2): the page
+    # ends there, and the pending pinned row takes that last row; without a pin the page is b0 alone
+    rows = [CandidateRow("byw", "b0", "B", [0, 1], [1.0, 1.0], score=1.0), CandidateRow("top10", "top", "Top", [2, 3], [1.0, 0.5], score=0.5)]
+    pinned = _policy(n_rows=3, row_length=2, max_rows_per_kind={"byw": 1}, pins=[{"kind": "top10", "at": 2}])
+    for name in ("stage_wise", "row_ranking", "template"):
+        assert [rows[p.row].key for p in SELECTORS[name](rows, pinned, CTX).rows] == ["b0", "top"], name
+    alone = _policy(n_rows=3, row_length=2, max_rows_per_kind={"byw": 1, "top10": 0})
+    assert [rows[p.row].key for p in SELECTORS["stage_wise"](rows, alone, CTX).rows] == ["b0"]
+
 class _Scores:
     def __init__(self, scores):
         self.scores = np.asarray(scores, dtype=np.float32)
