@@ -60,7 +60,8 @@ class Tiles:
     fold      int32 (n_items,): the tile each title's plays count for
     tiles     int64 (T,): the titles that are their own tile, ascending
     content   CSR (T, d) content vectors of the tiles; content_dense its dense transpose when d is small
-    expand    int32 (n_items,): position in ``tiles`` of each title's tile (None: tiles are all titles)
+    expand    intp (n_items,): position in ``tiles`` of each title's tile (None: tiles are all titles);
+              intp, the index type, so that the gathers by it convert nothing
     """
 
     __slots__ = ("als", "content", "content_dense", "ease_at", "expand", "fold", "genre_norm", "genres", "mf_bias", "mf_factors", "tiles", "topk", "year")
@@ -70,7 +71,7 @@ class Tiles:
         self.fold = a["fold"]
         self.tiles = np.flatnonzero(self.fold == np.arange(n)).astype(np.int64)
         identity = len(self.tiles) == n
-        self.expand = None if identity else np.searchsorted(self.tiles, self.fold).astype(np.int32)
+        self.expand = None if identity else np.searchsorted(self.tiles, self.fold).astype(np.intp, copy=False)
         t, i = self.tiles, identity
         self.als = _rows(a["als_items"], t, i) if "als_items" in a else None
         self.mf_bias = _rows(a["mf_bias"], t, i)
