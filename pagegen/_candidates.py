@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ._catalog import Catalog
     from ._userstate import UserState
 
-__all__ = ["CandidateRow", "ROW_KINDS", "RankContext", "Ranker", "SharedContext", "item_vector", "row_problems", "rows_problems"]
+__all__ = ["CandidateRow", "ROW_KINDS", "RankContext", "Ranker", "SharedContext", "eligible_items", "item_vector", "row_problems", "rows_problems"]
 
 #: The built-in row kinds. A custom ranker may use its own kind string too.
 ROW_KINDS: tuple[str, ...] = (
@@ -199,8 +199,8 @@ class RankContext:
         s = self.scores
         if s.size == 0:
             return frozen(np.zeros(0, np.float32))
-        ref = s[self.eligible] if self.eligible.any() else s
-        ref = ref.astype(np.float64)
+        titles = eligible_items(self)
+        ref = (s.take(titles) if titles.size else s).astype(np.float64)
         mean = float(ref.sum()) / ref.size
         ref -= mean
         sd = math.sqrt(float(np.einsum("i,i->", ref, ref)) / ref.size)  # einsum: no threaded BLAS call
@@ -249,6 +249,12 @@ class RankContext:
         mask[self._seen_items()] = False
         mask.setflags(write=False)
         return mask
+
+
+def eligible_items(ctx: Any) -> np.ndarray:
+    """int64 indices of ``ctx.eligible`` (a RankContext's), read-only, once per request: the titles
+    whose scores ``affinity`` and the member's ranking (``pagegen._values``) read."""
+    return ctx.cached("eligible_items", lambda: frozen(np.asarray(ctx.eligible).nonzero()[0]))
 
 
 def item_vector(values: Any, n: int, what: str) -> np.ndarray:

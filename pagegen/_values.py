@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import frozen
+from ._candidates import eligible_items
 
 __all__ = ["DEPTH", "RANK_SCALE", "ranked_titles", "title_values"]
 
@@ -35,7 +36,7 @@ def title_values(rank: Any) -> np.ndarray:
 
     def compute() -> np.ndarray:
         value = np.zeros(len(rank.scores))
-        value[np.asarray(rank.eligible).nonzero()[0]] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
+        value[eligible_items(rank)] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
         titles, top = _top_values(rank)
         value[titles] = top
         return value
@@ -63,7 +64,7 @@ def ranked_titles(rank: Any) -> tuple[np.ndarray, float]:
     def compute() -> tuple[np.ndarray, float]:
         titles, _, order = _ranking(rank)
         ranked = frozen(titles[order])
-        complete = len(ranked) == np.count_nonzero(rank.eligible)
+        complete = len(ranked) == len(eligible_items(rank))
         return ranked, -math.inf if complete or not len(ranked) else float(rank.scores[ranked[-1]])
 
     return rank.cached(("pagegen.ranked_titles", DEPTH * RANK_SCALE), compute)
@@ -73,7 +74,7 @@ def _ranking(rank: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``_ranked`` of the member's eligible titles at depth DEPTH * RANK_SCALE (read-only, once per request)."""
 
     def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cand = np.asarray(rank.eligible).nonzero()[0]
+        cand = eligible_items(rank)
         k = min(len(cand), int(DEPTH * RANK_SCALE))
         titles, value, order = _ranked(np.asarray(rank.scores), cand, k)
         return frozen(titles), frozen(value), frozen(order)

@@ -95,3 +95,27 @@ def test_best_ranked_is_the_ranking_of_the_selection_within_the_mask(world, monk
     ctx = make_context(world.catalog, model, world.user_state(0), n=5, seed=1)
     ranked, bound = best_ranked(ctx, False)
     assert bound == -math.inf and ranked.size == np.count_nonzero(ctx.eligible)
+
+
+def test_affinity_is_the_logistic_of_the_scores_z_over_the_eligible_titles(world):
+    """RankContext.affinity from the eligible titles' mean and spread (eligible_items), and from every
+    title's when none is eligible."""
+    from pagegen._candidates import eligible_items
+    from pagegen._userstate import UserState
+
+    model = FixedModel(world.catalog.n, scores=_scores(world.catalog.n, 2))
+
+    def reference(s: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+        ref = (s[eligible] if eligible.any() else s).astype(np.float64)
+        mean = ref.sum() / ref.size
+        sd = np.sqrt(((ref - mean) ** 2).sum() / ref.size)
+        z = np.clip((s - np.float32(mean)) * np.float32(1.0 / sd), -30.0, 30.0)
+        return np.float32(1.0) / (np.exp(-z) + np.float32(1.0))
+
+    nobody = UserState.cold(int(world.catalog.added.min()) - 1)  # before the first title was added
+    for user in [world.user_state(u) for u in (0, 7)] + [nobody]:
+        ctx = make_context(world.catalog, model, user, n=5, seed=1)
+        np.testing.assert_array_equal(eligible_items(ctx), np.flatnonzero(ctx.eligible))
+        assert not eligible_items(ctx).flags.writeable
+        np.testing.assert_allclose(ctx.affinity, reference(ctx.scores, ctx.eligible), rtol=1e-6)
+    assert not ctx.eligible.any()
