@@ -97,7 +97,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     # the masks and counts over the entries are int32 (0/1 masks): counted and ranked without a cast
     free = np.ones(n + 1, dtype=np.int32)  # 1: titles not used up within the dedup scope; 0: used up, and the pad
     free[n] = 0
-    pad = np.where(M >= 0, M, n)
+    pad = np.where(M >= 0, M, n).astype(np.intp)  # intp: the takes by it convert nothing
     small = M.size <= DENSE_ENTRIES
     # a few entries (the built-in rankers' few dozen rows): the refilled entries are taken again from
     # ``free`` at each row index, fewer numpy calls than keeping them up to date through the index
@@ -131,7 +131,9 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             keep = None if withheld is None else ~withheld
             reserve, stale = False, True
         if stale:
-            free.take(pad, out=valid)  # (the methods and ufuncs skip the numpy functions' wrappers)
+            # (the methods and ufuncs skip the numpy functions' wrappers; every index is in range, and the
+            # takes write straight into their out with mode='clip', where 'raise' would buffer it)
+            free.take(pad, out=valid, mode="clip")
             if keep is not None:
                 valid &= keep
             np.add.accumulate(valid, axis=1, out=running)
@@ -180,7 +182,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             if placed:  # the row placed at the last row index: NEAR * redundancy + its column, in place
                 redundancy *= NEAR
                 redundancy += pairwise[:, placed[-1].row]
-            scores = np.einsum("ij,ij->i", problem.Q, first_row.take(rank, out=attention))
+            scores = np.einsum("ij,ij->i", problem.Q, first_row.take(rank, out=attention, mode="clip"))
             scores *= first_column[p]  # weight * (D_p0 * row sum): the same products, in place
             scores *= weight
             scores -= penalty_scale[p] * redundancy
