@@ -71,7 +71,7 @@ class GenreRows:
         if idx.n_slices == 0 or not has_titles(ctx, cfg.exclude_seen):
             return []
         aff = self.affinity(ctx, idx)
-        coarse, weights = catalog_cached(ctx.catalog, ("genre_weights", self.index_key, cfg.fine_weight), lambda: (frozen(~idx.fine), frozen(np.where(idx.fine, cfg.fine_weight, 1.0))))
+        coarse, weights, fine = catalog_cached(ctx.catalog, ("genre_weights", self.index_key, cfg.fine_weight), lambda: (frozen(~idx.fine), frozen(np.where(idx.fine, cfg.fine_weight, 1.0)), idx.fine.tolist()))
         genre_best = float(aff[coarse].max()) if coarse.any() else float(aff.max())
         rel = aff / genre_best if genre_best > 0 else np.zeros_like(aff)
         offered = self.available(ctx, idx, mask) >= cfg.min_eligible
@@ -82,8 +82,8 @@ class GenreRows:
         with np.errstate(divide="ignore"):
             logrel = np.log(value)
         cand = (offered & np.isfinite(logrel)).nonzero()[0]  # (the noise is finite: the same slices with it)
-        chosen = _choose(logrel + noise, cand, idx.fine, cfg.max_rows, cfg.max_fine_rows)
-        greedy = set(_choose(logrel, cand, idx.fine, cfg.max_rows, cfg.max_fine_rows).tolist())
+        chosen = np.array(_choose(logrel + noise, cand, fine, cfg.max_rows, cfg.max_fine_rows), np.intp)
+        greedy = set(_choose(logrel, cand, fine, cfg.max_rows, cfg.max_fine_rows))
         rows = []
         indptr, indices = idx.members.indptr, idx.members.indices
         n, weight, scores = ctx.n, cfg.weight, ctx.scores
@@ -177,11 +177,17 @@ def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray) -> np.n
     return np.bincount(idx.by_item.indices[pos], weights=np.asarray(weights, np.float64).repeat(counts), minlength=idx.n_slices)
 
 
-def _choose(value: np.ndarray, cand: np.ndarray, fine: np.ndarray, max_rows: int, max_fine: int) -> np.ndarray:
+def _choose(value: np.ndarray, cand: np.ndarray, fine: list[bool], max_rows: int, max_fine: int) -> list[int]:
     """Slices by decreasing value among ``cand`` (the offered slices of finite value, ascending),
-    at most max_fine fine ones, max_rows in all."""
-    order = cand[(-value[cand]).argsort(kind="stable")]  # ties in cand's (ascending) order
-    fine_rank = fine[order].cumsum()
-    allowed = ~fine[order] | (fine_rank <= max_fine)
-    return order[allowed][:max_rows]
-
+    at most max_fine fine ones (``fine``: per slice), max_rows in all."""
+    chosen: list[int] = []
+    n_fine = 0
+    for s in cand[(-value[cand]).argsort(kind="stable")].tolist():  # ties in cand's (ascending) order
+        if fine[s]:
+            if n_fine == max_fine:
+                continue
+            n_fine += 1
+        chosen.append(s)
+        if len(chosen) == max_rows:
+            break
+    return chosen

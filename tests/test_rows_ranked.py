@@ -119,3 +119,19 @@ def test_affinity_is_the_logistic_of_the_scores_z_over_the_eligible_titles(world
         assert not eligible_items(ctx).flags.writeable
         np.testing.assert_allclose(ctx.affinity, reference(ctx.scores, ctx.eligible), rtol=1e-6)
     assert not ctx.eligible.any()
+
+
+def test_choose_takes_slices_by_value_with_at_most_max_fine_fine_ones():
+    """_choose equals the head of a stable sort by value, without the fine slices past max_fine."""
+    from rows._genre import _choose
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        value = rng.integers(-3, 4, n).astype(np.float64)  # ties
+        fine = rng.random(n) < 0.6
+        cand = np.flatnonzero(rng.random(n) < 0.8)
+        max_rows, max_fine = int(rng.integers(1, 10)), int(rng.integers(0, 4))
+        order = cand[np.argsort(-value[cand], kind="stable")]
+        allowed = ~fine[order] | (fine[order].cumsum() <= max_fine)
+        assert _choose(value, cand, fine.tolist(), max_rows, max_fine) == order[allowed][:max_rows].tolist()
