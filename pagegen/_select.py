@@ -81,7 +81,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     # the titles a candidate needs to be feasible: min_titles while it is open (not taken, its kind has room
     # left), more than it can hold once closed (min_titles <= row_length: enough titles to show)
     closed = M.shape[1] + 1
-    need = np.where(~taken & (np.asarray(kind_cap, dtype=np.int64)[problem.kind] > 0), min_titles, closed)
+    need = np.where(~taken & (np.asarray(kind_cap, dtype=np.int64)[problem.kind] > 0), np.int32(min_titles), np.int32(closed))  # int32, as the counts
     pending = {i for i in range(len(pins)) if pin_row[i] >= 0}
     state = FillState(problem)
     placed = state.placed  # the loop appends the rows it places; the key reads them
@@ -112,7 +112,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     counted_now = False  # running is the count of valid as it stands
     positions = [pin.positions(policy.n_rows) for pin in pins]
     reserve = True  # the pending pins changed: their titles' reservations to be taken again
-    keep = None  # bool (R, Lmax): the entries not kept for a pending pinned row (None: all)
+    keep = None  # int32 0/1 (R, Lmax), as valid: the entries not kept for a pending pinned row (None: all)
     feasible = np.empty(n_cand, dtype=bool)
     # stage_wise with few entries, a geometric attention and the pairwise redundancy matrix: the gains
     # are computed in the loop (the running counts are fresh at every row index on this path)
@@ -128,7 +128,7 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
             stale = True
         if reserve:  # the titles of the pending pinned rows are kept for them
             withheld = withheld_entries(problem, pin_row_arr, pending, pins, pad)
-            keep = None if withheld is None else ~withheld
+            keep = None if withheld is None else np.logical_not(withheld, out=np.empty(withheld.shape, dtype=np.int32))
             reserve, stale = False, True
         if stale:
             # (the methods and ufuncs skip the numpy functions' wrappers; every index is in range, and the
