@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen._candidates import CandidateRow, RankContext
 
-from ._context import DAY, best_of, has_titles, liking, unseen_items
+from ._context import _NEVER, DAY, best_of, has_titles, liking, unseen_items
 
 __all__ = ["BecauseYouWatched", "BecauseYouWatchedConfig"]
 
@@ -58,14 +58,18 @@ class BecauseYouWatched:
         boost += 1.0
         values = sims * boost
         np.fmax(values, 0.0, out=values)  # not similar (sim <= 0, or NaN): 0
-        at = np.minimum(cand.searchsorted(anchors), cand.size - 1)  # (cand is not empty: has_titles)
-        self_hit = cand[at] == anchors  # an anchor is seen, hence never a candidate; guard anyway
-        values[self_hit.nonzero()[0], at[self_hit]] = 0.0
+        if ctx.unseen[anchors].any():  # an anchor is seen, hence never a candidate; guard anyway
+            at = np.minimum(cand.searchsorted(anchors), cand.size - 1)  # (cand is not empty: has_titles)
+            self_hit = cand[at] == anchors
+            values[self_hit.nonzero()[0], at[self_hit]] = 0.0
         cat, user = ctx.catalog, ctx.user
         series = cat.series[user.items]
         history_tile = np.where(series >= 0, series, user.items)
+        # per anchor, as Python values: its id and title, liking, recency and weight, and its last play (_NEVER: none)
+        last = np.where(np.equal.outer(anchors, history_tile), user.last, _NEVER).max(axis=1, initial=_NEVER)
+        per_anchor = zip(cat.ids[anchors].tolist(), cat.titles[anchors].tolist(), like[order].tolist(), rec[order].tolist(), weight[order].tolist(), last.tolist(), strict=True)
         rows, n = [], ctx.n
-        for pos, (a, j) in enumerate(zip(anchors.tolist(), order.tolist(), strict=True)):
+        for pos, (aid, atitle, like_a, rec_a, weight_a, last_a) in enumerate(per_anchor):
             value = values[pos]
             # with n similar titles (sim > 0) or more, enough when min_titles <= n: the n best, without counting them
             top = best_of(value, cand, n) if cfg.min_titles <= n else None
@@ -78,15 +82,13 @@ class BecauseYouWatched:
                 else:
                     top = value.nonzero()[0]
                     top = top[np.lexsort((top, -value[top]))]
-            plays = user.last[history_tile == a]
-            aid, atitle = str(cat.ids[a]), str(cat.titles[a])
             evidence = {
                 "anchor": aid,
                 "anchor_title": atitle,
-                "liking": round(float(like[j]), 4),
-                "recency": round(float(rec[j]), 4),
-                "last_played": int(plays.max()) if plays.size else None,
+                "liking": round(like_a, 4),
+                "recency": round(rec_a, 4),
+                "last_played": None if last_a == _NEVER else last_a,
                 "source": "item-item similarity",
             }
-            rows.append(CandidateRow("because_you_watched", f"byw:{aid}", f"Because you watched {atitle}", cand[top], value[top], evidence, cfg.weight * float(weight[j])))
+            rows.append(CandidateRow("because_you_watched", f"byw:{aid}", f"Because you watched {atitle}", cand[top], value[top], evidence, cfg.weight * weight_a))
         return rows

@@ -223,3 +223,21 @@ def test_because_you_watched_uses_ratings_for_liking():
     user = member(["m3", "m4"], [NOW - DAY, NOW - DAY], [0.95, 0.95], rated=["m3", "m4"], ratings=[1.0, 5.0])
     rows = BecauseYouWatched(BecauseYouWatchedConfig(min_titles=1))(ctx_for(user, FixedModel(len(IDS), similarity=sim)))
     assert [r.key for r in rows] == ["byw:m4"]  # m3 rated 1/5: not liked
+
+
+def test_because_you_watched_evidence_per_anchor_and_an_anchor_never_in_its_own_row():
+    sim = np.zeros((len(IDS), len(IDS)), np.float32)
+    sim[0, [0, 1, 3]] = [1.0, 0.9, 0.7]  # m1: itself first
+    sim[8, [1, 2]] = [0.8, 0.4]  # the series
+    sim[4, [1, 3]] = [0.6, 0.5]  # m5, rated only
+    user = member(["e1", "m1", "e2"], [NOW - 5 * DAY, NOW - 3 * DAY, NOW - 2 * DAY], [1.0, 0.5, 1.0], rated=["m1", "m5"], ratings=[5.0, 4.0])
+    ctx = ctx_for(user, FixedModel(len(IDS), similarity=sim))
+    ctx.__dict__["unseen"] = ctx.eligible  # a context whose unseen titles hold an anchor (m1: rated, half watched)
+    rows = BecauseYouWatched(BecauseYouWatchedConfig(beta=0.0, min_titles=1, max_anchors=3))(ctx)
+    by_key = {r.key: r for r in rows}
+    assert set(by_key) == {"byw:m1", "byw:s1", "byw:m5"}
+    assert ids(by_key["byw:m1"]) == ["m2", "m4"]  # not m1 itself
+    assert by_key["byw:s1"].evidence["last_played"] == NOW - 2 * DAY  # the later of its episodes' plays
+    assert by_key["byw:m1"].evidence["last_played"] == NOW - 3 * DAY
+    assert by_key["byw:m5"].evidence["last_played"] is None  # rated, never played
+    assert by_key["byw:m5"].evidence["liking"] == 0.8
