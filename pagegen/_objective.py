@@ -129,7 +129,7 @@ class Problem:
     declared  bool (R, len(genre_names)): genres each row declares (the genre cap uses them)
     profile   float64 (R, G): L2-normalized genre profile of each row's eligible titles
     D         float64 (n_rows, row_length): attention of each cell (``policy.attention.grid``)
-    incidence float32 (R, E) 0/1, with few entries (at most DENSE_ENTRIES): the titles of each row, a
+    incidence float32 (R, E) 0/1 (column-major), with few entries (at most DENSE_ENTRIES): the titles of each row, a
               title's column one of its entries' flat positions (the others empty); None otherwise
     origin    intp (R, Lmax): where each entry of M stands in its candidate row's ``items``, when
               ineligible titles were removed before others; None: at its own column
@@ -274,7 +274,8 @@ def _incidence(M: np.ndarray, valid: np.ndarray, n: int) -> tuple[np.ndarray, np
     label = np.empty(n, dtype=np.int16 if len(entries) < 2**15 else np.intp)
     label[entries] = np.arange(len(entries), dtype=label.dtype)  # a title's column: one of its entries
     column = label[entries]
-    incidence = np.zeros((M.shape[0], len(entries)), dtype=np.float32)
+    # column-major: its products with its own transpose (the shared titles) and the genres run faster
+    incidence = np.zeros((len(entries), M.shape[0]), dtype=np.float32).T
     incidence[valid.nonzero()[0], column] = 1.0
     return incidence, entries, column
 
