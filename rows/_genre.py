@@ -139,8 +139,8 @@ class GenreRows:
         if ctx.shared is not None:
             shared = ctx.shared.base
             counts = ctx.shared.cached(("slice_counts", self.index_key), lambda: frozen(idx.members @ shared.astype(np.float64)))
-            out = (shared & ~mask).nonzero()[0]  # mask lies within the base: -1 for each title it lacks
-            return counts - _slice_mass(idx, out, np.ones(out.size))
+            out = np.greater(shared, mask).nonzero()[0]  # shared & ~mask in one pass; mask lies within the base: -1 for each title it lacks
+            return counts - _slice_mass(idx, out)
         profile = ctx.user.profile
         static = static_eligible(ctx.catalog, profile)
         key = ("slice_counts", self.index_key, profile.maturity, profile.region)
@@ -168,12 +168,14 @@ def _incidence(idx: SliceIndex) -> np.ndarray:
     return frozen(dense)
 
 
-def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """float64 (n_slices,): the summed ``weights`` of ``items`` in each slice, gathered from the
-    title-major index (cheap for a few titles)."""
+def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """(n_slices,): the summed ``weights`` of ``items`` in each slice (float64), or without weights
+    how many of them each slice holds (int64), gathered from the title-major index (cheap for a few titles)."""
     start, stop = idx.by_item.indptr[items], idx.by_item.indptr[items + 1]
     counts = stop - start
     pos = (stop - counts.cumsum()).repeat(counts) + np.arange(int(counts.sum()))
+    if weights is None:
+        return np.bincount(idx.by_item.indices[pos], minlength=idx.n_slices)
     return np.bincount(idx.by_item.indices[pos], weights=np.asarray(weights, np.float64).repeat(counts), minlength=idx.n_slices)
 
 

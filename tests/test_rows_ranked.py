@@ -135,3 +135,19 @@ def test_choose_takes_slices_by_value_with_at_most_max_fine_fine_ones():
         order = cand[np.argsort(-value[cand], kind="stable")]
         allowed = ~fine[order] | (fine[order].cumsum() <= max_fine)
         assert _choose(value, cand, fine.tolist(), max_rows, max_fine) == order[allowed][:max_rows].tolist()
+
+
+def test_slice_availability_counts_the_mask_titles_of_each_slice(world):
+    """GenreRows.available, from the shared context's counts (or the profile's) less the titles the
+    mask lacks: each slice's titles in the mask, unseen or eligible."""
+    genre = GenreRows(GenreRowsConfig(min_titles=3))
+    idx = genre.index(world.catalog)
+    model = FixedModel(world.catalog.n, scores=_scores(world.catalog.n, 2))
+    for u in range(0, 200, 10):
+        ctx = make_context(world.catalog, model, world.user_state(u), n=5, seed=1)
+        alone = make_context(world.catalog, model, world.user_state(u), n=5, seed=1)
+        object.__setattr__(alone, "shared", None)  # the profile's counts, corrected
+        for mask in (ctx.unseen, ctx.eligible):
+            want = idx.members.toarray() @ mask.astype(np.float64)
+            np.testing.assert_array_equal(genre.available(ctx, idx, mask), want)
+            np.testing.assert_array_equal(genre.available(alone, idx, np.asarray(mask)), want)
