@@ -90,7 +90,7 @@ class Tiles:
 
     def pos(self, items: np.ndarray) -> np.ndarray:
         """Positions in ``tiles`` of the tiles of ``items``."""
-        return np.asarray(items) if self.expand is None else self.expand[items]
+        return np.asarray(items) if self.expand is None else self.expand.take(items)
 
     def to_items(self, values: np.ndarray) -> np.ndarray:
         """Per-tile values (last axis) spread over every title: an episode gets its series' value."""

@@ -55,7 +55,7 @@ class SimilarityMixin:
         only. A title's similarity to itself is 0.
         """
         items = np.atleast_1d(np.asarray(items, np.int64))
-        if len(items) and (items.min() < 0 or items.max() >= self.n_items):
+        if len(items) and _outside(items, self.n_items):
             raise DataError(f"title index out of range [0, {self.n_items})", field="items", value=int(items[(items < 0) | (items >= self.n_items)][0]))
         c = np.float32(self._meta["config"]["content_weight"])
         query = self._content_rows(items)
@@ -76,12 +76,12 @@ class SimilarityMixin:
         targets = np.asarray(targets, np.int64)
         t = self._tiles
         n = self.n_items
-        if len(targets) and (targets.min() < 0 or targets.max() >= n):
+        if len(targets) and _outside(targets, n):
             raise DataError(f"title index out of range [0, {n})", field="targets", value=int(targets[(targets < 0) | (targets >= n)][0]))
         peak = self._collab_peak(items)
         if t.content_dense is None or peak is None or (t.expand is not None and not self._is_tile()[targets].all()):
             return np.take(self.similarity(items), targets, axis=1)
-        if len(items) and (items.min() < 0 or items.max() >= n):
+        if len(items) and _outside(items, n):
             raise DataError(f"title index out of range [0, {n})", field="items", value=int(items[(items < 0) | (items >= n)][0]))
         c = np.float32(self._meta["config"]["content_weight"])
         sims = _content_product(self._content_rows(items), t.content_dense)  # the tiles' columns of the catalog's product
@@ -218,6 +218,12 @@ def _content_product(query: np.ndarray, dense: np.ndarray) -> np.ndarray:
     if used.size == query.shape[1]:
         return query @ dense
     return query[:, used] @ dense[used]
+
+
+def _outside(x: np.ndarray, n: int) -> bool:
+    """Whether some value of the int64 array ``x`` (not empty) is outside [0, n): one unsigned maximum,
+    where a negative value reads as a number past any n."""
+    return bool(x.view(np.uint64).max() >= n)
 
 
 def _canonical(mat: sp.csr_array) -> bool:

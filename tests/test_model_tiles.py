@@ -156,6 +156,12 @@ def test_similarity_at_is_the_columns_of_similarity(model, large):
             np.testing.assert_array_equal(model._collab_sum_tiles(items), model._collab(items, tiles=True).sum(axis=0))
     with pytest.raises(DataError, match="out of range"):
         model.similarity_at(np.array([0]), np.array([len(IDS)]))
+    # a negative title is named too (the range check reads it as a large unsigned number)
+    for call, field in ((lambda: model.similarity_at(np.array([0]), np.array([0, -1])), "targets"),
+                        (lambda: model.similarity_at(np.array([0, -1]), tiles), "items"), (lambda: model.similarity(np.array([-1])), "items")):  # fmt: skip
+        with pytest.raises(DataError, match="out of range") as err:
+            call()
+        assert (err.value.field, err.value.value) == (field, -1)
     if large:  # the per-model row peaks are the maxima of the raw dense rows (0 counts where a row has empty cells)
         every = np.arange(len(IDS))
         for tiles in (False, True):
