@@ -375,7 +375,10 @@ def prepare(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Problem
         declared[[r for r, gs in declaring for _ in gs], [gcode[g] for _, gs in declaring for g in gs]] = True
     prof, incidence = _profiles(M, valid, catalog)
     norm = np.sqrt(np.add.reduce(prof * prof, axis=1, keepdims=True))  # np.linalg.norm's own sums, without its checks
-    prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
+    if (norm > 0).all():  # every row has a genre (the usual case): the same quotients, in place, without the mask
+        prof /= norm
+    else:
+        prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
     D = _grid(policy.attention, policy.n_rows, policy.row_length)
     return Problem(
         rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,

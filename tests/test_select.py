@@ -327,6 +327,18 @@ def test_shared_titles_and_profiles_equal_the_sparse_products():
     assert problem.M.size <= objective_module.DENSE_ENTRIES  # the gathered path was the one taken
 
 
+def test_a_row_without_genres_has_a_zero_profile():
+    """The genre profiles are the rows' genre counts over their norm, and 0 for a row whose titles have no
+    genre (the quotients where the norm is positive: the masked division, taken only then)."""
+    catalog = Catalog.build([f"t{i}" for i in range(6)], [f"T{i}" for i in range(6)], [["Drama"], [], ["Comedy", "Drama"], [], ["Comedy"], ["Drama"]])
+    ctx = SelectContext(catalog=catalog, eligible=np.ones(6, dtype=bool))
+    bare = CandidateRow("a", "bare", "Bare", [1, 3], [1.0, 0.5], score=1.0)
+    rich = CandidateRow("b", "rich", "Rich", [0, 2, 4], [1.0, 0.8, 0.5], score=0.5)
+    counts = np.asarray(catalog.genres, dtype=np.float64)[[0, 2, 4]].sum(axis=0)
+    for rows, profiles in (([rich], [counts / np.sqrt(counts @ counts)]), ([bare, rich], [np.zeros(len(counts)), counts / np.sqrt(counts @ counts)])):
+        np.testing.assert_array_equal(prepare(rows, _policy(), ctx).profile, np.array(profiles))
+
+
 @pytest.mark.parametrize("dedup", ["page", "window"])
 def test_few_and_many_candidates_paths_choose_the_same_pages(monkeypatch, dedup):
     """Below DENSE_ENTRIES the loop takes the refilled entries again from the used titles at each row
