@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import frozen
+from ._arrays import at_least_kth, frozen
 from ._candidates import eligible_items
 
 __all__ = ["DEPTH", "RANK_SCALE", "ranked_titles", "title_values"]
@@ -105,31 +105,8 @@ def _decay(k: int) -> np.ndarray:
     return frozen(np.exp(-np.arange(k) / RANK_SCALE))
 
 
-#: _at_most_kth on many values samples every _STRIDE-th and first keeps the values at most the
-#: sample's (_SPARE * k / _STRIDE)-th smallest (about _SPARE * k values).
-_STRIDE = 16
+#: the ranking's cut from a sample keeps about _SPARE * k values (``at_least_kth``).
 _SPARE = 1.5
-
-
-def _at_most_kth(values: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``values`` at most their ``k``-th smallest (``np.partition``'s, NaN last;
-    ``0 < k < values.size``), ascending: the k smallest and any tied with the k-th (a NaN never is).
-
-    On many values the k-th smallest is taken among the values at most a cut from a sample: when
-    they are ``k`` or more, the k smallest are among them, hence the same k-th value; with fewer
-    (or a NaN cut), among all the values.
-    """
-    r = math.ceil(_SPARE * k / _STRIDE)
-    if values.size >= 2 * r * _STRIDE:
-        sample = values[::_STRIDE].copy()  # partitioned in place
-        sample.partition(r - 1)
-        pos = (values <= sample[r - 1]).nonzero()[0]
-        if pos.size >= k:
-            within = values.take(pos)
-            kth = np.partition(within, k - 1)[k - 1]
-            return pos[within <= kth]
-    kth = np.partition(values, k - 1)[k - 1]
-    return (values <= kth).nonzero()[0]
 
 
 def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,16 +116,17 @@ def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
 
     The titles are those of ``argpartition`` and the ranks those of ``lexsort((cand, -s))`` (the
     reference, taken when scores tie at the k-th, or are not float32): float32 scores above the
-    k-th best are the k best (``_at_most_kth`` of the negated scores), and an int64 key (the
+    k-th best are the k best (``at_least_kth``), and an int64 key (the negated
     score's order-preserving bits, then the position) sorts them in one non-stable sort with the
     same result as the stable sorts.
     """
     if k < len(cand) and s.dtype == np.float32:
-        neg = s.take(cand)
-        np.negative(neg, out=neg)
-        top = _at_most_kth(neg, k)
+        values = s.take(cand)
+        top = at_least_kth(values, k, _SPARE)
         if len(top) == k:  # no tie at the k-th: the titles argpartition picks
-            bits = (neg[top] + np.float32(0.0)).view(np.int32)  # + 0.0: -0.0 and 0.0 tie, as in lexsort
+            neg = values.take(top)
+            np.negative(neg, out=neg)
+            bits = (neg + np.float32(0.0)).view(np.int32)  # + 0.0: -0.0 and 0.0 tie, as in lexsort
             key = np.where(bits < 0, bits ^ np.int32(0x7FFFFFFF), bits).astype(np.int64)  # ordered as the floats
             key <<= 32
             key |= np.arange(k)  # then by position: by title

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from pagegen._arrays import frozen
+from pagegen._arrays import at_least_kth, frozen
 from pagegen._candidates import RankContext, SharedContext, item_vector
 from pagegen._catalog import ITEM_KINDS, Catalog
 from pagegen._errors import DataError
@@ -185,9 +185,7 @@ def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.
     return cand[pos].astype(np.int32), v[pos]
 
 
-#: best_of on many values samples every _STRIDE-th, and selects among the values at least the
-#: sample's (_SPARE * k / _STRIDE)-th best (about _SPARE * k values).
-_STRIDE = 16
+#: best_of's cut from a sample keeps about _SPARE * k values (``at_least_kth``).
 _SPARE = 4
 
 
@@ -195,30 +193,12 @@ def best_of(values: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
     """Positions of the ``k`` largest ``values``, best first; ties go to the lower of ``items``
     (the distinct titles the values belong to, aligned with them). O(n) plus a sort of ``k``.
 
-    On many values, the selection runs on the values at least a cut taken from a sample: when they
-    are ``k`` or more, the ``k`` best are among them with the same ``k``-th best value, hence the
-    same positions (a NaN is never at least the cut); with fewer, it runs on all the values."""
+    On many values, the selection runs on the values at least a cut taken from a sample
+    (``at_least_kth``): the same ``k`` best, with the same ``k``-th best value, hence the same positions."""
     if k <= 0 or values.size == 0:
         return np.zeros(0, np.intp)
-    r = -(-_SPARE * k // _STRIDE)
-    if values.size >= 2 * r * _STRIDE:
-        sample = np.negative(values[::_STRIDE])  # a fresh array: partitioned in place
-        sample.partition(r - 1)
-        within = (values >= -sample[r - 1]).nonzero()[0]
-        if within.size >= k:
-            pos = within[_at_least_kth(values[within], k)]
-            return pos[np.lexsort((items[pos], -values[pos]))[:k]]
-    pos = _at_least_kth(values, k) if values.size > k else np.arange(values.size)
+    pos = at_least_kth(values, k, _SPARE) if values.size > k else np.arange(values.size)
     return pos[np.lexsort((items[pos], -values[pos]))[:k]]
-
-
-def _at_least_kth(values: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``values`` at least their ``k``-th largest (``k < values.size``), ascending."""
-    # every value tied with the k-th is kept so that the tie-break on items is exact; selecting the
-    # k smallest of -values is much faster than the k largest when values repeat (numpy's introselect)
-    neg = np.negative(values)  # a fresh array: partitioned in place
-    neg.partition(k - 1)
-    return (values >= -neg[k - 1]).nonzero()[0]
 
 
 def best_ranked(ctx: RankContext, unseen: bool) -> tuple[np.ndarray, float]:

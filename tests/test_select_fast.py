@@ -20,7 +20,9 @@ from pagegen._objective import (
 )
 from pagegen._select import FillState, greedy_fill
 from pagegen._userstate import UserState
-from pagegen._values import _SPARE, _STRIDE, _at_most_kth, _entry_values, _ranked
+from pagegen._arrays import SAMPLE_STRIDE as _STRIDE
+from pagegen._arrays import at_least_kth
+from pagegen._values import _SPARE, _entry_values, _ranked
 from pagegen.testing._strategies import NOW
 from policies._policy import Policy
 
@@ -60,7 +62,7 @@ def _scores(rng: np.random.Generator, n: int, kind: int) -> np.ndarray:
 def test_the_member_ranking_equals_argpartition_and_lexsort(kind):
     rng = np.random.default_rng(kind)
     for pos in range(40):
-        n = int(rng.integers(1, 2500 if pos % 4 else 12_000))  # some many enough for _at_most_kth's sample
+        n = int(rng.integers(1, 2500 if pos % 4 else 12_000))  # some many enough for at_least_kth's sample
         s = _scores(rng, n, kind)
         eligible = rng.random(n) < 0.8
         cand = np.flatnonzero(eligible)
@@ -77,8 +79,9 @@ def test_the_member_ranking_equals_argpartition_and_lexsort(kind):
 
 
 @pytest.mark.parametrize("kind", range(4))
-def test_at_most_kth_equals_a_partition_of_all_the_values(kind):
-    """The positions at most the k-th smallest, by the sample's cut and by one partition of every value."""
+def test_at_least_kth_equals_a_partition_of_all_the_values(kind):
+    """The positions at most the k-th smallest (at least the k-th largest of the negated values, as
+    the ranking asks), by the sample's cut and by one partition of every value."""
     rng = np.random.default_rng(10 + kind)
     sampled = 0
     for pos in range(60):
@@ -88,7 +91,7 @@ def test_at_most_kth_equals_a_partition_of_all_the_values(kind):
             values[::_STRIDE] = -1e30
         k = int(rng.integers(1, n))
         want = (values <= np.partition(values, k - 1)[k - 1]).nonzero()[0]
-        np.testing.assert_array_equal(_at_most_kth(values, k), want)
+        np.testing.assert_array_equal(at_least_kth(np.negative(values), k, _SPARE), want)
         r = math.ceil(_SPARE * k / _STRIDE)
         sampled += n >= 2 * r * _STRIDE and np.count_nonzero(values <= np.partition(values[::_STRIDE], r - 1)[r - 1]) >= k
     assert sampled > 10  # (the sample's path, not only the fallback)
