@@ -10,172 +10,31 @@ traceback instead.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import hashlib
 import sys
 import time
-from dataclasses import dataclass, field
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 
-from ._errors import DataError, PagegenError
+from .core._atomic import atomic_write_bytes, atomic_write_text
+from .core._errors import DataError, PagegenError
+from .core._page import Page
+from .evaluate._quality import main as quality_main
+from .evaluate._replay import main as evaluate_main
+from .models._fit import FitConfig, fit
+from .serve._batch import BatchConfig, run_batch
+from .serve._render import render_html, render_text
+from .serve._sources import WORLDS, check_member, demo_member, load_source, make_engine, parse_now, status, window
 
 __all__ = ["main"]
 
-WORLDS = ("tiny", "small", "medium", "large")
-
-
-def _status(message: str) -> None:
-    """A progress note on stderr, only on a terminal (pipes and logs stay clean)."""
-    if sys.stderr.isatty():
-        print(message, file=sys.stderr, flush=True)
-
-
-# -- data sources, model, engine -----------------------------------------------------------
-
-
-@dataclass
-class Source:
-    catalog: Any
-    interactions: Any
-    profiles: Any
-    now: int
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-def _parse_now(text: str | None) -> int | None:
-    if text is None:
-        return None
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        when = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise DataError("expected epoch seconds or an ISO date such as 2018-09-01", field="--now", value=text) from None
-    return int((when if when.tzinfo else when.replace(tzinfo=_dt.UTC)).timestamp())
-
-
-def load_source(args: argparse.Namespace) -> Source:
-    """The data the arguments name (default: the synthetic world)."""
-    if args.data and (args.catalog or args.events):
-        raise DataError("give either --data DIR or --catalog F --events F, not both", field="--data", value=args.data)
-    if bool(args.catalog) != bool(args.events):
-        raise DataError("--catalog and --events go together", field="--catalog" if args.catalog else "--events")
-    if args.data or args.catalog:
-        from ._load import load_dataset, load_movielens
-
-        _status(f"loading {args.data or args.catalog} ...")
-        if args.data:
-            if not Path(args.data).is_dir():
-                raise DataError("not a folder", field="--data", value=args.data)
-            ds = load_movielens(args.data, lenient=args.lenient)
-            params = {"data": str(Path(args.data).resolve())}
-        else:
-            ds = load_dataset(args.catalog, args.events, lenient=args.lenient)
-            params = {"catalog": str(Path(args.catalog).resolve()), "events": str(Path(args.events).resolve())}
-        ts = ds.interactions.timestamp
-        now = int(ts.max()) + 1 if len(ts) else 0
-        return Source(ds.catalog, ds.interactions, None, now, params)
-    from ._synthetic import synthetic_world
-
-    size = args.world or "small"
-    n_members = getattr(args, "world_members", None)  # batch: the world's member count, overridden
-    _status(f"generating the synthetic world {size!r}{'' if n_members is None else f' with {n_members:,} members'} ...")
-    world = synthetic_world(size, seed=args.world_seed, n_members=n_members)
-    params = {"world": size, "world_seed": args.world_seed} | ({} if n_members is None else {"world_members": n_members})
-    return Source(world.catalog, world.interactions, world.profiles, world.now, params)
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def load_or_fit(args: argparse.Namespace, source: Source, now: int) -> tuple[Any, dict[str, Any]]:
-    """The model file given with --model, or a model fitted now on the events before ``now``."""
-    if getattr(args, "model", None):
-        from ._model import Model
-
-        model = Model.load(args.model)
-        if model.n_items != source.catalog.n:
-            raise DataError(f"model has {model.n_items} titles but the catalog has {source.catalog.n}: fitted on other data", field="--model", value=args.model)
-        path = Path(args.model)
-        if not path.is_file():  # Model.save adds .npz when the name has none
-            path = path.with_name(path.name + ".npz")
-        return model, {"model": str(path.resolve()), "model_sha256": _file_digest(path) if path.is_file() else None}
-    from ._fit import fit
-
-    events = source.interactions
-    if len(events) and int(events.timestamp.max()) >= now:
-        events = events.before(now)
-    _status(f"fitting a model on {len(events):,} events ...")
-    return fit(source.catalog, events, profiles=source.profiles), {"model": "fit"}
-
-
-def make_engine(args: argparse.Namespace) -> tuple[Any, Source, int, dict[str, Any]]:
-    """Engine, source, build time and the parameters that identify them (for batch manifests)."""
-    from policies._policy import load_policy
-
-    from ._engine import Engine
-
-    policy = load_policy(args.policy)
-    source = load_source(args)
-    now = _parse_now(args.now)
-    now = source.now if now is None else now
-    model, model_params = load_or_fit(args, source, now)
-    kwargs: dict[str, Any] = {"interactions": source.interactions, "profiles": source.profiles, "seed": args.seed, "now": now}
-    if args.selector:
-        kwargs["selector"] = args.selector
-    engine = Engine(source.catalog, model, policy, **kwargs)
-    params = {**source.params, **model_params, "policy": args.policy, "policy_name": policy.name, "selector": args.selector, "seed": args.seed}
-    return engine, source, now, params
-
-
-def check_member(source: Source, user: str) -> str:
-    """A member id the data knows (a typo would otherwise get a cold-start page silently)."""
-    users = source.interactions.users
-    if user not in users:
-        sample = ", ".join(users.ids[:3].tolist())
-        raise DataError(f"unknown member (the data has {len(users):,} members, e.g. {sample})", field="user", value=user)
-    return str(user)
-
-
-def _window(policy_ref: str, device: str) -> tuple[int | None, int | None]:
-    from policies._policy import load_policy
-
-    try:
-        window = load_policy(policy_ref).window(device)
-    except PagegenError as err:
-        print(f"pagegen: note: visible window not marked ({err})", file=sys.stderr)
-        return None, None
-    return window.rows, window.columns
-
-
-def _demo_member(source: Source) -> str:
-    """A member worth showing: the one with the most titles in progress (then the most plays)."""
-    from ._interactions import PLAY
-    from ._userstate import FINISHED_AT
-
-    ev = source.interactions
-    n = ev.n_users
-    plays = ev.kind == PLAY
-    started = plays & (ev.value < FINISHED_AT) & (ev.value > 0)
-    score = np.bincount(ev.user[started], minlength=n) * 1_000_000 + np.bincount(ev.user[plays], minlength=n)
-    return ev.users.id(int(np.argmax(score)))
-
-
 def _emit(data: bytes, out: str | None) -> None:
     if out:
-        from ._atomic import atomic_write_bytes
-
         atomic_write_bytes(out, data)
-        _status(f"wrote {out}")
+        status(f"wrote {out}")
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -185,12 +44,10 @@ def _emit(data: bytes, out: str | None) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from ._render import render_text
-
     engine, source, now, _ = make_engine(args)
-    user = check_member(source, args.user) if args.user else _demo_member(source)
+    user = check_member(source, args.user) if args.user else demo_member(source)
     page = engine.build(user, now=now, device=args.device)
-    rows, cols = _window(args.policy, args.device)
+    rows, cols = window(args.policy, args.device)
     sys.stdout.write(render_text(page, visible_rows=rows, visible_columns=cols))
     print(f"\nnext: pagegen build {user} --format text | pagegen render --user {user} --out page.html | pagegen --help")
     return 0
@@ -200,9 +57,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     engine, source, now, _ = make_engine(args)
     page = engine.build(check_member(source, args.user), now=now, device=args.device, trace=args.trace)
     if args.format == "text":
-        from ._render import render_text
-
-        rows, cols = _window(args.policy, args.device)
+        rows, cols = window(args.policy, args.device)
         _emit(render_text(page, visible_rows=rows, visible_columns=cols).encode("utf-8"), args.out)
     else:
         _emit(page.to_json() + b"\n", args.out)
@@ -210,11 +65,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from ._fit import FitConfig, fit
-
     config = FitConfig(**_read_config(args.config)) if args.config else None
     source = load_source(args)
-    now = _parse_now(args.now)
+    now = parse_now(args.now)
     events = source.interactions if now is None else source.interactions.before(now)
     start = time.perf_counter()
     model = fit(source.catalog, events, config, profiles=source.profiles)
@@ -228,8 +81,6 @@ def _read_config(path: str) -> dict[str, Any]:
     raw = p.read_bytes()
     try:
         if p.suffix == ".toml":
-            import tomllib
-
             return tomllib.loads(raw.decode("utf-8"))
         return orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
@@ -237,8 +88,6 @@ def _read_config(path: str) -> dict[str, Any]:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from ._batch import BatchConfig, run_batch
-
     config = BatchConfig(shard_size=args.shard_size, workers=args.workers, engine=args.engine, address=args.address, device=args.device)
     if args.world_members is not None and (args.data or args.catalog):
         raise DataError("--world-members sizes the synthetic world; it does not apply to --data or --catalog", field="--world-members", value=args.world_members)
@@ -273,10 +122,6 @@ def _read_members(path: str) -> list[str]:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from ._atomic import atomic_write_text
-    from ._page import Page
-    from ._render import render_html
-
     if (args.page is None) == (args.user is None):
         raise DataError("give a page JSON file or --user ID (one of them)", field="page")
     catalog = None
@@ -293,7 +138,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         engine, source, now, _ = make_engine(args)
         page = engine.build(check_member(source, args.user), now=now, device=args.device)
         catalog, policy_ref = source.catalog, args.policy
-    rows, cols = _window(policy_ref, page.device)
+    rows, cols = window(policy_ref, page.device)
     atomic_write_text(args.out, render_html(page, catalog, visible_rows=rows, visible_columns=cols))
     print(f"wrote {args.out} ({len(page.rows)} rows, {sum(len(r.slots) for r in page.rows)} tiles)")
     return 0
@@ -305,21 +150,13 @@ def _first_line(err: Exception) -> str:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from ._page import Page
-
     _emit(orjson.dumps(Page.json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n", args.out)
     return 0
 
 
-def _delegate(module: str, argv: list[str]) -> int:
-    import importlib
-
+def _delegate(command: Callable[[list[str]], int], argv: list[str]) -> int:
     try:
-        target = importlib.import_module(module)
-    except ImportError as err:
-        raise PagegenError(f"{module} is not available in this installation ({err})") from None
-    try:
-        return int(target.main(argv) or 0)
+        return int(command(argv) or 0)
     except SystemExit as stop:  # argparse inside the delegate: --help, usage errors
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 2)
 
@@ -398,7 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_DELEGATES = {"evaluate": "pagegen._replay", "quality": "pagegen._quality"}
+_DELEGATES = {"evaluate": evaluate_main, "quality": quality_main}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from pagegen._errors import PagegenError
+from pagegen.core._errors import PagegenError
 
 from . import _rules
 from ._policy import Policy
 from ._rules import Rule, Violation
 
 if TYPE_CHECKING:
-    from pagegen._catalog import Catalog
-    from pagegen._page import Page
-    from pagegen._userstate import UserState
+    from pagegen.core._catalog import Catalog
+    from pagegen.core._page import Page
+    from pagegen.core._userstate import UserState
 
 __all__ = ["PageCheckError", "RULES", "check"]
 

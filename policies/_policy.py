@@ -16,8 +16,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pagegen._catalog import MATURITY_LEVELS
-from pagegen._errors import PolicyError
+from pagegen.core._catalog import MATURITY_LEVELS
+from pagegen.core._errors import PolicyError
 
 __all__ = ["Attention", "Eligibility", "GenreCap", "PRESETS", "Pin", "Policy", "Window", "load_policy", "policy_eligible"]
 

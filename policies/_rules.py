@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from pagegen._objective import row_genres
+from pagegen.core._candidates import row_genres
 
 from ._policy import Policy, policy_eligible
 
 if TYPE_CHECKING:
-    from pagegen._catalog import Catalog
-    from pagegen._page import Page
-    from pagegen._userstate import UserState
+    from pagegen.core._catalog import Catalog
+    from pagegen.core._page import Page
+    from pagegen.core._userstate import UserState
 
 __all__ = [
     "Rule",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen._candidates import CandidateRow, RankContext
+from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._time import DAY
 
-from ._context import _NEVER, DAY, best_of, has_titles, liking, unseen_items
+from ._context import _NEVER, best_of, has_titles, liking, unseen_items
 
 __all__ = ["BecauseYouWatched", "BecauseYouWatchedConfig"]
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from pagegen._arrays import at_least_kth, frozen
-from pagegen._candidates import RankContext, SharedContext, item_vector
-from pagegen._catalog import ITEM_KINDS, Catalog
-from pagegen._errors import DataError
-from pagegen._userstate import FINISHED_AT, Profile, UserState
-from pagegen._values import ranked_titles
+from pagegen.core._arrays import at_least_kth, frozen
+from pagegen.core._candidates import RankContext, SharedContext, item_vector
+from pagegen.core._catalog import ITEM_KINDS, Catalog
+from pagegen.core._errors import DataError
+from pagegen.core._userstate import FINISHED_AT, Profile, UserState
+from pagegen.core._values import ranked_titles
 
 __all__ = [
     "available",
@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 EPISODE = ITEM_KINDS.index("episode")
-DAY = 86_400
 
 _CATALOG_CACHE: weakref.WeakKeyDictionary[Catalog, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
 

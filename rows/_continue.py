@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen._candidates import CandidateRow, RankContext
-from pagegen._userstate import FINISHED_AT, _unique_first
+from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._time import DAY
+from pagegen.core._userstate import FINISHED_AT, _unique_first
 
-from ._context import DAY, available, decay, has_titles, next_episode, series_episodes
+from ._context import available, decay, has_titles, next_episode, series_episodes
 
 __all__ = ["ContinueWatching", "ContinueWatchingConfig"]
 

@@ -7,11 +7,11 @@ import functools
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen._arrays import frozen
-from pagegen._candidates import CandidateRow, RankContext
+from pagegen.core._arrays import frozen
+from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._time import DAY
 
 from ._context import (
-    DAY,
     best_of,
     catalog_cached,
     decay,

@@ -13,11 +13,12 @@ import itertools
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen._arrays import frozen
-from pagegen._candidates import CandidateRow, RankContext
-from pagegen._catalog import Catalog
+from pagegen.core._arrays import frozen
+from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._catalog import Catalog
+from pagegen.core._time import DAY
 
-from ._context import DAY, best_of, best_ranked, catalog_cached, has_titles, liking, static_eligible
+from ._context import best_of, best_ranked, catalog_cached, has_titles, liking, static_eligible
 from ._slices import SliceIndex, build_slices
 
 __all__ = ["GenreRows", "GenreRowsConfig"]

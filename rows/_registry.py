@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from pagegen._candidates import CandidateRow, RankContext, Ranker, rows_problems
+from pagegen.core._candidates import CandidateRow, RankContext, Ranker, rows_problems
 
 from ._because import BecauseYouWatched
 from ._continue import ContinueWatching
@@ -58,7 +58,7 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
     for name, ranker in named:
         try:
             out = list(ranker(ctx))
-        except Exception as err:  # noqa: BLE001 - isolation is the point
+        except Exception as err:
             outputs.append((name, f"{type(err).__name__}: {err}"))
             continue
         outputs.append((name, [r for r in out if not (isinstance(r, CandidateRow) and len(r) == 0)]))

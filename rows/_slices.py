@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from pagegen._catalog import Catalog
+from pagegen.core._catalog import Catalog
 
 __all__ = ["PAIR_TITLES", "SliceIndex", "build_slices", "tag_title"]
 

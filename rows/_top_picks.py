@@ -7,9 +7,10 @@ import math
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen._candidates import CandidateRow, RankContext
+from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._time import DAY
 
-from ._context import DAY, best_of, best_ranked, has_titles, popularity, ranked_pool, unseen_items
+from ._context import best_of, best_ranked, has_titles, popularity, ranked_pool, unseen_items
 
 __all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
 

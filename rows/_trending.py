@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen._candidates import CandidateRow, RankContext
+from pagegen.core._candidates import CandidateRow, RankContext
 
 from ._context import best_of, has_titles, mean, pool
 

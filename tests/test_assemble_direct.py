@@ -10,12 +10,12 @@ import numpy as np
 import orjson
 import pytest
 
-from pagegen._assemble import _positions, assemble, assemble_json
-from pagegen._candidates import CandidateRow
-from pagegen._catalog import Catalog
-from pagegen._objective import Placed, SelectContext, Selection, prepare
-from pagegen._page import JSON_OPTIONS
-from pagegen._select import SELECTORS
+from pagegen.core._candidates import CandidateRow
+from pagegen.core._catalog import Catalog
+from pagegen.core._page import JSON_OPTIONS
+from pagegen.page._assemble import _positions, assemble, assemble_json
+from pagegen.page._objective import Placed, SelectContext, Selection, prepare
+from pagegen.page._registry import SELECTORS
 from policies._policy import Policy
 
 N = 60

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import pagegen._load_common as load_common
-from pagegen._errors import DataError
-from pagegen._interactions import RATING
-from pagegen._load import load_catalog, load_dataset, load_events, load_movielens
-
 from conftest import ML_TINY
+
+import pagegen.data._load_common as load_common
+from pagegen.core._errors import DataError
+from pagegen.core._interactions import RATING
+from pagegen.data._load import load_catalog, load_dataset, load_events, load_movielens
 
 DATA = Path(__file__).parent / "data"
 TINY = ML_TINY

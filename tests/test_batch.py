@@ -7,7 +7,7 @@ import os
 import orjson
 import pytest
 
-from pagegen._batch import MANIFEST, SUCCESS, BatchConfig, BatchError, run_batch, shard_path
+from pagegen.serve._batch import MANIFEST, SUCCESS, BatchConfig, BatchError, run_batch, shard_path
 
 
 class _Page:
@@ -155,7 +155,7 @@ class ChunkEngine(EchoEngine):
 
 
 def test_build_many_gets_the_shard_in_chunks(tmp_path, monkeypatch):
-    import pagegen._batch_workers as batch
+    import pagegen.serve._batch_workers as batch
 
     monkeypatch.setattr(batch, "CHUNK", 4)
     engine = ChunkEngine()
@@ -178,7 +178,7 @@ class DumpEngine(ChunkEngine):
 
 
 def test_dump_many_is_preferred_and_writes_the_same_shards(tmp_path, monkeypatch):
-    import pagegen._batch_workers as batch
+    import pagegen.serve._batch_workers as batch
 
     monkeypatch.setattr(batch, "CHUNK", 4)
     engine = DumpEngine()
@@ -207,7 +207,7 @@ def test_a_failing_chunk_names_its_member(tmp_path, workers, engine_type):
 def test_world_members_override_is_deterministic_and_keeps_the_catalog():
     import numpy as np
 
-    from pagegen._synthetic import synthetic_world
+    from pagegen.data._synthetic import synthetic_world
 
     tiny = synthetic_world("tiny")
     assert synthetic_world("tiny", n_members=tiny.config.n_members).interactions.timestamp.tobytes() == tiny.interactions.timestamp.tobytes()
@@ -222,8 +222,8 @@ def test_world_members_override_is_deterministic_and_keeps_the_catalog():
 
 @pytest.mark.parametrize("value", [0, -5, 10_000_001, 2.5, True, "100"])
 def test_world_members_override_is_validated(value):
-    from pagegen._errors import DataError
-    from pagegen._synthetic import synthetic_world
+    from pagegen.core._errors import DataError
+    from pagegen.data._synthetic import synthetic_world
 
     with pytest.raises(DataError, match=r"n_members.*expected a whole number of members in \[1, 10,000,000\]"):
         synthetic_world("tiny", n_members=value)

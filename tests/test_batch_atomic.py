@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from pagegen._atomic import TMP_SUFFIX, atomic_open, atomic_write_bytes, atomic_write_text
+from pagegen.core._atomic import TMP_SUFFIX, atomic_open, atomic_write_bytes, atomic_write_text
 
 
 def test_write_replaces_whole_file(tmp_path):

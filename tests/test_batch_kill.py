@@ -12,7 +12,7 @@ from collections import Counter
 import orjson
 import pytest
 
-from pagegen._batch import MANIFEST, SUCCESS
+from pagegen.serve._batch import MANIFEST, SUCCESS
 
 N_MEMBERS = 200
 ARGS = ["--world", "tiny", "--limit", str(N_MEMBERS), "--shard-size", "4", "--workers", "2"]

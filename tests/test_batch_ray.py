@@ -11,7 +11,7 @@ import os
 import orjson
 import pytest
 
-from pagegen._batch import BatchConfig, BatchError, run_batch
+from pagegen.serve._batch import BatchConfig, BatchError, run_batch
 
 
 def ray_module():
@@ -26,9 +26,9 @@ def ray_module():
 
 @pytest.fixture(scope="module")
 def tiny_engine():
-    from pagegen._engine import Engine
-    from pagegen._fit import fit
-    from pagegen._synthetic import synthetic_world
+    from pagegen.data._synthetic import synthetic_world
+    from pagegen.models._fit import fit
+    from pagegen.serve._engine import Engine
 
     world = synthetic_world("tiny")
     model = fit(world.catalog, world.interactions, profiles=world.profiles, progress=False)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from test_render import summarize, tricky_page
 
 from pagegen._cli import main
-from pagegen._page import Page
-from test_render import summarize, tricky_page
+from pagegen.core._page import Page
 
 TINY = ["--world", "tiny"]
 

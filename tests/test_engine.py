@@ -7,25 +7,25 @@ import logging
 import numpy as np
 import pytest
 
-from pagegen._candidates import CandidateRow
-from pagegen._engine import Engine, build_page
-from pagegen._errors import DataError, PagegenError, PolicyError
-from pagegen._page import Page, page_grid
-from pagegen._userstate import UserState
+from pagegen.core._candidates import CandidateRow
+from pagegen.core._errors import DataError, PagegenError, PolicyError
+from pagegen.core._page import Page, page_grid
+from pagegen.core._userstate import UserState
+from pagegen.serve._engine import Engine, build_page
 from policies._check import PageCheckError, check
 from policies._policy import PRESETS, Policy, load_policy
 
 
 @pytest.fixture(scope="module")
 def world():
-    from pagegen._synthetic import synthetic_world
+    from pagegen.data._synthetic import synthetic_world
 
     return synthetic_world("tiny")
 
 
 @pytest.fixture(scope="module")
 def model(world):
-    from pagegen._fit import fit
+    from pagegen.models._fit import fit
 
     return fit(world.catalog, world.interactions, profiles=world.profiles, progress=False)
 
@@ -129,10 +129,10 @@ def test_bad_requests_are_named(world, model):
 
 
 def test_debug_switch_raises_on_a_violation(world, model):
-    from pagegen._objective import Selection
+    from pagegen.page._objective import Selection
 
     def sloppy(rows, policy, ctx):  # every row with all its titles, no dedup
-        from pagegen._objective import Placed, prepare
+        from pagegen.page._objective import Placed, prepare
 
         problem = prepare(rows, policy, ctx)
         return Selection(rows=tuple(Placed(r, problem.M[r, : problem.length[r]]) for r in range(min(len(rows), policy.n_rows))), objective=0.0)

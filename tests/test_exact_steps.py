@@ -8,10 +8,10 @@ import pytest
 from test_model import CONFIG
 from test_model_tiles import EVENTS, events, series_catalog
 
-from pagegen._als import implicit_fold_in, item_gram, rating_fold_in, ridge_gram
-from pagegen._features import dense_rows
-from pagegen._fit import fit
-from pagegen._model_personal import _mean, _std
+from pagegen.models._als import implicit_fold_in, item_gram, rating_fold_in, ridge_gram
+from pagegen.models._features import dense_rows
+from pagegen.models._fit import fit
+from pagegen.models._model_personal import _mean, _std
 from rows._context import mean
 
 
@@ -81,8 +81,8 @@ def _genre_feature(model, state) -> np.ndarray:
 
 @pytest.mark.parametrize("genres", ["0/1", "0/1, some tiles without", "weighted"])
 def test_genre_feature_by_distinct_genre_rows_is_the_product(genres):
-    from pagegen._engine import default_engine
-    from pagegen._model import Model
+    from pagegen.models._model import Model
+    from pagegen.serve._engine import default_engine
 
     engine = default_engine()
     arrays, g = engine.model.arrays, engine.model.arrays["genres"]

@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import require_ml_small
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

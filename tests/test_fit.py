@@ -7,14 +7,13 @@ import io
 import numpy as np
 import pytest
 from pydantic import ValidationError
-
-from pagegen._blend import FEATURES, fit_logistic
-from pagegen._errors import DataError
-from pagegen._fit import FitConfig, fit
-from pagegen._progress import Progress
-from pagegen._userstate import UserState
-
 from test_model import CONFIG, EVENTS, NOW, plays, tiny_catalog
+
+from pagegen.core._errors import DataError
+from pagegen.core._progress import Progress
+from pagegen.core._userstate import UserState
+from pagegen.models._blend import FEATURES, fit_logistic
+from pagegen.models._fit import FitConfig, fit
 
 
 def test_config_is_frozen_strict_and_bounded():
@@ -107,6 +106,6 @@ def test_fit_progress_goes_to_stderr(capsys):
 
 @pytest.fixture(scope="module")
 def tiny_world():
-    from pagegen._synthetic import synthetic_world
+    from pagegen.data._synthetic import synthetic_world
 
     return synthetic_world("tiny", seed=0)

@@ -6,11 +6,12 @@ import numpy as np
 import orjson
 import pytest
 
-from pagegen._candidates import CandidateRow
-from pagegen._catalog import Catalog
-from pagegen._errors import DataError, ModelFileError
-from pagegen._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, greedy, main, run_steps, step_probabilities, train, training_rows
-from pagegen._logging_policy import LoggingConfig, log_pages, plackett_luce, read_impressions, write_impressions
+from pagegen.core._candidates import CandidateRow
+from pagegen.core._catalog import Catalog
+from pagegen.core._errors import DataError, ModelFileError
+from pagegen.learned._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, greedy, run_steps, step_probabilities, train, training_rows
+from pagegen.learned._logging_policy import LoggingConfig, log_pages, plackett_luce, read_impressions, write_impressions
+from pagegen.learned._train import main
 
 N = 80
 GENRES = ("Action", "Comedy", "Drama", "Horror")

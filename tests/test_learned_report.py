@@ -13,13 +13,12 @@ VIEWS = 12
 
 @pytest.fixture(scope="module")
 def setup():
+    from pagegen.data._synthetic import synthetic_world
+    from pagegen.evaluate._learned_report import ReportConfig, member_requests, step_config
+    from pagegen.learned._learned import Request, train, training_rows
+    from pagegen.learned._logging_policy import log_pages
+    from pagegen.models._fit import fit
     from policies._policy import load_policy
-
-    from pagegen._fit import fit
-    from pagegen._learned import Request, train, training_rows
-    from pagegen._learned_report import ReportConfig, member_requests, step_config
-    from pagegen._logging_policy import log_pages
-    from pagegen._synthetic import synthetic_world
 
     world = synthetic_world("tiny", seed=1)
     model = fit(world.catalog, world.interactions, profiles=world.profiles)
@@ -39,9 +38,9 @@ def test_off_policy_intervals_cover_the_true_value(setup) -> None:
 
     The replay must see the features the logging loop and the truth saw (a replay shrunk to
     ``depth`` rows once shifted the ``position`` feature and biased the learned target low)."""
-    from pagegen._learned import Request, gain_scorer
-    from pagegen._learned_report import off_policy, true_value
-    from pagegen._logging_policy import LoggingConfig, log_pages
+    from pagegen.evaluate._learned_report import off_policy, true_value
+    from pagegen.learned._learned import Request, gain_scorer
+    from pagegen.learned._logging_policy import LoggingConfig, log_pages
 
     world, policy, config, steps, scorer, eval_m, _model = setup
     depth = 3
@@ -61,8 +60,8 @@ def test_off_policy_intervals_cover_the_true_value(setup) -> None:
 
 def test_replay_sees_the_logged_features(setup) -> None:
     """Replaying a logged page's first rows computes, for each logged row, the features logging recorded."""
-    from pagegen._learned import Request, gain_scorer, run_steps
-    from pagegen._logging_policy import log_pages
+    from pagegen.learned._learned import Request, gain_scorer, run_steps
+    from pagegen.learned._logging_policy import log_pages
 
     world, policy, config, steps, scorer, eval_m, _model = setup
     mem = eval_m[0]
@@ -82,7 +81,7 @@ def test_replay_sees_the_logged_features(setup) -> None:
 
 
 def test_comparison_table(setup) -> None:
-    from pagegen._learned_report import compare, format_report
+    from pagegen.evaluate._learned_report import compare, format_report
 
     world, policy, config, steps, scorer, eval_m, _model = setup
     table = compare(world, world.catalog, eval_m, scorer, policy, config)
@@ -100,14 +99,13 @@ def test_comparison_table(setup) -> None:
 
 
 def test_learned_selector_fits_the_page_builder_interface(setup) -> None:
+    from pagegen.core._errors import PagegenError
+    from pagegen.page._learned_select import learned_selector
+    from pagegen.page._objective import SelectContext
+    from pagegen.serve._engine import assemble
     from policies._check import check
     from rows._context import make_context
     from rows._registry import candidate_rows
-
-    from pagegen._engine import assemble
-    from pagegen._errors import PagegenError
-    from pagegen._learned_select import learned_selector
-    from pagegen._objective import SelectContext
 
     world, policy, config, steps, scorer, eval_m, model = setup
     select = learned_selector(scorer)

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pagegen._load_common as load_common
-from pagegen._catalog import ITEM_KINDS, MATURITY_LEVELS, Catalog
-from pagegen._interactions import EVENT_KINDS, PLAY
-from pagegen._load import MAX_TIMESTAMP, load_catalog, load_dataset, load_events
+import pagegen.data._load_common as load_common
+from pagegen.core._catalog import ITEM_KINDS, MATURITY_LEVELS, Catalog
+from pagegen.core._interactions import EVENT_KINDS, PLAY
+from pagegen.data._load import MAX_TIMESTAMP, load_catalog, load_dataset, load_events
 
 GENERIC = Path(__file__).parent / "data" / "generic"
 
@@ -159,7 +159,7 @@ def test_ids_are_stripped(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("colliding", ["everything", "users only"])
 def test_hash_collisions_fall_back_to_comparing_strings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colliding: str) -> None:
-    import pagegen._load_generic as load_generic
+    import pagegen.data._load_generic as load_generic
 
     cat = Catalog.build(["a", "bb", "ccc", "dddd"], ["A", "B", "C", "D"])
     path = tmp_path / "events.csv"

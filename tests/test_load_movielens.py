@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import pagegen._load_common as load_common
-from pagegen._errors import DataError
-from pagegen._interactions import EVENT_KINDS, PLAY, RATING
-from pagegen._load import load_movielens, parse_year
-
 from conftest import ML_TINY
+
+import pagegen.data._load_common as load_common
+from pagegen.core._errors import DataError
+from pagegen.core._interactions import EVENT_KINDS, PLAY, RATING
+from pagegen.data._load import load_movielens, parse_year
 
 TINY = ML_TINY
 
@@ -201,7 +200,7 @@ def test_parse_year(title: str, year: int) -> None:
 @pytest.mark.parametrize("wide", [False, True])
 def test_time_order_matches_lexsort(wide: bool) -> None:
     """Both ways of ordering events (one packed key; item pass then user/time key) equal lexsort."""
-    from pagegen._load_ratings import time_order
+    from pagegen.data._load_ratings import time_order
 
     rng = np.random.default_rng(3)
     n, n_items = 5_000, 70_000 if wide else 50  # wide: 23 + 32 + 17 bits do not fit one key

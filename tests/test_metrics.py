@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from pagegen._errors import DataError
-from pagegen._metrics import (
+from pagegen.core._errors import DataError
+from pagegen.evaluate._metrics import (
     as_relevance,
     calibration_kl,
     cell_grades,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagegen._metrics import dcg2d, duplicates, n2dcg, reading_order, recall, recall_curve
+from pagegen.evaluate._metrics import dcg2d, duplicates, n2dcg, reading_order, recall, recall_curve
 
 N_ITEMS = 25
 
@@ -60,7 +60,7 @@ def ideal_page(rel: dict, rows: int, cols: int, filler: list[int]) -> np.ndarray
 
 @given(relevances.filter(bool), st.integers(1, 6), st.integers(1, 6))
 def test_n2dcg_is_one_on_the_ideal_page(rel: dict, rows: int, cols: int) -> None:
-    filler = [i for i in range(N_ITEMS, 2 * N_ITEMS)]  # never relevant
+    filler = list(range(N_ITEMS, 2 * N_ITEMS))  # never relevant
     page = ideal_page(rel, rows, cols, filler)
     assert n2dcg(page, rel) == pytest.approx(1.0)
     assert duplicates(page) == 0

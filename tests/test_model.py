@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagegen._catalog import Catalog
-from pagegen._errors import DataError
-from pagegen._fit import FitConfig, fit
-from pagegen._interactions import Interactions
-from pagegen._userstate import Profile, UserState
-from pagegen._vocab import Vocab
+from pagegen.core._catalog import Catalog
+from pagegen.core._errors import DataError
+from pagegen.core._interactions import Interactions
+from pagegen.core._userstate import Profile, UserState
+from pagegen.core._vocab import Vocab
+from pagegen.models._fit import FitConfig, fit
 
 DAY = 86_400
 T0 = 1_600_000_000

@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from pagegen._errors import ModelFileError
-from pagegen._fit import FORMAT_VERSION, FitConfig, fit
-from pagegen._model import Model
-from pagegen._modelio import manifest_path
-from pagegen._userstate import UserState
-
 from test_model import CONFIG, NOW, T0, plays, tiny_catalog
+
+from pagegen.core._errors import ModelFileError
+from pagegen.core._userstate import UserState
+from pagegen.models._fit import FORMAT_VERSION, FitConfig, fit
+from pagegen.models._model import Model
+from pagegen.models._modelio import manifest_path
 
 DAY = 86_400
 

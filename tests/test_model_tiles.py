@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_model import CONFIG, NOW, T0, plays
 
-from pagegen._catalog import Catalog
-from pagegen._errors import DataError
-from pagegen._fit import fit
-from pagegen._interactions import Interactions
-from pagegen._popularity import SPAN, CountIndex, first_per_day, fold_items, item_starts, play_keys, plays_before
-from pagegen._userstate import UserState
-
-from test_model import CONFIG, DAY, NOW, T0, plays
+from pagegen.core._catalog import Catalog
+from pagegen.core._errors import DataError
+from pagegen.core._interactions import Interactions
+from pagegen.core._time import DAY
+from pagegen.core._userstate import UserState
+from pagegen.models._fit import fit
+from pagegen.models._popularity import SPAN, CountIndex, first_per_day, fold_items, item_starts, play_keys, plays_before
 
 # a movie, a series with three episodes, two more movies
 IDS = ["m", "s", "s1", "s2", "s3", "n", "o"]
@@ -172,7 +172,7 @@ def test_content_product_over_the_held_features_is_the_whole_product():
     """Sparse content vectors of 1-24 titles (a row may hold no feature): the product over the
     features the rows hold is ``query @ dense`` (to the bit with 0/1 features, whose sums are
     exact in any order; to float32 rounding with weights, which the BLAS may sum in another order)."""
-    from pagegen._model_similarity import _content_product
+    from pagegen.models._model_similarity import _content_product
 
     rng = np.random.default_rng(3)
     for pos in range(300):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pagegen._errors import DataError
-from pagegen._ope import cumulative_weights, doubly_robust, ips, snips
-from pagegen._simulate import BrowseConfig, browse, browse_rng, expected_plays
+from pagegen.core._errors import DataError
+from pagegen.learned._ope import cumulative_weights, doubly_robust, ips, snips
+from pagegen.learned._simulate import BrowseConfig, browse, browse_rng, expected_plays
 
 # K candidate one-title rows with fixed play probabilities; a page holds R of them.
 K, R = 6, 4

@@ -12,11 +12,9 @@ import orjson
 import pytest
 from pydantic import BaseModel, ValidationError, field_serializer
 
-from pagegen._assemble import assemble, assemble_json
-from pagegen._candidates import CandidateRow
-from pagegen._catalog import Catalog
-from pagegen._objective import Placed, Selection
-from pagegen._page import (
+from pagegen.core._candidates import CandidateRow
+from pagegen.core._catalog import Catalog
+from pagegen.core._page import (
     PAGE_FORMAT_VERSION,
     Page,
     PageRow,
@@ -27,6 +25,8 @@ from pagegen._page import (
     page_grid,
     trusted_models,
 )
+from pagegen.page._assemble import assemble, assemble_json
+from pagegen.page._objective import Placed, Selection
 
 
 def _page(**kw):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pagegen._catalog import Catalog
-from pagegen._errors import PolicyError
-from pagegen._page import Page, PageRow, Slot
-from pagegen._userstate import Profile, UserState
+from pagegen.core._catalog import Catalog
+from pagegen.core._errors import PolicyError
+from pagegen.core._page import Page, PageRow, Slot
+from pagegen.core._userstate import Profile, UserState
 from policies._check import RULES, PageCheckError, check
 from policies._policy import PRESETS, Policy, load_policy, policy_eligible
 from policies._rules import Violation

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pagegen._candidates import RankContext
-from pagegen._engine import assemble
-from pagegen._objective import Placed, SelectContext, Selection, objective, prepare
-from pagegen._page import Page, page_grid
-from pagegen._select import SELECTORS
 from pagegen import CandidateRow, Catalog, UserState
+from pagegen.core._candidates import RankContext
+from pagegen.core._page import Page, page_grid
+from pagegen.page._objective import Placed, SelectContext, Selection, objective, prepare
+from pagegen.page._registry import SELECTORS
+from pagegen.serve._engine import assemble
 from pagegen.testing._strategies import NOW, Instance, instances, shrink_policy
 from policies._check import check
 from policies._policy import PRESETS, load_policy
@@ -171,9 +171,9 @@ def test_broken_selectors_are_caught_when_they_break_a_rule(rule, inst):
 
 
 def test_broken_selectors_are_caught_on_a_known_instance():
-    from pagegen._candidates import CandidateRow
-    from pagegen._catalog import Catalog
-    from pagegen._userstate import UserState
+    from pagegen.core._candidates import CandidateRow
+    from pagegen.core._catalog import Catalog
+    from pagegen.core._userstate import UserState
     from pagegen.testing._strategies import Instance
     from policies._policy import Policy
     from policies._rules import member_eligible

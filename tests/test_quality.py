@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pagegen import _quality
-from pagegen._interactions import Interactions
-from pagegen._quality import ranking_metrics, temporal_split
-from pagegen._vocab import Vocab
+from pagegen.core._interactions import Interactions
+from pagegen.core._vocab import Vocab
+from pagegen.evaluate import _quality
+from pagegen.evaluate._quality import ranking_metrics, temporal_split
 
 
 def ratings(rows: list[tuple[int, int, int, float]]) -> Interactions:

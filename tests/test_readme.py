@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ML_SMALL, require_ml_small
 
 REPO = Path(__file__).resolve().parent.parent

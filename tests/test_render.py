@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from pagegen._catalog import Catalog
-from pagegen._page import Page, PageRow, Slot
-from pagegen._render import render_html, render_text
+from pagegen.core._catalog import Catalog
+from pagegen.core._page import Page, PageRow, Slot
+from pagegen.serve._render import render_html, render_text
 
 TRICKY = [
     ("t1", 'Tom & Jerry\'s "Big" Day'),

@@ -12,10 +12,10 @@ import struct
 import subprocess
 
 import pytest
-
-from pagegen._atomic import atomic_write_text
-from pagegen._render import render_html
 from test_render import summarize, tricky_catalog, tricky_page
+
+from pagegen.core._atomic import atomic_write_text
+from pagegen.serve._render import render_html
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = (

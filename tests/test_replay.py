@@ -8,8 +8,8 @@ import numpy as np
 import orjson
 import pytest
 
-from pagegen._errors import DataError
-from pagegen._replay import BASELINE, EvalConfig, evaluate, main, wrap_list
+from pagegen.core._errors import DataError
+from pagegen.evaluate._replay import BASELINE, EvalConfig, evaluate, main, wrap_list
 
 SELECTORS = ("template", "row_ranking", "stage_wise")
 
@@ -110,11 +110,11 @@ def test_movielens_replay_sample(ml_small_dir) -> None:
 
 
 def test_member_pages_match_lone_builds() -> None:
-    from pagegen._engine import Engine
-    from pagegen._fit import fit
-    from pagegen._page import page_grid
-    from pagegen._replay import member_pages
-    from pagegen._synthetic import synthetic_world
+    from pagegen.core._page import page_grid
+    from pagegen.data._synthetic import synthetic_world
+    from pagegen.evaluate._replay import member_pages
+    from pagegen.models._fit import fit
+    from pagegen.serve._engine import Engine
 
     world = synthetic_world("tiny", 1)
     model = fit(world.catalog, world.interactions, profiles=world.profiles, progress=False)

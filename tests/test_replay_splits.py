@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pagegen._catalog import Catalog
-from pagegen._errors import DataError
-from pagegen._interactions import EVENT_KINDS, Interactions
-from pagegen._splits import display_titles, leave_last_split, time_split, truth_split
-from pagegen._vocab import Vocab
+from pagegen.core._catalog import Catalog
+from pagegen.core._errors import DataError
+from pagegen.core._interactions import EVENT_KINDS, Interactions
+from pagegen.core._vocab import Vocab
+from pagegen.evaluate._splits import display_titles, leave_last_split, time_split, truth_split
 
 PLAY, RATING, IMPRESSION = (EVENT_KINDS.index(k) for k in ("play", "rating", "impression"))
 

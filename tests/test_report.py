@@ -8,7 +8,7 @@ import re
 import orjson
 import pytest
 
-from pagegen._report import EvalResult, SelectorResult, html_report, markdown_table, write_html, write_json
+from pagegen.evaluate._report import EvalResult, SelectorResult, html_report, markdown_table, write_html, write_json
 
 
 def selector(name: str, recall: float, *, dups: int = 0, kl: float = 0.5) -> SelectorResult:

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagegen._catalog import Catalog
-from pagegen._userstate import FINISHED_AT, Profile, UserState
+from pagegen.core._catalog import Catalog
+from pagegen.core._userstate import FINISHED_AT, Profile, UserState
 from pagegen.testing import FixedModel
 from rows._context import make_context
 from rows._continue import ContinueWatching, ContinueWatchingConfig

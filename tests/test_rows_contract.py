@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pagegen._candidates import CandidateRow, RankContext
-from pagegen._catalog import Catalog
-from pagegen._userstate import UserState
+from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._catalog import Catalog
+from pagegen.core._userstate import UserState
 from pagegen.testing import FixedModel, check_ranker, check_rows
 from rows._context import make_context
 from rows._registry import RANKERS, RankerFailure, candidate_rows, default_rankers
@@ -15,7 +15,7 @@ from rows._registry import RANKERS, RankerFailure, candidate_rows, default_ranke
 
 @pytest.fixture(scope="module")
 def world():
-    from pagegen._synthetic import synthetic_world
+    from pagegen.data._synthetic import synthetic_world
 
     return synthetic_world("tiny", seed=0)
 
@@ -41,7 +41,7 @@ def test_contract_on_tiny_world_with_known_model(world, name):
 
 @pytest.fixture(scope="module")
 def fitted(world):
-    fit_mod = pytest.importorskip("pagegen._fit", reason="the fitted model is not in this checkout yet")
+    fit_mod = pytest.importorskip("pagegen.models._fit", reason="the fitted model is not in this checkout yet")
     return fit_mod.fit(world.catalog, world.interactions, progress=False)
 
 
@@ -182,7 +182,7 @@ def test_empty_catalog_gives_no_rows():
 
 
 def test_rows_of_one_ranker_are_checked_together_and_each_problem_is_still_named(world):
-    from pagegen._candidates import rows_problems
+    from pagegen.core._candidates import rows_problems
 
     ctx = make_context(world.catalog, _popularity_model(world), world.user_state(2), n=10, seed=0)
     items = _eligible_items(ctx, 4)

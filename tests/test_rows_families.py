@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from pagegen._catalog import Catalog
-from pagegen._userstate import Profile, UserState
+from pagegen.core._catalog import Catalog
+from pagegen.core._userstate import Profile, UserState
 from pagegen.testing import FixedModel
 from rows._because import BecauseYouWatched, BecauseYouWatchedConfig
 from rows._context import make_context, top_k

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-import pagegen._values
+import pagegen.core._values
 import rows._genre
 import rows._top_picks
 from pagegen.testing import FixedModel
@@ -19,7 +19,7 @@ from rows._top_picks import TopPicks, TopPicksConfig
 
 @pytest.fixture(scope="module")
 def world():
-    from pagegen._synthetic import synthetic_world
+    from pagegen.data._synthetic import synthetic_world
 
     return synthetic_world("tiny", seed=0)
 
@@ -54,7 +54,7 @@ def _rows(world, model, users, rankers):
 def test_rows_from_the_ranking_equal_the_rows_of_their_own_selection(world, monkeypatch, kind, depth):
     """Rankings of 5 to all titles (bounds at a tie, signed zeros): the rows equal those of the
     fallback (no ranking), and the ranking gave some of the genre rows."""
-    monkeypatch.setattr(pagegen._values, "DEPTH", depth)
+    monkeypatch.setattr(pagegen.core._values, "DEPTH", depth)
     model = FixedModel(world.catalog.n, scores=_scores(world.catalog.n, kind))
     users = [world.user_state(u) for u in range(0, 200, 5)]
     rankers = [TopPicks(), TopPicks(TopPicksConfig(exclude_seen=False)), GenreRows(GenreRowsConfig(min_titles=3, min_eligible=2)), GenreRows(GenreRowsConfig(min_titles=3, min_eligible=2, exclude_seen=False, explore=1.0))]
@@ -78,7 +78,7 @@ def test_rows_from_the_ranking_equal_the_rows_of_their_own_selection(world, monk
 def test_best_ranked_is_the_ranking_of_the_selection_within_the_mask(world, monkeypatch):
     """best_ranked: the eligible (or unseen) titles by score then title; the bound is the last one's
     score, -inf when every eligible title is ranked."""
-    monkeypatch.setattr(pagegen._values, "DEPTH", 0.5)
+    monkeypatch.setattr(pagegen.core._values, "DEPTH", 0.5)
     model = FixedModel(world.catalog.n, scores=_scores(world.catalog.n, 0))
     for u in range(0, 200, 25):
         ctx = make_context(world.catalog, model, world.user_state(u), n=5, seed=1)
@@ -91,7 +91,7 @@ def test_best_ranked_is_the_ranking_of_the_selection_within_the_mask(world, monk
             np.testing.assert_array_equal(order, np.arange(ranked.size))
             left_out = np.setdiff1d(np.flatnonzero(mask), ranked)
             assert (ctx.scores[left_out] <= bound).all()
-    monkeypatch.setattr(pagegen._values, "DEPTH", 1e3)
+    monkeypatch.setattr(pagegen.core._values, "DEPTH", 1e3)
     ctx = make_context(world.catalog, model, world.user_state(0), n=5, seed=1)
     ranked, bound = best_ranked(ctx, False)
     assert bound == -math.inf and ranked.size == np.count_nonzero(ctx.eligible)
@@ -100,8 +100,8 @@ def test_best_ranked_is_the_ranking_of_the_selection_within_the_mask(world, monk
 def test_affinity_is_the_logistic_of_the_scores_z_over_the_eligible_titles(world):
     """RankContext.affinity from the eligible titles' mean and spread (eligible_items), and from every
     title's when none is eligible."""
-    from pagegen._candidates import eligible_items
-    from pagegen._userstate import UserState
+    from pagegen.core._candidates import eligible_items
+    from pagegen.core._userstate import UserState
 
     model = FixedModel(world.catalog.n, scores=_scores(world.catalog.n, 2))
 

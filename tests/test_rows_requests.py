@@ -9,15 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagegen._userstate import UserState
+from pagegen.core._time import DAY
+from pagegen.core._userstate import UserState
 from pagegen.testing import FixedModel
-from rows._context import DAY, best_of, history_liking, liking, make_context, top_k
+from rows._context import best_of, history_liking, liking, make_context, top_k
 from rows._registry import candidate_rows
 
 
 @pytest.fixture(scope="module")
 def world():
-    from pagegen._synthetic import synthetic_world
+    from pagegen.data._synthetic import synthetic_world
 
     return synthetic_world("tiny", seed=0)
 
@@ -185,7 +186,7 @@ def _same_rows(a, b) -> None:
 def test_a_shared_context_gives_the_rows_of_a_request_on_its_own(world):
     """Members of one profile at one now share the member-independent work (one trending call for
     all of them); their rows are those of contexts that compute everything themselves."""
-    from pagegen._candidates import RankContext
+    from pagegen.core._candidates import RankContext
 
     model = _model(world)
     members = range(0, len(world.profiles), 3)
@@ -205,8 +206,8 @@ def test_a_shared_context_gives_the_rows_of_a_request_on_its_own(world):
 
 
 def test_a_shared_context_of_another_model_or_time_is_refused(world):
-    from pagegen._candidates import RankContext
-    from pagegen._errors import DataError
+    from pagegen.core._candidates import RankContext
+    from pagegen.core._errors import DataError
 
     user = world.user_state(1)
     ctx = make_context(world.catalog, FixedModel(world.catalog.n), user, n=5, seed=0)

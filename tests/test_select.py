@@ -8,15 +8,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from pagegen._candidates import CandidateRow, RankContext
-from pagegen._catalog import Catalog
-from pagegen._errors import PagegenError
-from pagegen._learned import FEATURES
-from pagegen._learned_select import learned_selector
-from pagegen._objective import RANK_SCALE, ROW_SHARE, Placed, SelectContext, objective, prepare, title_values
-from pagegen._select import SELECTORS, _stage_key, greedy_fill
-from pagegen._select_exact import ExactConfig, ExactSelector
-from pagegen._userstate import UserState
+from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._catalog import Catalog
+from pagegen.core._errors import PagegenError
+from pagegen.core._userstate import UserState
+from pagegen.learned._learned import FEATURES
+from pagegen.page._learned_select import learned_selector
+from pagegen.page._objective import RANK_SCALE, ROW_SHARE, Placed, SelectContext, objective, prepare, title_values
+from pagegen.page._registry import SELECTORS
+from pagegen.page._select import _stage_key, greedy_fill
+from pagegen.page._select_exact import ExactConfig, ExactSelector
 from pagegen.testing._strategies import NOW, instances
 from policies._policy import Policy
 
@@ -183,7 +184,7 @@ def test_learned_runs_inside_the_constrained_loop():
 
 
 def test_pairwise_and_per_row_redundancy_agree(monkeypatch):
-    import pagegen._objective as objective_module
+    import pagegen.page._objective as objective_module
 
     rng = np.random.default_rng(0)
     rows = []
@@ -208,7 +209,7 @@ def test_an_available_pin_leaves_the_titles_of_a_required_pin():
     """Top 10 (pinned at row 0, 'available') holds only titles that Continue Watching (pinned within 2
     rows, 'in_progress') needs: placing it first would leave Continue Watching one title (< min_titles)
     although the member has 5 titles in progress, which check() reports. Top 10 gives way instead."""
-    from pagegen._engine import assemble
+    from pagegen.serve._engine import assemble
     from policies._check import check
 
     catalog = Catalog.build([f"t{i}" for i in range(9)], [f"T{i}" for i in range(9)], [["Drama"]] * 9)
@@ -231,7 +232,7 @@ def test_an_available_pin_leaves_the_titles_of_a_required_pin():
 
 
 def test_title_index_finds_every_entry_of_a_title():
-    from pagegen._objective import TitleIndex
+    from pagegen.page._objective import TitleIndex
 
     rng = np.random.default_rng(1)
     M = np.full((7, 5), -1, dtype=np.int32)
@@ -249,7 +250,7 @@ def test_title_index_finds_every_entry_of_a_title():
 def test_deferred_gains_match_the_objective(monkeypatch, small):
     """template and row_ranking add up the gains of their rows at the end (from the placed pairs only):
     the same page objective, with the pairwise redundancy matrix and without it."""
-    import pagegen._objective as objective_module
+    import pagegen.page._objective as objective_module
 
     monkeypatch.setattr(objective_module, "SMALL", small)
     rng = np.random.default_rng(2)
@@ -269,7 +270,7 @@ def test_deferred_gains_match_the_objective(monkeypatch, small):
 def test_refilled_values_kept_up_to_date_equal_a_fresh_sum(model):
     """With a geometric attention the loop sums again only the candidates that lost a title; at every
     row index the refilled values equal a fresh sum over every candidate (the log attention always sums all)."""
-    from pagegen._fill import _refilled
+    from pagegen.page._fill import _refilled
 
     rng = np.random.default_rng(5)
     catalog = Catalog.build([f"t{i}" for i in range(40)], [f"T{i}" for i in range(40)], [["Drama"] if i % 2 else ["Comedy"] for i in range(40)])
@@ -308,7 +309,7 @@ def _overlapping_rows(rng, n_rows, pool, longest):
 def test_shared_titles_and_profiles_equal_the_sparse_products():
     """The pairwise shared-title counts (from the title index) and the genre profiles (gathered when the
     candidates are few) equal the products with the rows x titles incidence matrix."""
-    import pagegen._objective as objective_module
+    import pagegen.page._objective as objective_module
 
     rng = np.random.default_rng(9)
     catalog = Catalog.build([f"t{i}" for i in range(50)], [f"T{i}" for i in range(50)], [["Drama", "Comedy"][: 1 + i % 2] if i % 3 else ["Horror"] for i in range(50)])
@@ -343,8 +344,8 @@ def test_a_row_without_genres_has_a_zero_profile():
 def test_few_and_many_candidates_paths_choose_the_same_pages(monkeypatch, dedup):
     """Below DENSE_ENTRIES the loop takes the refilled entries again from the used titles at each row
     index; above, it keeps them through the title index: the same pages, gains and objective."""
-    import pagegen._objective as objective_module
-    import pagegen._select as select_module
+    import pagegen.page._objective as objective_module
+    import pagegen.page._select as select_module
 
     rng = np.random.default_rng(11)
     catalog = Catalog.build([f"t{i}" for i in range(60)], [f"T{i}" for i in range(60)], [["Drama"] if i % 2 else ["Comedy"] for i in range(60)])

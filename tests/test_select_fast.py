@@ -7,9 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from pagegen._candidates import CandidateRow, RankContext
-from pagegen._catalog import Catalog
-from pagegen._objective import (
+from pagegen.core._arrays import SAMPLE_STRIDE as _STRIDE
+from pagegen.core._arrays import at_least_kth
+from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._catalog import Catalog
+from pagegen.core._userstate import UserState
+from pagegen.core._values import _SPARE, _entry_values, _ranked
+from pagegen.page._objective import (
     DEPTH,
     RANK_SCALE,
     SelectContext,
@@ -18,11 +22,7 @@ from pagegen._objective import (
     prepare,
     title_values,
 )
-from pagegen._select import FillState, greedy_fill
-from pagegen._userstate import UserState
-from pagegen._arrays import SAMPLE_STRIDE as _STRIDE
-from pagegen._arrays import at_least_kth
-from pagegen._values import _SPARE, _entry_values, _ranked
+from pagegen.page._select import FillState, greedy_fill
 from pagegen.testing._strategies import NOW
 from policies._policy import Policy
 
@@ -173,7 +173,7 @@ def test_the_state_a_key_reads_is_computed_on_read():
 def test_stage_wise_inline_gains_equal_the_fill_state_sums(attention):
     """stage_wise's loop computes its gains inline (few entries, geometric attention): the same floats
     as _stage_key reading FillState at every row index (a key that is not _stage_key itself)."""
-    from pagegen._select import _stage_key
+    from pagegen.page._select import _stage_key
 
     rng = np.random.default_rng(8)
     catalog = Catalog.build([f"t{i}" for i in range(40)], [f"T{i}" for i in range(40)], [["Drama"] if i % 2 else ["Comedy"] for i in range(40)])
@@ -193,7 +193,7 @@ def test_stage_wise_inline_gains_equal_the_fill_state_sums(attention):
 def test_kind_caps_kept_per_policy_equal_the_policy_caps():
     """kind_caps keeps each policy's caps by kind: the values of policy.kind_cap, for kinds seen before
     and new ones, and per policy (two equal-looking policies with other caps do not share them)."""
-    from pagegen._fill import kind_caps
+    from pagegen.page._fill import kind_caps
 
     base = {"n_rows": 6, "row_length": 4, "min_titles": 1, "windows": {"web": {"rows": 2, "columns": 2}}, "genre_cap": None}
     capped = Policy(**base, max_rows_per_kind={"genre": 2}, pins=[{"kind": "top10", "at": 1}])

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from pagegen._errors import DataError
-from pagegen._simulate import BrowseConfig, attention, browse, browse_rng, expected_plays, play_grid
+from pagegen.core._errors import DataError
+from pagegen.learned._simulate import BrowseConfig, attention, browse, browse_rng, expected_plays, play_grid
 
 
 def _page(rng: np.random.Generator, n_rows: int = 6, n_cols: int = 8, empty: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from pagegen._catalog import ITEM_KINDS, MATURITY_LEVELS
-from pagegen._errors import DataError
-from pagegen._interactions import IMPRESSION, PLAY, RATING
-from pagegen._synthetic import SIZES, World, WorldConfig, synthetic_world
-from pagegen._userstate import FINISHED_AT, Profile
+from pagegen.core._catalog import ITEM_KINDS, MATURITY_LEVELS
+from pagegen.core._errors import DataError
+from pagegen.core._interactions import IMPRESSION, PLAY, RATING
+from pagegen.core._userstate import FINISHED_AT, Profile
+from pagegen.data._synthetic import SIZES, World, WorldConfig, synthetic_world
 
 DAY = 86_400
 MOVIE, SERIES, EPISODE = (ITEM_KINDS.index(k) for k in ("movie", "series", "episode"))

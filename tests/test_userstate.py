@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pagegen._catalog import Catalog
-from pagegen._errors import DataError
-from pagegen._interactions import EVENT_KINDS, Interactions
-from pagegen._userstate import FINISHED_AT, Profile, UserState
-from pagegen._vocab import Vocab
+from pagegen.core._catalog import Catalog
+from pagegen.core._errors import DataError
+from pagegen.core._interactions import EVENT_KINDS, Interactions
+from pagegen.core._userstate import FINISHED_AT, Profile, UserState
+from pagegen.core._vocab import Vocab
 
 NOW = 1_000_000
 N_ITEMS = 5
@@ -229,7 +229,7 @@ def test_profile_accepts_a_maturity_name_and_rejects_the_rest() -> None:
 
 @given(st.lists(st.integers(0, 12), max_size=40))
 def test_unique_first_is_numpy_unique_with_first_index(values):
-    from pagegen._userstate import _unique_first
+    from pagegen.core._userstate import _unique_first
 
     arr = np.asarray(values, np.int32)[::-1]  # a reversed view, as the state builder passes it
     got, want = _unique_first(arr), np.unique(arr, return_index=True)

@@ -1,6 +1,5 @@
 """The reusable ranker contract: run it on any ranker, built-in or your own.
 
-    from pagegen.testing import check_ranker
     check_ranker(my_ranker, catalog, model, users)   # raises AssertionError naming what broke
 
 It checks, for every member given: the rows are CandidateRows with a kind and a key, their
@@ -18,9 +17,10 @@ import numpy as np
 import orjson
 import scipy.sparse as sp
 
-from .._candidates import CandidateRow, RankContext, Ranker, row_problems
-from .._catalog import Catalog
-from .._userstate import UserState
+from pagegen.core._candidates import CandidateRow, RankContext, Ranker, row_problems
+from pagegen.core._catalog import Catalog
+from pagegen.core._userstate import UserState
+from rows._context import make_context  # the rows package builds contexts; import late to avoid a cycle
 
 __all__ = ["FixedModel", "check_ranker", "check_rows", "rows_equal"]
 
@@ -121,7 +121,6 @@ def check_ranker(ranker: Ranker, catalog: Catalog, model: Any, users: Iterable[U
     ``users`` should include members with histories; a cold-start member and an empty
     catalog are added by the check itself.
     """
-    from rows._context import make_context  # the rows package builds contexts; import late to avoid a cycle
 
     label = name or getattr(ranker, "__name__", None) or type(ranker).__name__
     users = list(users)

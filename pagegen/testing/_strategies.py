@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 from hypothesis import strategies as st
 
-from pagegen._candidates import CandidateRow
-from pagegen._catalog import Catalog
-from pagegen._userstate import Profile, UserState
+from pagegen.core._candidates import CandidateRow
+from pagegen.core._catalog import Catalog
+from pagegen.core._userstate import Profile, UserState
 from policies._policy import Policy, load_policy, policy_eligible
 from policies._rules import member_eligible
 

@@ -1,0 +1,356 @@
+"""Candidate rows (what rankers produce) and the context a ranker is called with."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import accumulate
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from ._arrays import frozen
+from ._errors import DataError
+
+if TYPE_CHECKING:
+    from ._catalog import Catalog
+    from ._userstate import UserState
+
+__all__ = ["CandidateRow", "ROW_KINDS", "RankContext", "Ranker", "SharedContext", "eligible_items", "item_vector", "row_genres", "row_problems", "rows_problems"]
+
+#: The built-in row kinds. A custom ranker may use its own kind string too.
+ROW_KINDS: tuple[str, ...] = (
+    "continue_watching",
+    "top_picks",
+    "top10",
+    "trending",
+    "because_you_watched",
+    "genre",
+    "new_releases",
+    "popular",
+)
+
+
+
+def _repeats(items: np.ndarray) -> bool:
+    """Whether a title appears twice (a set for the short rows of a page, a sort for long ones)."""
+    if items.size <= 256:
+        return len(set(items.tolist())) != items.size
+    ordered = np.sort(items)
+    return bool((ordered[1:] == ordered[:-1]).any())
+
+
+#: The default evidence of a CandidateRow (copied into a fresh dict by each row).
+_NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, eq=False, init=False)
+class CandidateRow:
+    """One candidate row: a titled, ranked list of titles with the evidence for showing it.
+
+    kind      row family (one of ROW_KINDS, or a custom kind)
+    key       stable identity of the row across requests, e.g. ``byw:1234``, ``genre:Comedy``
+    title     display title, e.g. "Because you watched Alien"
+    items     int32 catalog indices, best first, no repeats
+    scores    float32, one per item, finite
+    evidence  why the row is on the page: JSON-friendly values (ids, names, numbers)
+    score     the row's own relevance to the member (used to order rows), finite
+    reasons   optional per-item reason strings (same length as items)
+    """
+
+    kind: str
+    key: str
+    title: str
+    items: np.ndarray
+    scores: np.ndarray
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    score: float = 0.0
+    reasons: tuple[str, ...] | None = None
+
+    def __init__(self, kind: str, key: str, title: str, items: np.ndarray, scores: np.ndarray, evidence: Mapping[str, Any] = _NO_EVIDENCE, score: float = 0.0, reasons: tuple[str, ...] | None = None) -> None:
+        # the dataclass's own __init__ with its checks, on the arguments, writing the fields straight
+        # into the instance at once (a row is made about 17 times per request: object.__setattr__
+        # per field, and reading the fields back, cost more than the checks)
+        items = np.asarray(items, dtype=np.int32).ravel()  # a new array object (a view or a copy), contiguous
+        scores = np.asarray(scores, dtype=np.float32).ravel()
+        if items.shape != scores.shape:
+            raise DataError(f"row {key!r}: {len(items)} items but {len(scores)} scores", field="scores")
+        finite = np.isfinite(scores)
+        if np.count_nonzero(finite) != scores.size:
+            pos = int(np.flatnonzero(~finite)[0])
+            raise DataError(f"row {key!r}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
+        if not math.isfinite(score):
+            raise DataError(f"row {key!r}: non-finite row score", field="score", value=score)
+        if _repeats(items):
+            raise DataError(f"row {key!r}: a title appears twice", field="items")
+        if reasons is not None:
+            if len(reasons) != len(items):
+                raise DataError(f"row {key!r}: {len(reasons)} reasons for {len(items)} items", field="reasons")
+            reasons = tuple(reasons)
+        items.setflags(write=False)  # (ravel's own array: the caller's stays as it was)
+        scores.setflags(write=False)
+        # the frozen fields, set once here (as object.__setattr__ would), and what this validation saw (row_problems trusts it)
+        self.__dict__.update(kind=kind, key=key, title=title, items=items, scores=scores, evidence=dict(evidence), score=float(score), reasons=reasons, _checked=(items, scores))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _memo(cache: dict, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """``cache[key]``, set to ``compute()`` on the first call for ``key``."""
+    try:
+        return cache[key]
+    except KeyError:
+        value = cache[key] = compute()
+        return value
+
+
+@dataclass(frozen=True, eq=False)
+class SharedContext:
+    """What the requests at one ``now`` with one eligibility base share (nothing about a member).
+
+    catalog, model   the service's catalog and fitted model
+    now              the requests' time
+    base             read-only bool mask over the catalog, the eligibility before the member's
+                     own history (displayable, maturity, region, added by ``now``, policy rules):
+                     the ``eligible`` mask of every request sharing this context lies within it
+
+    ``cached(key, compute)`` memoizes a value that depends on these only (pools of candidate
+    titles within ``base``, popularity orderings, slice counts), computed by the first request.
+    """
+
+    catalog: Catalog
+    model: Any
+    now: int
+    base: np.ndarray
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once for ``key`` in this shared context; later calls return the same value."""
+        return _memo(self._cache, key, compute)
+
+
+@dataclass(frozen=True, eq=False)
+class RankContext:
+    """What a ranker sees for one request.
+
+    catalog, model   the service's catalog and fitted model
+    user             the member as of ``user.now``
+    eligible         bool mask over the catalog: titles this member may be shown at all
+                     (displayable kind, maturity, region, not finished)
+    n                how many titles a row should hold at most
+    rng              the request's random generator, derived from (seed, member); a ranker
+                     should draw from ``rng_for(its name)`` so that its draws do not depend on
+                     the other rankers
+
+    Values that several rankers share are computed once per request, on first use
+    (``scores``, ``affinity``, ``popularity``, ``trending``, ``seen``, ``unseen``), and
+    ``cached(key, compute)`` memoizes any other per-request value.
+
+    shared           optional SharedContext of the same catalog, model and ``now`` whose
+                     ``base`` contains ``eligible``: values that do not depend on the member
+                     come from it (computed once for many requests)
+    """
+
+    catalog: Catalog
+    model: Any
+    user: UserState
+    eligible: np.ndarray
+    n: int
+    rng: np.random.Generator
+    shared: SharedContext | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        sh = self.shared
+        if sh is not None and (sh.catalog is not self.catalog or sh.model is not self.model or sh.now != self.user.now):
+            raise DataError("the shared context is of another catalog, model or now", field="shared", value=sh.now)
+
+    @property
+    def now(self) -> int:
+        return self.user.now
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per request for ``key``; later calls return the same value."""
+        return _memo(self._cache, key, compute)
+
+    def rng_for(self, key: str) -> np.random.Generator:
+        """A fresh generator for one ranker, derived from ``rng``'s seed and ``key``: its draws do
+        not depend on which rankers ran before it, nor on how often it is called."""
+        seed_seq = getattr(self.rng.bit_generator, "seed_seq", None)
+        if not isinstance(seed_seq, np.random.SeedSequence):
+            return self.rng
+        spawn_key = (*seed_seq.spawn_key, zlib.crc32(key.encode()))
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed_seq.entropy, spawn_key=spawn_key)))  # default_rng's generator
+
+    @cached_property
+    def scores(self) -> np.ndarray:
+        """float32 (n_items,): the personalized video ranker, ``model.score(user)``."""
+        return frozen(item_vector(self.model.score(self.user), self.catalog.n, "model.score"))
+
+    @cached_property
+    def affinity(self) -> np.ndarray:
+        """float32 (n_items,) in (0, 1]: ``scores`` squashed by a logistic of their z-score over
+        the eligible titles; a scale-free "how much this member likes v" for mixing with other signals."""
+        s = self.scores
+        if s.size == 0:
+            return frozen(np.zeros(0, np.float32))
+        titles = eligible_items(self)
+        ref = (s.take(titles) if titles.size else s).astype(np.float64)
+        mean = float(ref.sum()) / ref.size
+        ref -= mean
+        sd = math.sqrt(float(np.einsum("i,i->", ref, ref)) / ref.size)  # einsum: no threaded BLAS call
+        # the per-title part in float32: exp over the catalog is the cost here, float64 buys nothing
+        z = s - np.float32(mean)
+        z *= np.float32(1.0 / (sd if sd > 0 else 1.0))
+        np.clip(z, -30.0, 30.0, out=z)
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        return frozen(np.reciprocal(z, out=z))
+
+    def common(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` for a value that depends on the catalog, the model and ``now`` only: once
+        per shared context when there is one, else once per request."""
+        return self.cached(key, compute) if self.shared is None else self.shared.cached(key, compute)
+
+    @cached_property
+    def popularity(self) -> np.ndarray:
+        """float32 (n_items,): all-time play counts before ``now`` (``model.popularity(now)``)."""
+        return self.common("popularity", lambda: frozen(item_vector(self.model.popularity(self.now), self.catalog.n, "model.popularity")))
+
+    @cached_property
+    def trending(self) -> np.ndarray:
+        """float32 (n_items,) >= 0: ``model.trending(now)``."""
+        return self.common("trending", lambda: frozen(item_vector(self.model.trending(self.now), self.catalog.n, "model.trending")))
+
+    def _seen_items(self) -> np.ndarray:
+        """The titles of ``seen``: played, rated, and the series of episodes played (with repeats)."""
+        user = self.user
+        series = self.catalog.series[user.items] if len(user.items) else np.zeros(0, np.int32)
+        return np.concatenate([user.items, user.rated, series[series >= 0]])
+
+    @cached_property
+    def seen(self) -> np.ndarray:
+        """bool (n_items,): titles the member played or rated, and the series of episodes played."""
+        mask = np.zeros(self.catalog.n, dtype=bool)
+        mask[self._seen_items()] = True
+        mask.setflags(write=False)
+        return mask
+
+    @cached_property
+    def unseen(self) -> np.ndarray:
+        """bool (n_items,): eligible titles the member has not played or rated (discovery rows)."""
+        mask = self.eligible.copy()
+        mask[self._seen_items()] = False
+        mask.setflags(write=False)
+        return mask
+
+
+def eligible_items(ctx: Any) -> np.ndarray:
+    """int64 indices of ``ctx.eligible`` (a RankContext's), read-only, once per request: the titles
+    whose scores ``affinity`` and the member's ranking (``pagegen.core._values``) read."""
+    return ctx.cached("eligible_items", lambda: frozen(np.asarray(ctx.eligible).nonzero()[0]))
+
+
+def item_vector(values: Any, n: int, what: str) -> np.ndarray:
+    """A model answer as a float32 (n,) vector; DataError naming ``what`` on another shape."""
+    arr = np.asarray(values, dtype=np.float32).ravel()
+    if arr.shape != (n,):
+        raise DataError(f"{what} returned shape {arr.shape}, expected ({n},)", field=what)
+    return arr
+
+
+def row_problems(ctx: RankContext, row: object) -> list[str]:
+    """What is wrong with one ranker output row for this request (empty list: nothing).
+
+    Checks that it is a CandidateRow with a kind and key, items in range, eligible and
+    unique, scores finite and sorted best first (non-increasing), a finite row score.
+    """
+    if not isinstance(row, CandidateRow):
+        return [f"not a CandidateRow: {type(row).__name__}"]
+    where = f"row {row.key!r}"
+    out: list[str] = []
+    if not isinstance(row.kind, str) or not row.kind:
+        out.append(f"{where}: empty or non-string kind {row.kind!r}")
+    if not isinstance(row.key, str) or not row.key:
+        out.append(f"row with kind {row.kind!r}: empty or non-string key {row.key!r}")
+    # a row that went through CandidateRow's own validation, unchanged since, has int32 items and
+    # finite float32 scores of one shape, without repeats: only the request-dependent checks remain
+    trusted = _trusted(row)
+    items = np.asarray(row.items)
+    scores = np.asarray(row.scores) if trusted else np.asarray(row.scores, dtype=np.float64)
+    if items.shape != scores.shape:
+        return out + [f"{where}: {items.size} items but {scores.size} scores"]
+    if items.size == 0:
+        out.append(f"{where}: no titles (return no row instead)")
+        return out
+    n = ctx.catalog.n
+    if items.min() < 0 or items.max() >= n:
+        bad = (items < 0) | (items >= n)
+        return out + [f"{where}: unknown title index {int(items[bad][0])} (catalog has {n})"]
+    if not trusted:
+        if not np.isfinite(scores).all():
+            out.append(f"{where}: non-finite score at position {int(np.flatnonzero(~np.isfinite(scores))[0])}")
+        if _repeats(items):
+            out.append(f"{where}: a title appears twice")
+    eligible = ctx.eligible[items]
+    if not eligible.all():
+        inel = ~eligible
+        out.append(f"{where}: ineligible title {ctx.catalog.ids[int(items[inel][0])]!s} at position {int(np.flatnonzero(inel)[0])}")
+    rise = scores[1:] > scores[:-1]
+    if rise.any():
+        out.append(f"{where}: not sorted by score (position {int(np.flatnonzero(rise)[0]) + 1} beats the one above)")
+    if not np.isfinite(row.score):
+        out.append(f"{where}: non-finite row score {row.score}")
+    return out
+
+
+def rows_problems(ctx: RankContext, rows: Sequence[object]) -> list[str]:
+    """``row_problems`` for several rows (one ranker's output) at once.
+
+    Rows that went through CandidateRow's validation unchanged (one row, or several) are checked
+    together (range, eligibility, order: a few passes over their concatenated titles); any
+    problem, or any other row, falls back to ``row_problems`` row by row for the exact messages.
+    """
+    if rows and all(isinstance(r, CandidateRow) and _trusted(r) and len(r) and r.kind and r.key and isinstance(r.kind, str) and isinstance(r.key, str) and math.isfinite(r.score) for r in rows):
+        one = len(rows) == 1
+        items = rows[0].items if one else np.concatenate([r.items for r in rows])  # type: ignore[union-attr]
+        # (int32 titles: a negative one reads as a large unsigned one)
+        if int(items.view(np.uint32).max()) < ctx.catalog.n and ctx.eligible[items].all():
+            scores = rows[0].scores if one else np.concatenate([r.scores for r in rows])  # type: ignore[union-attr]
+            rise = (scores[1:] > scores[:-1]).nonzero()[0].tolist()
+            # a rise from the last title of a row to the first of the next is no disorder
+            if not rise or (not one and {end - 1 for end in accumulate(len(r) for r in rows)}.issuperset(rise)):
+                return []
+    return [p for r in rows for p in row_problems(ctx, r)]
+
+
+def _trusted(row: CandidateRow) -> bool:
+    """The row went through CandidateRow's own validation and its arrays were not replaced since:
+    int32 titles without repeats, finite float32 scores of the same shape."""
+    checked = getattr(row, "_checked", None)
+    return checked is not None and checked[0] is row.items and checked[1] is row.scores
+
+
+class Ranker(Protocol):
+    """A row ranker: one call, a context in, candidate rows out. A plain function qualifies."""
+
+    def __call__(self, ctx: RankContext, /) -> Sequence[CandidateRow]: ...
+
+
+RankerFn = Callable[[RankContext], Sequence[CandidateRow]]
+
+
+def row_genres(evidence: object) -> tuple[str, ...]:
+    """The genres a row declares in its evidence: ``genres`` (list of names) or ``genre`` (one name)."""
+    if not isinstance(evidence, dict):
+        return ()
+    names = evidence.get("genres", evidence.get("genre", ()))
+    if isinstance(names, str):
+        return (names,)
+    return tuple(map(str, names)) if isinstance(names, list | tuple) else ()

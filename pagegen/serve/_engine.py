@@ -1,0 +1,240 @@
+"""The page builder: ``Engine`` (catalog + model + policy) and ``build_page``."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from pagegen.core._candidates import RankContext
+from pagegen.core._catalog import Catalog
+from pagegen.core._errors import DataError, PagegenError
+from pagegen.core._interactions import Interactions
+from pagegen.core._page import Page
+from pagegen.core._userstate import Profile, UserState
+from pagegen.data._synthetic import synthetic_world
+from pagegen.models._fit import fit
+from pagegen.page._assemble import assemble, assemble_json
+from pagegen.page._objective import SelectContext
+from pagegen.page._registry import SELECTORS
+from pagegen.page._select import Selector
+from policies._check import PageCheckError, check
+from policies._policy import load_policy, policy_eligible
+from rows._context import make_context, shared_context
+from rows._registry import candidate_rows, default_rankers
+
+__all__ = ["SELECTORS", "Engine", "assemble", "build_page", "default_engine"]
+
+log = logging.getLogger("pagegen")
+
+
+class Engine:
+    """Builds members' pages from a catalog, a fitted model and a page policy.
+
+    catalog, model   the service's titles and what ``fit`` learned
+    policy           a Policy, or a preset name / policy file path (``load_policy``)
+    rankers          mapping name -> ranker (default: the built-in ``rows`` registry)
+    interactions     the event log members' states are read from (optional)
+    profiles         one Profile per member index of ``interactions``, or a mapping member id -> Profile
+    selector         the default page-construction approach (a SELECTORS name, or a selector callable)
+    seed             the default seed; each request's generator derives from (seed, member)
+    now              the default request time; default: one second after the last event
+    debug            run ``policies.check`` on every page and raise PageCheckError on a violation
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        model: Any,
+        policy: Any = "default",
+        *,
+        rankers: Mapping[str, Any] | None = None,
+        interactions: Interactions | None = None,
+        profiles: Sequence[Profile] | Mapping[str, Profile] | None = None,
+        selector: str | Selector = "stage_wise",
+        seed: int = 0,
+        now: int | None = None,
+        debug: bool = False,
+    ) -> None:
+        self.catalog = catalog
+        self.model = model
+        self.policy = load_policy(policy)
+        self.rankers = dict(rankers) if rankers is not None else default_rankers()
+        self.interactions = interactions
+        self.profiles = profiles
+        self.selector = selector
+        self.seed = int(seed)
+        if now is None and interactions is not None and len(interactions):
+            now = int(interactions.timestamp.max()) + 1
+        self.now = now
+        self.debug = debug
+        _selector(selector)
+        if interactions is not None and interactions.n_items != catalog.n:
+            raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="interactions", value=interactions.n_items)
+
+    def profile(self, user: str) -> Profile:
+        """The member's profile (the default Profile when unknown)."""
+        if isinstance(self.profiles, Mapping):
+            return self.profiles.get(user, Profile())
+        if self.profiles is not None and self.interactions is not None and user in self.interactions.users:
+            return self.profiles[self.interactions.users.index(user)]
+        return Profile()
+
+    def state(self, user: str, now: int | None = None) -> UserState:
+        """The member as of ``now`` (events strictly before it); a member without events is cold."""
+        when = self.now if now is None else int(now)
+        if when is None:
+            raise DataError("no request time: pass now= (the engine has no events to default from)", field="now")
+        user = str(user)
+        if self.interactions is not None and user in self.interactions.users:
+            return UserState.from_interactions(self.interactions, user, when, self.profile(user))
+        return UserState.cold(when, self.profile(user), user=user)
+
+    def rank_context(self, state: UserState, seed: int) -> RankContext:
+        """The rankers' context for one request: the member's eligibility narrowed by the policy's rules.
+
+        The member-independent part (eligibility base, candidate pools, popularity orderings) is
+        shared by the requests at the same ``now`` and profile (``rows._context.shared_context``).
+        """
+
+        rules, rules_key = self._policy_rules()
+        shared = shared_context(self.catalog, self.model, state.now, state.profile, rules=rules, rules_key=rules_key)
+        return make_context(self.catalog, self.model, state, n=self.policy.row_length, seed=seed, shared=shared)
+
+    def _policy_rules(self) -> tuple[np.ndarray, bytes]:
+        """The policy's eligibility mask over the catalog, and its bytes (the shared contexts' key), once per policy."""
+
+        cached = self.__dict__.get("_rules")
+        if cached is None or cached[0] is not self.policy or cached[1] is not self.catalog:
+            mask = np.ascontiguousarray(policy_eligible(self.policy, self.catalog), dtype=bool)
+            mask.setflags(write=False)
+            cached = self._rules = (self.policy, self.catalog, mask, mask.tobytes())
+        return cached[2], cached[3]
+
+    def build(
+        self,
+        user: str | UserState,
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+        trace: bool = False,
+    ) -> Page:
+        """The member's page for ``device`` at ``now``.
+
+        A ranker that raises or returns bad rows is dropped for this request (logged, and listed in
+        the trace); only when no row can be built does the call fail, with a PagegenError.
+        """
+        state, rows, selection, failures, name, seed = self._select(user, now, device, selector, seed)
+        page = assemble(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=seed,
+                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace)  # fmt: skip
+        if self.debug:
+            self._check(page, state)
+        return page
+
+    def build_many(
+        self,
+        users: Sequence[str | UserState],
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+    ) -> list[Page]:
+        """The pages ``build`` returns for each of ``users`` one by one (same order, same JSON);
+        meant for batch jobs, which pass a chunk of members at a time.
+
+        The members of a chunk share the member-independent work (eligibility base, candidate
+        pools, popularity orderings, the model's per-``now`` answers) through the shared contexts
+        and the model's cache. Their personal scores stay one product per member: a product over
+        the whole chunk rounds differently and would change the pages.
+        """
+        return [self.build(user, now=now, device=device, selector=selector, seed=seed) for user in users]
+
+    def dump_many(
+        self,
+        users: Sequence[str | UserState],
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+    ) -> list[bytes]:
+        """The JSON of the pages ``build_many`` returns (each ``page.to_json()``, the same bytes),
+        without making the Page objects: what a batch job writes."""
+        out = []
+        for user in users:
+            state, rows, selection, _, name, member_seed = self._select(user, now, device, selector, seed)
+            if self.debug:  # the check reads the Page
+                page = assemble(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=member_seed)
+                self._check(page, state)
+                out.append(page.to_json())
+            else:
+                out.append(assemble_json(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=member_seed))
+        return out
+
+    def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None) -> tuple:
+        """One request up to its selection: (state, candidate rows, selection, ranker failures, selector name, seed)."""
+
+        if isinstance(user, UserState):
+            if now is not None and int(now) != user.now:
+                raise DataError(f"a UserState carries its own now ({user.now})", field="now", value=now)
+            state = user
+        else:
+            state = self.state(user, now)
+        policy = self.policy
+        policy.window(device)
+        seed = self.seed if seed is None else int(seed)
+        name, select = _selector(self.selector if selector is None else selector)
+        ctx = self.rank_context(state, seed)
+        rows, failures = candidate_rows(ctx, self.rankers)
+        who = state.user if state.user is not None else "(anonymous)"
+        for f in failures:
+            log.warning("ranker %r dropped for member %s: %s", f.name, who, f.error)
+        if not rows:
+            why = "; ".join(f"{f.name}: {f.error}" for f in failures) or "every ranker returned no rows"
+            raise PagegenError(f"no page for member {who}: no candidate rows ({why})")
+        selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=ctx.eligible, device=device, rng=ctx.rng, rank=ctx))
+        if not selection.rows:
+            raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r}")
+        return state, rows, selection, failures, name, seed
+
+    def _check(self, page: Page, state: UserState) -> None:
+        """``debug``: the page must pass ``policies.check``."""
+
+        violations = check(page, self.policy, state, self.catalog)
+        if violations:
+            raise PageCheckError(violations)
+
+
+def _selector(selector: str | Selector) -> tuple[str, Selector]:
+    if isinstance(selector, str):
+        if selector not in SELECTORS:
+            raise DataError(f"unknown selector, expected one of {', '.join(SELECTORS)}", field="selector", value=selector)
+        return selector, SELECTORS[selector]
+    if not callable(selector):
+        raise DataError("a selector is a name or a callable (rows, policy, ctx) -> Selection", field="selector", value=selector)
+    return getattr(selector, "__name__", type(selector).__name__), selector
+
+
+@functools.lru_cache(maxsize=1)
+def default_engine() -> Engine:
+    """The engine on the built-in synthetic world ("small"), fitted once per process."""
+
+    world = synthetic_world("small")
+    model = fit(world.catalog, world.interactions, profiles=world.profiles, progress=False)
+    return Engine(world.catalog, model, "default", interactions=world.interactions, profiles=world.profiles, now=world.now)
+
+
+def build_page(user: str | UserState | None = None, *, engine: Engine | None = None, **build_kwargs: Any) -> Page:
+    """A member's page. Without ``engine``: on the built-in synthetic world; without ``user``: its first member."""
+    engine = engine or default_engine()
+    if user is None:
+        if engine.interactions is None or not engine.interactions.n_users:
+            raise DataError("no member given and the engine has no members", field="user")
+        user = engine.interactions.users.id(0)
+    return engine.build(user, **build_kwargs)

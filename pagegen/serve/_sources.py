@@ -1,0 +1,156 @@
+"""The command line's data sources: a MovieLens folder, generic files or the synthetic world, then
+the model (loaded or fitted) and the engine, from the parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pagegen.core._errors import DataError, PagegenError
+from pagegen.core._interactions import PLAY
+from pagegen.core._userstate import FINISHED_AT
+from pagegen.data._load import load_dataset, load_movielens
+from pagegen.data._synthetic import synthetic_world
+from pagegen.models._fit import fit
+from pagegen.models._model import Model
+from policies._policy import load_policy
+
+from ._engine import Engine
+
+__all__ = ["WORLDS", "Source", "check_member", "demo_member", "load_or_fit", "load_source", "make_engine", "parse_now", "status", "window"]
+
+WORLDS = ("tiny", "small", "medium", "large")
+
+
+def status(message: str) -> None:
+    """A progress note on stderr, only on a terminal (pipes and logs stay clean)."""
+    if sys.stderr.isatty():
+        print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Source:
+    catalog: Any
+    interactions: Any
+    profiles: Any
+    now: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_now(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        when = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise DataError("expected epoch seconds or an ISO date such as 2018-09-01", field="--now", value=text) from None
+    return int((when if when.tzinfo else when.replace(tzinfo=_dt.UTC)).timestamp())
+
+
+def load_source(args: argparse.Namespace) -> Source:
+    """The data the arguments name (default: the synthetic world)."""
+    if args.data and (args.catalog or args.events):
+        raise DataError("give either --data DIR or --catalog F --events F, not both", field="--data", value=args.data)
+    if bool(args.catalog) != bool(args.events):
+        raise DataError("--catalog and --events go together", field="--catalog" if args.catalog else "--events")
+    if args.data or args.catalog:
+        status(f"loading {args.data or args.catalog} ...")
+        if args.data:
+            if not Path(args.data).is_dir():
+                raise DataError("not a folder", field="--data", value=args.data)
+            ds = load_movielens(args.data, lenient=args.lenient)
+            params = {"data": str(Path(args.data).resolve())}
+        else:
+            ds = load_dataset(args.catalog, args.events, lenient=args.lenient)
+            params = {"catalog": str(Path(args.catalog).resolve()), "events": str(Path(args.events).resolve())}
+        ts = ds.interactions.timestamp
+        now = int(ts.max()) + 1 if len(ts) else 0
+        return Source(ds.catalog, ds.interactions, None, now, params)
+
+    size = args.world or "small"
+    n_members = getattr(args, "world_members", None)  # batch: the world's member count, overridden
+    status(f"generating the synthetic world {size!r}{'' if n_members is None else f' with {n_members:,} members'} ...")
+    world = synthetic_world(size, seed=args.world_seed, n_members=n_members)
+    params = {"world": size, "world_seed": args.world_seed} | ({} if n_members is None else {"world_members": n_members})
+    return Source(world.catalog, world.interactions, world.profiles, world.now, params)
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_or_fit(args: argparse.Namespace, source: Source, now: int) -> tuple[Any, dict[str, Any]]:
+    """The model file given with --model, or a model fitted now on the events before ``now``."""
+    if getattr(args, "model", None):
+        model = Model.load(args.model)
+        if model.n_items != source.catalog.n:
+            raise DataError(f"model has {model.n_items} titles but the catalog has {source.catalog.n}: fitted on other data", field="--model", value=args.model)
+        path = Path(args.model)
+        if not path.is_file():  # Model.save adds .npz when the name has none
+            path = path.with_name(path.name + ".npz")
+        return model, {"model": str(path.resolve()), "model_sha256": _file_digest(path) if path.is_file() else None}
+
+    events = source.interactions
+    if len(events) and int(events.timestamp.max()) >= now:
+        events = events.before(now)
+    status(f"fitting a model on {len(events):,} events ...")
+    return fit(source.catalog, events, profiles=source.profiles), {"model": "fit"}
+
+
+def make_engine(args: argparse.Namespace) -> tuple[Any, Source, int, dict[str, Any]]:
+    """Engine, source, build time and the parameters that identify them (for batch manifests)."""
+
+
+    policy = load_policy(args.policy)
+    source = load_source(args)
+    now = parse_now(args.now)
+    now = source.now if now is None else now
+    model, model_params = load_or_fit(args, source, now)
+    kwargs: dict[str, Any] = {"interactions": source.interactions, "profiles": source.profiles, "seed": args.seed, "now": now}
+    if args.selector:
+        kwargs["selector"] = args.selector
+    engine = Engine(source.catalog, model, policy, **kwargs)
+    params = {**source.params, **model_params, "policy": args.policy, "policy_name": policy.name, "selector": args.selector, "seed": args.seed}
+    return engine, source, now, params
+
+
+def check_member(source: Source, user: str) -> str:
+    """A member id the data knows (a typo would otherwise get a cold-start page silently)."""
+    users = source.interactions.users
+    if user not in users:
+        sample = ", ".join(users.ids[:3].tolist())
+        raise DataError(f"unknown member (the data has {len(users):,} members, e.g. {sample})", field="user", value=user)
+    return str(user)
+
+
+def window(policy_ref: str, device: str) -> tuple[int | None, int | None]:
+    try:
+        window = load_policy(policy_ref).window(device)
+    except PagegenError as err:
+        print(f"pagegen: note: visible window not marked ({err})", file=sys.stderr)
+        return None, None
+    return window.rows, window.columns
+
+
+def demo_member(source: Source) -> str:
+    """A member worth showing: the one with the most titles in progress (then the most plays)."""
+
+    ev = source.interactions
+    n = ev.n_users
+    plays = ev.kind == PLAY
+    started = plays & (ev.value < FINISHED_AT) & (ev.value > 0)
+    score = np.bincount(ev.user[started], minlength=n) * 1_000_000 + np.bincount(ev.user[plays], minlength=n)
+    return ev.users.id(int(np.argmax(score)))
