@@ -28,6 +28,7 @@ if typing.TYPE_CHECKING:
     from .models._fit import FitConfig, fit
     from .models._model import Model
     from .page._learned_select import learned_selector
+    from .page._objective import Placed, SelectContext, Selection
     from .page._registry import SELECTORS
     from .page._select import Selector
     from .serve._batch import BatchConfig, BatchError, BatchResult, run_batch
@@ -60,6 +61,7 @@ __all__ = [
     "Page",
     "PageRow",
     "PagegenError",
+    "Placed",
     "PolicyError",
     "Profile",
     "ROW_KINDS",
@@ -67,6 +69,8 @@ __all__ = [
     "Ranker",
     "SELECTORS",
     "SIZES",
+    "SelectContext",
+    "Selection",
     "Selector",
     "SelectorResult",
     "SharedContext",
@@ -128,6 +132,7 @@ _HOMES: dict[str, str] = {
     "PAGE_FORMAT_VERSION": "pagegen.core._page",
     "Page": "pagegen.core._page",
     "PageRow": "pagegen.core._page",
+    "Placed": "pagegen.page._objective",
     "PagegenError": "pagegen.core._errors",
     "PolicyError": "pagegen.core._errors",
     "Profile": "pagegen.core._userstate",
@@ -135,6 +140,8 @@ _HOMES: dict[str, str] = {
     "RankContext": "pagegen.core._candidates",
     "Ranker": "pagegen.core._candidates",
     "SELECTORS": "pagegen.page._registry",
+    "SelectContext": "pagegen.page._objective",
+    "Selection": "pagegen.page._objective",
     "SIZES": "pagegen.data._synthetic",
     "Selector": "pagegen.page._select",
     "SelectorResult": "pagegen.evaluate._report",

@@ -1,7 +1,8 @@
-"""Test kit: the reusable ranker contract, a model test double, and hypothesis strategies for
+"""Test kit: the reusable ranker and selector contracts, a model test double, and hypothesis strategies for
 catalogs, members, candidate rows and policies (import in your own tests)."""
 
 from ._rankers import FixedModel, check_ranker, check_rows, rows_equal
+from ._selectors import check_selector
 from ._strategies import Instance, candidate_rows, catalogs, instances, members, policies, shrink_policy
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "catalogs",
     "check_ranker",
     "check_rows",
+    "check_selector",
     "instances",
     "members",
     "policies",

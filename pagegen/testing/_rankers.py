@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from pagegen.core._candidates import CandidateRow, RankContext, Ranker, row_problems
 from pagegen.core._catalog import Catalog
 from pagegen.core._userstate import UserState
-from rows._context import make_context  # the rows package builds contexts; import late to avoid a cycle
+from rows._context import make_context
 
 __all__ = ["FixedModel", "check_ranker", "check_rows", "rows_equal"]
 
