@@ -33,8 +33,10 @@ from policies._policy import load_policy
 from rows._registry import candidate_rows
 
 from . import _metrics as M
-from ._report import EvalResult, SelectorResult, markdown_table, write_html, write_json
-from ._splits import Split, display_titles, leave_last_split, time_split, truth_split
+from ._report import EvalResult, markdown_table, write_html, write_json
+from ._splits import Split, dates_from_events, display_titles, leave_last_split, time_split, train_availability, truth_split
+from ._stats import paired
+from ._tally import PAIRED, Ctx, Tally
 
 __all__ = ["BASELINE", "EvalConfig", "evaluate", "main", "make_split", "member_pages", "selection_grid", "wrap_list"]
 
@@ -64,6 +66,11 @@ class EvalConfig(BaseModel):
     device: str = Field("web", min_length=1, description="Device whose visible window is the first screen.")
     seed: int = Field(0, ge=0, description="Seed of the member sample, the fit and every page request.")
     alpha: float = Field(M.CALIBRATION_ALPHA, gt=0.0, le=1.0, description="Smoothing of the calibration KL (Steck 2018).")
+    compare_to: str | None = Field(None, min_length=1, description="The named baseline every builder is compared with, member by member (paired bootstrap CI and sign test); None: row_ranking when evaluated, else the first selector.")
+    availability: Literal["auto", "catalog", "train"] = Field(
+        "auto", description="When titles joined the service at page time: the catalog's dates, or rebuilt from the train events only (as a MovieLens folder derives them "
+        "from ratings, held-out events included); auto: train when the catalog's dates are the titles' first events, else catalog.",
+    )
 
 
 def _dataset(data: Any, seed: int) -> tuple[str, Catalog, Interactions, Sequence[Profile] | None, Any]:
@@ -105,73 +112,6 @@ def make_split(catalog: Catalog, interactions: Interactions, config: EvalConfig,
     if len(split) == 0:
         raise DataError(f"the {config.split} split has no test member", field="split", value=config.split)
     return split
-
-
-class _Tally:
-    """Running sums of one selector's page metrics."""
-
-    def __init__(self, name: str, n_items: int, shape: tuple[int, int]) -> None:
-        self.name = name
-        self.sums: dict[str, float] = dict.fromkeys(("recall", "recall_page", "n2dcg", "hit_rate", "genre_diversity", "calibration_kl", "novelty"), 0.0)
-        self.counts: dict[str, int] = dict.fromkeys(self.sums, 0)
-        self.members = 0
-        self.duplicates = 0
-        self.shown = np.zeros(n_items, dtype=bool)
-        self.shown_screen = np.zeros(n_items, dtype=bool)
-        self.curve = np.zeros(shape[0])
-        self.heat = np.zeros(shape, dtype=np.int64)
-        self.kinds: dict[str, int] = {}
-        self.seconds = 0.0
-
-    def _add(self, key: str, value: float) -> None:
-        if np.isfinite(value):
-            self.sums[key] += value
-            self.counts[key] += 1
-
-    def add(self, grid: np.ndarray, kinds: list[str], rel: dict[int, float], history: np.ndarray, pop: np.ndarray, ctx: _Ctx) -> None:
-        m, n = ctx.window
-        self.members += 1
-        self.duplicates += M.duplicates(grid)
-        self.shown[M.window_items(grid)] = True
-        screen = M.window_items(grid, m, n)
-        self.shown_screen[screen] = True
-        self._add("recall", M.recall(grid, rel, m, n))
-        self._add("recall_page", M.recall(grid, rel))
-        self._add("n2dcg", M.n2dcg(grid, rel, ctx.shape))
-        self._add("hit_rate", M.first_screen_hit(grid, rel, m, n))
-        self._add("genre_diversity", M.genre_diversity(screen, ctx.genres))
-        self._add("calibration_kl", M.calibration_kl(screen, history, ctx.genres, ctx.alpha))
-        self._add("novelty", M.novelty(screen, pop))
-        self.curve += M.recall_curve(grid, rel, n=n, rows=ctx.shape[0])
-        hits = M.credited_hits(grid, rel)
-        r, c = np.nonzero(hits[: ctx.shape[0], : ctx.shape[1]])
-        np.add.at(self.heat, (r, c), 1)
-        for kind, count in zip(kinds, hits.sum(axis=1).tolist(), strict=True):  # M.row_kind_hits, reusing hits
-            if count:
-                self.kinds[kind] = self.kinds.get(kind, 0) + int(count)
-
-    def result(self, displayable: np.ndarray) -> SelectorResult:
-        mean = {k: (self.sums[k] / self.counts[k] if self.counts[k] else float("nan")) for k in self.sums}
-        total_hits = sum(self.kinds.values())
-        return SelectorResult(
-            name=self.name,
-            members=self.members,
-            duplicates=int(self.duplicates),
-            coverage=float((self.shown & displayable).sum() / max(int(displayable.sum()), 1)),
-            coverage_screen=float((self.shown_screen & displayable).sum() / max(int(displayable.sum()), 1)),
-            kind_share={k: v / total_hits for k, v in sorted(self.kinds.items())} if total_hits else {},
-            curve=(self.curve / max(self.members, 1)).tolist(),
-            heatmap=self.heat.tolist(),
-            seconds=self.seconds,
-            **mean,
-        )
-
-
-class _Ctx:
-    """What every page of one replay is scored against."""
-
-    def __init__(self, window: tuple[int, int], shape: tuple[int, int], genres: np.ndarray, alpha: float) -> None:
-        self.window, self.shape, self.genres, self.alpha = window, shape, genres, alpha
 
 
 def wrap_list(scores: np.ndarray, eligible: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
@@ -265,12 +205,17 @@ def evaluate(
     unknown = [s for s in names if s not in SELECTORS]
     if unknown:
         raise DataError(f"unknown selector, expected one of {', '.join(SELECTORS)}", field="selectors", value=unknown[0])
+    reference = config.compare_to or ("row_ranking" if "row_ranking" in names else names[0])
+    if reference not in names and not (reference == BASELINE and config.baseline):
+        raise DataError(f"the baseline to compare with is not evaluated, expected one of {', '.join(names + [BASELINE] * config.baseline)}", field="compare_to", value=reference)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     name, catalog, interactions, profiles, truth = _dataset(data, config.seed)
     timings["load"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     sp = make_split(catalog, interactions, config, truth)
+    if config.availability == "train" or (config.availability == "auto" and dates_from_events(catalog, interactions)):
+        catalog = train_availability(catalog, sp.train)  # no held-out event decides what is on the service at page time
     timings["split"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     model = fit(catalog, sp.train, fit_config, progress=progress, profiles=profiles)
@@ -282,11 +227,11 @@ def evaluate(
     if config.device not in policy.windows:
         raise DataError(f"the policy has no window for this device, expected one of {', '.join(policy.windows)}", field="device", value=config.device)
     win = policy.windows[config.device]
-    ctx = _Ctx((win.rows, win.columns), (policy.n_rows, policy.row_length), catalog.genres, config.alpha)
+    ctx = Ctx((win.rows, win.columns), (policy.n_rows, policy.row_length), catalog.genres, config.alpha)
     engine = Engine(catalog, model, policy, interactions=sp.train, profiles=profiles, seed=config.seed)
-    tallies = {s: _Tally(s, catalog.n, ctx.shape) for s in names}
+    tallies = {s: Tally(s, catalog.n, ctx.shape) for s in names}
     if config.baseline:
-        tallies[BASELINE] = _Tally(BASELINE, catalog.n, ctx.shape)
+        tallies[BASELINE] = Tally(BASELINE, catalog.n, ctx.shape)
     pops: dict[int, np.ndarray] = {}
     failures: dict[str, int] = {}
     bar = Progress(f"evaluate {name}", len(sp), enabled=progress)
@@ -326,6 +271,8 @@ def evaluate(
         timings=timings,
         config=config.model_dump(mode="json"),
         failures=failures,
+        baseline=reference,
+        comparisons={s: {m: paired(t.values[m], tallies[reference].values[m], seed=config.seed) for m in PAIRED} for s, t in tallies.items() if s != reference},
     )
 
 

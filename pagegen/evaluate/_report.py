@@ -12,6 +12,8 @@ import orjson
 
 from pagegen.core._atomic import atomic_write_bytes, atomic_write_text
 
+from ._stats import Paired
+
 __all__ = ["EvalResult", "SelectorResult", "html_report", "markdown_table", "write_html", "write_json"]
 
 # (attribute, column header, format) of the summary table, in order
@@ -28,6 +30,29 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("novelty", "Novelty", "{:.2f}"),
     ("ms_per_page", "ms/page", "{:.1f}"),
 )
+
+#: The paired metrics' headers, as in the summary table.
+_PAIRED_HEADERS = {attr: header for attr, header, _ in _COLUMNS if attr in ("recall", "recall_page", "n2dcg", "hit_rate")}
+
+#: What each column means (the report's glossary).
+GLOSSARY: dict[str, str] = {
+    "Recall@window": "relevant titles shown in the device's first screen (m rows x n columns) / relevant titles, averaged over members.",
+    "Recall@page": "relevant titles anywhere on the page / relevant titles.",
+    "N2DCG": "DCG2D = sum over cells (row r, column c, from 1) of (2^grade - 1) / log2(r + c), cells read in anti-diagonal order, "
+    "a title credited once; divided by the DCG2D of the ideal page, which is the policy's full shape (n_rows x row_length) "
+    "holding the relevant titles in the best cells. A page shorter or narrower than the policy's shape can score below 1 "
+    "even when every cell it has is ideal: the metric rewards filling the page the policy allows.",
+    "Hit@screen": "share of members with at least one relevant title on the first screen.",
+    "Dups": "titles repeated on a page, summed over all pages (must be 0).",
+    "Coverage": "share of the displayable catalog shown on at least one member's page; Cov@screen: on a first screen.",
+    "GenreDiv": "mean share of the catalog's genres present on the first screen.",
+    "CalibKL": "Kullback-Leibler divergence of the first screen's genre mix from the member's history (Steck 2018; lower is closer).",
+    "Novelty": "mean -log2 popularity share of the first screen's titles (higher: less popular titles).",
+    "ms/page": "seconds spent building the pages (shared candidate rows plus the builder's own selection) per page.",
+    "paired difference": "candidate minus baseline per member; [low, high] is the 95% paired bootstrap interval of the mean "
+    "difference; +k/-j counts the members better/worse; p is the two-sided sign test. A builder is better only when the "
+    "whole interval is above 0.",
+}
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
@@ -89,11 +114,16 @@ class EvalResult:
     timings: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
+    baseline: str | None = None
+    comparisons: dict[str, dict[str, Paired]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for name, res in self.selectors.items():
             out["selectors"][name]["ms_per_page"] = res.ms_per_page
+        for name, metrics in self.comparisons.items():
+            for metric, stats in metrics.items():
+                out["comparisons"][name][metric]["verdict"] = stats.verdict
         return _finite(out)
 
     def to_json(self) -> bytes:
@@ -143,9 +173,26 @@ def markdown_table(result: EvalResult) -> str:
         lines += ["", "Share of hits by row kind:", "", "| selector | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
         for name, res in result.selectors.items():
             lines.append(f"| {name} | " + " | ".join(f"{res.kind_share.get(k, 0.0):.2f}" for k in kinds) + " |")
+    if result.comparisons:
+        lines += ["", _comparison_caption(result) + ":", "", "| selector | " + " | ".join(_PAIRED_HEADERS.values()) + " |", "|---|" + "---:|" * len(_PAIRED_HEADERS)]
+        for name, metrics in result.comparisons.items():
+            lines.append(f"| {name} | " + " | ".join(_paired_cell(metrics[m], bold="**") for m in _PAIRED_HEADERS) + " |")
+    lines += ["", "N2DCG's ideal page is the policy's full shape: a shorter page scores lower (see the HTML report's glossary)."]
     if result.failures:
         lines += ["", "Ranker failures (dropped for the request): " + ", ".join(f"{k}: {v}" for k, v in sorted(result.failures.items()))]
     return "\n".join(lines) + "\n"
+
+
+def _comparison_caption(result: EvalResult) -> str:
+    return (f"Against {result.baseline}, member by member (mean difference [95% paired bootstrap CI], members better+/worse-, "
+            "sign test p; in bold where the interval excludes 0)")  # fmt: skip
+
+
+def _paired_cell(stats: Paired, bold: str) -> str:
+    if stats.members == 0:
+        return "n/a"
+    text = f"{stats.diff:+.4f} [{stats.low:+.4f}, {stats.high:+.4f}] {stats.better}+/{stats.worse}- p={stats.sign_p:.2g}"
+    return f"{bold}{text}{bold}" if stats.verdict != "tied" else text
 
 
 def write_json(result: EvalResult, path: str | os.PathLike[str]) -> None:
@@ -258,8 +305,26 @@ def html_report(result: EvalResult) -> str:
         f"<h2>Recall@m-by-{n} as the member scrolls</h2>{_curves_svg({k: r.curve for k, r in result.selectors.items()}, m)}"
         '<p class="note">Dashed line: the first screen.</p>'
         f'<h2>Where on the page the hits land (rows x columns)</h2><div class="grid">{"".join(cards)}</div>'
+        f"{_comparisons_html(result)}{_glossary_html()}"
         "</body></html>\n"
     )
+
+
+def _comparisons_html(result: EvalResult) -> str:
+    if not result.comparisons:
+        return ""
+    esc = html.escape
+    head = "".join(f"<th>{esc(h)}</th>" for h in _PAIRED_HEADERS.values())
+    body = "".join(
+        f"<tr><td>{esc(name)}</td>" + "".join(f"<td>{esc(_paired_cell(metrics[m], bold=''))}{' &#9650;' if metrics[m].verdict == 'better' else ' &#9660;' if metrics[m].verdict == 'worse' else ''}</td>" for m in _PAIRED_HEADERS) + "</tr>"
+        for name, metrics in result.comparisons.items()
+    )
+    return f"<h2>{esc(_comparison_caption(result).replace('in bold', 'marked'))}</h2><table><tr><th>selector</th>{head}</tr>{body}</table>"
+
+
+def _glossary_html() -> str:
+    items = "".join(f"<dt><b>{html.escape(k)}</b></dt><dd>{html.escape(v)}</dd>" for k, v in GLOSSARY.items())
+    return f"<h2>Glossary</h2><dl>{items}</dl>"
 
 
 def write_html(result: EvalResult, path: str | os.PathLike[str]) -> None:

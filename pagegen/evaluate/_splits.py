@@ -8,6 +8,7 @@ their grades; ``train`` holds only what may be seen at that time.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,9 +18,27 @@ from pagegen.core._catalog import ITEM_KINDS, Catalog
 from pagegen.core._errors import DataError
 from pagegen.core._interactions import PLAY, RATING, Interactions
 from pagegen.core._userstate import FINISHED_AT
+from pagegen.data._load_ratings import first_times
 
-__all__ = ["Split", "display_titles", "leave_last_split", "time_split", "truth_split"]
+__all__ = ["Split", "dates_from_events", "display_titles", "leave_last_split", "time_split", "train_availability", "truth_split"]
 
+
+def _first_events(interactions: Interactions, n: int) -> np.ndarray:
+    """Each title's first play or rating time (a title without one: the last such time, 0 if none), as
+    the MovieLens loader dates the titles."""
+    keep = np.isin(interactions.kind, (PLAY, RATING))
+    return first_times(interactions.item[keep], interactions.timestamp[keep], n)
+
+
+def dates_from_events(catalog: Catalog, interactions: Interactions) -> bool:
+    """Are the catalog's ``added`` dates the titles' first events (derived from the data, not real dates)?"""
+    return bool(len(interactions)) and np.array_equal(catalog.added, _first_events(interactions, catalog.n))
+
+
+def train_availability(catalog: Catalog, train: Interactions) -> Catalog:
+    """The catalog with ``added`` rebuilt from the train events only, the same way the dates were derived
+    from all events: no held-out event makes a title unavailable, or new, at page time."""
+    return dataclasses.replace(catalog, added=_first_events(train, catalog.n))
 
 
 def display_titles(catalog: Catalog, items: np.ndarray) -> np.ndarray:
