@@ -137,3 +137,17 @@ def test_n2dcg_ideal_page_is_the_policys_full_shape() -> None:
     assert n2dcg(short, rel) == pytest.approx(1.0)
     assert n2dcg(short, rel, (3, 4)) < 0.99
     assert "full shape" in GLOSSARY["N2DCG"]
+
+
+def test_a_member_with_nothing_to_show_gets_an_empty_page(tiny) -> None:
+    """The replay scores an empty page (no credit) where Engine.build raises: one member without
+    candidate rows does not stop the evaluation of the others."""
+    from pagegen import Engine, fit
+    from pagegen.evaluate._replay import member_pages
+
+    model = fit(tiny.catalog, tiny.interactions, profiles=tiny.profiles, progress=False)
+    engine = Engine(tiny.catalog, model, rankers={"none": lambda ctx: []}, interactions=tiny.interactions, profiles=tiny.profiles)
+    pages, _, failures, seconds = member_pages(engine, engine.state("u1"), ["stage_wise", "template"], device="web", seed=0)
+    assert failures == [] and set(seconds) == {"_shared", "stage_wise", "template"}
+    for grid, kinds in pages.values():
+        assert grid.size == 0 and kinds == []

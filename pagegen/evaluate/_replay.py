@@ -27,7 +27,7 @@ from pagegen.core._userstate import Profile, UserState
 from pagegen.data._load import load_movielens
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
-from pagegen.page._objective import SelectContext
+from pagegen.page._objective import SelectContext, Selection
 from pagegen.serve._engine import SELECTORS, Engine, _selector
 from policies._policy import load_policy
 from rows._registry import candidate_rows
@@ -147,29 +147,25 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
     generator in the state a lone ``build`` would hand it, so the pages are identical; the
     Page objects are not assembled (the metrics need only the grid). Returns ({selector: (grid,
     kinds)}, the RankContext, the ranker failures, {selector: seconds}) where a selector's
-    seconds are the shared context and rankers plus its own selection.
+    seconds are the shared context and rankers plus its own selection. A member for whom nothing
+    can be shown (no candidate row, or none that fits the policy) gets an empty page, which earns
+    no credit, where ``Engine.build`` raises.
     """
-
-
     start = time.perf_counter()
     policy = engine.policy
     policy.window(device)
     ctx = engine.rank_context(state, seed)
     rows, failures = candidate_rows(ctx, engine.rankers)
-    who = state.user if state.user is not None else "(anonymous)"
-    if not rows:
-        raise PagegenError(f"no page for member {who}: no candidate rows")
     after_rankers = ctx.rng.bit_generator.state
     shared = time.perf_counter() - start
     pages, seconds = {}, {"_shared": shared}
     for name in selectors:
         start = time.perf_counter()
-        label, select = _selector(name)
+        _, select = _selector(name)
         rng = np.random.Generator(type(ctx.rng.bit_generator)())
         rng.bit_generator.state = after_rankers
-        selection = select(rows, policy, SelectContext(catalog=engine.catalog, eligible=ctx.eligible, device=device, rng=rng, rank=ctx))
-        if not selection.rows:
-            raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r} ({label})")
+        empty = Selection(rows=(), objective=0.0)
+        selection = select(rows, policy, SelectContext(catalog=engine.catalog, eligible=ctx.eligible, device=device, rng=rng, rank=ctx)) if rows else empty
         pages[name] = selection_grid(selection, rows)
         seconds[name] = shared + time.perf_counter() - start
     return pages, ctx, failures, seconds
@@ -246,6 +242,9 @@ def evaluate(
             pops = {now: np.asarray(rank_ctx.popularity, dtype=np.float64)}
         for f in dropped:
             failures[f.name] = failures.get(f.name, 0) + 1
+        for s, (grid, _) in pages.items():
+            if not grid.size:
+                failures[f"{s}: empty page"] = failures.get(f"{s}: empty page", 0) + 1
         ref = pages["stage_wise" if "stage_wise" in pages else names[0]][0]
         lengths = (ref >= 0).sum(axis=1).tolist()
         grids = dict(pages)

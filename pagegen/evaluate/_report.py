@@ -179,7 +179,7 @@ def markdown_table(result: EvalResult) -> str:
             lines.append(f"| {name} | " + " | ".join(_paired_cell(metrics[m], bold="**") for m in _PAIRED_HEADERS) + " |")
     lines += ["", "N2DCG's ideal page is the policy's full shape: a shorter page scores lower (see the HTML report's glossary)."]
     if result.failures:
-        lines += ["", "Ranker failures (dropped for the request): " + ", ".join(f"{k}: {v}" for k, v in sorted(result.failures.items()))]
+        lines += ["", "Ranker failures (dropped for the request) and empty pages (nothing to show: no credit): " + ", ".join(f"{k}: {v}" for k, v in sorted(result.failures.items()))]
     return "\n".join(lines) + "\n"
 
 
