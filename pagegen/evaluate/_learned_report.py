@@ -216,7 +216,6 @@ def run(config: ReportConfig, *, logs_path=None, scorer_path=None) -> dict:
     trained scorer (``python -m pagegen.learned train LOGS OUT`` rebuilds the same one from the logs).
     """
 
-
     world = synthetic_world(config.size, seed=config.seed)
     catalog = world.catalog
     model = fit(catalog, world.interactions, profiles=world.profiles)

@@ -187,7 +187,6 @@ def evaluate(
     ``selectors`` and ``split`` override ``config``; other keyword options are EvalConfig fields.
     """
 
-
     fields = {**(config or EvalConfig()).model_dump(), **options}
     if selectors is not None:
         fields["selectors"] = tuple(selectors)

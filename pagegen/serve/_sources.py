@@ -113,7 +113,6 @@ def load_or_fit(args: argparse.Namespace, source: Source, now: int) -> tuple[Any
 def make_engine(args: argparse.Namespace) -> tuple[Any, Source, int, dict[str, Any]]:
     """Engine, source, build time and the parameters that identify them (for batch manifests)."""
 
-
     policy = load_policy(args.policy)
     source = load_source(args)
     now = parse_now(args.now)
