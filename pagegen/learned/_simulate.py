@@ -96,12 +96,14 @@ def play_grid(grid: np.ndarray, preference: Callable[[np.ndarray], np.ndarray], 
     return prob * (config or BrowseConfig()).play_scale
 
 
-def expected_plays(grid: np.ndarray, prob: np.ndarray, config: BrowseConfig | None = None, *, per_row: bool = False) -> np.ndarray:
+def expected_plays(grid: np.ndarray, prob: np.ndarray, config: BrowseConfig | None = None, *, per_row: bool = False, enter: np.ndarray | None = None) -> np.ndarray:
     """Exact expected plays of a page view under the browsing model (the ground truth).
 
     ``grid`` int (..., rows, cols) catalog indices (-1 empty), ``prob`` the matching
     P(play | examined). Returns float64 (...) or, with ``per_row``, (..., rows): the
     probability that the play lands in each row (they sum to the page's expected plays).
+    ``enter`` (..., rows): the probability that a reached row is entered at all (default 1;
+    a row not entered is skipped, as a member who reads its title and passes on).
     """
     config = config or BrowseConfig()
     grid, prob = _check_grid(grid, prob)
@@ -111,6 +113,8 @@ def expected_plays(grid: np.ndarray, prob: np.ndarray, config: BrowseConfig | No
     go_on = (1.0 - prob) * (1.0 - col_h)
     reach_col = np.concatenate([np.ones(prob.shape[:-1] + (1,)), np.cumprod(go_on, axis=-1)[..., :-1]], axis=-1)
     row_play = np.sum(reach_col * prob, axis=-1)  # P(play in row r | row r reached)
+    if enter is not None:
+        row_play = row_play * enter
     next_row = (1.0 - row_play) * (1.0 - row_h)
     reach_row = np.concatenate([np.ones(row_play.shape[:-1] + (1,)), np.cumprod(next_row, axis=-1)[..., :-1]], axis=-1)
     out = reach_row * row_play
