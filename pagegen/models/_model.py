@@ -41,6 +41,7 @@ from ._popularity import (
     play_keys,
     trend_from_counts,
 )
+from ._validate import validate_model
 
 __all__ = ["Model"]
 
@@ -228,6 +229,7 @@ class Model(SimilarityMixin, PersonalMixin):
     def load(cls, path) -> Model:
         """Read a model written by ``save``; ModelFileError when a file is missing, corrupt or mismatched."""
         arrays, meta = read_model_files(path)
+        validate_model(arrays, meta, str(path))
         try:
             return cls(arrays, meta)
         except (KeyError, ValueError, TypeError) as err:
