@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import ValidationError
 
 from .core._atomic import atomic_write_bytes, atomic_write_text
 from .core._errors import DataError, PagegenError
@@ -65,7 +66,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    config = FitConfig(**_read_config(args.config)) if args.config else None
+    config = _fit_config(args.config) if args.config else None
     source = load_source(args)
     now = parse_now(args.now)
     events = source.interactions if now is None else source.interactions.before(now)
@@ -85,6 +86,21 @@ def _read_config(path: str) -> dict[str, Any]:
         return orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
         raise DataError(f"not valid {'TOML' if p.suffix == '.toml' else 'JSON'} ({err})", source=path) from None
+
+
+def _fit_config(path: str) -> FitConfig:
+    """The FitConfig in a TOML or JSON file; a bad field names the file, the field and its value."""
+    fields = _read_config(path)
+    if not isinstance(fields, dict):
+        raise DataError("expected a table of FitConfig fields", source=path)
+    try:
+        return FitConfig(**fields)
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = ".".join(map(str, first["loc"])) or "config"
+        raise DataError(str(first["msg"]), source=path, field=name, value=first.get("input")) from None
+    except DataError as err:
+        raise DataError(err.message, source=path, field=err.field, value=err.value) from None
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -164,6 +180,17 @@ def _delegate(command: Callable[[list[str]], int], argv: list[str]) -> int:
 # -- parser ------------------------------------------------------------------------------------
 
 
+def _count(text: str) -> int:
+    """A whole number >= 0 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
 def _add_source(p: argparse.ArgumentParser, *, model: bool = True) -> None:
     g = p.add_argument_group("data (default: the built-in synthetic world)")
     g.add_argument("--world", choices=WORLDS, help="synthetic world size (default: small)")
@@ -214,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("batch", _cmd_batch, "build every member's page into JSON-lines shards (resumable)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (part-00000.jsonl, ..., manifest.json)")
     p.add_argument("--members", metavar="FILE", help="member ids, one per line (default: every member)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N members")
+    p.add_argument("--limit", type=_count, metavar="N", help="only the first N members")
     p.add_argument("--shard-size", type=int, default=500, metavar="N", help="members per shard (default: 500)")
     p.add_argument("--workers", type=int, default=0, metavar="N", help="worker processes or Ray actors (default: one per CPU)")
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="local process pool or Ray (pip install 'pagegen[ray]')")

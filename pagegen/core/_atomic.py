@@ -55,7 +55,10 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", *, encoding: str
         raise ValueError(f"atomic_open: mode must be 'wb' or 'w', not {mode!r}")
     dest = Path(path)
     folder = dest.parent if str(dest.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TMP_SUFFIX, dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=TMP_SUFFIX, dir=folder)
+    except OSError as err:  # name the destination the caller gave, not the temporary file
+        raise type(err)(err.errno, err.strerror, str(dest)) from None
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         if mode == "w":

@@ -47,6 +47,11 @@ def write_model_files(path: str | os.PathLike[str], arrays: dict[str, np.ndarray
     for name, arr in arrays.items():
         if arr.dtype == object:
             raise ModelFileError(f"{npz}: array {name!r} has dtype object, which cannot be saved without pickling")
+    for target in (npz, manifest_path(npz)):  # both places first: never an array file without its manifest
+        if target.is_dir():
+            raise ModelFileError(f"{target}: is a folder; a model is saved as {npz.name} + {manifest_path(npz).name}")
+        if not target.parent.is_dir():
+            raise ModelFileError(f"{target.parent}: no such folder to save the model in")
     with atomic_open(npz, "wb") as handle:
         np.savez(handle, **arrays)
     manifest = {

@@ -157,9 +157,10 @@ def _complete(path: Path) -> bool:
 def _pending(out: Path, n_shards: int) -> list[int]:
     """Shards still to build (missing, or not ending with a complete line)."""
     todo = [shard for shard in range(n_shards) if not _complete(shard_path(out, shard))]
-    for leftover in out.glob(f".part-*{TMP_SUFFIX}"):  # from a run that was killed mid-write
-        with contextlib.suppress(OSError):
-            leftover.unlink()
+    for prefix in (".part-", f".{MANIFEST}.", f".{SUCCESS}."):  # temporary files of a run killed mid-write
+        for leftover in out.glob(f"{prefix}*{TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
     return todo
 
 

@@ -1,0 +1,65 @@
+"""Command-line mistakes end with exit 2 and one line naming the user's file, field and value,
+and leave no partial output."""
+
+from __future__ import annotations
+
+import pytest
+
+from pagegen._cli import main
+from pagegen.serve._batch import MANIFEST, SUCCESS
+
+TINY = ["--world", "tiny"]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('{"min_plays": -3}', "field 'min_plays' = -3"),
+        ('{"no_such_field": 1}', "field 'no_such_field' = 1"),
+        ('{"trend_short": 100, "trend_long": 50}', "field 'trend_long' = 50"),
+        ("[1, 2]", "expected a table of FitConfig fields"),
+    ],
+)
+def test_a_bad_fit_config_names_its_file_and_field(capsys, tmp_path, text, says):
+    config = tmp_path / "fit.json"
+    config.write_text(text)
+    code, _, err = run(capsys, "fit", *TINY, "--config", str(config), "--out", str(tmp_path / "m.npz"))
+    assert code == 2 and str(config) in err and says in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("m.*"))
+
+
+def test_a_negative_limit_is_refused(capsys, tmp_path):
+    code, _, err = run(capsys, "batch", *TINY, "--limit", "-2", "--out", str(tmp_path / "pages"))
+    assert code == 2 and "argument --limit: expected a whole number >= 0, got -2" in err
+    assert not (tmp_path / "pages").exists()
+
+
+def test_a_batch_removes_every_kind_of_leftover_temporary_file(capsys, tmp_path):
+    out = tmp_path / "pages"
+    assert run(capsys, "batch", *TINY, "--limit", "8", "--shard-size", "4", "--workers", "1", "--out", str(out))[0] == 0
+    (out / SUCCESS).unlink()  # as a run killed before it finished
+    for name in (f".{SUCCESS}.k3j2.tmp", f".{MANIFEST}.x9a1.tmp", ".part-00001.jsonl.q1w2.tmp"):
+        (out / name).write_text("partial")
+    assert run(capsys, "batch", *TINY, "--limit", "8", "--shard-size", "4", "--workers", "1", "--out", str(out))[0] == 0
+    assert sorted(p.name for p in out.iterdir() if p.name.endswith(".tmp")) == []
+    assert (out / SUCCESS).exists()
+
+
+def test_a_model_whose_manifest_place_is_a_folder_writes_nothing(capsys, tmp_path):
+    (tmp_path / "m.json").mkdir()
+    code, _, err = run(capsys, "fit", *TINY, "--out", str(tmp_path / "m.npz"))
+    assert code == 2 and "m.json" in err and "is a folder" in err, err
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_an_output_in_a_missing_folder_names_the_users_path(capsys, tmp_path):
+    target = tmp_path / "nowhere" / "s.json"
+    code, _, err = run(capsys, "schema", "--out", str(target))
+    assert code == 2 and str(target) in err and ".tmp" not in err, err
