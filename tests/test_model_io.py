@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from test_model import CONFIG, NOW, T0, plays, tiny_catalog
 
@@ -30,7 +30,6 @@ def saved(tmp_path_factory):
 events_st = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5), st.integers(0, 40 * DAY)), min_size=1, max_size=30, unique_by=lambda e: (e[0], e[1]))
 
 
-@settings(max_examples=10)
 @given(events=events_st, history=st.lists(st.integers(0, 5), max_size=4, unique=True), ease=st.booleans())
 def test_save_then_load_gives_identical_scores(tmp_path_factory, events, history, ease):
     config = CONFIG if ease else CONFIG.model_copy(update={"ease_max_items": 1, "als_iterations": 2, "als_factors": 3})

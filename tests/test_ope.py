@@ -99,3 +99,17 @@ def test_bad_inputs_are_named() -> None:
         ips(np.array([np.nan, 1.0]), np.ones(2))
     with pytest.raises(DataError, match="alpha"):
         ips(np.ones(3), np.ones(3), alpha=1.5)
+
+
+def test_snips_normalizes_by_the_weights_at_each_position() -> None:
+    """Non-uniform weights, worked by hand: position 0 has weights (2, 0.5, 0.5) and rewards (1, 0, 1),
+    so SNIPS is (2 + 0.5) / 3; position 1 weights (1, 3, 0) and rewards (0, 1, 0): 3 / 4. IPS on the
+    same logs is (2.5 / 3) + (3 / 3): it differs wherever the weights do not average to 1."""
+    rewards = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    w = np.array([[2.0, 1.0], [0.5, 3.0], [0.5, 0.0]])
+    assert snips(rewards, w).value == pytest.approx(2.5 / 3 + 3 / 4)
+    assert ips(rewards, w).value == pytest.approx(2.5 / 3 + 3 / 3)
+    # scaling every weight of a position leaves SNIPS unchanged (and moves IPS)
+    scaled = w * np.array([[4.0, 0.25]])
+    assert snips(rewards, scaled).value == pytest.approx(snips(rewards, w).value)
+    assert ips(rewards, scaled).value != pytest.approx(ips(rewards, w).value)

@@ -36,7 +36,6 @@ def test_greedy_selectors_keep_the_contract(inst, name):
 
 
 @given(instances(max_rows=5, max_len=4))
-@settings(max_examples=20)
 def test_exact_keeps_the_contract(inst):
     small = type(inst)(inst.catalog, inst.user, inst.eligible, inst.rows, shrink_policy(inst.policy, 3, 3))
     check_selector(SELECTORS["exact"], [small])
