@@ -344,7 +344,16 @@ def test_lenient_generic_skips_an_episode_whose_series_was_bad(tmp_path: Path) -
     assert ds.interactions.n == 1 and ds.interactions.users.ids.tolist() == ["u1"]
 
 
-def test_strict_mode_does_not_warn(recwarn: pytest.WarningsRecorder) -> None:
-    ds = load_movielens(TINY, lenient=True)
-    assert ds.report.skipped == () and not [w for w in recwarn if "skipped" in str(w.message)]
-    assert np.all(np.isfinite(ds.interactions.value))
+def test_strict_mode_does_not_warn(recwarn: pytest.WarningsRecorder, tmp_path: Path) -> None:
+    """Strict (the default) reads clean files without a warning, and stops at a bad line with an
+    error, never a warning and a skipped line; lenient mode on clean files does not warn either."""
+    ds = load_movielens(TINY)
+    assert ds.report.skipped == () and np.all(np.isfinite(ds.interactions.value))
+    assert load_movielens(TINY, lenient=True).report.skipped == ()
+    bad = tmp_path / "ml"
+    shutil.copytree(TINY, bad)
+    with (bad / "ratings.csv").open("a", encoding="utf-8") as fh:
+        fh.write("1,1,not-a-rating,964982703\n")
+    with pytest.raises(DataError, match="rating"):
+        load_movielens(bad)
+    assert not [w for w in recwarn if "skipped" in str(w.message)]
