@@ -67,7 +67,7 @@ def test_render_from_json_file_and_from_member(capsys, tmp_path):
     assert code == 0, err
     dom = summarize(html_file.read_text(encoding="utf-8"))
     assert dom.rows and dom.genres  # the catalog is at hand: tiles show genres
-    assert "device <b>tv</b>" in html_file.read_text(encoding="utf-8")
+    assert "<b>tv</b>" in html_file.read_text(encoding="utf-8") and 'data-device="tv"' in html_file.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

@@ -79,3 +79,49 @@ def test_chromium_renders_rows_tiles_and_escaped_text(tmp_path):
     assert shot.is_file(), done.stderr[-2000:]
     assert png_size(shot) == (1280, 900)
     assert shot.stat().st_size > 10_000  # a rendered page, not a blank image
+
+
+# the measuring script the test adds to a copy of the page (the preview itself has no script and a
+# policy that forbids them): it writes what the browser laid out into attributes of <html>
+_MEASURE = """<script>
+addEventListener('load', () => {
+  const root = document.documentElement, vw = root.clientWidth;
+  const edges = [...document.querySelectorAll('section.row[data-visible="1"] .edge')].map(e => e.getBoundingClientRect());
+  const header = document.querySelector('header .meta');
+  const lines = Math.round(header.getBoundingClientRect().height / parseFloat(getComputedStyle(header).lineHeight || 16));
+  root.dataset.overflow = String(root.scrollWidth - vw);
+  root.dataset.markers = String(edges.length);
+  root.dataset.markersInView = String(edges.filter(r => r.right <= vw && r.left >= 0).length);
+  root.dataset.headerLines = String(lines);
+});
+</script>"""
+
+
+def _measured(binary, tmp_path, html_text: str, width: int) -> dict[str, int]:
+    import re
+
+    probe = tmp_path / f"probe-{width}.html"
+    text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html_text).replace("</body>", _MEASURE + "</body>")
+    atomic_write_text(probe, text)
+    done = run_browser(binary, tmp_path / f"profile-{width}", "--virtual-time-budget=3000", f"--window-size={width},900", "--dump-dom", probe.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    head = re.search(r"<html[^>]*>", done.stdout).group(0)
+    return {k: int(v) for k, v in re.findall(r'data-([a-z-]+)="(-?\d+)"', head)}
+
+
+@pytest.mark.parametrize(("device", "columns"), [("web", 6), ("mobile", 3), ("tv", 5)])
+def test_the_preview_fits_phones_and_wide_screens(tmp_path, device, columns):
+    """At 390 px and 1,400 px: no horizontal overflow of the page, the visible window's marker in
+    view on every row of the first screen, the header on one or two lines; screenshots taken."""
+    binary = chromium()
+    page = tricky_page(n_rows=5, per_row=12).model_copy(update={"device": device})
+    html_text = render_html(page, tricky_catalog(page), visible_rows=3, visible_columns=columns)
+    for width in (390, 1400, 1920):
+        seen = _measured(binary, tmp_path, html_text, width)
+        assert seen["overflow"] <= 0, f"{width} px: the page is {seen['overflow']} px wider than the screen"
+        assert seen["markers"] == 3 and seen["markers-in-view"] == 3, f"{width} px: {seen}"
+        assert 1 <= seen["header-lines"] <= 2, f"{width} px: header on {seen['header-lines']} lines"
+        shot = tmp_path / f"preview-{device}-{width}.png"
+        atomic_write_text(tmp_path / "page.html", html_text)
+        run_browser(binary, tmp_path / f"profile-shot-{width}", f"--screenshot={shot}", f"--window-size={width},900", (tmp_path / "page.html").as_uri())
+        assert shot.is_file() and png_size(shot) == (width, 900)

@@ -23,30 +23,42 @@ __all__ = ["render_html", "render_text"]
 
 _CSS = """
 *{box-sizing:border-box}
+:root{--pad:48px;--gap:8px;--edge:3px}
 body{margin:0;background:#141414;color:#e5e5e5;font:14px/1.35 "Helvetica Neue",Helvetica,Arial,"Noto Sans",sans-serif}
-header{display:flex;align-items:baseline;gap:24px;padding:18px 48px;background:linear-gradient(#000c,#14141400)}
+header{display:flex;flex-wrap:wrap;align-items:baseline;column-gap:20px;row-gap:2px;padding:16px var(--pad) 10px;background:linear-gradient(#000c,#14141400)}
 header .logo{color:#e50914;font-weight:800;font-size:28px;letter-spacing:1px}
 header .meta{color:#b3b3b3;font-size:13px}
 header .meta b{color:#fff;font-weight:600}
 main{padding:0 0 40px}
-section.row{padding:6px 48px 10px}
+section.row{padding:6px var(--pad) 10px}
 section.row h2{margin:0 0 2px;font-size:19px;font-weight:700;color:#fff}
 section.row .evidence{margin:0 0 8px;color:#8c8c8c;font-size:12px}
-section.row .evidence span{margin-right:12px}
+section.row .evidence span{margin-right:12px;white-space:nowrap}
+section.row .evidence{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 section.row .kind{display:inline-block;margin-left:10px;padding:1px 6px;border:1px solid #555;border-radius:3px;font-size:11px;font-weight:400;color:#aaa;vertical-align:middle}
-.track{display:flex;gap:8px;overflow-x:auto;padding-bottom:6px}
-.tile{position:relative;flex:0 0 178px;height:150px;border-radius:5px;padding:10px;display:flex;flex-direction:column;justify-content:flex-end;overflow:hidden;box-shadow:0 2px 6px #0008}
-.tile .rank{position:absolute;top:6px;left:8px;font-size:11px;color:#fffa}
-.tile .score{position:absolute;top:6px;right:8px;font-size:11px;background:#0009;padding:1px 5px;border-radius:3px}
-.tile h3{margin:0;font-size:15px;line-height:1.15;color:#fff;text-shadow:0 1px 3px #000;overflow-wrap:anywhere}
+.track{display:flex;gap:var(--gap);overflow-x:auto;padding-bottom:6px}
+/* the visible window's tiles fill the screen's width: the window marker stays in view from phones to wide screens */
+.tile{--w:clamp(52px,calc((100vw - 2 * var(--pad) - var(--edge) - var(--cols) * var(--gap)) / var(--cols)),220px);position:relative;flex:0 0 var(--w);aspect-ratio:6/5;border-radius:5px;padding:clamp(4px,calc(var(--w) / 18),10px);display:flex;flex-direction:column;justify-content:flex-end;overflow:hidden;box-shadow:0 2px 6px #0008}
+.tile .rank{position:absolute;top:4px;left:6px;font-size:11px;color:#fffa}
+.tile .score{position:absolute;top:4px;right:6px;font-size:11px;background:#0009;padding:1px 5px;border-radius:3px}
+.tile h3{margin:0;font-size:clamp(10px,calc(var(--w) / 12),15px);line-height:1.15;color:#fff;text-shadow:0 1px 3px #000;overflow-wrap:anywhere;display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden}
 .tile .genres{font-size:11px;color:#ddd;margin-top:3px}
 .tile .reason{font-size:11px;color:#46d369;margin-top:3px}
-.tile.offscreen{opacity:.38;filter:grayscale(.6)}
-.edge{flex:0 0 3px;align-self:stretch;background:repeating-linear-gradient(#e50914 0 6px,transparent 6px 10px);border-radius:2px}
-section.row.below{opacity:.55}
-.fold{margin:10px 48px;border-top:2px dashed #e50914;color:#e50914;font-size:12px;padding-top:3px}
-.legend{padding:0 48px 12px;color:#8c8c8c;font-size:12px}
+.tile.offscreen{opacity:.45;filter:grayscale(.6)}
+.edge{flex:0 0 var(--edge);align-self:stretch;background:repeating-linear-gradient(#e50914 0 6px,transparent 6px 10px);border-radius:2px}
+section.row.below h2{color:#bbb}
+.fold{margin:10px var(--pad);border-top:2px dashed #e50914;color:#e50914;font-size:12px;padding-top:3px}
+.legend{padding:0 var(--pad) 12px;color:#8c8c8c;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;border:2px dashed #e50914;margin:0 4px -1px 0}
+@media (max-width:700px){
+ :root{--pad:12px;--gap:5px}
+ header .logo{font-size:20px}
+ header .meta{font-size:12px}
+ section.row h2{font-size:16px}
+ section.row .evidence{font-size:11px}
+ .tile .score,.tile .genres,.tile .rank{display:none}
+ .tile .reason{font-size:10px}
+}
 """
 
 
@@ -58,15 +70,37 @@ def _when(now: int) -> str:
     return _dt.datetime.fromtimestamp(int(now), tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+#: Epoch seconds between these bounds read as a date (2001-09-09 .. 2100-01-01).
+_DATES = (1_000_000_000, 4_102_444_800)
+
+
+def _readable(key: str, value: Any) -> str:
+    """An evidence value as a person reads it: dates for epoch seconds, days for windows in seconds,
+    a few significant digits for fractions, lists joined; the JSON keeps the raw values."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and _DATES[0] <= value < _DATES[1]:
+        return _dt.datetime.fromtimestamp(value, tz=_dt.UTC).strftime("%Y-%m-%d")
+    if isinstance(value, int) and key.endswith("window") and value >= 86_400:
+        return f"{value / 86_400:g} days"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+        return ", ".join(_readable(key, v) for v in value)
+    return orjson.dumps(value, default=str).decode()
+
+
 def _evidence_items(evidence: Mapping[str, Any], limit: int | None = None) -> list[tuple[str, str]]:
-    """(key, text) pairs; with ``limit``, long texts are clipped and lists summarized."""
+    """(key, text) pairs, readable (see ``_readable``); with ``limit``, long texts are clipped and lists summarized."""
     out = []
     for key, value in evidence.items():
         if limit is not None and isinstance(value, (list, tuple)) and len(value) > 3:
             text = f"[{len(value)} entries]"
         else:
-            text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
-        out.append((str(key), text if limit is None else _clip(text, limit)))
+            text = _readable(str(key), value)
+        out.append((str(key).replace("_", " "), text if limit is None else _clip(text, limit)))
     return out
 
 
@@ -102,17 +136,17 @@ def render_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>pagegen \u00b7 {_esc(page.user if page.user is not None else 'anonymous')}</title>",
         f"<style>{_CSS}</style></head>",
-        f'<body data-user="{_esc(page.user or "")}" data-policy="{_esc(page.policy)}" data-selector="{_esc(page.selector)}" data-device="{_esc(page.device)}">',
+        f'<body data-user="{_esc(page.user or "")}" data-policy="{_esc(page.policy)}" data-selector="{_esc(page.selector)}" data-device="{_esc(page.device)}"'
+        f' style="--cols:{max(1, min(visible_columns if visible_columns is not None else 6, 12))}">',
         '<header><span class="logo">pagegen</span><span class="meta">',
-        f"member <b>{_esc(page.user if page.user is not None else 'anonymous')}</b> \u00b7 policy <b>{_esc(page.policy)}</b>"
-        f" \u00b7 selector <b>{_esc(page.selector)}</b> \u00b7 device <b>{_esc(page.device)}</b>"
-        f" \u00b7 as of <b>{_esc(_when(page.now))}</b> \u00b7 seed {_esc(page.seed)} \u00b7 v{_esc(page.version)}",
+        f"<b>{_esc(page.user if page.user is not None else 'anonymous')}</b> \u00b7 <b>{_esc(page.policy)}</b> policy"
+        f" \u00b7 <b>{_esc(page.selector)}</b> \u00b7 <b>{_esc(page.device)}</b> \u00b7 {_esc(_when(page.now))}",
         "</span></header>",
     ]
     if visible_rows is not None or visible_columns is not None:
         window = f"{vis_rows} rows" if visible_rows is not None else "all rows"
         window += f" \u00d7 {visible_columns} tiles" if visible_columns is not None else " \u00d7 all tiles"
-        parts.append(f'<div class="legend"><i></i>visible window on {_esc(page.device)}: {_esc(window)}; dimmed tiles need scrolling</div>')
+        parts.append(f'<div class="legend"><i></i>visible window on {_esc(page.device)}: {_esc(window)}; dimmed tiles need scrolling \u00b7 seed {_esc(page.seed)} \u00b7 page format v{_esc(page.version)}</div>')
     parts.append("<main>")
     for r, row in enumerate(page.rows):
         if r == vis_rows and r < n_rows:
