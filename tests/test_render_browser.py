@@ -88,7 +88,7 @@ addEventListener('load', () => {
   const root = document.documentElement, vw = root.clientWidth;
   const edges = [...document.querySelectorAll('section.row[data-visible="1"] .edge')].map(e => e.getBoundingClientRect());
   const header = document.querySelector('header .meta');
-  const lines = Math.round(header.getBoundingClientRect().height / parseFloat(getComputedStyle(header).lineHeight || 16));
+  const lines = header ? Math.round(header.getBoundingClientRect().height / parseFloat(getComputedStyle(header).lineHeight || 16)) : 0;
   root.dataset.overflow = String(root.scrollWidth - vw);
   root.dataset.markers = String(edges.length);
   root.dataset.markersInView = String(edges.filter(r => r.right <= vw && r.left >= 0).length);
@@ -125,3 +125,22 @@ def test_the_preview_fits_phones_and_wide_screens(tmp_path, device, columns):
         atomic_write_text(tmp_path / "page.html", html_text)
         run_browser(binary, tmp_path / f"profile-shot-{width}", f"--screenshot={shot}", f"--window-size={width},900", (tmp_path / "page.html").as_uri())
         assert shot.is_file() and png_size(shot) == (width, 900)
+
+
+def test_the_evaluation_report_fits_a_phone(tmp_path):
+    """The replay's HTML report at 390 and 1,400 px: no horizontal overflow of the page (wide tables
+    scroll in their own box), one colour key for the heatmaps, a glossary; screenshots taken."""
+    from pagegen import synthetic_world
+    from pagegen.evaluate._replay import evaluate
+    from pagegen.evaluate._report import html_report
+
+    binary = chromium()
+    report = html_report(evaluate(synthetic_world("tiny"), ("row_ranking", "stage_wise"), sample=30))
+    assert report.count("hits per cell") == 1 and "Glossary" in report and 'name="viewport"' in report
+    for width in (390, 1400):
+        seen = _measured(binary, tmp_path, report, width)
+        assert seen["overflow"] <= 0, f"{width} px: the report is {seen['overflow']} px wider than the screen"
+        shot = tmp_path / f"report-{width}.png"
+        atomic_write_text(tmp_path / "report.html", report)
+        run_browser(binary, tmp_path / f"profile-report-{width}", f"--screenshot={shot}", f"--window-size={width},1200", (tmp_path / "report.html").as_uri())
+        assert shot.is_file() and png_size(shot) == (width, 1200)

@@ -205,31 +205,47 @@ def write_json(result: EvalResult, path: str | os.PathLike[str]) -> None:
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1200px}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}h3{font-size:1em;margin:0.3em 0}
-table{border-collapse:collapse;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
+table{border-collapse:collapse;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}dd{margin:0 0 0.6em 1.2em;overflow-wrap:anywhere}
 th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}
 .grid{display:flex;flex-wrap:wrap;gap:2em}.card{border:1px solid #ddd;border-radius:6px;padding:0.8em}
 .note{color:#666;font-size:0.85em}svg text{font-size:10px;fill:#444}
+.scroll{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}
+@media (max-width:700px){body{margin:0.8em}}
 """
 
 
-def _heatmap_svg(heat: list[list[int]], window: tuple[int, int], cell: int = 11) -> str:
+def _nice_step(top: float, ticks: int = 5) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten) giving about ``ticks`` ticks up to ``top``."""
+    if top <= 0:
+        return 1.0
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _shade(value: float, peak: float) -> str:
+    """The one colour scale of every heatmap: white at 0, deep red at ``peak``."""
+    s = 0.0 if peak <= 0 else min(value / peak, 1.0)
+    return f"rgb(255,{int(255 - 200 * s)},{int(255 - 230 * s)})"
+
+
+def _heatmap_svg(heat: list[list[int]], window: tuple[int, int], peak: float, cell: int = 11) -> str:
+    """Credited hits per cell on the shared scale ``peak`` (the largest cell of every selector)."""
     rows = len(heat)
     cols = max((len(r) for r in heat), default=0)
-    left, top = 28, 14
+    left, top = 40, 26
     width, height = left + cols * cell + 4, top + rows * cell + 4
-    peak = max((v for r in heat for v in r), default=0)
-    parts = [f'<svg width="{width}" height="{height}" role="img">']
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">']
+    parts.append(f'<text x="{left}" y="9">column</text><text x="2" y="{top - 4}">row</text>')
     for c in range(0, cols, 5):
-        parts.append(f'<text x="{left + c * cell}" y="10">{c + 1}</text>')
+        parts.append(f'<text x="{left + c * cell}" y="21">{c + 1}</text>')
     for r in range(rows):
         if r % 5 == 0:
-            parts.append(f'<text x="2" y="{top + r * cell + 9}">{r + 1}</text>')
+            parts.append(f'<text x="16" y="{top + r * cell + 9}">{r + 1}</text>')
         for c, v in enumerate(heat[r]):
-            shade = 0.0 if peak == 0 else v / peak
-            red, green, blue = 255, int(255 - 200 * shade), int(255 - 230 * shade)
             parts.append(
                 f'<rect x="{left + c * cell}" y="{top + r * cell}" width="{cell - 1}" height="{cell - 1}" '
-                f'fill="rgb({red},{green},{blue})"><title>row {r + 1}, column {c + 1}: {v} hits</title></rect>'
+                f'fill="{_shade(v, peak)}"><title>row {r + 1}, column {c + 1}: {v} hits</title></rect>'
             )
     m, n = window
     parts.append(
@@ -240,24 +256,41 @@ def _heatmap_svg(heat: list[list[int]], window: tuple[int, int], cell: int = 11)
     return "".join(parts)
 
 
+def _color_key_svg(peak: float, width: int = 260) -> str:
+    """The colour key shared by every heatmap: hits per cell, with round ticks."""
+    step = _nice_step(peak, 4) if peak > 0 else 1.0
+    parts = [f'<svg viewBox="0 0 {width + 40} 34" width="{width + 40}" height="34" role="img"><text x="0" y="9">hits per cell</text>']
+    for i in range(50):
+        parts.append(f'<rect x="{i * width / 50:.1f}" y="12" width="{width / 50 + 0.5:.1f}" height="9" fill="{_shade(peak * i / 49, peak)}"/>')
+    tick = 0.0
+    while tick <= peak + 1e-9:
+        x = width * tick / peak if peak > 0 else 0.0
+        parts.append(f'<text x="{x:.1f}" y="32">{tick:g}</text>')
+        tick += step
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _curves_svg(curves: dict[str, list[float]], window_rows: int) -> str:
-    width, height, left, bottom, top, right = 560, 300, 44, 30, 10, 130
+    width, height, left, bottom, top, right = 560, 300, 44, 30, 16, 130
     depth = max((len(c) for c in curves.values()), default=1)
     peak = max((v for c in curves.values() for v in c if v is not None and math.isfinite(v)), default=0.0)
-    ymax = max(peak * 1.1, 1e-9)
+    step = _nice_step(peak * 1.05, 5) if peak > 0 else 0.1
+    ymax = step * math.ceil(peak * 1.05 / step) if peak > 0 else 1.0
     pw, ph = width - left - right, height - top - bottom
 
     def xy(i: int, v: float) -> tuple[float, float]:
         x = left + (pw * i / max(depth - 1, 1))
         return x, top + ph * (1 - v / ymax)
 
-    parts = [f'<svg width="{width}" height="{height}" role="img">']
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">']
     parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#888"/>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#888"/>')
-    for k in range(5):
-        v = ymax * k / 4
+    for k in range(round(ymax / step) + 1):
+        v = step * k
         _, y = xy(0, v)
-        parts.append(f'<text x="2" y="{y + 3:.1f}">{v:.3f}</text>')
+        parts.append(f'<text x="2" y="{y + 3:.1f}">{v:g}</text>')
+    parts.append('<text x="2" y="9">recall</text>')
     for i in range(0, depth, max(depth // 10, 1)):
         x, _ = xy(i, 0)
         parts.append(f'<text x="{x - 3:.1f}" y="{top + ph + 14}">{i + 1}</text>')
@@ -285,26 +318,27 @@ def html_report(result: EvalResult) -> str:
         cells = "".join(f"<td>{esc(_fmt(fmt, getattr(res, attr)))}</td>" for attr, _, fmt in _COLUMNS)
         body.append(f"<tr><td>{esc(name)}</td>{cells}</tr>")
     cards = []
+    peak = max((v for res in result.selectors.values() for r in res.heatmap for v in r), default=0)
     for name, res in result.selectors.items():
         total = sum(v for r in res.heatmap for v in r)
         shares = ", ".join(f"{esc(k)} {v:.0%}" for k, v in sorted(res.kind_share.items(), key=lambda kv: -kv[1]))
         cards.append(
-            f'<div class="card"><h3>{esc(name)}</h3>{_heatmap_svg(res.heatmap, result.window)}'
+            f'<div class="card"><h3>{esc(name)}</h3>{_heatmap_svg(res.heatmap, result.window, peak)}'
             f'<p class="note">{total} credited hits over {res.members} pages; dashed box: first screen ({m}x{n}).'
             f"<br>Hits by row kind: {shares or 'none'}</p></div>"
         )
     timings = ", ".join(f"{esc(k)} {v:.1f} s" for k, v in result.timings.items())
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<title>pagegen evaluation: {esc(result.dataset)}</title><style>{_CSS}</style></head><body>"
         f"<h1>Page-level replay: {esc(result.dataset)}</h1>"
         f'<p>Split <b>{esc(result.split)}</b>, {result.members} members, {result.mean_relevant:.1f} relevant titles per member, '
         f"device <b>{esc(result.device)}</b> (first screen {m} rows x {n} columns, page up to {result.shape[0]} x {result.shape[1]}).</p>"
-        f"<table><tr><th>selector</th>{head}</tr>{''.join(body)}</table>"
+        f"<div class=\"scroll\"><table><tr><th>selector</th>{head}</tr>{''.join(body)}</table></div>"
         f'<p class="note">Timings: {timings or "n/a"}.</p>'
         f"<h2>Recall@m-by-{n} as the member scrolls</h2>{_curves_svg({k: r.curve for k, r in result.selectors.items()}, m)}"
         '<p class="note">Dashed line: the first screen.</p>'
-        f'<h2>Where on the page the hits land (rows x columns)</h2><div class="grid">{"".join(cards)}</div>'
+        f'<h2>Where on the page the hits land (rows x columns)</h2><p class="note">One colour scale for every builder:</p>{_color_key_svg(peak)}<div class="grid">{"".join(cards)}</div>'
         f"{_comparisons_html(result)}{_glossary_html()}"
         "</body></html>\n"
     )
@@ -319,7 +353,7 @@ def _comparisons_html(result: EvalResult) -> str:
         f"<tr><td>{esc(name)}</td>" + "".join(f"<td>{esc(_paired_cell(metrics[m], bold=''))}{' &#9650;' if metrics[m].verdict == 'better' else ' &#9660;' if metrics[m].verdict == 'worse' else ''}</td>" for m in _PAIRED_HEADERS) + "</tr>"
         for name, metrics in result.comparisons.items()
     )
-    return f"<h2>{esc(_comparison_caption(result).replace('in bold', 'marked'))}</h2><table><tr><th>selector</th>{head}</tr>{body}</table>"
+    return f"<h2>{esc(_comparison_caption(result).replace('in bold', 'marked'))}</h2><div class=\"scroll\"><table><tr><th>selector</th>{head}</tr>{body}</table></div>"
 
 
 def _glossary_html() -> str:
