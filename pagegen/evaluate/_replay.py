@@ -290,6 +290,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-rows", type=int, default=None, help="override the policy's row count (small pages for exact)")
     p.add_argument("--row-length", type=int, default=None, help="override the policy's row length")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample, fit and pages")
+    p.add_argument("--compare-to", default=None, metavar="SELECTOR", help="the baseline every builder is compared with, member by member (default: row_ranking)")
+    p.add_argument("--availability", choices=("auto", "catalog", "train"), default="auto", help="titles' dates at page time: the catalog's, or from the train events only (auto: train when the dates are the titles' first events)")
     p.add_argument("--json", dest="json_path", default=None, help="write the full results as JSON here")
     p.add_argument("--html", dest="html_path", default=None, help="write the self-contained HTML report here")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: when stderr is a terminal)")
@@ -317,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_rows=args.n_rows,
             row_length=args.row_length,
             seed=args.seed,
+            compare_to=args.compare_to,
+            availability=args.availability,
         )
     except PagegenError as err:
         if args.debug:
