@@ -10,6 +10,7 @@ traceback instead.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import tomllib
@@ -28,6 +29,7 @@ from .evaluate._replay import main as evaluate_main
 from .models._fit import FitConfig, fit
 from .serve._batch import BatchConfig, run_batch
 from .serve._render import render_html, render_text
+from .serve._service import ServiceConfig, check_address, serve
 from .serve._sources import WORLDS, check_member, demo_member, load_source, make_engine, parse_now, status, window
 
 __all__ = ["main"]
@@ -62,6 +64,16 @@ def _cmd_build(args: argparse.Namespace) -> int:
         _emit(render_text(page, visible_rows=rows, visible_columns=cols).encode("utf-8"), args.out)
     else:
         _emit(page.to_json() + b"\n", args.out)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    token = os.environ.get(args.token_env) or None
+    config = ServiceConfig(host=args.host, port=args.port, token=token, workers=args.threads)
+    check_address(config)  # before loading anything
+    engine, _, _, _ = make_engine(args)
+    status(f"serving on http://{args.host}:{args.port} ({engine.catalog.n:,} titles)")
+    serve(engine, config, log_level="info" if args.access_log else "warning")
     return 0
 
 
@@ -255,6 +267,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="HTML file to write")
     _add_source(p)
     _add_page_options(p, policy_default=None)
+    p = add("serve", _cmd_serve, "serve pages over HTTP, with fresh events applied nearline")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; another address needs a token)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--token-env", default="PAGEGEN_TOKEN", metavar="NAME", help="environment variable holding the bearer token for POST /v1/events (default: PAGEGEN_TOKEN)")
+    p.add_argument("--threads", type=int, default=8, metavar="N", help="page builds at once (default: 8)")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    _add_source(p)
+    _add_page_options(p)
     p = add("schema", _cmd_schema, "print the JSON Schema of a page")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     for name, help_ in (("evaluate", "offline replay evaluation of the page builders"), ("quality", "model quality table on MovieLens")):
