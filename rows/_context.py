@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from pagegen.core._arrays import at_least_kth, frozen
+from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import RankContext, SharedContext, item_vector
 from pagegen.core._catalog import ITEM_KINDS, Catalog
 from pagegen.core._errors import DataError
@@ -21,7 +21,6 @@ from pagegen.core._values import ranked_titles
 
 __all__ = [
     "available",
-    "best_of",
     "best_ranked",
     "catalog_cached",
     "decay",
@@ -134,7 +133,7 @@ def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.nd
     ``key``) independent of the member: the ordering of the shared base is made once."""
     def order(within: np.ndarray) -> np.ndarray:
         cand = np.flatnonzero(within & (values > 0))
-        return cand[np.lexsort((cand, -np.asarray(values[cand], np.float32)))]
+        return cand[argtopk(np.asarray(values[cand], np.float32), cand.size)]
 
     if ctx.shared is None:
         return order(mask)
@@ -172,32 +171,12 @@ def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) 
 
 
 def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best titles among ``mask``: (int32 items, float32 values), best first.
-
-    Ties are broken by the lower index; argpartition keeps it O(n).
-    """
+    """The ``k`` best titles among ``mask``: (int32 items, float32 values), best first, ties to the
+    lower title (``argtopk``)."""
     cand = np.flatnonzero(mask)
-    if k <= 0 or cand.size == 0:
-        return np.zeros(0, np.int32), np.zeros(0, np.float32)
     v = np.asarray(values[cand], dtype=np.float32)
-    pos = best_of(v, cand, k)
+    pos = argtopk(v, k)
     return cand[pos].astype(np.int32), v[pos]
-
-
-#: best_of's cut from a sample keeps about _SPARE * k values (``at_least_kth``).
-_SPARE = 4
-
-
-def best_of(values: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` largest ``values``, best first; ties go to the lower of ``items``
-    (the distinct titles the values belong to, aligned with them). O(n) plus a sort of ``k``.
-
-    On many values, the selection runs on the values at least a cut taken from a sample
-    (``at_least_kth``): the same ``k`` best, with the same ``k``-th best value, hence the same positions."""
-    if k <= 0 or values.size == 0:
-        return np.zeros(0, np.intp)
-    pos = at_least_kth(values, k, _SPARE) if values.size > k else np.arange(values.size)
-    return pos[np.lexsort((items[pos], -values[pos]))[:k]]
 
 
 def best_ranked(ctx: RankContext, unseen: bool) -> tuple[np.ndarray, float]:
@@ -206,7 +185,7 @@ def best_ranked(ctx: RankContext, unseen: bool) -> tuple[np.ndarray, float]:
     bound: every title of that mask left out scores at most it.
 
     The first k of them in a ranker's titles (within the mask) are that ranker's k best by
-    ``ctx.scores``, in ``best_of``'s order, when the k-th scores above the bound."""
+    ``ctx.scores``, in ``argtopk``'s order, when the k-th scores above the bound."""
     ranked, bound = ranked_titles(ctx)
     if not unseen:
         return ranked, bound

@@ -13,12 +13,12 @@ import itertools
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._arrays import frozen
+from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._catalog import Catalog
 from pagegen.core._time import DAY
 
-from ._context import best_of, best_ranked, catalog_cached, has_titles, liking, static_eligible
+from ._context import best_ranked, catalog_cached, has_titles, liking, static_eligible
 from ._slices import SliceIndex, build_slices
 
 __all__ = ["GenreRows", "GenreRowsConfig"]
@@ -96,7 +96,7 @@ class GenreRows:
                 members = indices[start:stop]
                 in_slice = scores[members]
                 in_slice[~mask[members]] = -np.inf
-                pos = best_of(in_slice, members, n)
+                pos = argtopk(in_slice, n)  # ties to the lower title: a slice's members are ascending
                 items, in_slice = members[pos], in_slice[pos]
                 if in_slice.size and not in_slice[-1] > -np.inf:  # fewer than n titles of the slice in the mask: best first, they end the row
                     keep = in_slice > -np.inf
@@ -185,7 +185,7 @@ def _choose(value: np.ndarray, cand: np.ndarray, fine: list[bool], max_rows: int
     at most max_fine fine ones (``fine``: per slice), max_rows in all."""
     chosen: list[int] = []
     n_fine = 0
-    for s in cand[(-value[cand]).argsort(kind="stable")].tolist():  # ties in cand's (ascending) order
+    for s in cand[argtopk(value[cand], cand.size)].tolist():  # ties in cand's (ascending) order
         if fine[s]:
             if n_fine == max_fine:
                 continue

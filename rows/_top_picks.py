@@ -7,10 +7,11 @@ import math
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._time import DAY
 
-from ._context import best_of, best_ranked, has_titles, popularity, ranked_pool, unseen_items
+from ._context import best_ranked, has_titles, popularity, ranked_pool, unseen_items
 
 __all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
 
@@ -44,7 +45,7 @@ class TopPicks:
             if cand.size == 0:
                 return []
             values = ctx.scores[cand]
-            pos = best_of(values, cand, n)
+            pos = argtopk(values, n)
             items, scores = cand[pos].astype(np.int32), values[pos]
         history = len(ctx.user.items) + len(ctx.user.rated)
         warmth = 1.0 - math.exp(-history / cfg.warmth)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import at_least_kth, frozen
+from ._arrays import argtopk, frozen
 from ._candidates import eligible_items
 
 __all__ = ["DEPTH", "RANK_SCALE", "ranked_titles", "title_values"]
@@ -105,41 +105,11 @@ def _decay(k: int) -> np.ndarray:
     return frozen(np.exp(-np.arange(k) / RANK_SCALE))
 
 
-#: the ranking's cut from a sample keeps about _SPARE * k values (``at_least_kth``).
-_SPARE = 1.5
-
-
 def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The k best of the titles ``cand`` (ascending) by score ``s``, in ascending order, the value
-    ``exp(-i / RANK_SCALE)`` of each from its 0-based rank i among them (ties by title), and their
-    positions in rank order (``titles[order]``: best first).
-
-    The titles are those of ``argpartition`` and the ranks those of ``lexsort((cand, -s))`` (the
-    reference, taken when scores tie at the k-th, or are not float32): float32 scores above the
-    k-th best are the k best (``at_least_kth``), and an int64 key (the negated
-    score's order-preserving bits, then the position) sorts them in one non-stable sort with the
-    same result as the stable sorts.
-    """
-    if k < len(cand) and s.dtype == np.float32:
-        values = s.take(cand)
-        top = at_least_kth(values, k, _SPARE)
-        if len(top) == k:  # no tie at the k-th: the titles argpartition picks
-            neg = values.take(top)
-            np.negative(neg, out=neg)
-            bits = (neg + np.float32(0.0)).view(np.int32)  # + 0.0: -0.0 and 0.0 tie, as in lexsort
-            key = np.where(bits < 0, bits ^ np.int32(0x7FFFFFFF), bits).astype(np.int64)  # ordered as the floats
-            key <<= 32
-            key |= np.arange(k)  # then by position: by title
-            key.sort()
-            order = key & 0xFFFFFFFF
-            value = np.empty(k)
-            value[order] = _decay(k)
-            return cand[top], value, order
-    neg = -np.asarray(s[cand], dtype=np.float64)
-    if k < len(cand):
-        cand = cand[np.argpartition(neg, k - 1)[:k]]
-        neg = -np.asarray(s[cand], dtype=np.float64)
-    ranked = cand[np.lexsort((cand, neg))]
+    ``exp(-i / RANK_SCALE)`` of each from its 0-based rank i among them (ties to the lower title),
+    and their positions in rank order (``titles[order]``: best first)."""
+    ranked = cand[argtopk(s[cand], k)]
     asc = ranked.argsort()  # distinct titles
     order = np.empty(k, np.intp)
     order[asc] = np.arange(k)  # ranked[i] = ranked[asc][order[i]]

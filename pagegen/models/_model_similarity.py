@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from pagegen.core._arrays import argtopk
 from pagegen.core._errors import DataError
 
 from ._features import dense_rows
@@ -202,8 +203,7 @@ class SimilarityMixin:
         """The ``k`` titles most similar to ``item`` (never itself): int32 titles, float32 similarity, descending."""
         row = self.similarity(np.array([item]))[0]
         k = max(0, min(int(k), self.n_items - 1))
-        top = np.argpartition(-row, k - 1)[:k] if 0 < k < len(row) else np.arange(len(row))[:k]
-        top = top[np.lexsort((top, -row[top]))]
+        top = argtopk(row, k)
         top = top[top != item]
         return top.astype(np.int32), row[top].astype(np.float32)
 
