@@ -28,7 +28,6 @@ __all__ = [
     "history_liking",
     "liking",
     "make_context",
-    "mean",
     "next_episode",
     "pool",
     "popularity",
@@ -71,11 +70,7 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
         eligible[finished] = False
     eligible.setflags(write=False)
     member = user.user if user.user is not None else f"#{user.user_index}"
-    # default_rng's generator (PCG64), built directly: default_rng adds a few microseconds of its own;
-    # the entropy as the uint32 words a list of the two ints becomes (the same state, and the same
-    # for the rankers' generators spawned from it), without SeedSequence's conversion of each int
-    entropy = np.array([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())], np.uint32)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())])
     return RankContext(catalog=catalog, model=model, user=user, eligible=eligible, n=int(n), rng=rng, shared=shared)
 
 
@@ -210,12 +205,6 @@ def popularity(ctx: RankContext, window: int | None, region: str | None) -> np.n
     return ctx.common(("popularity", window, region), lambda: frozen(item_vector(ctx.model.popularity(ctx.now, window=window, region=region), ctx.catalog.n, "model.popularity")))
 
 
-def mean(values: np.ndarray) -> np.floating:
-    """``np.mean`` of a 1-D float array by its own steps (``numpy._core._methods._mean``) without
-    its wrapper: the sum, divided by the count as an ``intp`` (in float64 for float32), in the array's type."""
-    return values.dtype.type(values.sum() / np.intp(values.size))
-
-
 def decay(age: np.ndarray, half_life: float) -> np.ndarray:
     """exp(-ln 2 * age / half_life): 1 now, 1/2 one half-life ago (ages in seconds, clipped at 0)."""
     return np.exp(-math.log(2.0) * np.maximum(np.asarray(age, np.float64), 0.0) / half_life)
@@ -274,7 +263,7 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
         episode = series_episodes(catalog)[items]
         if episode.any():
             items = np.where(episode, catalog.series[items], items).astype(np.int32)
-            uniq, inv = _unique_inverse(items)
+            uniq, inv = np.unique(items, return_inverse=True)
             if uniq.size != items.size:
                 like_u = np.zeros(uniq.size)
                 last_u = np.full(uniq.size, _NEVER, np.int64)
@@ -284,18 +273,6 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
                 np.logical_or.at(undated_u, inv, undated)
                 items, like, last, undated = uniq.astype(np.int32), like_u, last_u, undated_u
     return frozen(items), frozen(like), frozen(last), frozen(undated)
-
-
-def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)`` for a 1-D integer array (its own steps, without its overhead)."""
-    perm = values.argsort()
-    ordered = values[perm]
-    first = np.empty(ordered.shape, bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    inv = np.empty(ordered.shape, np.intp)
-    inv[perm] = first.cumsum() - 1
-    return ordered[first], inv
 
 
 def series_episodes(catalog: Catalog) -> np.ndarray:

@@ -6,8 +6,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from pagegen.core._time import DAY
 from pagegen.core._userstate import UserState
@@ -193,14 +191,3 @@ def test_shared_contexts_keep_few_models_alive(world):
     del model
     gc.collect()
     assert sum(r() is not None for r in refs) <= SHARED_MODELS
-
-
-@given(st.lists(st.integers(-3, 12), max_size=40), st.sampled_from([np.int32, np.int64]))
-def test_unique_inverse_is_numpy_unique_with_inverse(values, dtype):
-    from rows._context import _unique_inverse
-
-    arr = np.asarray(values, dtype)
-    got, want = _unique_inverse(arr), np.unique(arr, return_inverse=True)
-    for a, b in zip(got, want, strict=True):
-        np.testing.assert_array_equal(a, b)
-        assert a.dtype == b.dtype and a.shape == b.shape

@@ -84,19 +84,9 @@ def _ranking(rank: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _entry_values(rank: Any, M: np.ndarray, valid: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """float64 (R, Lmax): v of each entry of ``M`` (``title_values(rank)[M]``), 0 where not ``valid``
-    (``M >= 0``: the pads); the entries are gathered from a catalog-sized array filled with the floor
-    and the member's best titles, without title_values' scan of the eligible titles."""
-    titles, top = _top_values(rank)
-    n = len(rank.scores)
-    if not len(titles):  # no eligible title: every value is 0
-        return np.zeros(M.shape)
-    value = np.full(n + 1, _FLOOR)  # the pad (-1 -> n) is worth 0
-    value[n] = 0.0
-    value[titles] = top
-    Q = value.take(np.where(valid, M, n))
-    if eligible is not rank.eligible:  # the selection's eligible titles are not the member's: 0 off the member's
-        Q *= np.asarray(rank.eligible, dtype=bool)[M]
-    return Q
+    (``M >= 0``: the pads). ``eligible``, the selection's mask, is not read: a title outside the
+    member's eligibility is worth 0 anyway."""
+    return np.where(valid, title_values(rank)[M], 0.0)
 
 
 @functools.lru_cache(maxsize=8)

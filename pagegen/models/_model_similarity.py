@@ -222,9 +222,8 @@ def _content_product(query: np.ndarray, dense: np.ndarray) -> np.ndarray:
 
 
 def _outside(x: np.ndarray, n: int) -> bool:
-    """Whether some value of the int64 array ``x`` (not empty) is outside [0, n): one unsigned maximum,
-    where a negative value reads as a number past any n."""
-    return bool(x.view(np.uint64).max() >= n)
+    """Whether some value of the integer array ``x`` (not empty) is outside [0, n)."""
+    return bool(x.min() < 0 or x.max() >= n)
 
 
 def _canonical(mat: sp.csr_array) -> bool:
