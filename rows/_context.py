@@ -17,11 +17,9 @@ from pagegen.core._candidates import RankContext, SharedContext, item_vector
 from pagegen.core._catalog import ITEM_KINDS, Catalog
 from pagegen.core._errors import DataError
 from pagegen.core._userstate import FINISHED_AT, Profile, UserState
-from pagegen.core._values import ranked_titles
 
 __all__ = [
     "available",
-    "best_ranked",
     "catalog_cached",
     "decay",
     "has_titles",
@@ -172,19 +170,6 @@ def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.
     v = np.asarray(values[cand], dtype=np.float32)
     pos = argtopk(v, k)
     return cand[pos].astype(np.int32), v[pos]
-
-
-def best_ranked(ctx: RankContext, unseen: bool) -> tuple[np.ndarray, float]:
-    """The member's best eligible titles as the selection ranks them (``ranked_titles``: sorted once
-    per request), those in ``ctx.unseen`` (``unseen``) or all, best first (int64, read-only), and a
-    bound: every title of that mask left out scores at most it.
-
-    The first k of them in a ranker's titles (within the mask) are that ranker's k best by
-    ``ctx.scores``, in ``argtopk``'s order, when the k-th scores above the bound."""
-    ranked, bound = ranked_titles(ctx)
-    if not unseen:
-        return ranked, bound
-    return ctx.cached("ranked_unseen", lambda: (frozen(ranked[ctx.unseen[ranked]]), bound))
 
 
 def has_titles(ctx: RankContext, unseen: bool) -> bool:
