@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._time import DAY
 
-from ._context import _NEVER, best_of, has_titles, liking, unseen_items
+from ._context import _NEVER, has_titles, liking, unseen_items
 
 __all__ = ["BecauseYouWatched", "BecauseYouWatchedConfig"]
 
@@ -72,17 +73,10 @@ class BecauseYouWatched:
         rows, n = [], ctx.n
         for pos, (aid, atitle, like_a, rec_a, weight_a, last_a) in enumerate(per_anchor):
             value = values[pos]
-            # with n similar titles (sim > 0) or more, enough when min_titles <= n: the n best, without counting them
-            top = best_of(value, cand, n) if cfg.min_titles <= n else None
-            if top is None or top.size < n or not value[top[-1]] > 0:
-                similar = int(np.count_nonzero(value))  # (a row at a time: the whole-array count is much faster than along an axis)
-                if similar < cfg.min_titles:
-                    continue
-                if similar > n:  # (min_titles > n)
-                    top = best_of(value, cand, n)  # the n-th best is > 0: only similar titles
-                else:
-                    top = value.nonzero()[0]
-                    top = top[np.lexsort((top, -value[top]))]
+            if np.count_nonzero(value) < cfg.min_titles:  # similar titles (sim > 0)
+                continue
+            top = argtopk(value, n)  # ties to the lower title (cand is ascending)
+            top = top[value[top] > 0]
             evidence = {
                 "anchor": aid,
                 "anchor_title": atitle,

@@ -12,24 +12,20 @@ from typing import Any
 
 import numpy as np
 
-from pagegen.core._arrays import at_least_kth, frozen
+from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import RankContext, SharedContext, item_vector
 from pagegen.core._catalog import ITEM_KINDS, Catalog
 from pagegen.core._errors import DataError
 from pagegen.core._userstate import FINISHED_AT, Profile, UserState
-from pagegen.core._values import ranked_titles
 
 __all__ = [
     "available",
-    "best_of",
-    "best_ranked",
     "catalog_cached",
     "decay",
     "has_titles",
     "history_liking",
     "liking",
     "make_context",
-    "mean",
     "next_episode",
     "pool",
     "popularity",
@@ -72,11 +68,7 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
         eligible[finished] = False
     eligible.setflags(write=False)
     member = user.user if user.user is not None else f"#{user.user_index}"
-    # default_rng's generator (PCG64), built directly: default_rng adds a few microseconds of its own;
-    # the entropy as the uint32 words a list of the two ints becomes (the same state, and the same
-    # for the rankers' generators spawned from it), without SeedSequence's conversion of each int
-    entropy = np.array([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())], np.uint32)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())])
     return RankContext(catalog=catalog, model=model, user=user, eligible=eligible, n=int(n), rng=rng, shared=shared)
 
 
@@ -134,7 +126,7 @@ def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.nd
     ``key``) independent of the member: the ordering of the shared base is made once."""
     def order(within: np.ndarray) -> np.ndarray:
         cand = np.flatnonzero(within & (values > 0))
-        return cand[np.lexsort((cand, -np.asarray(values[cand], np.float32)))]
+        return cand[argtopk(np.asarray(values[cand], np.float32), cand.size)]
 
     if ctx.shared is None:
         return order(mask)
@@ -172,45 +164,12 @@ def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) 
 
 
 def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best titles among ``mask``: (int32 items, float32 values), best first.
-
-    Ties are broken by the lower index; argpartition keeps it O(n).
-    """
+    """The ``k`` best titles among ``mask``: (int32 items, float32 values), best first, ties to the
+    lower title (``argtopk``)."""
     cand = np.flatnonzero(mask)
-    if k <= 0 or cand.size == 0:
-        return np.zeros(0, np.int32), np.zeros(0, np.float32)
     v = np.asarray(values[cand], dtype=np.float32)
-    pos = best_of(v, cand, k)
+    pos = argtopk(v, k)
     return cand[pos].astype(np.int32), v[pos]
-
-
-#: best_of's cut from a sample keeps about _SPARE * k values (``at_least_kth``).
-_SPARE = 4
-
-
-def best_of(values: np.ndarray, items: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` largest ``values``, best first; ties go to the lower of ``items``
-    (the distinct titles the values belong to, aligned with them). O(n) plus a sort of ``k``.
-
-    On many values, the selection runs on the values at least a cut taken from a sample
-    (``at_least_kth``): the same ``k`` best, with the same ``k``-th best value, hence the same positions."""
-    if k <= 0 or values.size == 0:
-        return np.zeros(0, np.intp)
-    pos = at_least_kth(values, k, _SPARE) if values.size > k else np.arange(values.size)
-    return pos[np.lexsort((items[pos], -values[pos]))[:k]]
-
-
-def best_ranked(ctx: RankContext, unseen: bool) -> tuple[np.ndarray, float]:
-    """The member's best eligible titles as the selection ranks them (``ranked_titles``: sorted once
-    per request), those in ``ctx.unseen`` (``unseen``) or all, best first (int64, read-only), and a
-    bound: every title of that mask left out scores at most it.
-
-    The first k of them in a ranker's titles (within the mask) are that ranker's k best by
-    ``ctx.scores``, in ``best_of``'s order, when the k-th scores above the bound."""
-    ranked, bound = ranked_titles(ctx)
-    if not unseen:
-        return ranked, bound
-    return ctx.cached("ranked_unseen", lambda: (frozen(ranked[ctx.unseen[ranked]]), bound))
 
 
 def has_titles(ctx: RankContext, unseen: bool) -> bool:
@@ -229,12 +188,6 @@ def popularity(ctx: RankContext, window: int | None, region: str | None) -> np.n
     if window is None and region is None:
         return ctx.popularity
     return ctx.common(("popularity", window, region), lambda: frozen(item_vector(ctx.model.popularity(ctx.now, window=window, region=region), ctx.catalog.n, "model.popularity")))
-
-
-def mean(values: np.ndarray) -> np.floating:
-    """``np.mean`` of a 1-D float array by its own steps (``numpy._core._methods._mean``) without
-    its wrapper: the sum, divided by the count as an ``intp`` (in float64 for float32), in the array's type."""
-    return values.dtype.type(values.sum() / np.intp(values.size))
 
 
 def decay(age: np.ndarray, half_life: float) -> np.ndarray:
@@ -295,7 +248,7 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
         episode = series_episodes(catalog)[items]
         if episode.any():
             items = np.where(episode, catalog.series[items], items).astype(np.int32)
-            uniq, inv = _unique_inverse(items)
+            uniq, inv = np.unique(items, return_inverse=True)
             if uniq.size != items.size:
                 like_u = np.zeros(uniq.size)
                 last_u = np.full(uniq.size, _NEVER, np.int64)
@@ -305,18 +258,6 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
                 np.logical_or.at(undated_u, inv, undated)
                 items, like, last, undated = uniq.astype(np.int32), like_u, last_u, undated_u
     return frozen(items), frozen(like), frozen(last), frozen(undated)
-
-
-def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)`` for a 1-D integer array (its own steps, without its overhead)."""
-    perm = values.argsort()
-    ordered = values[perm]
-    first = np.empty(ordered.shape, bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    inv = np.empty(ordered.shape, np.intp)
-    inv[perm] = first.cumsum() - 1
-    return ordered[first], inv
 
 
 def series_episodes(catalog: Catalog) -> np.ndarray:

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._time import DAY
-from pagegen.core._userstate import FINISHED_AT, _unique_first
+from pagegen.core._userstate import FINISHED_AT
 
 from ._context import available, decay, has_titles, next_episode, series_episodes
 
@@ -64,7 +64,7 @@ class ContinueWatching:
         plays, tiles, episodes = [direct], [items[direct]], [np.full(direct.size, -1, np.int32)]
         ep_pos = is_ep.nonzero()[0]
         if ep_pos.size:
-            series, first = _unique_first(cat.series[items[ep_pos]])  # np.unique(..., return_index=True)
+            series, first = np.unique(cat.series[items[ep_pos]], return_index=True)
             latest = ep_pos[first]
             ep = items[latest].astype(np.int32)
             ep_done = frac[latest] >= FINISHED_AT
@@ -86,7 +86,7 @@ class ContinueWatching:
         score = chance[play] * np.where(started[play], 0.5 + 0.5 * frac[play], cfg.next_episode)
         # one tile per title: the best reason wins (a series played both directly and by episode)
         order = np.lexsort((tile, -score))
-        _, first = _unique_first(tile[order])
+        _, first = np.unique(tile[order], return_index=True)
         order = order[np.sort(first)][: ctx.n]
         tile, score, episode, play = tile[order], score[order], episode[order], play[order]
         is_resume = started[play]

@@ -7,12 +7,11 @@ import functools
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._arrays import frozen
+from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._time import DAY
 
 from ._context import (
-    best_of,
     catalog_cached,
     decay,
     has_titles,
@@ -58,7 +57,7 @@ class NewReleases:
         if cand.size == 0:
             return []
         score = (fading * (1.0 + cfg.gamma * ctx.affinity[cand])).astype(np.float32)
-        pos = best_of(score, cand, ctx.n)  # ties to the lower title index
+        pos = argtopk(score, ctx.n)  # ties to the lower title index (cand is ascending)
         items, scores, age, fresh = cand[pos].astype(np.int32), score[pos], age[pos], fresh[pos]
         reasons = tuple(map(_new_since, (age // DAY).tolist()))
         evidence = {"source": "new releases", "window_days": cfg.window_days, "newest": int(fresh.max())}

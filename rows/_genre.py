@@ -8,17 +8,15 @@ so the affinity to every slice is one sparse product per request.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._arrays import frozen
+from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._catalog import Catalog
 from pagegen.core._time import DAY
 
-from ._context import best_of, best_ranked, catalog_cached, has_titles, liking, static_eligible
+from ._context import catalog_cached, has_titles, liking, static_eligible
 from ._slices import SliceIndex, build_slices
 
 __all__ = ["GenreRows", "GenreRowsConfig"]
@@ -88,49 +86,18 @@ class GenreRows:
         rows = []
         indptr, indices = idx.members.indptr, idx.members.indices
         n, weight, scores = ctx.n, cfg.weight, ctx.scores
-        heads = self.heads(ctx, idx, chosen, best_ranked(ctx, cfg.exclude_seen))
         # per chosen slice, as Python floats (the same values float() gives)
-        per_slice = zip(chosen.tolist(), heads, indptr[chosen].tolist(), indptr[chosen + 1].tolist(), aff[chosen].tolist(), rel[chosen].tolist(), idx.share[chosen].tolist(), value[chosen].tolist(), strict=True)
-        for s, items, start, stop, a_s, r_s, share_s, v_s in per_slice:
-            if items is None:  # the slice's best titles by one selection among its members
-                members = indices[start:stop]
-                in_slice = scores[members]
-                in_slice[~mask[members]] = -np.inf
-                pos = best_of(in_slice, members, n)
-                items, in_slice = members[pos], in_slice[pos]
-                if in_slice.size and not in_slice[-1] > -np.inf:  # fewer than n titles of the slice in the mask: best first, they end the row
-                    keep = in_slice > -np.inf
-                    items, in_slice = items[keep], in_slice[keep]
-            else:
-                in_slice = scores[items]
+        per_slice = zip(chosen.tolist(), indptr[chosen].tolist(), indptr[chosen + 1].tolist(), aff[chosen].tolist(), rel[chosen].tolist(), idx.share[chosen].tolist(), value[chosen].tolist(), strict=True)
+        for s, start, stop, a_s, r_s, share_s, v_s in per_slice:
+            members = indices[start:stop]  # ascending
+            in_slice = scores[members]
+            in_slice[~mask[members]] = -np.inf
+            pos = argtopk(in_slice, n)  # ties to the lower title
+            pos = pos[in_slice[pos] > -np.inf]  # fewer than n titles of the slice in the mask: they end the row
+            items, in_slice = members[pos], in_slice[pos]
             evidence = {"slice": idx.kinds[s], **idx.specs[s], "affinity": round(a_s, 6), "relative_affinity": round(r_s, 4), "catalog_share": round(share_s, 6), "explored": s not in greedy}
             rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], items, in_slice, evidence, min(weight * v_s, 1.0)))
         return rows
-
-    def heads(self, ctx: RankContext, idx: SliceIndex, chosen: np.ndarray, best: tuple[np.ndarray, float]) -> list[np.ndarray | None]:
-        """Per slice of ``chosen``: its ``ctx.n`` best titles by ``ctx.scores`` (int64, best first, ties
-        to the lower title) as the first of ``best`` (``best_ranked``: the titles of the mask best first,
-        and their bound) in the slice, or None when fewer are there, or the n-th scores at most the
-        bound (a title left out of ``best`` might rank above it).
-
-        One take from the catalog's dense slice matrix answers every chosen slice at once, instead of a
-        selection among each slice's members."""
-        ranked, bound = best
-        n, k = ctx.n, ranked.size
-        if k < n:
-            return [None] * chosen.size
-        incidence = catalog_cached(ctx.catalog, ("slice_incidence", self.index_key), lambda: _incidence(idx))
-        hits = incidence.take(np.add.outer(chosen * incidence.shape[1], ranked)).ravel().nonzero()[0]  # slice j's: k * j + the rank of each title in it
-        bounds = hits.searchsorted(np.arange(0, k * chosen.size + 1, k)).tolist()
-        heads: list[np.ndarray | None] = []
-        for j, (start, stop) in enumerate(itertools.pairwise(bounds)):
-            head = None
-            if stop - start >= n:
-                head = ranked.take(hits[start : start + n] - k * j)
-                if not ctx.scores[head[-1]] > bound:
-                    head = None
-            heads.append(head)
-        return heads
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
         """float64 (n_slices,): how many titles of each slice are in ``mask`` (within ``ctx.eligible``).
@@ -161,14 +128,6 @@ class GenreRows:
         return (m + cfg.prior * idx.share) / (total + cfg.prior)
 
 
-def _incidence(idx: SliceIndex) -> np.ndarray:
-    """bool (n_slices, n_items), read-only: the slices' members as a dense matrix."""
-    members = idx.members
-    dense = np.zeros(members.shape, bool)
-    dense[np.arange(idx.n_slices).repeat(np.diff(members.indptr)), members.indices] = True
-    return frozen(dense)
-
-
 def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """(n_slices,): the summed ``weights`` of ``items`` in each slice (float64), or without weights
     how many of them each slice holds (int64), gathered from the title-major index (cheap for a few titles)."""
@@ -185,7 +144,7 @@ def _choose(value: np.ndarray, cand: np.ndarray, fine: list[bool], max_rows: int
     at most max_fine fine ones (``fine``: per slice), max_rows in all."""
     chosen: list[int] = []
     n_fine = 0
-    for s in cand[(-value[cand]).argsort(kind="stable")].tolist():  # ties in cand's (ascending) order
+    for s in cand[argtopk(value[cand], cand.size)].tolist():  # ties in cand's (ascending) order
         if fine[s]:
             if n_fine == max_fine:
                 continue

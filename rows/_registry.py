@@ -54,27 +54,16 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
     if rankers is None:
         rankers = RANKERS
     named = list(rankers.items()) if isinstance(rankers, Mapping) else [(_name(r), r) for r in rankers]
-    outputs: list[tuple[str, list | str]] = []  # each ranker's rows, or what it raised
-    for name, ranker in named:
-        try:
-            out = list(ranker(ctx))
-        except Exception as err:
-            outputs.append((name, f"{type(err).__name__}: {err}"))
-            continue
-        outputs.append((name, [r for r in out if not (isinstance(r, CandidateRow) and len(r) == 0)]))
-    # every ranker's rows checked in one pass; only when something is wrong, ranker by ranker
-    every = [r for _, out in outputs if isinstance(out, list) for r in out]
-    all_ok = not rows_problems(ctx, every)
-    if all_ok and not any(isinstance(out, str) for _, out in outputs) and len({r.key for r in every}) == len(every):
-        return every, []  # (no ranker failed, every row is valid and its key unique: the loop below keeps them all)
     rows: list[CandidateRow] = []
     failures: list[RankerFailure] = []
     keys: set[str] = set()
-    for name, out in outputs:
-        if isinstance(out, str):
-            failures.append(RankerFailure(name, out))
+    for name, ranker in named:
+        try:
+            out = [r for r in ranker(ctx) if not (isinstance(r, CandidateRow) and len(r) == 0)]
+        except Exception as err:
+            failures.append(RankerFailure(name, f"{type(err).__name__}: {err}"))
             continue
-        problems = [] if all_ok else rows_problems(ctx, out)
+        problems = rows_problems(ctx, out)
         own = [r.key for r in out if isinstance(r, CandidateRow)]
         clash = sorted(keys.intersection(own)) + sorted({k for k in own if own.count(k) > 1})
         if clash:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from pagegen.core._arrays import argtopk
 from pagegen.core._catalog import Catalog
 
 __all__ = ["PAIR_TITLES", "SliceIndex", "build_slices", "tag_title"]
@@ -130,7 +131,7 @@ def build_slices(catalog: Catalog, *, min_titles: int, decades: bool, pairs: boo
         col = np.repeat(np.arange(len(catalog.tag_names)), np.diff(indptr))
         have = np.bincount(col[disp[indices]], minlength=len(catalog.tag_names))
         ok = np.flatnonzero(have >= min_titles)
-        ok = ok[np.lexsort((ok, -have[ok]))][:max_tags]
+        ok = ok[argtopk(have[ok], max_tags)]  # the most common tags, ties to the lower tag
         for t in np.sort(ok).tolist():
             members = indices[indptr[t] : indptr[t + 1]]
             name = catalog.tag_names[t]

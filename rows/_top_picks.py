@@ -7,10 +7,11 @@ import math
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._arrays import argtopk
+from pagegen.core._candidates import CandidateRow, RankContext, eligible_items
 from pagegen.core._time import DAY
 
-from ._context import best_of, best_ranked, has_titles, popularity, ranked_pool, unseen_items
+from ._context import has_titles, popularity, ranked_pool, unseen_items
 
 __all__ = ["Top10", "Top10Config", "TopPicks", "TopPicksConfig"]
 
@@ -35,17 +36,12 @@ class TopPicks:
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
         n = ctx.n
-        ranked, bound = best_ranked(ctx, cfg.exclude_seen)
-        if len(ranked) >= n and ctx.scores[ranked[n - 1]] > bound:  # the n best are the ranking's first n
-            items = ranked[:n].astype(np.int32)
-            scores = ctx.scores[items]
-        else:
-            cand = unseen_items(ctx) if cfg.exclude_seen else np.flatnonzero(ctx.eligible)
-            if cand.size == 0:
-                return []
-            values = ctx.scores[cand]
-            pos = best_of(values, cand, n)
-            items, scores = cand[pos].astype(np.int32), values[pos]
+        cand = unseen_items(ctx) if cfg.exclude_seen else eligible_items(ctx)
+        if cand.size == 0:
+            return []
+        values = ctx.scores[cand]
+        pos = argtopk(values, n)  # ties to the lower title (cand is ascending)
+        items, scores = cand[pos].astype(np.int32), values[pos]
         history = len(ctx.user.items) + len(ctx.user.rated)
         warmth = 1.0 - math.exp(-history / cfg.warmth)
         evidence = {"source": "personalized video ranker", "history": history, "warmth": round(warmth, 4)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 
-from ._context import best_of, has_titles, mean, pool
+from ._context import has_titles, pool
 
 __all__ = ["Trending", "TrendingConfig"]
 
@@ -40,8 +41,8 @@ class Trending:
         if cand.size == 0:
             return []
         score = trend[cand] * (1.0 + cfg.alpha * ctx.affinity[cand])
-        pos = best_of(score, cand, ctx.n)
+        pos = argtopk(score, ctx.n)
         items, scores = cand[pos].astype(np.int32), score[pos]
-        match = float(mean(ctx.affinity[items]))
+        match = float(ctx.affinity[items].mean())
         evidence = {"source": "trending", "alpha": cfg.alpha, "taste_match": round(match, 4), "top_trend": float(trend[items[0]])}
         return [CandidateRow("trending", "trending", cfg.title, items, scores, evidence, cfg.weight * (0.5 + 0.5 * match))]

@@ -1,5 +1,5 @@
-"""The request path's shortcuts give numpy's own results to the bit: std and mean by numpy's steps,
-the fold-ins with their per-model parts kept, the content rows gathered from the dense copy."""
+"""The request path's kept steps give the plain results to the bit: the fold-ins with their per-model
+parts kept, the content rows gathered from the dense copy, the genre feature."""
 
 from __future__ import annotations
 
@@ -11,28 +11,6 @@ from test_model_tiles import EVENTS, events, series_catalog
 from pagegen.models._als import implicit_fold_in, item_gram, rating_fold_in, ridge_gram
 from pagegen.models._features import dense_rows
 from pagegen.models._fit import fit
-from pagegen.models._model_personal import _mean, _std
-from rows._context import mean
-
-
-def _arrays(seed: int, count: int = 400):
-    """Float arrays of many lengths, scales and offsets (float32 and float64)."""
-    rng = np.random.default_rng(seed)
-    for pos in range(count):
-        n = int(rng.integers(1, 5000))
-        x = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4) + (rng.integers(0, 1000) if pos % 3 == 0 else 0)
-        yield x.astype(np.float32 if pos % 2 == 0 else np.float64)
-
-
-def test_std_and_mean_are_numpys_to_the_bit():
-    naive_differs = False
-    for x in _arrays(0):
-        for got, want in ((_std(x), x.std()), (_mean(x), x.mean()), (mean(x), np.mean(x))):
-            assert type(got) is type(want) and got.tobytes() == want.tobytes()
-        # the test can tell: a float64 std rounded to float32 is not numpy's float32 std
-        if x.dtype == np.float32 and np.float32(x.astype(np.float64).std()) != x.std():
-            naive_differs = True
-    assert naive_differs
 
 
 def test_fold_ins_with_their_kept_parts_are_the_same():
@@ -80,7 +58,7 @@ def _genre_feature(model, state) -> np.ndarray:
 
 
 @pytest.mark.parametrize("genres", ["0/1", "0/1, some tiles without", "weighted"])
-def test_genre_feature_by_distinct_genre_rows_is_the_product(genres):
+def test_genre_feature_is_the_product_of_genres_and_taste(genres):
     from pagegen.models._model import Model
     from pagegen.serve._engine import default_engine
 
@@ -88,7 +66,7 @@ def test_genre_feature_by_distinct_genre_rows_is_the_product(genres):
     arrays, g = engine.model.arrays, engine.model.arrays["genres"]
     if genres != "0/1":
         g = g.copy()
-        if genres == "weighted":  # not 0/1: the groups' shortcut does not apply
+        if genres == "weighted":
             g *= np.random.default_rng(0).uniform(0.1, 2.0, g.shape).astype(np.float32)
         else:
             g[::7] = 0.0  # a norm of 0: the feature is 0 there
@@ -104,4 +82,3 @@ def test_genre_feature_by_distinct_genre_rows_is_the_product(genres):
         else:
             assert not got.any()
     assert played > 20
-    assert (model._derived["genre_groups"] is None) == (genres == "weighted")

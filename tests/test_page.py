@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import orjson
 import pytest
-from pydantic import BaseModel, ValidationError, field_serializer
+from pydantic import ValidationError, field_serializer
 
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
@@ -23,7 +23,6 @@ from pagegen.core._page import (
     TraceStep,
     jsonable,
     page_grid,
-    trusted_models,
 )
 from pagegen.page._assemble import assemble, assemble_json
 from pagegen.page._objective import Placed, Selection
@@ -139,21 +138,6 @@ def test_assembled_json_is_the_json_of_the_assembled_page():
     catalog = Catalog.build(["a"], ["A"])
     empty = assemble_json([], Selection(rows=(), objective=0.0), catalog, user=None, policy="p", selector="s", device="web", now=0, seed=0)
     assert empty == Page(user=None, policy="p", selector="s", device="web", now=0, seed=0, rows=[]).to_json()
-
-
-def test_trusted_models_share_a_fields_set_that_copies_do_not_change():
-    made = trusted_models(Slot, [{"id": "a", "title": "A", "score": 0.5, "reason": None}, {"id": "b", "title": "B", "score": 1.0, "reason": "x"}], {"id", "title", "score", "reason"})
-    assert made == [Slot(id="a", title="A", score=0.5, reason=None), Slot(id="b", title="B", score=1.0, reason="x")]
-    copy = made[0].model_copy(update={"score": 2.0})
-    assert copy.score == 2.0 and made[0].score == 0.5 and made[1].model_fields_set == {"id", "title", "score", "reason"}
-    with pytest.raises(ValidationError):
-        made[0].score = 3.0  # still frozen
-    with pytest.raises(TypeError, match="frozen"):
-        trusted_models(_Open, [{"x": 1}], {"x"})
-
-
-class _Open(BaseModel):
-    x: int
 
 
 def _pydantic_json(page: Page) -> bytes:

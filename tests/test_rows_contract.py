@@ -181,7 +181,7 @@ def test_empty_catalog_gives_no_rows():
     assert candidate_rows(ctx) == ([], [])
 
 
-def test_rows_of_one_ranker_are_checked_together_and_each_problem_is_still_named(world):
+def test_rows_problems_name_each_problem_of_each_row(world):
     from pagegen.core._candidates import rows_problems
 
     ctx = make_context(world.catalog, _popularity_model(world), world.user_state(2), n=10, seed=0)

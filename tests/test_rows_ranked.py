@@ -1,20 +1,13 @@
-"""Top picks and genre rows read their best titles from the selection's ranking (best_ranked) when it
-holds them: the same rows as their own selection among all their titles, to the bit."""
+"""The member's affinity and the rankers' reading of the member's scores."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
 
-import pagegen.core._values
-import rows._genre
-import rows._top_picks
 from pagegen.testing import FixedModel
-from rows._context import best_ranked, make_context
+from rows._context import make_context
 from rows._genre import GenreRows, GenreRowsConfig
-from rows._top_picks import TopPicks, TopPicksConfig
 
 
 @pytest.fixture(scope="module")
@@ -38,63 +31,6 @@ def _scores(n: int, kind: int):
         return rng.standard_normal(n).astype(np.float32)
 
     return score
-
-
-def _rows(world, model, users, rankers):
-    out = []
-    for user in users:
-        ctx = make_context(world.catalog, model, user, n=5, seed=1)
-        for ranker in rankers:
-            out.extend((r.key, r.items.tolist(), r.scores.tobytes(), r.evidence, r.score) for r in ranker(ctx))
-    return out
-
-
-@pytest.mark.parametrize("kind", range(3))
-@pytest.mark.parametrize("depth", [0.1, 0.3, 1.0, 20.0])
-def test_rows_from_the_ranking_equal_the_rows_of_their_own_selection(world, monkeypatch, kind, depth):
-    """Rankings of 5 to all titles (bounds at a tie, signed zeros): the rows equal those of the
-    fallback (no ranking), and the ranking gave some of the genre rows."""
-    monkeypatch.setattr(pagegen.core._values, "DEPTH", depth)
-    model = FixedModel(world.catalog.n, scores=_scores(world.catalog.n, kind))
-    users = [world.user_state(u) for u in range(0, 200, 5)]
-    rankers = [TopPicks(), TopPicks(TopPicksConfig(exclude_seen=False)), GenreRows(GenreRowsConfig(min_titles=3, min_eligible=2)), GenreRows(GenreRowsConfig(min_titles=3, min_eligible=2, exclude_seen=False, explore=1.0))]
-    given = []
-    heads = GenreRows.heads
-
-    def counted(self, *args):
-        out = heads(self, *args)
-        given.append(sum(h is not None for h in out))
-        return out
-
-    monkeypatch.setattr(GenreRows, "heads", counted)
-    fast = _rows(world, model, users, rankers)
-    assert sum(given) > 0 or depth < 0.3  # (a ranking of 5 titles holds 5 of no slice)
-    none = lambda ctx, unseen: (np.zeros(0, np.int64), math.inf)  # noqa: E731
-    monkeypatch.setattr(rows._genre, "best_ranked", none)
-    monkeypatch.setattr(rows._top_picks, "best_ranked", none)
-    assert fast == _rows(world, model, users, rankers)
-
-
-def test_best_ranked_is_the_ranking_of_the_selection_within_the_mask(world, monkeypatch):
-    """best_ranked: the eligible (or unseen) titles by score then title; the bound is the last one's
-    score, -inf when every eligible title is ranked."""
-    monkeypatch.setattr(pagegen.core._values, "DEPTH", 0.5)
-    model = FixedModel(world.catalog.n, scores=_scores(world.catalog.n, 0))
-    for u in range(0, 200, 25):
-        ctx = make_context(world.catalog, model, world.user_state(u), n=5, seed=1)
-        for unseen in (False, True):
-            ranked, bound = best_ranked(ctx, unseen)
-            mask = ctx.unseen if unseen else ctx.eligible
-            assert mask[ranked].all() and not ranked.flags.writeable
-            assert bound == ctx.scores[best_ranked(ctx, False)[0][-1]]
-            order = np.lexsort((ranked, -ctx.scores[ranked]))
-            np.testing.assert_array_equal(order, np.arange(ranked.size))
-            left_out = np.setdiff1d(np.flatnonzero(mask), ranked)
-            assert (ctx.scores[left_out] <= bound).all()
-    monkeypatch.setattr(pagegen.core._values, "DEPTH", 1e3)
-    ctx = make_context(world.catalog, model, world.user_state(0), n=5, seed=1)
-    ranked, bound = best_ranked(ctx, False)
-    assert bound == -math.inf and ranked.size == np.count_nonzero(ctx.eligible)
 
 
 def test_affinity_is_the_logistic_of_the_scores_z_over_the_eligible_titles(world):

@@ -6,13 +6,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from pagegen.core._time import DAY
 from pagegen.core._userstate import UserState
 from pagegen.testing import FixedModel
-from rows._context import best_of, history_liking, liking, make_context, top_k
+from rows._context import history_liking, liking, make_context, top_k
 from rows._registry import candidate_rows
 
 
@@ -86,44 +84,6 @@ def test_a_cold_member_costs_no_similarity_call(world):
     assert not any(name == "similarity" for name, _ in model.calls)
 
 
-@given(
-    st.lists(st.integers(-3, 3), min_size=0, max_size=60),
-    st.integers(0, 70),
-    st.randoms(use_true_random=False),
-)
-def test_best_of_is_the_head_of_a_full_sort_with_ties_to_the_lower_title(values, k, random):
-    values = np.asarray(values, np.float32) / 2  # many repeated values: the partition's hard case
-    items = np.arange(values.size) * 3
-    random.shuffle(items)  # titles in any order: the tie-break follows the title, not the position
-    items = np.asarray(items, np.int64)
-    expected = sorted(range(values.size), key=lambda p: (-values[p], items[p]))[:k]
-    assert best_of(values, items, k).tolist() == expected
-
-
-def _best_of_by_sorting(values: np.ndarray, items: np.ndarray, k: int) -> list[int]:
-    """best_of's answer when at least k values are not NaN: the head of a sort by value, then title."""
-    kept = [p for p in range(values.size) if not np.isnan(values[p])]
-    return sorted(kept, key=lambda p: (-float(values[p]), int(items[p])))[:k]
-
-
-def test_best_of_on_many_values_selects_within_the_sampled_cut_as_among_all():
-    rng = np.random.default_rng(5)
-    for case in range(400):
-        n = int(rng.integers(300, 4000))
-        k = int(rng.choice([1, 3, 10, 40, 100]))
-        if case % 3 == 0:  # many ties, signed zeros and infinities
-            values = rng.choice(np.array([0.0, -0.0, 1.0, 2.5, np.inf, -np.inf], np.float32), size=n, p=[0.5, 0.2, 0.15, 0.1, 0.025, 0.025])
-        else:
-            values = rng.normal(size=n).astype(np.float32 if case % 2 else np.float64)
-        if case % 5 == 0:
-            values[rng.random(n) < 0.1] = np.nan
-        if case % 7 == 0:  # the sampled values are the best ones: the cut keeps fewer than k (the full selection)
-            values[:: 16] = np.abs(values[:: 16]) + 10
-        items = rng.permutation(n * 2)[:n].astype(np.int64)
-        if np.count_nonzero(~np.isnan(values)) >= k:
-            assert best_of(values, items, k).tolist() == _best_of_by_sorting(values, items, k), case
-
-
 def test_recency_of_a_history_played_throughout_is_the_decay_of_every_play():
     from rows._context import _NEVER, _recency, decay
 
@@ -155,7 +115,7 @@ def test_request_and_ranker_generators_are_seeded_by_the_seed_and_member_as_a_li
             assert ctx.rng_for("genre").gumbel(size=4).tolist() == np.random.default_rng(child).gumbel(size=4).tolist()
 
 
-def test_top_k_matches_best_of_over_the_mask():
+def test_top_k_is_the_best_of_the_mask_ties_to_the_lower_title():
     values = np.array([1.0, 3.0, 3.0, 0.0, 3.0, 2.0], np.float32)
     mask = np.array([True, True, False, True, True, True])
     items, scores = top_k(values, mask, 3)
@@ -231,14 +191,3 @@ def test_shared_contexts_keep_few_models_alive(world):
     del model
     gc.collect()
     assert sum(r() is not None for r in refs) <= SHARED_MODELS
-
-
-@given(st.lists(st.integers(-3, 12), max_size=40), st.sampled_from([np.int32, np.int64]))
-def test_unique_inverse_is_numpy_unique_with_inverse(values, dtype):
-    from rows._context import _unique_inverse
-
-    arr = np.asarray(values, dtype)
-    got, want = _unique_inverse(arr), np.unique(arr, return_inverse=True)
-    for a, b in zip(got, want, strict=True):
-        np.testing.assert_array_equal(a, b)
-        assert a.dtype == b.dtype and a.shape == b.shape

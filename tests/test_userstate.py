@@ -225,14 +225,3 @@ def test_profile_accepts_a_maturity_name_and_rejects_the_rest() -> None:
         Profile(maturity=7)
     with pytest.raises(ValidationError, match="extra"):
         Profile(age=12)
-
-
-@given(st.lists(st.integers(0, 12), max_size=40))
-def test_unique_first_is_numpy_unique_with_first_index(values):
-    from pagegen.core._userstate import _unique_first
-
-    arr = np.asarray(values, np.int32)[::-1]  # a reversed view, as the state builder passes it
-    got, want = _unique_first(arr), np.unique(arr, return_index=True)
-    for a, b in zip(got, want, strict=True):
-        np.testing.assert_array_equal(a, b)
-        assert a.dtype == b.dtype

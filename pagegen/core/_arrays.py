@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-__all__ = ["SAMPLE_STRIDE", "at_least_kth", "frozen"]
+__all__ = ["argtopk", "frozen"]
 
 
 def frozen(arr, dtype=None) -> np.ndarray:
@@ -16,33 +14,24 @@ def frozen(arr, dtype=None) -> np.ndarray:
     return out
 
 
-#: at_least_kth on many values samples every SAMPLE_STRIDE-th value for its cut.
-SAMPLE_STRIDE = 16
+def argtopk(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest of the 1-D ``values``, best first (intp; all of them, sorted,
+    when ``k >= values.size``; none when ``k <= 0``).
 
-
-def at_least_kth(values: np.ndarray, k: int, spare: float) -> np.ndarray:
-    """Positions of the ``values`` at least their ``k``-th largest (``0 < k < values.size``),
-    ascending: the k largest and every value tied with the k-th (a NaN never is), so that a
-    tie-break after it is exact.
-
-    On many values the k-th largest is taken among the values at least a cut from a sample (every
-    SAMPLE_STRIDE-th value; the cut keeps about ``spare * k`` values): when they are k or more, the k
-    largest are among them, hence the same k-th value; with fewer (or a NaN cut), among all the values.
-    Selecting the k smallest of the negated values is much faster than the k largest when values
-    repeat (numpy's introselect).
+    Ties go to the lower position, so the answer is the head of a stable sort by decreasing value:
+    ``np.lexsort((positions, -values))[:k]``. A NaN ranks below every number; 0.0 and -0.0 tie.
+    O(n) to find the k-th largest value, then a sort of the values at least that large.
     """
-    r = math.ceil(spare * k / SAMPLE_STRIDE)
-    if values.size >= 2 * r * SAMPLE_STRIDE:
-        sample = np.negative(values[::SAMPLE_STRIDE])  # a fresh array: partitioned in place
-        sample.partition(r - 1)
-        pos = (values >= -sample[r - 1]).nonzero()[0]
-        if pos.size >= k:
-            within = values.take(pos)
-            return pos[_at_least(within, k)]
-    return _at_least(values, k)
-
-
-def _at_least(values: np.ndarray, k: int) -> np.ndarray:
-    neg = np.negative(values)  # a fresh array: partitioned in place
-    neg.partition(k - 1)
-    return (values >= -neg[k - 1]).nonzero()[0]
+    values = np.asarray(values)
+    if values.dtype.kind not in "fi":  # negation below must not wrap (unsigned ints, bools)
+        values = values.astype(np.float64)
+    k = min(int(k), values.size)
+    if k <= 0:
+        return np.zeros(0, np.intp)
+    neg = np.negative(values)
+    if k < values.size:
+        kth = np.partition(neg, k - 1)[k - 1]  # (NaN sorts last: a NaN k-th means fewer than k numbers)
+        pos = (neg <= kth).nonzero()[0] if kth == kth else np.arange(values.size)
+    else:
+        pos = np.arange(values.size)
+    return pos[np.lexsort((pos, neg[pos]))[:k]]

@@ -7,8 +7,6 @@ import zlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -37,18 +35,11 @@ ROW_KINDS: tuple[str, ...] = (
 
 
 def _repeats(items: np.ndarray) -> bool:
-    """Whether a title appears twice (a set for the short rows of a page, a sort for long ones)."""
-    if items.size <= 256:
-        return len(set(items.tolist())) != items.size
-    ordered = np.sort(items)
-    return bool((ordered[1:] == ordered[:-1]).any())
+    """Whether a title appears twice."""
+    return len(set(items.tolist())) != items.size
 
 
-#: The default evidence of a CandidateRow (copied into a fresh dict by each row).
-_NO_EVIDENCE: Mapping[str, Any] = MappingProxyType({})
-
-
-@dataclass(frozen=True, eq=False, init=False)
+@dataclass(frozen=True, eq=False)
 class CandidateRow:
     """One candidate row: a titled, ranked list of titles with the evidence for showing it.
 
@@ -71,30 +62,31 @@ class CandidateRow:
     score: float = 0.0
     reasons: tuple[str, ...] | None = None
 
-    def __init__(self, kind: str, key: str, title: str, items: np.ndarray, scores: np.ndarray, evidence: Mapping[str, Any] = _NO_EVIDENCE, score: float = 0.0, reasons: tuple[str, ...] | None = None) -> None:
-        # the dataclass's own __init__ with its checks, on the arguments, writing the fields straight
-        # into the instance at once (a row is made about 17 times per request: object.__setattr__
-        # per field, and reading the fields back, cost more than the checks)
-        items = np.asarray(items, dtype=np.int32).ravel()  # a new array object (a view or a copy), contiguous
-        scores = np.asarray(scores, dtype=np.float32).ravel()
+    def __post_init__(self) -> None:
+        """Checks the row and stores items and scores as read-only int32 / float32 arrays of their own."""
+        key = self.key
+        items = np.asarray(self.items, dtype=np.int32).ravel()  # a new array object (a view or a copy)
+        scores = np.asarray(self.scores, dtype=np.float32).ravel()
         if items.shape != scores.shape:
             raise DataError(f"row {key!r}: {len(items)} items but {len(scores)} scores", field="scores")
         finite = np.isfinite(scores)
-        if np.count_nonzero(finite) != scores.size:
+        if not finite.all():
             pos = int(np.flatnonzero(~finite)[0])
             raise DataError(f"row {key!r}: non-finite score at position {pos}", field="scores", value=float(scores[pos]))
-        if not math.isfinite(score):
-            raise DataError(f"row {key!r}: non-finite row score", field="score", value=score)
+        if not math.isfinite(self.score):
+            raise DataError(f"row {key!r}: non-finite row score", field="score", value=self.score)
         if _repeats(items):
             raise DataError(f"row {key!r}: a title appears twice", field="items")
-        if reasons is not None:
-            if len(reasons) != len(items):
-                raise DataError(f"row {key!r}: {len(reasons)} reasons for {len(items)} items", field="reasons")
-            reasons = tuple(reasons)
-        items.setflags(write=False)  # (ravel's own array: the caller's stays as it was)
+        if self.reasons is not None:
+            if len(self.reasons) != len(items):
+                raise DataError(f"row {key!r}: {len(self.reasons)} reasons for {len(items)} items", field="reasons")
+            object.__setattr__(self, "reasons", tuple(self.reasons))
+        items.setflags(write=False)  # (the caller's array stays as it was)
         scores.setflags(write=False)
-        # the frozen fields, set once here (as object.__setattr__ would), and what this validation saw (row_problems trusts it)
-        self.__dict__.update(kind=kind, key=key, title=title, items=items, scores=scores, evidence=dict(evidence), score=float(score), reasons=reasons, _checked=(items, scores))
+        object.__setattr__(self, "items", items)
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "evidence", dict(self.evidence))
+        object.__setattr__(self, "score", float(self.score))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -185,7 +177,7 @@ class RankContext:
         if not isinstance(seed_seq, np.random.SeedSequence):
             return self.rng
         spawn_key = (*seed_seq.spawn_key, zlib.crc32(key.encode()))
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed_seq.entropy, spawn_key=spawn_key)))  # default_rng's generator
+        return np.random.default_rng(np.random.SeedSequence(seed_seq.entropy, spawn_key=spawn_key))
 
     @cached_property
     def scores(self) -> np.ndarray:
@@ -201,9 +193,7 @@ class RankContext:
             return frozen(np.zeros(0, np.float32))
         titles = eligible_items(self)
         ref = (s.take(titles) if titles.size else s).astype(np.float64)
-        mean = float(ref.sum()) / ref.size
-        ref -= mean
-        sd = math.sqrt(float(np.einsum("i,i->", ref, ref)) / ref.size)  # einsum: no threaded BLAS call
+        mean, sd = float(ref.mean()), float(ref.std())
         # the per-title part in float32: exp over the catalog is the cost here, float64 buys nothing
         z = s - np.float32(mean)
         z *= np.float32(1.0 / (sd if sd > 0 else 1.0))
@@ -279,11 +269,8 @@ def row_problems(ctx: RankContext, row: object) -> list[str]:
         out.append(f"{where}: empty or non-string kind {row.kind!r}")
     if not isinstance(row.key, str) or not row.key:
         out.append(f"row with kind {row.kind!r}: empty or non-string key {row.key!r}")
-    # a row that went through CandidateRow's own validation, unchanged since, has int32 items and
-    # finite float32 scores of one shape, without repeats: only the request-dependent checks remain
-    trusted = _trusted(row)
     items = np.asarray(row.items)
-    scores = np.asarray(row.scores) if trusted else np.asarray(row.scores, dtype=np.float64)
+    scores = np.asarray(row.scores, dtype=np.float64)
     if items.shape != scores.shape:
         return out + [f"{where}: {items.size} items but {scores.size} scores"]
     if items.size == 0:
@@ -293,11 +280,10 @@ def row_problems(ctx: RankContext, row: object) -> list[str]:
     if items.min() < 0 or items.max() >= n:
         bad = (items < 0) | (items >= n)
         return out + [f"{where}: unknown title index {int(items[bad][0])} (catalog has {n})"]
-    if not trusted:
-        if not np.isfinite(scores).all():
-            out.append(f"{where}: non-finite score at position {int(np.flatnonzero(~np.isfinite(scores))[0])}")
-        if _repeats(items):
-            out.append(f"{where}: a title appears twice")
+    if not np.isfinite(scores).all():
+        out.append(f"{where}: non-finite score at position {int(np.flatnonzero(~np.isfinite(scores))[0])}")
+    if _repeats(items):
+        out.append(f"{where}: a title appears twice")
     eligible = ctx.eligible[items]
     if not eligible.all():
         inel = ~eligible
@@ -311,30 +297,8 @@ def row_problems(ctx: RankContext, row: object) -> list[str]:
 
 
 def rows_problems(ctx: RankContext, rows: Sequence[object]) -> list[str]:
-    """``row_problems`` for several rows (one ranker's output) at once.
-
-    Rows that went through CandidateRow's validation unchanged (one row, or several) are checked
-    together (range, eligibility, order: a few passes over their concatenated titles); any
-    problem, or any other row, falls back to ``row_problems`` row by row for the exact messages.
-    """
-    if rows and all(isinstance(r, CandidateRow) and _trusted(r) and len(r) and r.kind and r.key and isinstance(r.kind, str) and isinstance(r.key, str) and math.isfinite(r.score) for r in rows):
-        one = len(rows) == 1
-        items = rows[0].items if one else np.concatenate([r.items for r in rows])  # type: ignore[union-attr]
-        # (int32 titles: a negative one reads as a large unsigned one)
-        if int(items.view(np.uint32).max()) < ctx.catalog.n and ctx.eligible[items].all():
-            scores = rows[0].scores if one else np.concatenate([r.scores for r in rows])  # type: ignore[union-attr]
-            rise = (scores[1:] > scores[:-1]).nonzero()[0].tolist()
-            # a rise from the last title of a row to the first of the next is no disorder
-            if not rise or (not one and {end - 1 for end in accumulate(len(r) for r in rows)}.issuperset(rise)):
-                return []
+    """``row_problems`` of several rows (one ranker's output), in order."""
     return [p for r in rows for p in row_problems(ctx, r)]
-
-
-def _trusted(row: CandidateRow) -> bool:
-    """The row went through CandidateRow's own validation and its arrays were not replaced since:
-    int32 titles without repeats, finite float32 scores of the same shape."""
-    checked = getattr(row, "_checked", None)
-    return checked is not None and checked[0] is row.items and checked[1] is row.scores
 
 
 class Ranker(Protocol):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Sequence
-from itertools import chain, repeat
-from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import orjson
@@ -14,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._catalog import Catalog
 
-__all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceStep", "jsonable", "page_grid", "trusted_models"]
+__all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceStep", "jsonable", "page_grid"]
 
 #: The format version written in every Page; bumped when the JSON layout changes.
 PAGE_FORMAT_VERSION = "1.0"
@@ -22,9 +18,6 @@ PAGE_FORMAT_VERSION = "1.0"
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 #: orjson options of the page JSON: sorted keys (byte-identical for equal pages), numpy values allowed
 JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
-# to_json's direct path: any value whose pydantic dump could differ from the object itself (a dataclass,
-# a datetime, a subclass of str/int/dict/list) makes orjson fail, and the page goes the pydantic way
-_DIRECT_OPTIONS = JSON_OPTIONS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
 class Slot(BaseModel):
@@ -112,18 +105,7 @@ class Page(BaseModel):
     trace: Trace | None = Field(None, description="Optional build trace.")
 
     def to_json(self) -> bytes:
-        """Compact JSON (orjson, sorted keys): byte-identical for equal pages.
-
-        The same bytes as ``orjson.dumps(self.model_dump(mode="python"))``: a page made only of
-        these exact model classes and plain values is dumped from its models' own field dicts;
-        anything else (a subclass, a value pydantic would convert) takes the pydantic dump.
-        """
-        direct = _direct(self)
-        if direct is not None:
-            try:
-                return orjson.dumps(direct, option=_DIRECT_OPTIONS)
-            except orjson.JSONEncodeError:
-                pass
+        """Compact JSON (orjson, sorted keys) of ``model_dump``: byte-identical for equal pages."""
         return orjson.dumps(self.model_dump(mode="python"), option=JSON_OPTIONS)
 
     @classmethod
@@ -138,56 +120,6 @@ class Page(BaseModel):
     def items(self) -> list[list[str]]:
         """The title ids, row by row."""
         return [[s.id for s in row.slots] for row in self.rows]
-
-
-_fields_of = attrgetter("__dict__")
-_slots_of = attrgetter("slots")
-_M = TypeVar("_M", bound=BaseModel)
-_new = object.__new__
-_set_dict = vars(BaseModel)["__dict__"].__set__
-_set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
-_set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
-_set_private = vars(BaseModel)["__pydantic_private__"].__set__
-
-
-def _direct(page: Page) -> dict[str, Any] | None:
-    """The page as ``model_dump`` would give it, built from the models' field dicts, or None when the
-    page holds anything but Page / PageRow / Slot / Trace instances (then only pydantic knows)."""
-    if type(page) is not Page or (page.trace is not None and type(page.trace) is not Trace):
-        return None
-    rows = page.rows
-    if type(rows) is not list or not set(map(type, rows)) <= {PageRow}:
-        return None
-    slots = list(map(_slots_of, rows))
-    if not set(map(type, slots)) <= {list} or not set(map(type, chain.from_iterable(slots))) <= {Slot}:
-        return None
-    out = list(map(dict.copy, map(_fields_of, rows)))
-    for fields, row_slots in zip(out, slots, strict=True):
-        fields["slots"] = list(map(_fields_of, row_slots))
-    fields = page.__dict__.copy()
-    fields["rows"] = out
-    if page.trace is not None:
-        fields["trace"] = page.trace.model_dump(mode="python")
-    return fields
-
-
-def trusted_models(cls: type[_M], values: Sequence[dict[str, Any]], fields_set: set[str]) -> list[_M]:
-    """Instances of ``cls`` made from field dicts without validation, for data already known valid.
-
-    Each dict becomes an instance's ``__dict__`` as it is, so it must hold every field of ``cls``
-    in declaration order with a value of the declared type (defaults included): then the instances
-    equal what validation of the same dicts gives, with the same repr and dumps. ``fields_set``
-    (the fields the input gave, not defaulted) is shared by the instances, as sets are costly:
-    pydantic never changes it on a frozen model, and a copy gets its own.
-    """
-    if not issubclass(cls, BaseModel) or not cls.model_config.get("frozen") or cls.__private_attributes__:
-        raise TypeError(f"trusted_models makes frozen models without private attributes, not {cls.__name__}")
-    objs = list(map(_new, repeat(cls, len(values))))
-    deque(map(_set_dict, objs, values), maxlen=0)
-    deque(map(_set_fields_set, objs, repeat(fields_set)), maxlen=0)
-    deque(map(_set_extra, objs, repeat(None)), maxlen=0)
-    deque(map(_set_private, objs, repeat(None)), maxlen=0)
-    return objs
 
 
 def jsonable(value: Any) -> Any:

@@ -152,7 +152,7 @@ class UserState:
         play = kind == PLAY
         p_item, p_ts, p_val = item[play], ts[play], value[play]
         # last play time per title: events are time-sorted, so the last occurrence wins
-        uniq, first_rev = _unique_first(p_item[::-1])
+        uniq, first_rev = np.unique(p_item[::-1], return_index=True)
         last = p_ts[::-1][first_rev]
         frac = np.zeros(len(uniq), np.float32)
         if len(uniq):
@@ -166,7 +166,7 @@ class UserState:
             # the state does not depend on the order the events arrived in
             by_time = np.lexsort((r_val, r_ts))
             r_item, r_val = r_item[by_time], r_val[by_time]
-            r_uniq, r_first_rev = _unique_first(r_item[::-1])
+            r_uniq, r_first_rev = np.unique(r_item[::-1], return_index=True)
             r_last = r_val[::-1][r_first_rev]
         else:  # no ratings (what the steps above give for none)
             r_uniq, r_last = np.zeros(0, np.int32), np.zeros(0, np.float32)
@@ -193,14 +193,3 @@ class UserState:
         mask[self.items] = True
         mask[self.rated] = True
         return mask
-
-
-def _unique_first(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_index=True)`` for a 1-D integer array (the same stable sort),
-    without its general-purpose overhead: the distinct values and where each first occurs."""
-    perm = values.argsort(kind="mergesort")
-    ordered = values[perm]
-    first = np.empty(ordered.shape, bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    return ordered[first], perm[first]

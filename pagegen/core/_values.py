@@ -11,16 +11,14 @@ values ``q_r(i)`` when the request has a RankContext.
 
 from __future__ import annotations
 
-import functools
-import math
 from typing import Any
 
 import numpy as np
 
-from ._arrays import at_least_kth, frozen
+from ._arrays import argtopk
 from ._candidates import eligible_items
 
-__all__ = ["DEPTH", "RANK_SCALE", "ranked_titles", "title_values"]
+__all__ = ["DEPTH", "RANK_SCALE", "title_values"]
 
 #: A title's value falls by e with every RANK_SCALE titles ranked above it for the member (see the module docstring).
 RANK_SCALE = 50.0
@@ -35,112 +33,19 @@ def title_values(rank: Any) -> np.ndarray:
     (see the module docstring), computed once per request and kept in the RankContext."""
 
     def compute() -> np.ndarray:
+        cand = eligible_items(rank)
         value = np.zeros(len(rank.scores))
-        value[eligible_items(rank)] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
-        titles, top = _top_values(rank)
-        value[titles] = top
+        value[cand] = _FLOOR  # past the first DEPTH * RANK_SCALE titles
+        k = min(len(cand), int(DEPTH * RANK_SCALE))
+        best = cand[argtopk(np.asarray(rank.scores)[cand], k)]  # ties to the lower title
+        value[best] = np.exp(-np.arange(k) / RANK_SCALE)
         return value
 
     return rank.cached(("pagegen.title_values", RANK_SCALE), compute)
 
 
-def _top_values(rank: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The member's DEPTH * RANK_SCALE best eligible titles (fewer when fewer are eligible), ascending,
-    and their values v (read-only; once per request, kept in the RankContext): every other eligible
-    title is worth the floor exp(-DEPTH), an ineligible one 0."""
-    titles, value, _ = _ranking(rank)
-    return titles, value
-
-
-def ranked_titles(rank: Any) -> tuple[np.ndarray, float]:
-    """The member's DEPTH * RANK_SCALE best eligible titles (``_top_values``' titles), best first (by
-    ``rank.scores``, ties to the lower title; int64, read-only), and a bound: every eligible title left
-    out scores at most it (the last title's score; -inf when no title is left out).
-
-    Once per request, kept in the RankContext: a ranker taking a row's best titles from it (the first
-    ones of its own titles, when the last of them scores above the bound) shares the sort with the
-    selection's title values."""
-
-    def compute() -> tuple[np.ndarray, float]:
-        titles, _, order = _ranking(rank)
-        ranked = frozen(titles[order])
-        complete = len(ranked) == len(eligible_items(rank))
-        return ranked, -math.inf if complete or not len(ranked) else float(rank.scores[ranked[-1]])
-
-    return rank.cached(("pagegen.ranked_titles", DEPTH * RANK_SCALE), compute)
-
-
-def _ranking(rank: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``_ranked`` of the member's eligible titles at depth DEPTH * RANK_SCALE (read-only, once per request)."""
-
-    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cand = eligible_items(rank)
-        k = min(len(cand), int(DEPTH * RANK_SCALE))
-        titles, value, order = _ranked(np.asarray(rank.scores), cand, k)
-        return frozen(titles), frozen(value), frozen(order)
-
-    return rank.cached(("pagegen.ranking", DEPTH * RANK_SCALE), compute)
-
-
 def _entry_values(rank: Any, M: np.ndarray, valid: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """float64 (R, Lmax): v of each entry of ``M`` (``title_values(rank)[M]``), 0 where not ``valid``
-    (``M >= 0``: the pads); the entries are gathered from a catalog-sized array filled with the floor
-    and the member's best titles, without title_values' scan of the eligible titles."""
-    titles, top = _top_values(rank)
-    n = len(rank.scores)
-    if not len(titles):  # no eligible title: every value is 0
-        return np.zeros(M.shape)
-    value = np.full(n + 1, _FLOOR)  # the pad (-1 -> n) is worth 0
-    value[n] = 0.0
-    value[titles] = top
-    Q = value.take(np.where(valid, M, n))
-    if eligible is not rank.eligible:  # the selection's eligible titles are not the member's: 0 off the member's
-        Q *= np.asarray(rank.eligible, dtype=bool)[M]
-    return Q
-
-
-@functools.lru_cache(maxsize=8)
-def _decay(k: int) -> np.ndarray:
-    """exp(-arange(k) / RANK_SCALE), read-only: the values of the first k ranked titles."""
-    return frozen(np.exp(-np.arange(k) / RANK_SCALE))
-
-
-#: the ranking's cut from a sample keeps about _SPARE * k values (``at_least_kth``).
-_SPARE = 1.5
-
-
-def _ranked(s: np.ndarray, cand: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The k best of the titles ``cand`` (ascending) by score ``s``, in ascending order, the value
-    ``exp(-i / RANK_SCALE)`` of each from its 0-based rank i among them (ties by title), and their
-    positions in rank order (``titles[order]``: best first).
-
-    The titles are those of ``argpartition`` and the ranks those of ``lexsort((cand, -s))`` (the
-    reference, taken when scores tie at the k-th, or are not float32): float32 scores above the
-    k-th best are the k best (``at_least_kth``), and an int64 key (the negated
-    score's order-preserving bits, then the position) sorts them in one non-stable sort with the
-    same result as the stable sorts.
-    """
-    if k < len(cand) and s.dtype == np.float32:
-        values = s.take(cand)
-        top = at_least_kth(values, k, _SPARE)
-        if len(top) == k:  # no tie at the k-th: the titles argpartition picks
-            neg = values.take(top)
-            np.negative(neg, out=neg)
-            bits = (neg + np.float32(0.0)).view(np.int32)  # + 0.0: -0.0 and 0.0 tie, as in lexsort
-            key = np.where(bits < 0, bits ^ np.int32(0x7FFFFFFF), bits).astype(np.int64)  # ordered as the floats
-            key <<= 32
-            key |= np.arange(k)  # then by position: by title
-            key.sort()
-            order = key & 0xFFFFFFFF
-            value = np.empty(k)
-            value[order] = _decay(k)
-            return cand[top], value, order
-    neg = -np.asarray(s[cand], dtype=np.float64)
-    if k < len(cand):
-        cand = cand[np.argpartition(neg, k - 1)[:k]]
-        neg = -np.asarray(s[cand], dtype=np.float64)
-    ranked = cand[np.lexsort((cand, neg))]
-    asc = ranked.argsort()  # distinct titles
-    order = np.empty(k, np.intp)
-    order[asc] = np.arange(k)  # ranked[i] = ranked[asc][order[i]]
-    return ranked[asc], _decay(k)[asc], order
+    (``M >= 0``: the pads). ``eligible``, the selection's mask, is not read: a title outside the
+    member's eligibility is worth 0 anyway."""
+    return np.where(valid, title_values(rank)[M], 0.0)

@@ -103,15 +103,7 @@ class Tiles:
         if self.expand is None or len(items) == 0:
             return items, last, fraction
         folded = self.fold[items]
-        # np.unique(folded, return_index=True, return_inverse=True)'s own steps, without its overhead
-        perm = folded.argsort(kind="mergesort")
-        ordered = folded[perm]
-        new = np.empty(ordered.shape, bool)
-        new[:1] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-        uniq, first = ordered[new], perm[new]
-        inv = np.empty(ordered.shape, np.intp)
-        inv[perm] = new.cumsum() - 1
+        uniq, first, inv = np.unique(folded, return_index=True, return_inverse=True)
         strength = np.zeros(len(uniq), np.float32)
         np.add.at(strength, inv, fraction)
         order = first.argsort(kind="stable")  # items are most recent first: so is each tile's first

@@ -130,13 +130,13 @@ class PersonalMixin:
         hist, _, strength = self._history(user)
         if personal is None:
             personal = self._personal_tiles(hist, strength)
-        spread = float(_std(personal)) if t.n else 0.0
+        spread = float(personal.std()) if t.n else 0.0
         if spread > 0:
             np.divide(personal, spread, out=out[:, 0])
         else:
             out[:, 0] = personal
         if len(hist) and t.genres.shape[1]:
-            self._genre_match(self._a["genres"][hist].sum(axis=0), len(hist), out[:, 1])
+            self._genre_match(self._a["genres"][hist].sum(axis=0), out[:, 1])
         else:
             out[:, 1] = 0.0
         recent = hist[: int(self._meta["config"]["recent_plays"])]
@@ -149,27 +149,17 @@ class PersonalMixin:
             lo, hi = self._meta["rating_range"]
             pred = self._meta["mu"] + bias + t.mf_bias + t.mf_factors @ vec  # a fresh float32 array
             np.clip(pred, lo, hi, out=pred)
-            np.subtract(pred, _mean(pred), out=out[:, 3])
+            np.subtract(pred, pred.mean(), out=out[:, 3])
         else:
             out[:, 3] = 0.0
         return out
 
-    def _genre_match(self, taste: np.ndarray, n_plays: int, out: np.ndarray) -> None:
+    def _genre_match(self, taste: np.ndarray, out: np.ndarray) -> None:
         """``out[i]``: the cosine of tile i's genres with the member's ``taste`` (the genres of their
-        ``n_plays`` tiles summed), ``(genres @ taste) / (|taste| * genre_norm)`` where that norm is
+        tiles played, summed), ``(genres @ taste) / (|taste| * genre_norm)`` where that norm is
         positive, else 0."""
         t = self._tiles
-        # np.linalg.norm's own formula for a float vector, without its dispatch
-        size = np.sqrt(taste.dot(taste)) if taste.dtype.kind == "f" else np.linalg.norm(taste)
-        groups = self._derive("genre_groups", lambda: _genre_groups(self._a["genres"], t.genres, t.genre_norm))
-        if groups is not None and n_plays * t.genres.shape[1] < 2**24:
-            # 0/1 genres and a taste of whole counts: the products' sums are exact in any order, so
-            # each distinct genre row's product (and quotient) is every tile's of that row
-            rows, inverse, group_norm = groups
-            norm = size * group_norm
-            match = np.divide(rows @ taste, norm, out=np.zeros(len(norm), np.float32), where=norm > 0)
-            out[:] = match.take(inverse)
-            return
+        size = np.linalg.norm(taste)
         norm = size * t.genre_norm
         out[:] = np.divide(t.genres @ taste, norm, out=np.zeros(t.n, np.float32), where=norm > 0)
 
@@ -212,33 +202,3 @@ class PersonalMixin:
         if np.count_nonzero(np.isfinite(out)) != out.size:  # (nothing to replace otherwise)
             np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         return self._tiles.to_items(out)
-
-
-def _genre_groups(genres: np.ndarray, tile_genres: np.ndarray, norm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The tiles grouped by their genre row (read-only): the distinct rows, each tile's group (intp)
-    and each group's norm; None unless every genre value is 0 or 1 (``genres``: the titles', of
-    which ``tile_genres`` are the tiles') and the tiles of a group share their norm."""
-    if genres.dtype.kind != "f" or not ((genres == 0) | (genres == 1)).all():
-        return None
-    rows, first, inverse = np.unique(tile_genres, axis=0, return_index=True, return_inverse=True)
-    group_norm = norm[first]
-    if not np.array_equal(group_norm[inverse], norm):
-        return None
-    return _read_only(np.ascontiguousarray(rows)), _read_only(inverse.reshape(-1).astype(np.intp)), _read_only(group_norm)
-
-
-def _mean(x: np.ndarray) -> np.floating:
-    """``x.mean()`` of a 1-D float array by numpy's own steps (``_methods._mean``), without its
-    wrapper: the sum, divided by the count as an ``intp`` (in float64 for a float32 sum), in ``x``'s type."""
-    return x.dtype.type(x.sum() / np.intp(x.size))
-
-
-def _std(x: np.ndarray) -> np.floating:
-    """``x.std()`` of a 1-D float array by numpy's own steps (``_methods._var``), without its wrapper."""
-    n = np.intp(x.size)
-    mean = x.sum(keepdims=True)
-    np.true_divide(mean, n, out=mean, casting="unsafe")
-    dev = x - mean
-    np.multiply(dev, dev, out=dev)
-    return np.sqrt(x.dtype.type(dev.sum() / n))
-

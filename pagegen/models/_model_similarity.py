@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from pagegen.core._arrays import argtopk
 from pagegen.core._errors import DataError
 
 from ._features import dense_rows
@@ -202,8 +203,7 @@ class SimilarityMixin:
         """The ``k`` titles most similar to ``item`` (never itself): int32 titles, float32 similarity, descending."""
         row = self.similarity(np.array([item]))[0]
         k = max(0, min(int(k), self.n_items - 1))
-        top = np.argpartition(-row, k - 1)[:k] if 0 < k < len(row) else np.arange(len(row))[:k]
-        top = top[np.lexsort((top, -row[top]))]
+        top = argtopk(row, k)
         top = top[top != item]
         return top.astype(np.int32), row[top].astype(np.float32)
 
@@ -222,9 +222,8 @@ def _content_product(query: np.ndarray, dense: np.ndarray) -> np.ndarray:
 
 
 def _outside(x: np.ndarray, n: int) -> bool:
-    """Whether some value of the int64 array ``x`` (not empty) is outside [0, n): one unsigned maximum,
-    where a negative value reads as a number past any n."""
-    return bool(x.view(np.uint64).max() >= n)
+    """Whether some value of the integer array ``x`` (not empty) is outside [0, n)."""
+    return bool(x.min() < 0 or x.max() >= n)
 
 
 def _canonical(mat: sp.csr_array) -> bool:

@@ -1,5 +1,4 @@
-"""Assembly's shortcuts give the same page: the columns the greedy loop knows, and the JSON dump of
-the rows' own evidences (without their JSON round trip)."""
+"""Assembly: each slot from its candidate row, and the evidences as their JSON round trip."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import pytest
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
 from pagegen.core._page import JSON_OPTIONS
-from pagegen.page._assemble import _positions, assemble, assemble_json
+from pagegen.page._assemble import assemble, assemble_json
 from pagegen.page._objective import Placed, SelectContext, Selection, prepare
 from pagegen.page._registry import SELECTORS
 from policies._policy import Policy
@@ -44,44 +43,24 @@ def _page_json(rows, selection) -> bytes:
     return assemble(rows, selection, CATALOG, user="u", policy="p", selector="s", device="web", now=7, seed=1).to_json()
 
 
-def _without_columns(selection: Selection) -> Selection:
-    return dataclasses.replace(selection, rows=tuple(Placed(p.row, p.items) for p in selection.rows))
-
-
 @pytest.mark.parametrize("name", ["stage_wise", "row_ranking", "template"])
-def test_greedy_columns_locate_the_titles_when_ineligible_titles_were_removed(name):
-    """Placed.columns give each shown title's position in its candidate row, also when prepare removed
-    ineligible titles from the middle of rows (Problem.origin); the page is the one the lookup gives."""
+def test_each_slot_holds_its_rows_title_score_and_reason(name):
+    """Also when prepare removed ineligible titles from the middle of rows (Problem.origin)."""
     rng = np.random.default_rng(4)
     for _ in range(20):
         rows = _rows(rng)
         eligible = rng.random(N) < 0.7
         ctx = SelectContext(catalog=CATALOG, eligible=eligible)
-        assert prepare(rows, _policy(), ctx).origin is not None  # the packed path
+        assert prepare(rows, _policy(), ctx).origin is not None
         selection = SELECTORS[name](rows, _policy(), ctx)
-        assert selection.rows
-        for p in selection.rows:
-            np.testing.assert_array_equal(np.asarray(rows[p.row].items)[p.columns], p.items)
-        plain = _without_columns(selection)
-        assert _dump(rows, selection) == _dump(rows, plain) == _page_json(rows, plain) == _page_json(rows, selection)
-
-
-def test_wrong_columns_are_not_trusted():
-    """Columns that do not hold the placed titles (another position, past the row's end) are ignored:
-    the titles are looked up as without them."""
-    rng = np.random.default_rng(5)
-    rows = _rows(rng)
-    selection = SELECTORS["stage_wise"](rows, _policy(), SelectContext(catalog=CATALOG, eligible=np.ones(N, dtype=bool)))
-    want = _dump(rows, _without_columns(selection))
-    first = selection.rows[0]
-    for columns in (first.columns[::-1].copy(), first.columns + len(rows[first.row].items), -1 - first.columns):
-        if len(first.items) > 1 or columns[0] != first.columns[0]:
-            broken = dataclasses.replace(selection, rows=(Placed(first.row, first.items, columns), *selection.rows[1:]))
-            assert _dump(rows, broken) == want
-    # the lookup itself: the columns in the concatenation of the page's candidate rows
-    used = [rows[p.row] for p in selection.rows]
-    index, starts = _positions(used, selection.rows, np.concatenate([p.items for p in selection.rows]), N)
-    np.testing.assert_array_equal(index, np.concatenate([p.columns + starts[j] for j, p in enumerate(selection.rows)]))
+        page = orjson.loads(_page_json(rows, selection))
+        assert _dump(rows, selection) == _page_json(rows, selection)
+        for p, shown in zip(selection.rows, page["rows"], strict=True):
+            row = rows[p.row]
+            at = {int(t): c for c, t in enumerate(row.items)}
+            assert [s["id"] for s in shown["slots"]] == [f"t{t}" for t in p.items]
+            assert [s["score"] for s in shown["slots"]] == [round(float(row.scores[at[int(t)]]), 6) for t in p.items]
+            assert [s["reason"] for s in shown["slots"]] == [row.reasons[at[int(t)]] if row.reasons else None for t in p.items]
 
 
 @dataclasses.dataclass
@@ -105,8 +84,7 @@ class _Name(str):
     ],
 )
 def test_dumped_evidences_equal_their_round_trip(evidence):
-    """assemble_json dumps the rows' evidences as they are: the same bytes as the page made from their
-    JSON round trip, also for values orjson writes otherwise (then the round trip is taken)."""
+    """A row's evidence is written as its JSON round trip, by assemble and assemble_json alike."""
     rows = [CandidateRow("genre", "g", "G", np.array([3, 1, 0]), np.array([0.9, 0.5, 0.25], np.float32), evidence, 1.0)]
     selection = Selection(rows=(Placed(0, np.array([3, 1], np.int32), np.array([0, 1])),), objective=1.0)
     assert _dump(rows, selection) == _page_json(rows, selection)
