@@ -8,7 +8,10 @@ listed in the returned LoadReport and a warning gives the count. Nothing is drop
 from __future__ import annotations
 
 from ._load_common import (
+    MAX_FIELD_LENGTH,
+    MAX_ID_LENGTH,
     MAX_TIMESTAMP,
+    MAX_TITLE_LENGTH,
     MIN_TIMESTAMP,
     MOVIELENS_RATING_RANGE,
     RATING_RANGE,
@@ -25,7 +28,10 @@ __all__ = [
     "Dataset",
     "Links",
     "LoadReport",
+    "MAX_FIELD_LENGTH",
+    "MAX_ID_LENGTH",
     "MAX_TIMESTAMP",
+    "MAX_TITLE_LENGTH",
     "MIN_TIMESTAMP",
     "MOVIELENS_RATING_RANGE",
     "RATING_RANGE",

@@ -6,8 +6,6 @@ checked one by one; every check of a row runs before the row is kept or skipped 
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +17,20 @@ from pagegen.core._catalog import ITEM_KINDS, MATURITY_LEVELS, Catalog
 from pagegen.core._errors import DataError
 from pagegen.core._vocab import Vocab
 
-from ._load_common import MAX_TIMESTAMP, MIN_TIMESTAMP, YEAR_RANGE, Problems, open_table, parse_time, year_start
+from ._load_common import (
+    MAX_FIELD_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_TIMESTAMP,
+    MAX_TITLE_LENGTH,
+    MIN_TIMESTAMP,
+    YEAR_RANGE,
+    Problems,
+    check_length,
+    csv_records,
+    open_table,
+    parse_time,
+    year_start,
+)
 
 __all__ = ["CATALOG_FIELDS", "read_catalog"]
 
@@ -41,6 +52,23 @@ CATALOG_FIELDS = (
 )
 _REQUIRED = ("id", "title")
 _LIST_FIELDS = ("genres", "regions", "tags")
+#: The JSON types of each field in JSON lines, and how an error names them (a bool is never a number).
+_JSON_TYPES = {
+    "id": (str | int, "a string or integer id"),
+    "title": (str, "a string"),
+    "genres": (list, "a list of strings"),
+    "kind": (str, "a string"),
+    "series_id": (str | int, "a string or integer id"),
+    "season": (int | float, "a number"),
+    "episode": (int | float, "a number"),
+    "duration": (int | float, "a number"),
+    "maturity": (str, "a string"),
+    "year": (int | float, "a number"),
+    "release_date": (str | int | float, "an ISO 8601 string or a number"),
+    "date_added": (str | int | float, "an ISO 8601 string or a number"),
+    "regions": (list, "a list of strings"),
+    "tags": (list | dict, "a list of strings or an object of tag weights"),
+}
 _MAX_DURATION = 100_000.0  # minutes
 _MIN_RELEASED = int(year_start(np.asarray([YEAR_RANGE[0]]))[0])
 
@@ -71,27 +99,12 @@ def _csv_rows(path: Path, problems: Problems):
     with open_table(path, what="catalog file") as f:
         data = f.read()
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise DataError(f"not UTF-8 ({err.reason})", source=problems.source, line=data[: err.start].count(b"\n") + 1) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    names = [c.strip() for c in next(reader)]
-    for name in names:
-        if name not in CATALOG_FIELDS:
-            raise problems.fatal(f"unknown column (expected some of {', '.join(CATALOG_FIELDS)})", line=1, field=name, value=name)
-        if names.count(name) > 1:
-            raise problems.fatal("repeated column", line=1, field=name, value=name)
-    for name in _REQUIRED:
-        if name not in names:
-            raise problems.fatal(f"missing required column (header has {', '.join(names)})", line=1, field=name)
-    end = 1
-    for row in reader:
-        line, end = end + 1, reader.line_num
-        if len(row) != len(names):
-            problems.add(line, None, ",".join(row), f"expected {len(names)} fields ({', '.join(names)}), found {len(row)}")
-            problems.settle()
-            continue
-        cells = {k: v.strip() for k, v in zip(names, row, strict=True)}
+    del data
+    for line, row in csv_records(text, problems, _REQUIRED, CATALOG_FIELDS):
+        cells = {k: v.strip() for k, v in row.items()}
         for name in _LIST_FIELDS:
             if name in cells:
                 cells[name] = [] if not cells[name] else [v.strip() for v in cells[name].split("|")]
@@ -99,7 +112,7 @@ def _csv_rows(path: Path, problems: Problems):
 
 
 def _jsonl_rows(path: Path, problems: Problems):
-    with open_table(path, what="catalog file") as f:
+    with open_table(path, what="catalog file", header=False) as f:
         lines = f.read().split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -115,7 +128,13 @@ def _jsonl_rows(path: Path, problems: Problems):
             problems.add(line, None, raw[:80].decode("utf-8", "replace"), "expected a JSON object")
             problems.settle()
             continue
-        yield line, {k: v for k, v in obj.items() if v is not None}
+        row = {k: v for k, v in obj.items() if v is not None}
+        for name, value in row.items():
+            types, expected = _JSON_TYPES.get(name, (object, ""))
+            if isinstance(value, bool) or not isinstance(value, types):
+                problems.add(line, name, value, f"expected {expected}")
+                break
+        yield line, row
 
 
 def _parse_row(line: int, row: dict, problems: Problems) -> dict | None:
@@ -129,6 +148,13 @@ def _parse_row(line: int, row: dict, problems: Problems) -> dict | None:
             problems.add(line, name, None, "missing required field")
     if any(name not in row for name in _REQUIRED):
         return None
+    for name, value in row.items():
+        if isinstance(value, list | dict):
+            labels = [str(v) for v in value]
+            if not any(check_length(problems, line, name, v, MAX_TITLE_LENGTH) for v in labels):
+                check_length(problems, line, name, "|".join(labels), MAX_FIELD_LENGTH)
+        else:
+            check_length(problems, line, name, value, MAX_TITLE_LENGTH if name == "title" else MAX_ID_LENGTH)
     rec: dict = {}
     item_id = row["id"]
     if isinstance(item_id, bool) or not isinstance(item_id, str | int):

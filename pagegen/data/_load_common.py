@@ -7,10 +7,16 @@ Bounds every loader checks (one definition each):
 - ``RATING_RANGE``: ratings of the generic format must lie within [0, 10] (rescale wider scales
   before loading); MovieLens ratings must lie within ``MOVIELENS_RATING_RANGE`` [0.5, 5].
 - ``YEAR_RANGE``: a release year is 0 (unknown) or within [1870, 2100].
+- ``MAX_ID_LENGTH`` (1,024 characters): an id (user, item, catalog id, series id) or any other
+  single value (a kind, a time, a number); ``MAX_TITLE_LENGTH`` (4,096): a title and each genre,
+  region or tag label; ``MAX_FIELD_LENGTH`` (65,536): a whole field, such as a CSV cell listing
+  many tags. A longer field is a data error naming it and its (shortened) value.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,17 +35,25 @@ __all__ = [
     "Dataset",
     "Links",
     "LoadReport",
+    "MAX_FIELD_LENGTH",
+    "MAX_ID_LENGTH",
     "MAX_TIMESTAMP",
+    "MAX_TITLE_LENGTH",
     "MIN_TIMESTAMP",
     "MOVIELENS_RATING_RANGE",
     "Problems",
     "RATING_RANGE",
     "SkippedLine",
     "YEAR_RANGE",
+    "check_header",
+    "check_length",
+    "csv_line",
+    "csv_records",
     "iter_chunks",
     "open_table",
     "parse_time",
     "read_header",
+    "shorten",
     "string_keys",
     "time_range_message",
     "warn_skipped",
@@ -51,6 +65,10 @@ MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01T00:00:00Z
 RATING_RANGE = (0.0, 10.0)
 MOVIELENS_RATING_RANGE = (0.5, 5.0)
 YEAR_RANGE = (1870, 2100)
+MAX_ID_LENGTH = 1_024
+MAX_TITLE_LENGTH = 4_096
+MAX_FIELD_LENGTH = 65_536
+_BOM = b"\xef\xbb\xbf"
 #: Bytes read and parsed at once on the vectorized paths (bounds memory for any file size).
 CHUNK_BYTES = 1 << 22
 
@@ -172,27 +190,30 @@ def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def open_table(path: Path, *, what: str = "file") -> BinaryIO:
-    """Open a data file for binary reading: a missing, unreadable or empty file is a DataError."""
+def open_table(path: Path, *, what: str = "file", header: bool = True) -> BinaryIO:
+    """Open a data file for binary reading, past a leading UTF-8 byte order mark if there is one.
+
+    A missing, unreadable or empty file (nothing but a byte order mark counts as empty) is a DataError.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{what} not found", source=str(path))
     if not path.is_file():
         raise DataError(f"{what} is not a regular file", source=str(path))
-    if path.stat().st_size == 0:
-        raise DataError(f"empty {what}: expected a header line", source=str(path), line=1)
-    return path.open("rb")
+    f = path.open("rb")
+    head = f.read(len(_BOM) + 1)
+    start = len(_BOM) if head.startswith(_BOM) else 0
+    if len(head) <= start:
+        f.close()
+        bom = " (nothing but a byte order mark)" if start else ""
+        raise DataError(f"empty {what}{bom}" + (": expected a header line" if header else ""), source=str(path), line=1)
+    f.seek(start)
+    return f
 
 
-def read_header(f: BinaryIO, source: str, required: tuple[str, ...], known: tuple[str, ...]) -> list[str]:
-    """Read and check a CSV header line: every ``required`` column present, no unknown or repeated one."""
-    raw = f.readline()
-    try:
-        text = raw.decode("utf-8-sig").rstrip("\r\n")
-    except UnicodeDecodeError as err:
-        raise DataError(f"header is not UTF-8 ({err.reason})", source=source, line=1) from None
-    names = [c.strip() for c in text.split(",")]
-    if not text.strip():
+def check_header(names: list[str], source: str, required: tuple[str, ...], known: tuple[str, ...]) -> list[str]:
+    """Check a CSV header's column names: every ``required`` one present, no unknown or repeated one."""
+    if not any(names):
         raise DataError("empty header line", source=source, line=1)
     for name in names:
         if name not in known:
@@ -203,6 +224,84 @@ def read_header(f: BinaryIO, source: str, required: tuple[str, ...], known: tupl
         if name not in names:
             raise DataError(f"missing required column (header has {', '.join(names)})", source=source, line=1, field=name)
     return names
+
+
+def read_header(f: BinaryIO, source: str, required: tuple[str, ...], known: tuple[str, ...]) -> list[str]:
+    """Read and check a CSV header line (see ``check_header``)."""
+    raw = f.readline(MAX_FIELD_LENGTH)
+    try:
+        text = raw.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError as err:
+        raise DataError(f"header is not UTF-8 ({err.reason})", source=source, line=1) from None
+    return check_header([c.strip() for c in text.split(",")], source, required, known)
+
+
+def shorten(value: str, keep: int = 40) -> str:
+    """A long text cut to its start, with its length: what an error quotes of a too-long field."""
+    return value if len(value) <= keep + 20 else f"{value[:keep]}... ({len(value):,} characters)"
+
+
+def check_length(problems: Problems, line: int, field: str, value: object, limit: int) -> bool:
+    """Flag a string ``value`` longer than ``limit`` characters; True when it was flagged."""
+    if not isinstance(value, str) or len(value) <= limit:
+        return False
+    problems.add(line, field, shorten(value), f"longer than {limit:,} characters")
+    return True
+
+
+def csv_line(text: str, names: list[str], line: int, problems: Problems) -> list[str] | None:
+    """The cells of one CSV line, or None when the line is flagged (malformed, wrong field count)."""
+    try:
+        row = next(csv.reader([text]), [])
+    except csv.Error as err:
+        _csv_error(text, names, line, problems, err)
+        return None
+    if len(row) != len(names):
+        problems.add(line, None, text, f"expected {len(names)} fields ({', '.join(names)}), found {len(row)}")
+        return None
+    return row
+
+
+def csv_records(text: str, problems: Problems, required: tuple[str, ...], known: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The header, then (line, cells by column) of each record of a whole CSV text (quoted fields
+    may span lines). A malformed record or one with the wrong field count is flagged and settled."""
+    source = problems.source
+    physical = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(physical)
+    try:
+        header = next(reader, [])
+    except csv.Error as err:
+        raise DataError(f"header is not valid CSV ({err})", source=source, line=1) from None
+    names = check_header([c.strip() for c in header], source, required, known)
+    end = reader.line_num
+    while True:
+        line = end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            end = reader.line_num
+            _csv_error("".join(physical[line - 1 : end]), names, line, problems, err)
+            problems.settle()
+            continue
+        end = reader.line_num
+        if len(row) != len(names):
+            problems.add(line, None, ",".join(row), f"expected {len(names)} fields ({', '.join(names)}), found {len(row)}")
+            problems.settle()
+            continue
+        yield line, dict(zip(names, row, strict=True))
+
+
+def _csv_error(record: str, names: list[str], line: int, problems: Problems, err: csv.Error) -> None:
+    """Flag a record the csv module refused; a field past its size limit is named, with its start."""
+    if "field larger than field limit" not in str(err):
+        problems.add(line, None, record, f"not valid CSV ({err})")
+        return
+    # the too-long field is the last of a prefix that holds no field past the limit
+    prefix = next(csv.reader(io.StringIO(record[: csv.field_size_limit()], newline="")), [""])
+    field = names[len(prefix) - 1] if 0 < len(prefix) <= len(names) else None
+    problems.add(line, field, shorten(prefix[-1] if prefix else record), f"longer than {MAX_FIELD_LENGTH:,} characters")
 
 
 def iter_chunks(f: BinaryIO, first_line: int, chunk_bytes: int | None = None) -> Iterator[tuple[int, bytes]]:

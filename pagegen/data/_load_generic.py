@@ -35,7 +35,6 @@ reader, in chunks); other lines are parsed one by one.
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -49,12 +48,15 @@ from pagegen.core._vocab import Vocab
 
 from ._load_catalog import read_catalog
 from ._load_common import (
+    MAX_ID_LENGTH,
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
     RATING_RANGE,
     Dataset,
     LoadReport,
     Problems,
+    check_length,
+    csv_line,
     iter_chunks,
     open_table,
     parse_time,
@@ -112,7 +114,7 @@ def _events(path: Path, catalog: Catalog, lenient: bool, *, exact: bool = False)
     try:
         items, users = _Ids(catalog.ids, exact=exact), _Users(exact=exact)
         parts = []
-        with open_table(path, what="events file") as f:
+        with open_table(path, what="events file", header=reader is _csv_blocks) as f:
             for cols, lines in reader(f, problems):
                 user, *rest = _validate(cols, lines, items, problems)
                 del cols
@@ -159,9 +161,8 @@ def _csv_blocks(f, problems: Problems):
             except UnicodeDecodeError as err:
                 problems.add(start + k, None, raw[:80], f"not UTF-8 ({err.reason})")
                 continue
-            row = next(csv.reader([text]), [])
-            if len(row) != len(names):
-                problems.add(start + k, None, text, f"expected {len(names)} fields ({', '.join(names)}), found {len(row)}")
+            row = csv_line(text, names, start + k, problems)
+            if row is None:
                 continue
             rows.append(dict(zip(names, row, strict=True)))
             lines.append(start + k)
@@ -217,14 +218,15 @@ def _jsonl_blocks(f, problems: Problems):
             else:
                 rows.append(obj)
                 lines.append(line)
-        yield _typed(rows, lines, problems), np.asarray(lines, dtype=np.int64)
+        yield _typed(rows, lines, problems, json=True), np.asarray(lines, dtype=np.int64)
 
 
-def _typed(rows: list[dict], lines: list[int], problems: Problems) -> dict[str, np.ndarray]:
+def _typed(rows: list[dict], lines: list[int], problems: Problems, *, json: bool = False) -> dict[str, np.ndarray]:
     """Columns from parsed rows (CSV cells or JSON values); a cell that does not convert is flagged.
 
     Rows with a flagged cell stay in the columns (with placeholder values) and are dropped by the
-    caller's ``keep`` mask, so line numbers stay aligned.
+    caller's ``keep`` mask, so line numbers stay aligned. JSON values must have the type the
+    format gives (a string or integer id, a string kind, a number or string time, a number value).
     """
     n = len(rows)
     user = np.empty(n, dtype=object)
@@ -239,23 +241,38 @@ def _typed(rows: list[dict], lines: list[int], problems: Problems) -> dict[str, 
             if isinstance(cell, bool) or not isinstance(cell, str | int):
                 problems.add(line, name, cell, "expected a string or integer id")
                 cell = ""
+            elif check_length(problems, line, name, cell, MAX_ID_LENGTH):
+                cell = ""
             out[k] = str(cell).strip()
         cell = row.get("kind", "play")
-        kind[k] = cell.strip() if isinstance(cell, str) else repr(cell)
+        if not isinstance(cell, str):
+            problems.add(line, "kind", cell, f"expected one of {', '.join(EVENT_KINDS)} (a string)")
+            cell = "play"
+        elif check_length(problems, line, "kind", cell, MAX_ID_LENGTH):
+            cell = "play"
+        kind[k] = cell.strip()
+        cell = row["timestamp"]
         try:
-            ts[k] = parse_time(row["timestamp"])
+            if isinstance(cell, list | dict):
+                raise TypeError(f"a JSON {'list' if isinstance(cell, list) else 'object'}")
+            if not check_length(problems, line, "timestamp", cell, MAX_ID_LENGTH):
+                ts[k] = parse_time(cell)
         except (ValueError, OverflowError, TypeError) as err:
-            problems.add(line, "timestamp", row["timestamp"], f"not epoch seconds or an ISO 8601 time ({err})")
+            problems.add(line, "timestamp", cell, f"not epoch seconds or an ISO 8601 time ({err})")
         cell = row.get("value")
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             continue
         try:
-            if isinstance(cell, bool) or (isinstance(cell, str) and "_" in cell):
+            if isinstance(cell, bool) or (json and not isinstance(cell, int | float)):
+                raise TypeError("expected a JSON number")
+            if check_length(problems, line, "value", cell, MAX_ID_LENGTH):
+                continue
+            if isinstance(cell, str) and "_" in cell:
                 raise ValueError("not a plain number")
             value[k] = float(cell)
             has_value[k] = True
-        except (ValueError, TypeError):
-            problems.add(line, "value", cell, "not a number")
+        except (ValueError, TypeError, OverflowError) as err:
+            problems.add(line, "value", cell, "not a number" + (f" ({err})" if isinstance(err, TypeError) else ""))
     str_cols = {name: np.asarray(col.tolist(), dtype=np.str_) if n else np.zeros(0, np.str_) for name, col in (("user", user), ("item", item), ("kind", kind))}
     return {**str_cols, "timestamp": ts, "value": value, "has_value": has_value}
 

@@ -6,8 +6,6 @@ text (movies, tags, links) are read with the csv module.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -18,11 +16,29 @@ from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError
 from pagegen.core._vocab import Vocab
 
-from ._load_common import MAX_TIMESTAMP, MIN_TIMESTAMP, YEAR_RANGE, Dataset, Links, LoadReport, Problems, open_table, time_range_message, warn_skipped, year_start
+from ._load_common import (
+    MAX_FIELD_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_TIMESTAMP,
+    MAX_TITLE_LENGTH,
+    MIN_TIMESTAMP,
+    YEAR_RANGE,
+    Dataset,
+    Links,
+    LoadReport,
+    Problems,
+    check_length,
+    csv_records,
+    open_table,
+    time_range_message,
+    warn_skipped,
+    year_start,
+)
 from ._load_ratings import IdLookup, first_times, ratings_events, read_ratings
 
 __all__ = ["load_movielens", "parse_year"]
 
+_INT64_MAX = int(np.iinfo(np.int64).max)
 _YEAR = re.compile(r"\((\d{4})\s*(?:[-\u2013]\s*(?:\d{4})?\s*)?\)\s*$")
 
 
@@ -123,33 +139,23 @@ def _csv_rows(path: Path, problems: Problems, header: tuple[str, ...], required:
         data = f.read()
     source = problems.source
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DataError(f"not UTF-8 ({err.reason})", source=source, line=line) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    names = [c.strip() for c in next(reader)]
-    for name in names:
-        if name not in header:
-            raise DataError(f"unknown column (expected {', '.join(header)})", source=source, line=1, field=name, value=name)
-    for name in required:
-        if name not in names:
-            raise DataError(f"missing required column (header has {', '.join(names)})", source=source, line=1, field=name)
-    line = 1
+    del data
     any_row = False
-    for row in reader:
-        line_start, line = line + 1, reader.line_num
+    for line, row in csv_records(text, problems, required, header):
         any_row = True
-        if len(row) != len(names):
-            problems.add(line_start, None, ",".join(row), f"expected {len(names)} fields ({', '.join(names)}), found {len(row)}")
-            problems.settle()
-            continue
-        yield line_start, dict(zip(names, row, strict=True))
-    if not any_row:
+        yield line, row
+    if not any_row and not problems.skipped:
         raise DataError("no data lines after the header", source=source, line=2)
 
 
 def _int_field(problems: Problems, line: int, row: dict, name: str, *, lo: int = 0) -> int | None:
+    """An integer cell within [lo, the int64 maximum]; None (flagged) otherwise."""
+    if check_length(problems, line, name, row[name], MAX_ID_LENGTH):
+        return None
     text = row[name].strip()
     try:
         value = int(text)
@@ -158,6 +164,9 @@ def _int_field(problems: Problems, line: int, row: dict, name: str, *, lo: int =
         return None
     if value < lo:
         problems.add(line, name, row[name], f"must be >= {lo}")
+        return None
+    if value > _INT64_MAX:
+        problems.add(line, name, row[name], f"integer too large (the largest is {_INT64_MAX})")
         return None
     return value
 
@@ -169,6 +178,8 @@ def _read_movies(path: Path, problems: Problems) -> dict:
     first_line: dict[int, int] = {}
     for line, row in _csv_rows(path, problems, ("movieId", "title", "genres"), ("movieId", "title", "genres")):
         movie = _int_field(problems, line, row, "movieId")
+        check_length(problems, line, "title", row["title"], MAX_TITLE_LENGTH)
+        check_length(problems, line, "genres", row["genres"], MAX_FIELD_LENGTH)
         title = row["title"].strip()
         genres = [g.strip() for g in row["genres"].split("|")]
         if movie is not None and movie in first_line:
@@ -177,6 +188,8 @@ def _read_movies(path: Path, problems: Problems) -> dict:
             problems.add(line, "title", row["title"], "empty title")
         if not all(genres):
             problems.add(line, "genres", row["genres"], "empty genre label")
+        for g in genres:
+            check_length(problems, line, "genres", g, MAX_TITLE_LENGTH)
         if problems.settle() or movie is None:
             continue
         first_line[movie] = line
@@ -210,6 +223,7 @@ def _read_tags(path: Path, id_index: dict[int, int], problems: Problems):
         _int_field(problems, line, row, "userId")
         movie = _int_field(problems, line, row, "movieId")
         ts = _int_field(problems, line, row, "timestamp", lo=MIN_TIMESTAMP)
+        check_length(problems, line, "tag", row["tag"], MAX_TITLE_LENGTH)
         text = row["tag"].strip().lower()
         if not text:
             problems.add(line, "tag", row["tag"], "empty tag")

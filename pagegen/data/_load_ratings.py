@@ -6,7 +6,6 @@ events are then built already in (user, timestamp, item, kind) order with one pa
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -16,11 +15,12 @@ from pagegen.core._errors import DataError
 from pagegen.core._interactions import PLAY, RATING, Interactions
 from pagegen.core._vocab import Vocab
 
-from ._load_common import MAX_TIMESTAMP, MIN_TIMESTAMP, MOVIELENS_RATING_RANGE, Problems, iter_chunks, open_table, read_header, time_range_message
+from ._load_common import MAX_ID_LENGTH, MAX_TIMESTAMP, MIN_TIMESTAMP, MOVIELENS_RATING_RANGE, Problems, check_length, csv_line, iter_chunks, open_table, read_header, time_range_message
 
 __all__ = ["IdLookup", "first_times", "ratings_events", "read_ratings", "time_order"]
 
 _RATING_COLS = ("userId", "movieId", "rating", "timestamp")
+_INT64 = (int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max))
 _RATING_DTYPES = {"userId": np.int64, "movieId": np.int64, "rating": np.float64, "timestamp": np.int64}
 
 
@@ -111,19 +111,23 @@ def _slow_block(block: bytes, start: int, names: list[str], problems: Problems):
         except UnicodeDecodeError as err:
             problems.add(line, None, raw[:80], f"not UTF-8 ({err.reason})")
             continue
-        row = next(csv.reader([text]), [])
-        if len(row) != len(names):
-            problems.add(line, None, text, f"expected {len(names)} fields ({', '.join(names)}), found {len(row)}")
+        row = csv_line(text, names, line, problems)
+        if row is None:
             continue
         values = []
         for name, cell in zip(names, row, strict=True):
+            if check_length(problems, line, name, cell, MAX_ID_LENGTH):
+                break
+            number = _RATING_DTYPES[name] is np.float64
             try:
                 if "_" in cell:  # Python reads "1_000" as 1000; numpy and most tools do not
                     raise ValueError(cell)
-                values.append(float(cell) if _RATING_DTYPES[name] is np.float64 else int(cell))
+                values.append(float(cell) if number else int(cell))
             except ValueError:
-                kind = "a number" if _RATING_DTYPES[name] is np.float64 else "an integer"
-                problems.add(line, name, cell, f"not {kind}")
+                problems.add(line, name, cell, f"not {'a number' if number else 'an integer'}")
+                break
+            if not number and not _INT64[0] <= values[-1] <= _INT64[1]:
+                problems.add(line, name, cell, f"integer outside [{_INT64[0]}, {_INT64[1]}]")
                 break
         else:
             good.append(line)

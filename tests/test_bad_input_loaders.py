@@ -1,0 +1,167 @@
+"""The loaders' bad-input corpus: adversarial files, each case checking what the error says.
+
+Every case writes one bad file next to good ones, loads it strictly and expects a DataError whose
+message is one line naming the file, the line, the field and (a piece of) the value. Lenient
+loads and the command line are tested at the end.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ML_TINY
+
+from pagegen.core._errors import DataError
+from pagegen.data._load import MAX_FIELD_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH, load_catalog, load_events, load_movielens
+
+GENERIC = Path(__file__).parent / "data" / "generic"
+BOM = "\ufeff"
+DIGITS30 = "1" * 30
+EVENTS_CSV = "user,item,timestamp,kind,value\nu1,m1,1700000000,play,0.5\n"
+EVENT_JSON = '{"user": "u1", "item": "m1", "timestamp": 1700000000}\n'
+CATALOG_CSV = "id,title,genres,kind,series_id,duration,maturity,year,tags\nm1,Alien,Horror,movie,,117,16+,1979,space\n"
+CATALOG_JSON = '{"id": "m1", "title": "Alien"}\n'
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad file: ``name`` is catalog.*, events.* (over the generic catalog) or ml/*.csv (a
+    MovieLens folder with that file replaced); the error must name ``line``, ``field`` and quote
+    ``value`` (a piece of it), and say ``says``."""
+
+    id: str
+    name: str
+    text: str
+    line: int | None
+    field: str | None
+    value: str | None
+    says: str
+
+
+def ml_text(name: str, line: str) -> str:
+    return (ML_TINY / f"{name}.csv").read_text(encoding="utf-8") + line + "\n"
+
+
+CASES = [
+    # a file holding only a byte order mark is empty (it was "generator raised StopIteration")
+    Case("bom-only catalog csv", "catalog.csv", BOM, 1, None, None, "empty catalog file (nothing but a byte order mark)"),
+    Case("bom-only catalog jsonl", "catalog.jsonl", BOM, 1, None, None, "empty catalog file (nothing but a byte order mark)"),
+    Case("bom-only events csv", "events.csv", BOM, 1, None, None, "empty events file (nothing but a byte order mark)"),
+    Case("bom-only events jsonl", "events.jsonl", BOM, 1, None, None, "empty events file (nothing but a byte order mark)"),
+    Case("bom-only movies", "ml/movies.csv", BOM, 1, None, None, "nothing but a byte order mark"),
+    Case("bom-only ratings", "ml/ratings.csv", BOM, 1, None, None, "nothing but a byte order mark"),
+    Case("empty catalog header", "catalog.csv", "\n\n", 1, None, None, "empty header line"),
+    # fields past the csv module's 131,072-character limit (it was an internal csv.Error)
+    Case("200k catalog title", "catalog.csv", "id,title\nm1," + "x" * 200_000 + "\n", 2, "title", "xxxxxxxx", f"longer than {MAX_FIELD_LENGTH:,} characters"),
+    Case("200k quoted catalog title", "catalog.csv", 'id,title\nm1,"' + "x\n" * 100_000 + '"\nm2,B\n', 2, "title", "x", f"longer than {MAX_FIELD_LENGTH:,} characters"),
+    Case("200k events item", "events.csv", EVENTS_CSV + "u1," + "m" * 200_000 + ",1700000000,play,0.5\n", 3, "item", "mmmmmmmm", "characters"),
+    Case("200k movies title", "ml/movies.csv", ml_text("movies", "9," + "T" * 200_000 + ",Drama"), 7, "title", "TTTTTTTT", "characters"),
+    Case("200k ratings userId", "ml/ratings.csv", ml_text("ratings", "1" * 200_000 + ",1,4.0,964000003"), 9, "userId", "11111111", "characters"),
+    Case("200k tag", "ml/tags.csv", ml_text("tags", "1,1," + "t" * 200_000 + ",964982800"), 6, "tag", "tttttttt", "characters"),
+    # the longest id, title and field (a 100,000-character id made the loader allocate 22.4 GiB)
+    Case("100k user csv", "events.csv", EVENTS_CSV + "u" * 100_000 + ",m1,1700000000,play,0.5\n", 3, "user", "uuuuuuuu", f"longer than {MAX_ID_LENGTH:,} characters"),
+    Case("100k user jsonl", "events.jsonl", EVENT_JSON + '{"user": "' + "u" * 100_000 + '", "item": "m1", "timestamp": 1700000000}\n', 2, "user", "100,000 characters", "longer than"),
+    Case("long user csv", "events.csv", EVENTS_CSV + "u" * (MAX_ID_LENGTH + 1) + ",m1,1700000000,play,0.5\n", 3, "user", "uuuuuuuu", "longer than"),
+    Case("long kind csv", "events.csv", EVENTS_CSV + "u1,m1,1700000000," + "p" * 5000 + ",0.5\n", 3, "kind", "pppppppp", "longer than"),
+    Case("long catalog title", "catalog.csv", "id,title\nm1," + "x" * (MAX_TITLE_LENGTH + 1) + "\n", 2, "title", "xxxxxxxx", f"longer than {MAX_TITLE_LENGTH:,} characters"),
+    Case("long catalog id jsonl", "catalog.jsonl", '{"id": "' + "i" * (MAX_ID_LENGTH + 1) + '", "title": "A"}\n', 1, "id", "iiiiiiii", "longer than"),
+    Case("long genre label", "catalog.jsonl", '{"id": "m1", "title": "A", "genres": ["' + "g" * 5000 + '"]}\n', 1, "genres", "gggggggg", "longer than"),
+    Case("long tag key", "catalog.jsonl", '{"id": "m1", "title": "A", "tags": {"' + "t" * 5000 + '": 1}}\n', 1, "tags", "tttttttt", "longer than"),
+    Case("long tag list csv", "catalog.csv", "id,title,tags\nm1,A," + "|".join(["tag"] * 20_000) + "\n", 2, "tags", "tag|tag|", f"longer than {MAX_FIELD_LENGTH:,} characters"),
+    Case("long movies title", "ml/movies.csv", ml_text("movies", "9," + "T" * 5000 + ",Drama"), 7, "title", "TTTTTTTT", "longer than"),
+    # numbers past int64 (they were OverflowErrors)
+    Case("30-digit timestamp csv", "events.csv", EVENTS_CSV + f"u1,m1,{DIGITS30},play,0.5\n", 3, "timestamp", DIGITS30[:20], "not epoch seconds"),
+    Case("30-digit timestamp jsonl", "events.jsonl", EVENT_JSON + f'{{"user": "u1", "item": "m1", "timestamp": {DIGITS30}}}\n', 2, "timestamp", "1.111", "not epoch seconds"),
+    Case("30-digit userId", "ml/ratings.csv", ml_text("ratings", f"{DIGITS30},1,4.0,964000003"), 9, "userId", DIGITS30[:20], "integer outside"),
+    Case("30-digit rating timestamp", "ml/ratings.csv", ml_text("ratings", f"1,1,4.0,{DIGITS30}"), 9, "timestamp", DIGITS30[:20], "integer outside"),
+    Case("30-digit movieId", "ml/movies.csv", ml_text("movies", f"{DIGITS30},X (1990),Drama"), 7, "movieId", DIGITS30[:20], "integer too large"),
+    Case("30-digit imdbId", "ml/links.csv", ml_text("links", f"1,{DIGITS30},5"), 7, "imdbId", DIGITS30[:20], "integer too large"),
+    Case("30-digit tmdbId", "ml/links.csv", ml_text("links", f"3,5,{DIGITS30}"), 7, "tmdbId", DIGITS30[:20], "integer too large"),
+    Case("30-digit catalog date", "catalog.csv", f"id,title,date_added\nm1,A,{DIGITS30}\n", 2, "date_added", DIGITS30[:20], "time outside"),
+    # JSON values of the wrong type (a title given as a list became "['Toy', 'Story']")
+    Case("list title", "catalog.jsonl", '{"id": "m1", "title": ["Toy", "Story"]}\n', 1, "title", "Toy", "expected a string"),
+    Case("object title", "catalog.jsonl", '{"id": "m1", "title": {"en": "Toy Story"}}\n', 1, "title", "Toy", "expected a string"),
+    Case("number title", "catalog.jsonl", CATALOG_JSON + '{"id": "m2", "title": 12}\n', 2, "title", "12", "expected a string"),
+    Case("list kind", "catalog.jsonl", '{"id": "m1", "title": "A", "kind": ["movie"]}\n', 1, "kind", "movie", "expected a string"),
+    Case("bool duration", "catalog.jsonl", '{"id": "m1", "title": "A", "duration": true}\n', 1, "duration", "True", "expected a number"),
+    Case("string year", "catalog.jsonl", '{"id": "m1", "title": "A", "year": "1979"}\n', 1, "year", "1979", "expected a number"),
+    Case("list series", "catalog.jsonl", '{"id": "m1", "title": "A", "series_id": ["s1"]}\n', 1, "series_id", "s1", "expected a string or integer id"),
+    Case("string genres", "catalog.jsonl", '{"id": "m1", "title": "A", "genres": "Drama"}\n', 1, "genres", "Drama", "expected a list of strings"),
+    Case("number in genres", "catalog.jsonl", '{"id": "m1", "title": "A", "genres": ["Drama", 3]}\n', 1, "genres", "Drama", "expected a list of strings"),
+    Case("object date", "catalog.jsonl", '{"id": "m1", "title": "A", "date_added": {"y": 2020}}\n', 1, "date_added", "2020", "expected an ISO 8601 string or a number"),
+    Case("string tag weight", "catalog.jsonl", '{"id": "m1", "title": "A", "tags": {"x": "3"}}\n', 1, "tags", "'x'", "tag weight"),
+    Case("string value", "events.jsonl", EVENT_JSON + '{"user": "u1", "item": "m1", "timestamp": 1700000000, "value": "0.5"}\n', 2, "value", "0.5", "expected a JSON number"),
+    Case("list kind event", "events.jsonl", EVENT_JSON + '{"user": "u1", "item": "m1", "timestamp": 1700000000, "kind": ["play"]}\n', 2, "kind", "play", "expected one of"),
+    Case("list timestamp", "events.jsonl", EVENT_JSON + '{"user": "u1", "item": "m1", "timestamp": [1700000000]}\n', 2, "timestamp", "1700000000", "not epoch seconds"),
+    Case("float item", "events.jsonl", EVENT_JSON + '{"user": "u1", "item": 1.5, "timestamp": 1700000000}\n', 2, "item", "1.5", "expected a string or integer id"),
+]
+
+
+def write_case(tmp_path: Path, case: Case) -> tuple[Path, object]:
+    """Write the case's file; returns its path and the call that loads it."""
+    if case.name.startswith("ml/"):
+        root = tmp_path / "ml"
+        shutil.copytree(ML_TINY, root)
+        path = root / case.name[3:]
+        path.write_text(case.text, encoding="utf-8")
+        return path, lambda: load_movielens(root)
+    path = tmp_path / case.name
+    path.write_text(case.text, encoding="utf-8")
+    if case.name.startswith("catalog"):
+        return path, lambda: load_catalog(path)
+    catalog = load_catalog(GENERIC / "catalog.csv")[0]
+    return path, lambda: load_events(path, catalog)
+
+
+def expect_error(call, *, source: Path, line: int | None, field: str | None, value: str | None, says: str) -> DataError:
+    with pytest.raises(DataError) as info:
+        call()
+    err = info.value
+    text = str(err)
+    assert "\n" not in text and len(text) < 600, text[:600]
+    assert err.source == str(source) and err.line == line and err.field == field, text
+    assert text.startswith(f"{source}:{line}: " if line is not None else f"{source}: "), text
+    if field is not None:
+        assert f"field {field!r}" in text, text
+    if value is not None:
+        assert value in text, text
+    assert says in text, text
+    return err
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_file(tmp_path: Path, case: Case) -> None:
+    path, call = write_case(tmp_path, case)
+    expect_error(call, source=path, line=case.line, field=case.field, value=case.value, says=case.says)
+
+
+@pytest.mark.parametrize("name", ["catalog.csv", "catalog.jsonl", "events.csv", "events.jsonl"])
+def test_a_leading_bom_is_accepted_in_every_format(tmp_path: Path, name: str) -> None:
+    """CSV and JSON lines alike: a UTF-8 byte order mark before the first line changes nothing."""
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + (GENERIC / name).read_bytes())
+    if name.startswith("catalog"):
+        got, want = load_catalog(path)[0], load_catalog(GENERIC / name)[0]
+        assert got.ids.tolist() == want.ids.tolist() and got.titles.tolist() == want.titles.tolist()
+        return
+    catalog = load_catalog(GENERIC / name.replace("events", "catalog"))[0]
+    got, want = load_events(path, catalog)[0], load_events(GENERIC / name, catalog)[0]
+    assert got.users == want.users
+    for column in ("user", "item", "timestamp", "kind", "value"):
+        assert np.array_equal(getattr(got, column), getattr(want, column)), column
+
+
+def test_a_long_field_is_skipped_in_lenient_mode(tmp_path: Path) -> None:
+    """Lenient mode skips the line with the too-long field, reports it shortened, keeps the next."""
+    path = tmp_path / "events.csv"
+    path.write_text(EVENTS_CSV + "u1," + "m" * 200_000 + ",1700000000,play,0.5\nu2,m2,1700000001,play,1\n", encoding="utf-8")
+    catalog = load_catalog(GENERIC / "catalog.csv")[0]
+    with pytest.warns(UserWarning, match="skipped 1 bad line"):
+        events, report = load_events(path, catalog, lenient=True)
+    assert events.users.ids.tolist() == ["u1", "u2"] and events.n == 2
+    (skipped,) = report.skipped
+    assert (skipped.line, skipped.field) == (3, "item") and len(str(skipped.value)) < 100
