@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from pagegen.core._candidates import CandidateRow, RankContext, Ranker, rows_problems
 
@@ -63,7 +66,7 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
         except Exception as err:
             failures.append(RankerFailure(name, f"{type(err).__name__}: {err}"))
             continue
-        problems = rows_problems(ctx, out)
+        problems = rows_problems(ctx, out) or [p for r in out for p in _shape_problems(r)]
         own = [r.key for r in out if isinstance(r, CandidateRow)]
         clash = sorted(keys.intersection(own)) + sorted({k for k in own if own.count(k) > 1})
         if clash:
@@ -74,6 +77,35 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
         keys.update(own)
         rows.extend(out)
     return rows, failures
+
+
+def _shape_problems(row: CandidateRow) -> list[str]:
+    """What the page could not carry: text fields that are not strings, evidence that is not JSON
+    (a set, an object, a non-string key) or holds a non-finite number (JSON would turn it into null)."""
+    out = [f"row {row.key!r}: field {name!r} = {getattr(row, name)!r}: expected a string" for name in ("kind", "key", "title") if not isinstance(getattr(row, name), str)]
+    bad = _not_json(row.evidence, "evidence")
+    if bad:
+        out.append(f"row {row.key!r}: {bad}")
+    return out
+
+
+def _not_json(value: object, where: str) -> str | None:
+    """Why ``value`` is not plain JSON (dicts with string keys, lists, strings, finite numbers, booleans, null), or None."""
+    if value is None or isinstance(value, str | bool | int | np.bool_ | np.integer):
+        return None
+    if isinstance(value, float | np.floating):
+        return None if math.isfinite(value) else f"{where} = {value}: not a finite number"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{where} has the key {key!r}: keys must be strings"
+            bad = _not_json(item, f"{where}.{key}")
+            if bad:
+                return bad
+        return None
+    if isinstance(value, list | tuple):
+        return next((bad for i, item in enumerate(value) if (bad := _not_json(item, f"{where}[{i}]"))), None)
+    return f"{where} holds a {type(value).__name__}, which JSON cannot carry"
 
 
 def _name(ranker: object) -> str:
