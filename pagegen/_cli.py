@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from . import __version__
 from .core._atomic import atomic_write_bytes, atomic_write_text
 from .core._errors import DataError, PagegenError
 from .core._page import Page
@@ -30,7 +31,7 @@ from .models._fit import FitConfig, fit
 from .serve._batch import BatchConfig, run_batch
 from .serve._render import render_html, render_text
 from .serve._service import ServiceConfig, check_address, serve
-from .serve._sources import WORLDS, check_member, demo_member, load_source, make_engine, parse_now, status, window
+from .serve._sources import WORLDS, Source, check_member, demo_member, load_source, make_engine, parse_now, status, window
 
 __all__ = ["main"]
 
@@ -47,7 +48,7 @@ def _emit(data: bytes, out: str | None) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    engine, source, now, _ = make_engine(args)
+    engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user) if args.user else None)
     user = check_member(source, args.user) if args.user else demo_member(source)
     page = engine.build(user, now=now, device=args.device)
     rows, cols = window(args.policy, args.device)
@@ -57,7 +58,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    engine, source, now, _ = make_engine(args)
+    engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
     page = engine.build(check_member(source, args.user), now=now, device=args.device, trace=args.trace)
     if args.format == "text":
         rows, cols = window(args.policy, args.device)
@@ -120,16 +121,16 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if args.world_members is not None and (args.data or args.catalog):
         raise DataError("--world-members sizes the synthetic world; it does not apply to --data or --catalog", field="--world-members", value=args.world_members)
     start = time.perf_counter()
-    engine, source, now, params = make_engine(args)
-    setup = time.perf_counter() - start
-    if args.members:
-        members = _read_members(args.members)
-        known = source.interactions.users
-        unknown = [m for m in members if m not in known]
+    listed = _read_members(args.members) if args.members else None
+
+    def check(source: Source) -> None:
+        unknown = [m for m in listed or () if m not in source.interactions.users]
         if unknown:
             raise DataError(f"{len(unknown):,} unknown member(s), the first: {unknown[0]!r}", source=args.members)
-    else:
-        members = source.interactions.users.ids.tolist()
+
+    engine, source, now, params = make_engine(args, members=check)
+    setup = time.perf_counter() - start
+    members = listed if listed is not None else source.interactions.users.ids.tolist()
     if args.limit is not None:
         members = members[: args.limit]
     config = config.model_copy(update={"now": now})
@@ -163,7 +164,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         policy_ref = args.policy or page.policy
     else:
         args.policy = args.policy or "default"
-        engine, source, now, _ = make_engine(args)
+        engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
         page = engine.build(check_member(source, args.user), now=now, device=args.device)
         catalog, policy_ref = source.catalog, args.policy
     rows, cols = window(policy_ref, page.device)
@@ -219,15 +220,18 @@ def _add_source(p: argparse.ArgumentParser, *, model: bool = True) -> None:
 def _add_page_options(p: argparse.ArgumentParser, *, policy_default: str | None = "default") -> None:
     g = p.add_argument_group("page")
     g.add_argument("--policy", default=policy_default, metavar="NAME|FILE", help="policy preset (default, kids, mobile, tv) or a TOML/JSON file")
-    g.add_argument("--selector", metavar="NAME", help="page construction: template, row_ranking, stage_wise, exact, ...")
+    g.add_argument("--selector", metavar="NAME", help="page construction: template, row_ranking, stage_wise (default), learned, or exact (small pages: --n-rows 3 --row-length 4)")
     g.add_argument("--device", default="web", help="device the page is shaped for (default: web)")
     g.add_argument("--seed", type=int, default=0, help="seed of the per-member randomness (default: 0)")
+    g.add_argument("--n-rows", type=int, metavar="N", help="rows of the page instead of the policy's (e.g. 3 with --selector exact)")
+    g.add_argument("--row-length", type=int, metavar="N", help="titles per row instead of the policy's (e.g. 4 with --selector exact)")
 
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     parser = argparse.ArgumentParser(prog="pagegen", description="Personalized streaming homepages: rows of titles, built per member.", parents=[common])
+    parser.add_argument("--version", action="version", version=f"pagegen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help_: str, **kw) -> argparse.ArgumentParser:

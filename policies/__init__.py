@@ -3,6 +3,7 @@
 from ._check import RULES, PageCheckError, check
 from ._policy import PRESETS, Attention, Eligibility, GenreCap, Pin, Policy, Window, load_policy, policy_eligible
 from ._rules import Rule, Violation, member_eligible
+from ._shape import resize
 
 __all__ = [
     "Attention",
@@ -20,4 +21,5 @@ __all__ = [
     "load_policy",
     "member_eligible",
     "policy_eligible",
+    "resize",
 ]

@@ -3,6 +3,7 @@ and leave no partial output."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from pagegen._cli import main
@@ -63,3 +64,41 @@ def test_an_output_in_a_missing_folder_names_the_users_path(capsys, tmp_path):
     target = tmp_path / "nowhere" / "s.json"
     code, _, err = run(capsys, "schema", "--out", str(target))
     assert code == 2 and str(target) in err and ".tmp" not in err, err
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.startswith("pagegen 0.")
+
+
+def test_a_mistake_in_member_device_or_selector_is_found_before_any_fit(capsys, monkeypatch):
+    import pagegen.serve._sources as sources
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted a model for a request that was doomed")
+
+    monkeypatch.setattr(sources, "fit", no_fit)
+    code, _, err = run(capsys, "build", "nobody", *TINY)
+    assert code == 2 and "field 'user' = 'nobody': unknown member" in err
+    monkeypatch.setattr(sources, "load_source", lambda args: (_ for _ in ()).throw(AssertionError("loaded data for a doomed request")))
+    code, _, err = run(capsys, "build", "u1", *TINY, "--device", "phone")
+    assert code == 2 and "no device 'phone'" in err
+    code, _, err = run(capsys, "build", "u1", *TINY, "--selector", "magic")
+    assert code == 2 and "field 'selector' = 'magic'" in err
+    code, _, err = run(capsys, "build", "u1", *TINY, "--selector", "exact")
+    assert code == 2 and "exact selector solves small pages" in err and "--n-rows 3 --row-length 4" in err
+
+
+def test_exact_builds_a_small_page(capsys):
+    code, out, err = run(capsys, "build", "u1", *TINY, "--selector", "exact", "--n-rows", "3", "--row-length", "4")
+    assert code == 0, err
+    page = orjson.loads(out)
+    assert page["selector"] == "exact" and 1 <= len(page["rows"]) <= 3 and all(len(r["slots"]) <= 4 for r in page["rows"])
+
+
+def test_evaluate_takes_the_common_data_options(capsys):
+    code, out, err = run(capsys, "evaluate", "--world", "tiny", "--sample", "5", "--selectors", "row_ranking,stage_wise")
+    assert code == 0, err
+    assert "synthetic(n_titles=120" in out
+    code, _, err = run(capsys, "evaluate", "--world", "tiny", "--data", "somewhere")
+    assert code == 2 and "give one data source" in err

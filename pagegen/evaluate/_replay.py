@@ -24,12 +24,13 @@ from pagegen.core._interactions import Interactions
 from pagegen.core._progress import Progress
 from pagegen.core._time import DAY
 from pagegen.core._userstate import Profile, UserState
-from pagegen.data._load import load_movielens
+from pagegen.data._load import load_dataset, load_movielens
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
 from pagegen.page._objective import SelectContext, Selection
 from pagegen.serve._engine import SELECTORS, Engine, _selector
 from policies._policy import load_policy
+from policies._shape import resize
 from rows._registry import candidate_rows
 
 from . import _metrics as M
@@ -216,9 +217,8 @@ def evaluate(
     model = fit(catalog, sp.train, fit_config, progress=progress, profiles=profiles)
     timings["fit"] = time.perf_counter() - t0
     policy = load_policy(config.policy)
-    shape = {k: v for k, v in (("n_rows", config.n_rows), ("row_length", config.row_length)) if v is not None}
-    if shape:
-        policy = type(policy)(**{**policy.model_dump(), **shape})
+    if config.n_rows is not None or config.row_length is not None:
+        policy = resize(policy, config.n_rows or policy.n_rows, config.row_length or policy.row_length)
     if config.device not in policy.windows:
         raise DataError(f"the policy has no window for this device, expected one of {', '.join(policy.windows)}", field="device", value=config.device)
     win = policy.windows[config.device]
@@ -275,8 +275,19 @@ def evaluate(
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pagegen evaluate", description="Replay history and compare page selectors side by side.")
-    p.add_argument("data", nargs="?", default="synthetic:small", help="a MovieLens folder, or synthetic:SIZE (tiny, small, medium, large); default synthetic:small")
+    p = argparse.ArgumentParser(
+        prog="pagegen evaluate", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Replay history and compare page selectors side by side. The model is fitted on each split's train part "
+        "(a saved model would have seen the held-out events, so there is no --model).",
+    )  # fmt: skip
+    p.add_argument("data_path", nargs="?", default=None, metavar="DATA", help="a MovieLens folder, or synthetic:SIZE (the same as --data / --world)")
+    g = p.add_argument_group("data (default: the synthetic world 'small')")
+    g.add_argument("--data", metavar="DIR", help="a MovieLens folder (movies.csv, ratings.csv, ...)")
+    g.add_argument("--world", choices=("tiny", "small", "medium", "large"), help="synthetic world size")
+    g.add_argument("--world-seed", type=int, default=None, metavar="N", help="seed of the synthetic world (default: --seed)")
+    g.add_argument("--catalog", metavar="FILE", help="generic catalog file (CSV or JSON lines), with --events")
+    g.add_argument("--events", metavar="FILE", help="generic events file (CSV or JSON lines), with --catalog")
+    g.add_argument("--lenient", action="store_true", help="skip bad input lines (each one reported) instead of stopping")
     p.add_argument("--split", choices=("leave_last", "time"), default="leave_last", help="per-member leave-last-k, or one global time cutoff")
     p.add_argument("--selectors", default=None, help="comma-separated selectors (default: all registered but exact)")
     p.add_argument("--no-baseline", action="store_true", help="skip the single-list baseline")
@@ -299,12 +310,30 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _data_argument(args: argparse.Namespace) -> Any:
+    """What ``evaluate`` reads: one of the positional DATA, --data, --world, --catalog with --events."""
+    given = [name for name, value in (("DATA", args.data_path), ("--data", args.data), ("--world", args.world), ("--catalog", args.catalog)) if value]
+    if len(given) > 1:
+        raise DataError(f"give one data source, not {' and '.join(given)}", field=given[1])
+    if bool(args.catalog) != bool(args.events):
+        raise DataError("--catalog and --events go together", field="--catalog" if args.catalog else "--events")
+    if args.catalog:
+        return load_dataset(args.catalog, args.events, lenient=args.lenient)
+    if args.data:
+        if not Path(args.data).is_dir():
+            raise DataError("not a folder", field="--data", value=args.data)
+        return load_movielens(args.data, lenient=args.lenient)
+    if args.world:
+        return synthetic_world(args.world, args.seed if args.world_seed is None else args.world_seed)
+    return args.data_path or "synthetic:small"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``pagegen evaluate``: print the Markdown table; optionally write JSON and HTML. Exit 2 on bad input."""
     args = _parser().parse_args(argv)
     try:
         result = evaluate(
-            args.data,
+            _data_argument(args),
             args.selectors.split(",") if args.selectors else None,
             args.split,
             progress=args.progress,

@@ -7,6 +7,7 @@ import argparse
 import datetime as _dt
 import hashlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,14 @@ from pagegen.data._load import load_dataset, load_movielens
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
 from pagegen.models._model import Model
-from policies._policy import load_policy
+from pagegen.page._select_exact import ExactConfig
+from policies._policy import Policy, load_policy
+from policies._shape import resize
 
-from ._engine import Engine
+from ._engine import Engine, _selector
+
+#: Candidate rows a request usually has (the built-in rankers): sizes the exact selector's model up front.
+TYPICAL_CANDIDATES = 20
 
 __all__ = ["WORLDS", "Source", "check_member", "demo_member", "load_or_fit", "load_source", "make_engine", "parse_now", "status", "window"]
 
@@ -110,11 +116,34 @@ def load_or_fit(args: argparse.Namespace, source: Source, now: int) -> tuple[Any
     return fit(source.catalog, events, profiles=source.profiles), {"model": "fit"}
 
 
-def make_engine(args: argparse.Namespace) -> tuple[Any, Source, int, dict[str, Any]]:
-    """Engine, source, build time and the parameters that identify them (for batch manifests)."""
-
+def page_policy(args: argparse.Namespace) -> Policy:
+    """The policy the arguments name, its page shape overridden by --n-rows/--row-length, checked
+    with the device and the selector before anything is loaded (a typo costs no fit)."""
     policy = load_policy(args.policy)
+    shape = {k: v for k, v in (("n_rows", getattr(args, "n_rows", None)), ("row_length", getattr(args, "row_length", None))) if v is not None}
+    if shape:
+        policy = resize(policy, shape.get("n_rows", policy.n_rows), shape.get("row_length", policy.row_length))
+    policy.window(args.device)
+    if args.selector:
+        _selector(args.selector)
+        cells = policy.n_rows * TYPICAL_CANDIDATES * policy.row_length**2
+        if args.selector == "exact" and cells > ExactConfig().max_cells:
+            raise DataError(
+                f"the exact selector solves small pages; policy {policy.name!r} is {policy.n_rows} x {policy.row_length} "
+                "(try --n-rows 3 --row-length 4)", field="--selector", value="exact",
+            )  # fmt: skip
+    return policy
+
+
+def make_engine(args: argparse.Namespace, *, members: Callable[[Source], object] | None = None) -> tuple[Any, Source, int, dict[str, Any]]:
+    """Engine, source, build time and the parameters that identify them (for batch manifests).
+
+    ``members(source)`` checks the members the command will build for, once the data is loaded and
+    before a model is fitted."""
+    policy = page_policy(args)
     source = load_source(args)
+    if members is not None:
+        members(source)
     now = parse_now(args.now)
     now = source.now if now is None else now
     model, model_params = load_or_fit(args, source, now)
@@ -123,6 +152,8 @@ def make_engine(args: argparse.Namespace) -> tuple[Any, Source, int, dict[str, A
         kwargs["selector"] = args.selector
     engine = Engine(source.catalog, model, policy, **kwargs)
     params = {**source.params, **model_params, "policy": args.policy, "policy_name": policy.name, "selector": args.selector, "seed": args.seed}
+    if policy != load_policy(args.policy):
+        params["page_shape"] = [policy.n_rows, policy.row_length]
     return engine, source, now, params
 
 

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
 from pagegen.core._userstate import Profile, UserState
-from policies._policy import Policy, load_policy, policy_eligible
+from policies._policy import Policy, policy_eligible
 from policies._rules import member_eligible
+from policies._shape import resize
 
 __all__ = ["Instance", "NOW", "candidate_rows", "catalogs", "instances", "members", "policies", "shrink_policy"]
 
@@ -124,23 +125,8 @@ def policies(draw, max_rows: int = 5, max_len: int = 5) -> Policy:
 
 
 def shrink_policy(policy: Policy | str, n_rows: int, row_length: int) -> Policy:
-    """A preset cut down to a small page (windows and pins clipped), keeping its other rules."""
-    data = load_policy(policy).model_dump()
-    data.update(n_rows=n_rows, row_length=row_length, min_titles=min(data["min_titles"], row_length))
-    data["windows"] = {d: {"rows": min(w["rows"], n_rows), "columns": min(w["columns"], row_length)} for d, w in data["windows"].items()}
-    pins = []
-    for pin in data["pins"]:
-        if pin["at"] is not None:
-            pin["at"] = min(pin["at"], n_rows - 1)
-        if pin["within"] is not None:
-            pin["within"] = min(pin["within"], n_rows)
-        pins.append(pin)
-    data["pins"] = pins
-    try:
-        return Policy(**data)
-    except ValueError:
-        data["pins"] = pins[:1]
-        return Policy(**data)
+    """A preset cut down to a small page (``policies.resize``: windows and pins clipped), keeping its other rules."""
+    return resize(policy, n_rows, row_length)
 
 
 @dataclass(frozen=True)
