@@ -251,6 +251,8 @@ def test_progress_line_counts_shards_pages_and_time_left(tmp_path, capsys):
     run_batch(EchoEngine(), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=1), progress=True)
     shard_path(tmp_path, 4).unlink()
     run_batch(EchoEngine(), tmp_path, MEMBERS, BatchConfig(shard_size=5, workers=1), progress=True)
-    first, resumed = (e.strip().split("\r")[-1] for e in capsys.readouterr().err.strip().split("\n"))
-    assert first.startswith("batch: 5/5 shards, 23 pages,") and first.endswith("about 0 min 00 s left")
-    assert resumed.startswith("batch: 5/5 shards, 3 pages,")
+    runs = [line.strip().split("\r") for line in capsys.readouterr().err.strip().split("\n")]
+    (first, first_end), (resumed, resumed_end) = ((r[-2].strip(), r[-1].strip()) for r in runs)  # the last step, then the closing line
+    assert first.startswith("batch [####################] 5/5 shards, 23 pages,") and first.endswith("about 0 min 00 s left)")
+    assert resumed.startswith("batch [####################] 5/5 shards, 3 pages,")
+    assert first_end.startswith("batch [####################] 5/5 done") and resumed_end.startswith("batch [####################] 5/5 done")

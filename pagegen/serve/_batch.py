@@ -20,7 +20,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._atomic import TMP_SUFFIX, atomic_write_bytes
 from pagegen.core._errors import BatchError
+from pagegen.core._progress import Progress
 
 from ._batch_workers import build_shard, place, run_local, run_ray, shard_path
 
@@ -164,26 +164,6 @@ def _pending(out: Path, n_shards: int) -> list[int]:
     return todo
 
 
-class _Progress:
-    def __init__(self, enabled: bool, total: int, done: int) -> None:
-        self.enabled, self.total, self.done, self.pages, self.start = enabled, total, done, 0, time.perf_counter()
-        self.skipped = done
-
-    def update(self, pages: int) -> None:
-        self.done += 1
-        self.pages += pages
-        if self.enabled:
-            elapsed = max(time.perf_counter() - self.start, 1e-9)
-            left = elapsed / (self.done - self.skipped) * (self.total - self.done)  # from this run's shards so far
-            hours, minutes, seconds = int(left // 3600), int(left % 3600 // 60), int(left % 60)
-            eta = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
-            print(f"\rbatch: {self.done:,}/{self.total:,} shards, {self.pages:,} pages, {self.pages / elapsed:,.0f} pages/s, about {eta} left ", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.enabled:
-            print(file=sys.stderr)
-
-
 # -- entry point -------------------------------------------------------------------------
 
 
@@ -227,20 +207,21 @@ def run_batch(
     with _locked(out_dir) as lock_fd:
         _check_manifest(out_dir, manifest)
         todo = _pending(out_dir, n_shards)
-        bar = _Progress(sys.stderr.isatty() if progress is None else progress, n_shards, n_shards - len(todo))
-        built = 0
+        bar = Progress("batch", n_shards, enabled=progress, done=n_shards - len(todo))
+        built, pages = 0, 0
 
-        def write(shard: int, data: bytes | str, pages: int) -> None:
+        def write(shard: int, data: bytes | str, count: int) -> None:
             """Put a shard in place: its bytes, or a worker's temporary file holding them."""
-            nonlocal built
+            nonlocal built, pages
             if isinstance(data, str):
                 place(data, shard_path(out_dir, shard))
             else:
                 atomic_write_bytes(shard_path(out_dir, shard), data)
             built += 1
-            bar.update(pages)
+            pages += count
+            bar.step(f"shards, {pages:,} pages, {pages / max(time.perf_counter() - start, 1e-9):,.0f} pages/s", eta=True)
             if on_shard is not None:
-                on_shard(shard, pages)
+                on_shard(shard, count)
 
         if todo:
             (out_dir / SUCCESS).unlink(missing_ok=True)
@@ -256,8 +237,8 @@ def run_batch(
             finally:
                 bar.close()
         seconds = time.perf_counter() - start
-        result = BatchResult(out_dir, len(members), n_shards, built, n_shards - len(todo), bar.pages, seconds)
+        result = BatchResult(out_dir, len(members), n_shards, built, n_shards - len(todo), pages, seconds)
         if todo or not (out_dir / SUCCESS).exists():
-            summary = {"n_members": len(members), "n_shards": n_shards, "pages_this_run": bar.pages, "seconds_this_run": round(seconds, 3)}
+            summary = {"n_members": len(members), "n_shards": n_shards, "pages_this_run": pages, "seconds_this_run": round(seconds, 3)}
             atomic_write_bytes(out_dir / SUCCESS, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return result

@@ -16,6 +16,7 @@ import numpy as np
 
 from pagegen.core._errors import DataError, PagegenError
 from pagegen.core._interactions import PLAY
+from pagegen.core._progress import note as status
 from pagegen.core._userstate import FINISHED_AT
 from pagegen.data._load import load_dataset, load_movielens
 from pagegen.data._synthetic import synthetic_world
@@ -33,12 +34,6 @@ TYPICAL_CANDIDATES = 20
 __all__ = ["WORLDS", "Source", "check_member", "demo_member", "load_or_fit", "load_source", "make_engine", "parse_now", "status", "window"]
 
 WORLDS = ("tiny", "small", "medium", "large")
-
-
-def status(message: str) -> None:
-    """A progress note on stderr, only on a terminal (pipes and logs stay clean)."""
-    if sys.stderr.isatty():
-        print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
