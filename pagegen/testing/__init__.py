@@ -1,7 +1,8 @@
-"""Test kit: the reusable ranker contract, a model test double, and hypothesis strategies for
+"""Test kit: the reusable ranker and rule contracts, a model test double, and hypothesis strategies for
 catalogs, members, candidate rows and policies (import in your own tests)."""
 
 from ._rankers import FixedModel, check_ranker, check_rows, rows_equal
+from ._rules import check_constraint, refused_rows
 from ._strategies import Instance, candidate_rows, catalogs, instances, members, policies, shrink_policy
 
 __all__ = [
@@ -9,11 +10,13 @@ __all__ = [
     "Instance",
     "candidate_rows",
     "catalogs",
+    "check_constraint",
     "check_ranker",
     "check_rows",
     "instances",
     "members",
     "policies",
+    "refused_rows",
     "rows_equal",
     "shrink_policy",
 ]
