@@ -117,10 +117,15 @@ class UniqueKeys:
     def rows(self, loop: Loop) -> np.ndarray:
         held = loop.memo.get(self)
         if held is None:
-            held = loop.memo[self] = [0, self._codes([row.key for row in loop.candidates.rows]), np.ones(len(loop.candidates.rows), dtype=bool)]
+            code = self._codes([row.key for row in loop.candidates.rows])
+            unique = bool((code == np.arange(len(code))).all())
+            held = loop.memo[self] = [0, None if unique else code, np.ones(len(code), dtype=bool)]
         code, allowed = held[1], held[2]
-        for r in loop.placed[held[0] :]:
-            allowed &= code != code[r]
+        for r in loop.placed[held[0] :]:  # the rows placed since: their keys are taken
+            if code is None:
+                allowed[r] = False
+            else:
+                allowed &= code != code[r]
         held[0] = len(loop.placed)
         return allowed
 
@@ -160,11 +165,16 @@ class KindCap:
         c = loop.candidates
         held = loop.memo.get(self)
         if held is None:
-            held = loop.memo[self] = [0, np.array([self.cap(k) for k in c.kinds], dtype=np.intp), np.zeros(len(c.kinds), dtype=np.intp)]
-        for r in loop.placed[held[0] :]:
-            held[2][c.kind[r]] += 1
+            cap = np.array([self.cap(k) for k in c.kinds], dtype=np.intp)
+            held = loop.memo[self] = [0, cap, np.zeros(len(c.kinds), dtype=np.intp), (cap > 0)[c.kind]]
+        _, cap, count, allowed = held
+        for r in loop.placed[held[0] :]:  # the rows placed since: a kind at its cap closes
+            k = c.kind[r]
+            count[k] += 1
+            if count[k] >= cap[k]:
+                allowed &= c.kind != k
         held[0] = len(loop.placed)
-        return (held[2] < held[1])[c.kind]
+        return allowed
 
     def add_to(self, model: ExactModel) -> None:
         c = model.candidates
@@ -197,10 +207,18 @@ class GenreSpanCap:
 
     def rows(self, loop: Loop) -> np.ndarray | None:
         declared = loop.candidates.declared
-        above = loop.placed[max(0, loop.p - self.span + 1) :]  # the rows above within the span
-        if not declared.shape[1] or len(above) < self.max_rows:
+        if not declared.shape[1]:
             return None
-        full = declared[above].sum(axis=0) >= self.max_rows
+        held = loop.memo.get(self)
+        if held is None:
+            held = loop.memo[self] = [0, np.zeros(declared.shape[1], dtype=np.intp)]  # rows counted; rows per genre within the span
+        in_span = held[1]
+        for t in range(held[0], len(loop.placed)):  # the rows placed since enter the span, the row span - 1 above the next leaves it
+            in_span += declared[loop.placed[t]]
+            if t + 1 - self.span + 1 > 0:
+                in_span -= declared[loop.placed[t + 1 - self.span]]
+        held[0] = len(loop.placed)
+        full = in_span >= self.max_rows
         return ~declared[:, full].any(axis=1) if full.any() else None
 
     def add_to(self, model: ExactModel) -> None:
@@ -251,8 +269,8 @@ class Dedup:
             return None
         for t in range(counted_rows, len(loop.placed)):  # the rows placed since: their titles within the scope count
             counted = loop.shown[t] if rows is None else loop.shown[t][:columns]
-            count[counted] += 1  # a row holds each title once
-            free[counted[count[counted] >= self.max_appearances]] = False
+            count[counted] += 1  # a row holds each title once (and showed it: it was not used up)
+            free[counted] = count.take(counted) < self.max_appearances
         held[0] = len(loop.placed)
         return free.take(padded(loop))
 

@@ -77,8 +77,11 @@ class Pins:
 
     def pending(self, loop: Loop) -> list[int]:
         """The active pins whose row is not placed yet and whose forced row index has not passed."""
-        plan = self.plan(loop)
-        return [i for i, d in enumerate(plan.row) if d >= 0 and d not in loop.placed and plan.forced_at.get(i, loop.p) >= loop.p]
+        plan, held = self.plan(loop), loop.memo[self]
+        if held.get("pending_at") != (loop.p, len(loop.placed)):  # once per row index
+            held["pending"] = [i for i, d in enumerate(plan.row) if d >= 0 and d not in loop.placed and plan.forced_at.get(i, loop.p) >= loop.p]
+            held["pending_at"] = (loop.p, len(loop.placed))
+        return held["pending"]
 
     def entries(self, loop: Loop) -> np.ndarray | None:
         if not self.pins:
@@ -122,8 +125,11 @@ class Pins:
         if not self.pins:
             return None
         plan, p = self.plan(loop), loop.p
+        pending = self.pending(loop)
+        if not pending:
+            return plan.open
         allowed, first, last = plan.open.copy(), None, None
-        for i in self.pending(loop):
+        for i in pending:
             pin, d = self.pins[i], plan.row[i]
             if p in pin.positions(self.n_rows):
                 allowed[d] = True

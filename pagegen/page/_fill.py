@@ -46,27 +46,30 @@ class FillState:
         self._used = np.zeros(problem.catalog.n, dtype=bool)
         self._used_rows = 0  # the rows placed that ``_used`` holds
         self._read: dict[str, np.ndarray] = {}  # this row index's values, computed on first read
+        self._by_rank: np.ndarray | None = None
+        self._scale: list[float] | None = None
+        self._running = np.zeros(problem.M.shape, dtype=np.intp)
 
-    def _at(self, p: int, valid: np.ndarray) -> None:
-        """Row index p begins; ``valid``: bool (R, Lmax), the entries each candidate may show."""
-        self._p, self._valid = p, valid
+    def _at(self, p: int, valid: np.ndarray, running: np.ndarray) -> None:
+        """Row index p begins; ``valid``: bool (R, Lmax), the entries each candidate may show; ``running``:
+        their running count along each row (intp)."""
+        self._p, self._valid, self._running = p, valid, running
         self._read.clear()
 
     @property
     def rank(self) -> np.ndarray:
         if "rank" not in self._read:
-            rank = np.cumsum(self._valid, axis=1, dtype=np.intp)
-            rank *= self._valid
-            self._read["rank"] = rank
+            self._read["rank"] = self._running * self._valid
         return self._read["rank"]
 
     def _attention(self) -> np.ndarray:
         """float64 (Lmax + 1,): D_pc at 1-based rank c + 1 among the refilled titles, 0 at rank 0 and past the row's end."""
-        D, lmax = self._problem.D, self._problem.M.shape[1]
-        b = np.zeros(lmax + 1)
-        cols = min(D.shape[1], lmax)
-        b[1 : cols + 1] = D[self._p, :cols]
-        return b
+        if self._by_rank is None:  # every row index's, once per request
+            D, lmax = self._problem.D, self._problem.M.shape[1]
+            self._by_rank = np.zeros((D.shape[0], lmax + 1))
+            cols = min(D.shape[1], lmax)
+            self._by_rank[:, 1 : cols + 1] = D[:, :cols]
+        return self._by_rank[self._p]
 
     @property
     def refilled_value(self) -> np.ndarray:
@@ -83,8 +86,10 @@ class FillState:
 
     def _penalty(self) -> float:
         """The redundancy penalty's factor at row index p: diversity * U * D_p0."""
-        problem = self._problem
-        return problem.policy.diversity * problem.unit * problem.D[self._p, 0]
+        if self._scale is None:  # every row index's, once per request
+            problem = self._problem
+            self._scale = (problem.policy.diversity * problem.unit * problem.D[:, 0]).tolist()
+        return self._scale[self._p]
 
     @property
     def gains(self) -> np.ndarray:
@@ -127,12 +132,12 @@ Key = Callable[[Problem, int, FillState], np.ndarray]
 
 def _refillable(constraints: tuple[Constraint, ...], loop: Loop, base: np.ndarray) -> np.ndarray:
     """bool (R, Lmax): the entries every constraint lets each candidate show at ``loop.p``."""
-    valid = base.copy()
+    valid = None
     for constraint in constraints:
         mask = constraint.entries(loop)
         if mask is not None:
-            np.logical_and(valid, mask, out=valid)
-    return valid
+            valid = np.logical_and(base, mask) if valid is None else np.logical_and(valid, mask, out=valid)
+    return base.copy() if valid is None else valid
 
 
 def _feasible(constraints: tuple[Constraint, ...], loop: Loop) -> tuple[np.ndarray, bool]:
@@ -176,12 +181,13 @@ def greedy_fill(problem: Problem, key: Key) -> Selection:
     for p in range(problem.policy.n_rows):
         loop.p = p
         valid = _refillable(constraints, loop, base)
-        loop.refilled = valid.sum(axis=1)
+        running = np.cumsum(valid, axis=1, dtype=np.intp)
+        loop.refilled = running[:, -1]
         feasible, ends = _feasible(constraints, loop)
         n_feasible = int(np.count_nonzero(feasible))
         if not n_feasible:
             break
-        state._at(p, valid)
+        state._at(p, valid, running)
         masked = np.where(feasible, key(problem, p, state), -np.inf)
         r = int(masked.argmax())
         score = masked.item(r)
