@@ -103,7 +103,8 @@ class FillState:
         """The marginal gain of candidate r at row index p (``gains[r]``, computed for r alone when not read)."""
         if "gains" in self._read:
             return self._read["gains"].item(r)
-        refilled = np.einsum("ij,ij->i", self._problem.Q[r : r + 1], self._attention().take(self.rank[r : r + 1])).item(0)
+        rank = self._running[r : r + 1] * self._valid[r : r + 1]  # row r's ranks alone
+        refilled = np.einsum("ij,ij->i", self._problem.Q[r : r + 1], self._attention().take(rank)).item(0)
         return self._problem.weight.item(r) * refilled - self._penalty() * self.redundancy.item(r)
 
     @property

@@ -98,7 +98,8 @@ class Selection:
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """Candidate rows prepared for selection (integer arrays, computed once per request).
+    """Candidate rows prepared for selection (integer arrays, computed once per request); the
+    ``policies.Candidates`` the constraints see.
 
     M         int32 (R, Lmax): eligible titles of each candidate row in ranker order, -1 padded
     Q         float64 (R, Lmax): q_r(i) for each entry, 0 at pads
@@ -169,23 +170,37 @@ class Problem:
         return self.context.eligible
 
     @cached_property
-    def _redundancy(self) -> np.ndarray:
-        """float64 (R, R): red(r, s) of every pair, computed once per request (a few products)."""
+    def _pairs(self) -> np.ndarray | None:
+        """float64 (R, R): red(r, s) of every pair, made at once when prepare made the incidence (few entries:
+        its product with itself counts the shared titles); None: one column per row asked (many candidates)."""
+        if self.incidence is None:
+            return None
         red = self.profile @ self.profile.T
         np.maximum(red, 0.0, out=red)
         np.minimum(red, 1.0, out=red)  # the genre cosine, clipped to [0, 1]
         red += self.kind[:, None] == self.kind[None, :]
         shorter = np.minimum(self.length[:, None], self.length[None, :])
-        # shared titles: the product of the rows x titles incidence with itself when prepare made it (few entries: 18
-        # against 66 us for the title index's pairs on 17 rows of 40), else from the title index (exact counts either way)
-        shared = self.incidence @ self.incidence.T if self.incidence is not None else self.by_title.shared(self.n_rows)
-        red += np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
+        red += np.divide(self.incidence @ self.incidence.T, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
         red /= 3.0
         return red
 
     def redundancy(self, other: int) -> np.ndarray:
-        """red(r, other) for every candidate row r, float64 (R,) (see the module docstring)."""
-        return self._redundancy[:, other]
+        """red(r, other) for every candidate row r, float64 (R,) (see the module docstring).
+
+        Few entries: a column of the pairwise matrix (one product per request: 18 us against 66 us for the
+        title index's pairs on 17 rows of 40); many: this column alone, its shared titles counted through
+        the title index (the matrix of 500 rows of 40 from a small pool would pair most entries)."""
+        if self._pairs is not None:
+            return self._pairs[:, other]
+        red = self.profile @ self.profile[other]
+        np.maximum(red, 0.0, out=red)
+        np.minimum(red, 1.0, out=red)
+        red += self.kind == self.kind[other]
+        shared = np.bincount(self.by_title.rows_of(self.M[other, : self.length[other]]), minlength=self.n_rows)
+        shorter = np.minimum(self.length, self.length[other])
+        red += np.divide(shared, shorter, out=np.zeros(len(shorter)), where=shorter > 0)
+        red /= 3.0
+        return red
 
     def values(self, row: int, items: np.ndarray) -> np.ndarray:
         """q_row(i) of the given titles (each must be among the row's eligible titles)."""
