@@ -44,9 +44,15 @@ class PageCheckError(PagegenError):
 def check(page: Page, policy: Policy, user: UserState, catalog: Catalog, *, rules: Mapping[str, Rule] | None = None) -> list[Violation]:
     """All violations of ``policy`` on ``page`` for ``user`` (an empty list when the page is valid).
 
-    ``rules`` replaces the built-in ones; add your own with ``{**RULES, "mine": my_rule}``.
+    By default every constraint of the policy (``policy.constraints()``: the built-in rules by name, then
+    the policy's own ``rules``) reports its violations. ``rules`` replaces them with plain rule functions
+    by name, e.g. ``{**RULES, "mine": my_rule}``.
     """
     out: list[Violation] = []
-    for name in sorted(rules if rules is not None else RULES):
-        out.extend((rules if rules is not None else RULES)[name](page, policy, user, catalog))
+    if rules is None:
+        for constraint in policy.constraints():
+            out.extend(constraint.violations(page, policy, user, catalog))
+        return out
+    for name in sorted(rules):
+        out.extend(rules[name](page, policy, user, catalog))
     return out

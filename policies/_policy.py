@@ -19,6 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pagegen.core._catalog import MATURITY_LEVELS
 from pagegen.core._errors import PolicyError
 
+from ._builtin import Dedup, EligibleTitles, GenreSpanCap, KindCap, RowCount, RowLength, UniqueKeys
+from ._constraint import Constraint
+from ._pins import Pins
+
 __all__ = ["Attention", "Eligibility", "GenreCap", "PRESETS", "Pin", "Policy", "Window", "load_policy", "policy_eligible"]
 
 #: The presets shipped as TOML files next to this module, loadable by name.
@@ -150,6 +154,10 @@ class Policy(BaseModel):
     eligibility: Eligibility = Field(default_factory=Eligibility, description="Policy-level eligibility rules.")
     diversity: float = Field(0.01, ge=0.0, le=10.0, description="Weight of the redundancy penalty between rows, in units of the best candidate row's value (0: none).")
     attention: Attention = Field(default_factory=Attention, description="Row and column discounts of the attention model.")
+    rules: tuple[Any, ...] = Field(
+        (), exclude=True, max_length=100,
+        description="Your own constraints (policies.Constraint), enforced by every builder and checked as the built-in ones; not part of presets.",
+    )  # fmt: skip
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -173,8 +181,31 @@ class Policy(BaseModel):
 
     def kind_cap(self, kind: str) -> int:
         """Most rows of ``kind``: its cap, 1 for a pinned kind, else n_rows."""
-        cap = self.max_rows_per_kind.get(kind, self.n_rows)
-        return min(cap, 1) if any(p.kind == kind for p in self.pins) else cap
+        return self._kind_caps().cap(kind)
+
+    def _kind_caps(self) -> KindCap:
+        return KindCap(tuple(sorted(self.max_rows_per_kind.items())), frozenset(p.kind for p in self.pins), self.n_rows)
+
+    def _eligibility(self) -> EligibleTitles:
+        return EligibleTitles(None if self.eligibility.max_maturity is None else self.eligibility.maturity_code(), self.eligibility.exclude_genres)
+
+    def constraints(self) -> tuple[Constraint, ...]:
+        """The policy's hard rules as constraints (built-in ones from its fields, then ``rules``), by name.
+
+        Built once per policy (a policy is frozen); the builders enforce them and ``policies.check`` reports them.
+        """
+        held = self.__dict__.get("_constraints")  # (id of the policy it was built for, the constraints): a copy builds its own
+        if held is None or held[0] != id(self):
+            windows = tuple((d, w.rows, w.columns) for d, w in sorted(self.windows.items()))
+            own = [
+                Dedup(self.dedup, self.max_appearances, windows), self._eligibility(), self._kind_caps(),
+                Pins(self.pins, self.n_rows, self.min_titles, self._eligibility()), RowCount(self.n_rows),
+                RowLength(self.row_length, self.min_titles), UniqueKeys(),
+            ]  # fmt: skip
+            if self.genre_cap is not None:
+                own.append(GenreSpanCap(self.genre_cap.max_rows, self.genre_cap.span))
+            held = self.__dict__["_constraints"] = (id(self), (*sorted(own, key=lambda c: c.name), *self.rules))
+        return held[1]
 
 
 def _contradictions(p: Policy) -> list[str]:
@@ -270,6 +301,8 @@ def load_policy(source: str | Path | Policy) -> Policy:
         raise PolicyError(f"{where}: not valid {'JSON' if suffix == '.json' else 'TOML'}: {err}") from None
     if not isinstance(data, dict):
         raise PolicyError(f"{where}: expected a table of policy fields")
+    if "rules" in data:
+        raise PolicyError(f"{where}: field 'rules' holds Python objects (constraints) and cannot come from a file; set it in code")
     data.setdefault("name", stem)
     try:
         return Policy(**data)
@@ -282,8 +315,4 @@ def policy_eligible(policy: Policy, catalog: Any) -> Any:
 
     Excluded genre names the catalog does not have are ignored (a policy serves many catalogs).
     """
-    mask = catalog.maturity <= policy.eligibility.maturity_code()
-    cols = [catalog.genre_names.index(g) for g in policy.eligibility.exclude_genres if g in catalog.genre_names]
-    if cols:
-        mask &= ~np.asarray(catalog.genres)[:, cols].any(axis=1)
-    return mask
+    return policy._eligibility().allowed(catalog)

@@ -16,7 +16,7 @@ from pagegen.learned._learned import FEATURES
 from pagegen.page._learned_select import learned_selector
 from pagegen.page._objective import RANK_SCALE, ROW_SHARE, Placed, SelectContext, objective, prepare, title_values
 from pagegen.page._registry import SELECTORS
-from pagegen.page._select import _stage_key, greedy_fill
+from pagegen.page._select import greedy_fill, stage_key
 from pagegen.page._select_exact import ExactConfig, ExactSelector
 from pagegen.testing._strategies import NOW, instances
 from policies._policy import Policy
@@ -46,7 +46,7 @@ def test_objective_by_hand():
     # U = 2.5 (A alone as the top row) and the attention of row 1, D_10 = 0.5
     red = (0 + 1 / math.sqrt(2) + 0.5) / 3
     problem = prepare(ROWS, _policy(diversity=1.0), CTX)
-    assert problem.redundancy(np.array([0]), 1)[0] == pytest.approx(red)
+    assert problem.redundancy(1)[0] == pytest.approx(red)
     assert problem.unit == pytest.approx(2.5)
     assert objective(problem, sel.rows) == pytest.approx(2.75 - 2.5 * 0.5 * red)
 
@@ -183,26 +183,23 @@ def test_learned_runs_inside_the_constrained_loop():
         learned_selector(low_row_score)(rows, policy, CTX)
 
 
-def test_pairwise_and_per_row_redundancy_agree(monkeypatch):
-    import pagegen.page._objective as objective_module
-
+def test_redundancy_is_the_formula_on_every_pair():
+    """red(r, s) = ([same kind] + clipped genre cosine + shared titles / shorter row) / 3, for every pair."""
     rng = np.random.default_rng(0)
     rows = []
     for r in range(30):
         items = rng.choice(6, size=int(rng.integers(1, 7)), replace=False)
         rows.append(CandidateRow(("a", "b", "c")[r % 3], f"r{r}", "R", items, np.sort(rng.random(len(items)))[::-1], score=float(rng.random())))
-    eligible = np.array([True, True, False, True, True, True])
-    ctx = SelectContext(catalog=CATALOG, eligible=eligible)
-    pairwise = prepare(rows, _policy(n_rows=5, diversity=1.0), ctx)
-    assert pairwise._red is not None
-    monkeypatch.setattr(objective_module, "SMALL", 0)
-    per_row = prepare(rows, _policy(n_rows=5, diversity=1.0), ctx)
-    assert per_row._red is None
+    ctx = SelectContext(catalog=CATALOG, eligible=np.array([True, True, False, True, True, True]))
+    problem = prepare(rows, _policy(n_rows=5, diversity=1.0), ctx)
+    titles = [set(problem.M[r, : problem.length[r]].tolist()) for r in range(len(rows))]
     for s in range(len(rows)):
-        assert np.allclose(pairwise.redundancy(None, s), per_row.redundancy(None, s), rtol=0, atol=1e-12)
-        assert np.allclose(pairwise.redundancy(np.arange(0, 30, 3), s), per_row.redundancy(np.arange(0, 30, 3), s), rtol=0, atol=1e-12)
-    # ... so the selections agree too
-    assert [(p.row, p.items.tolist()) for p in greedy_fill(pairwise, _stage_key).rows] == [(p.row, p.items.tolist()) for p in greedy_fill(per_row, _stage_key).rows]
+        want = [
+            ((rows[r].kind == rows[s].kind) + min(max(float(problem.profile[r] @ problem.profile[s]), 0.0), 1.0)
+             + (len(titles[r] & titles[s]) / min(len(titles[r]), len(titles[s])) if min(len(titles[r]), len(titles[s])) else 0.0)) / 3
+            for r in range(len(rows))
+        ]  # fmt: skip
+        np.testing.assert_allclose(problem.redundancy(s), want, rtol=0, atol=1e-12)
 
 
 def test_an_available_pin_leaves_the_titles_of_a_required_pin():
@@ -246,13 +243,8 @@ def test_title_index_finds_every_entry_of_a_title():
         assert sorted(index.rows_of(np.asarray(titles, dtype=np.intp)).tolist()) == (want // 5).tolist()
 
 
-@pytest.mark.parametrize("small", [256, 0])
-def test_deferred_gains_match_the_objective(monkeypatch, small):
-    """template and row_ranking add up the gains of their rows at the end (from the placed pairs only):
-    the same page objective, with the pairwise redundancy matrix and without it."""
-    import pagegen.page._objective as objective_module
-
-    monkeypatch.setattr(objective_module, "SMALL", small)
+def test_gains_add_up_to_the_objective():
+    """Every greedy selector's objective is the sum of the marginal gains of its rows: the page objective."""
     rng = np.random.default_rng(2)
     rows = []
     for r in range(30):
@@ -267,11 +259,8 @@ def test_deferred_gains_match_the_objective(monkeypatch, small):
 
 
 @pytest.mark.parametrize("model", ["geometric", "log"])
-def test_refilled_values_kept_up_to_date_equal_a_fresh_sum(model):
-    """With a geometric attention the loop sums again only the candidates that lost a title; at every
-    row index the refilled values equal a fresh sum over every candidate (the log attention always sums all)."""
-    from pagegen.page._fill import _refilled
-
+def test_refilled_values_equal_the_cells_of_each_candidate(model):
+    """At every row index the refilled value of a candidate is sum_c D_pc q over the titles it would show."""
     rng = np.random.default_rng(5)
     catalog = Catalog.build([f"t{i}" for i in range(40)], [f"T{i}" for i in range(40)], [["Drama"] if i % 2 else ["Comedy"] for i in range(40)])
     rows = []
@@ -284,17 +273,14 @@ def test_refilled_values_kept_up_to_date_equal_a_fresh_sum(model):
     checked = []
 
     def key(pr, p, state):
-        b = np.zeros(pr.M.shape[1] + 1)
-        cols = min(policy.row_length, pr.M.shape[1])
-        b[1 : cols + 1] = pr.D[p, :cols]
-        fresh = _refilled(state._q, b, state._valid)
+        _, pos = state.shown()
+        fresh = [sum(pr.D[p, c] * pr.Q[r, j] for c, j in enumerate(pos[r]) if j >= 0) for r in range(pr.n_rows)]
         np.testing.assert_allclose(state.refilled_value, fresh, rtol=1e-12, atol=0)
-        checked.append((p, state._separable))
-        return _stage_key(pr, p, state)
+        checked.append(p)
+        return stage_key(pr, p, state)
 
     sel = greedy_fill(problem, key)
-    assert len(sel.rows) == 8 and [p for p, _ in checked] == list(range(8))
-    assert all(sep == (model == "geometric") for _, sep in checked)
+    assert len(sel.rows) == 8 and checked == list(range(8))
     assert sel.objective == pytest.approx(SELECTORS["stage_wise"](rows, policy, ctx).objective, rel=1e-12)
 
 
@@ -338,27 +324,3 @@ def test_a_row_without_genres_has_a_zero_profile():
     counts = np.asarray(catalog.genres, dtype=np.float64)[[0, 2, 4]].sum(axis=0)
     for rows, profiles in (([rich], [counts / np.sqrt(counts @ counts)]), ([bare, rich], [np.zeros(len(counts)), counts / np.sqrt(counts @ counts)])):
         np.testing.assert_array_equal(prepare(rows, _policy(), ctx).profile, np.array(profiles))
-
-
-@pytest.mark.parametrize("dedup", ["page", "window"])
-def test_few_and_many_candidates_paths_choose_the_same_pages(monkeypatch, dedup):
-    """Below DENSE_ENTRIES the loop takes the refilled entries again from the used titles at each row
-    index; above, it keeps them through the title index: the same pages, gains and objective."""
-    import pagegen.page._objective as objective_module
-    import pagegen.page._select as select_module
-
-    rng = np.random.default_rng(11)
-    catalog = Catalog.build([f"t{i}" for i in range(60)], [f"T{i}" for i in range(60)], [["Drama"] if i % 2 else ["Comedy"] for i in range(60)])
-    ctx = SelectContext(catalog=catalog, eligible=rng.random(60) < 0.9)
-    rows = _overlapping_rows(rng, 45, 60, 10)
-    policy = _policy(n_rows=7, row_length=6, diversity=0.3, dedup=dedup, max_appearances=2 if dedup == "window" else 1,
-                     windows={"web": {"rows": 3, "columns": 3}}, max_rows_per_kind={"genre": 2})  # fmt: skip
-    pages = {}
-    for dense in (10**6, 0):
-        monkeypatch.setattr(objective_module, "DENSE_ENTRIES", dense)
-        monkeypatch.setattr(select_module, "DENSE_ENTRIES", dense)
-        pages[dense] = {name: SELECTORS[name](rows, policy, ctx) for name in ("template", "row_ranking", "stage_wise")}
-    for name, few in pages[10**6].items():
-        many = pages[0][name]
-        assert [(p.row, p.items.tolist()) for p in few.rows] == [(p.row, p.items.tolist()) for p in many.rows], name
-        assert few.objective == pytest.approx(many.objective, rel=1e-12) and len(few.rows) == 7, name

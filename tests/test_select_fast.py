@@ -13,8 +13,6 @@ from pagegen.page._objective import (
     DEPTH,
     RANK_SCALE,
     SelectContext,
-    TitleIndex,
-    _shared_titles,
     prepare,
     title_values,
 )
@@ -97,18 +95,6 @@ def test_entry_values_equal_the_title_values_at_the_entries():
     np.testing.assert_array_equal(_entry_values(rank, M, valid, wider), want)
 
 
-def test_shared_titles_equal_the_title_index_counts():
-    rng = np.random.default_rng(4)
-    for n_rows, n in ((1, 5), (7, 9), (40, 60)):
-        M = np.full((n_rows, 8), -1, dtype=np.int32)
-        for r in range(n_rows):
-            k = int(rng.integers(0, min(n, 8) + 1))
-            M[r, :k] = rng.choice(n, size=k, replace=False)
-        prepared = np.sort(np.where(M >= 0, M, n), axis=1)  # left-packed, as prepare's M
-        M = np.where(prepared < n, prepared, -1).astype(np.int32)
-        np.testing.assert_array_equal(_shared_titles(M, n), TitleIndex.of(M, n).shared(n_rows))
-
-
 def test_the_state_a_key_reads_is_computed_on_read():
     """FillState.used, .rank and .shown (read by the learned key) hold at every row index."""
     rng = np.random.default_rng(6)
@@ -133,39 +119,3 @@ def test_the_state_a_key_reads_is_computed_on_read():
         return pr.alone
 
     assert len(greedy_fill(problem, key).rows) == len(seen) > 1
-
-
-@pytest.mark.parametrize("attention", [{"row_decay": 0.8, "column_decay": 0.7}, {"model": "log"}])
-def test_stage_wise_inline_gains_equal_the_fill_state_sums(attention):
-    """stage_wise's loop computes its gains inline (few entries, geometric attention): the same floats
-    as _stage_key reading FillState at every row index (a key that is not _stage_key itself)."""
-    from pagegen.page._select import _stage_key
-
-    rng = np.random.default_rng(8)
-    catalog = Catalog.build([f"t{i}" for i in range(40)], [f"T{i}" for i in range(40)], [["Drama"] if i % 2 else ["Comedy"] for i in range(40)])
-    rows = []
-    for r in range(30):
-        items = rng.choice(40, size=int(rng.integers(2, 12)), replace=False)
-        rows.append(CandidateRow("abc"[r % 3], f"r{r}", "R", items, np.sort(rng.random(len(items)))[::-1], score=float(rng.random())))
-    policy = Policy(n_rows=8, row_length=5, min_titles=2, windows={"web": {"rows": 2, "columns": 3}}, pins=[], genre_cap=None, diversity=0.3, attention=attention)
-    problem = prepare(rows, policy, SelectContext(catalog=catalog, eligible=rng.random(40) < 0.9))
-    inline = greedy_fill(problem, _stage_key)
-    via_state = greedy_fill(problem, lambda pr, p, state: _stage_key(pr, p, state))
-    assert len(inline.steps) == 8
-    assert inline.steps == via_state.steps  # rows, gains and runners-up, to the bit
-    assert [(pl.row, pl.items.tolist()) for pl in inline.rows] == [(pl.row, pl.items.tolist()) for pl in via_state.rows]
-
-
-def test_kind_caps_kept_per_policy_equal_the_policy_caps():
-    """kind_caps keeps each policy's caps by kind: the values of policy.kind_cap, for kinds seen before
-    and new ones, and per policy (two equal-looking policies with other caps do not share them)."""
-    from pagegen.page._fill import kind_caps
-
-    base = {"n_rows": 6, "row_length": 4, "min_titles": 1, "windows": {"web": {"rows": 2, "columns": 2}}, "genre_cap": None}
-    capped = Policy(**base, max_rows_per_kind={"genre": 2}, pins=[{"kind": "top10", "at": 1}])
-    other = Policy(**base, max_rows_per_kind={"genre": 4}, pins=[])
-    for policy in (capped, other, capped):
-        for kinds in (("genre", "popular"), ("because_you_watched", "genre", "top10"), ()):
-            assert kind_caps(policy, kinds) == [policy.kind_cap(k) for k in kinds]
-    assert kind_caps(capped, ("genre", "top10", "popular")) == [2, 1, 6]
-    assert kind_caps(other, ("genre", "top10", "popular")) == [4, 6, 6]

@@ -1,205 +1,211 @@
-"""The greedy loop's state: what a selector's key sees at each row index (``FillState``).
+"""The greedy loop shared by the template, row_ranking, stage_wise and learned selectors (``greedy_fill``).
 
-The loop (``pagegen.page._select.greedy_fill``) owns the refilled entries of every candidate row and tells
-the state when a row index begins and which candidates lost a title; the state computes, on first
-read at each row index, the refilled cells' value of every candidate (with a geometric attention,
-only the row sums that changed are summed again), the redundancy with the rows placed above, the
-titles used so far and the titles each candidate would show.
+At each row index, top to bottom, every candidate row is *refilled* with the titles it may still show
+(its eligible titles in its ranker's order, minus what the policy's constraints withhold: titles used
+up within the dedup scope, titles kept for pending pinned rows), the constraints say which candidates
+may stand there, and the selector's key picks the best of those. Everything is vectorized over all
+candidates at once (a rows x positions matrix); the loop itself knows no rule: each comes from one
+constraint of ``policy.constraints()`` (``policies.Constraint``).
 """
 
 from __future__ import annotations
 
-import functools
+import math
+from collections.abc import Callable
 
 import numpy as np
 
-from ._objective import NEAR, Placed, Problem, _grid
+from policies._constraint import Constraint, Loop, RowMask
 
-__all__ = ["FillState", "kind_caps"]
+from ._objective import NEAR, Placed, Problem, Selection
+
+__all__ = ["FillState", "Key", "greedy_fill"]
 
 
 class FillState:
-    """Bookkeeping of the greedy loop (only the builder mutates it); what a key sees at row index p.
+    """What a selector's key sees at row index p (only the loop mutates it; every value is computed on read).
 
-    refilled_value  float64 (R,): sum_c D_pc q over each candidate's refilled titles at row index p
-                    (computed on first read at each row index: keys that do not read it do not pay for it)
-                    (with a geometric attention, D_p0 times each candidate's row sum, summed again only
-                    for the candidates that lost a title since the last read)
-    redundancy      float64 (R,): sum of NEAR**distance * red(r, s) over the rows s placed above
-                    (brought up to date on read)
     placed          the rows placed so far, top to bottom
-    used            bool (n_items,): titles on the page so far (computed on read)
+    rank            int (R, Lmax): 1-based rank of each entry among its candidate's refilled titles, 0: not
+                    refilled (a rank past ``row_length`` is not shown)
+    refilled_value  float64 (R,): sum_c D_pc q over each candidate's refilled titles at row index p
+    redundancy      float64 (R,): sum of NEAR**distance * red(r, s) over the rows s placed above
+    gains           float64 (R,): each candidate's marginal gain of the page objective at row index p
+    used            bool (n_items,): titles on the page so far
     cache           per-request values a key computes once (e.g. from ``problem.context.rank``)
     """
 
     def __init__(self, problem: Problem) -> None:
         self.placed: list[Placed] = []
         self.cache: dict = {}
-        self._D, self._M = problem.D, problem.M
-        self._width = problem.policy.row_length
-        self._valid = np.zeros(problem.M.shape, dtype=bool)  # entries refilled at this row index (the loop's own buffer)
-        self._q = problem.Q  # Q with the entries not refilled set to 0 (the loop's own buffer)
-        self._count: np.ndarray | None = None  # the running count of the refilled entries, when the loop has it
-        self._p = 0
-        self._rank: np.ndarray | None = None
-        self._refilled: np.ndarray | None = None
-        self._buffers: tuple[np.ndarray, np.ndarray] | None = None
         self._problem = problem
+        self._p = 0
+        self._valid = np.zeros(problem.M.shape, dtype=bool)
         self._redundancy = np.zeros(problem.n_rows)
         self._red_rows = 0  # the rows placed that ``_redundancy`` counts
-        self._used: np.ndarray | None = None
+        self._used = np.zeros(problem.catalog.n, dtype=bool)
         self._used_rows = 0  # the rows placed that ``_used`` holds
-        # a geometric attention D_pc = D_p0 * D_0c: the refilled value is D_p0 times a row sum that only
-        # changes for the candidates that lost a title (``_touch``), so only those are summed again
-        self._separable = _separable(problem)
-        self._all_dirty = True  # every candidate's row sum is out of date
-        self._dirty = np.zeros(problem.n_rows, dtype=bool)  # else: the candidates whose row sum is out of date
-        self._some_dirty = False  # some of ``_dirty`` is set
-        self._row_sum = np.zeros(problem.n_rows)
-        self._g = _first_row(problem.D, self._width, problem.M.shape[1])  # D_0c by 1-based rank among the refilled titles, 0 past the row's end
-        self._holding: dict[int, np.ndarray] = {}  # placed row -> candidate row of each entry of its titles, when the loop has it
+        self._read: dict[str, np.ndarray] = {}  # this row index's values, computed on first read
+        self._by_rank: np.ndarray | None = None
+        self._scale: list[float] | None = None
+        self._running = np.zeros(problem.M.shape, dtype=np.intp)
+
+    def _at(self, p: int, valid: np.ndarray, running: np.ndarray) -> None:
+        """Row index p begins; ``valid``: bool (R, Lmax), the entries each candidate may show; ``running``:
+        their running count along each row (intp)."""
+        self._p, self._valid, self._running = p, valid, running
+        self._read.clear()
+
+    @property
+    def rank(self) -> np.ndarray:
+        if "rank" not in self._read:
+            self._read["rank"] = self._running * self._valid
+        return self._read["rank"]
+
+    def _attention(self) -> np.ndarray:
+        """float64 (Lmax + 1,): D_pc at 1-based rank c + 1 among the refilled titles, 0 at rank 0 and past the row's end."""
+        if self._by_rank is None:  # every row index's, once per request
+            D, lmax = self._problem.D, self._problem.M.shape[1]
+            self._by_rank = np.zeros((D.shape[0], lmax + 1))
+            cols = min(D.shape[1], lmax)
+            self._by_rank[:, 1 : cols + 1] = D[:, :cols]
+        return self._by_rank[self._p]
+
+    @property
+    def refilled_value(self) -> np.ndarray:
+        if "refilled" not in self._read:  # Q is 0 at pads and the attention 0 at rank 0: the products of the refilled entries
+            self._read["refilled"] = np.einsum("ij,ij->i", self._problem.Q, self._attention().take(self.rank))
+        return self._read["refilled"]
+
+    @property
+    def redundancy(self) -> np.ndarray:
+        while self._red_rows < len(self.placed):
+            self._redundancy = NEAR * self._redundancy + self._problem.redundancy(self.placed[self._red_rows].row)
+            self._red_rows += 1
+        return self._redundancy
+
+    def _penalty(self) -> float:
+        """The redundancy penalty's factor at row index p: diversity * U * D_p0."""
+        if self._scale is None:  # every row index's, once per request
+            problem = self._problem
+            self._scale = (problem.policy.diversity * problem.unit * problem.D[:, 0]).tolist()
+        return self._scale[self._p]
+
+    @property
+    def gains(self) -> np.ndarray:
+        if "gains" not in self._read:
+            gains = self._problem.weight * self.refilled_value
+            gains -= self._penalty() * self.redundancy
+            self._read["gains"] = gains
+        return self._read["gains"]
+
+    def gain(self, r: int) -> float:
+        """The marginal gain of candidate r at row index p (``gains[r]``, computed for r alone when not read)."""
+        if "gains" in self._read:
+            return self._read["gains"].item(r)
+        rank = self._running[r : r + 1] * self._valid[r : r + 1]  # row r's ranks alone
+        refilled = np.einsum("ij,ij->i", self._problem.Q[r : r + 1], self._attention().take(rank)).item(0)
+        return self._problem.weight.item(r) * refilled - self._penalty() * self.redundancy.item(r)
 
     @property
     def used(self) -> np.ndarray:
-        if self._used is None:
-            self._used = np.zeros(self._problem.catalog.n, dtype=bool)
         while self._used_rows < len(self.placed):
             self._used[self.placed[self._used_rows].items] = True
             self._used_rows += 1
         return self._used
 
-    @property
-    def redundancy(self) -> np.ndarray:
-        problem = self._problem
-        while self._red_rows < len(self.placed):
-            s = self.placed[self._red_rows].row
-            if problem._red is not None:
-                red = problem._red[:, s]
-            elif s not in self._holding:
-                red = problem.redundancy(None, s)
-            else:
-                red = problem.redundancy_all(s, self._holding[s])
-            self._redundancy = NEAR * self._redundancy + red
-            self._red_rows += 1
-        return self._redundancy
-
-    def _at(self, p: int, valid: np.ndarray, q: np.ndarray, count: np.ndarray | None = None) -> None:
-        """Row index p begins; ``valid`` (R, Lmax), bool or 0/1 integers: the entries each candidate may still
-        show, ``q``: Q there, 0 elsewhere; ``count``: the running count of ``valid`` along each row, when the
-        loop has it."""
-        self._valid, self._q, self._p, self._count = valid, q, p, count
-        self._rank = self._refilled = None
-
-    @property
-    def rank(self) -> np.ndarray:
-        """int (R, Lmax): 1-based rank of each entry among its candidate's refilled titles, 0: not refilled
-        (a rank past ``row_length`` is not shown)."""
-        if self._rank is None:
-            if self._count is not None:
-                self._rank = self._count * self._valid
-            else:
-                self._rank = np.cumsum(self._valid, axis=1, dtype=np.intp)
-                self._rank *= self._valid
-        return self._rank
-
-    def _touch(self, rows: np.ndarray | None = None) -> None:
-        """The loop changed the refilled entries of ``rows`` (a bool mask or indices; None: of every candidate)."""
-        if rows is None:
-            self._all_dirty = True
-        else:
-            self._dirty[rows] = True
-            self._some_dirty = True
-
-    def _attention(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``b`` by the running count of each entry, and that count (in the reused buffers)."""
-        if self._buffers is None:  # reused at every row index: no fresh (R, Lmax) arrays per row index
-            self._buffers = np.empty(self._M.shape, dtype=np.intp), np.empty(self._M.shape)
-        count = self._count
-        if count is None:
-            count = np.add.accumulate(self._valid, axis=1, dtype=np.intp, out=self._buffers[0])
-        return b.take(count, out=self._buffers[1]), count
-
-    @property
-    def refilled_value(self) -> np.ndarray:
-        # where an entry is not refilled its q is 0, so its running count may index the attention
-        # as it likes: the products, all >= 0, and their sums are those of Q with the ranks
-        if self._refilled is None and self._separable:
-            if self._all_dirty:
-                self._row_sum = np.einsum("ij,ij->i", self._q, self._attention(self._g)[0])
-                self._all_dirty = False
-            elif self._some_dirty:
-                dirty = self._dirty.nonzero()[0]
-                if len(dirty):
-                    self._row_sum[dirty] = _refilled(self._q[dirty], self._g, self._valid[dirty])
-            if self._some_dirty:
-                self._dirty[:] = False
-                self._some_dirty = False
-            self._refilled = self._D[self._p, 0] * self._row_sum
-        if self._refilled is None:
-            cols = min(self._width, self._M.shape[1])
-            b = np.zeros(self._M.shape[1] + 1)  # this row index's attention by 1-based rank among the refilled titles, 0 past the row's end
-            b[1 : cols + 1] = self._D[self._p, :cols]
-            self._refilled = np.einsum("ij,ij->i", self._q, self._attention(b)[0])
-        return self._refilled
-
     def shown(self) -> tuple[np.ndarray, np.ndarray]:
         """The titles each candidate would show at this row index, int32 (R, row_length) -1 padded,
-        and their entry positions in ``problem.M`` (-1 at pads) (computed on demand)."""
-        rank = self.rank
-        out = np.full((self._M.shape[0], self._width), -1, dtype=np.int32)
+        and their entry positions in ``problem.M`` (-1 at pads)."""
+        rank, M, width = self.rank, self._problem.M, self._problem.policy.row_length
+        out = np.full((M.shape[0], width), -1, dtype=np.int32)
         pos = np.full(out.shape, -1, dtype=np.intp)
-        r, c = np.nonzero((rank >= 1) & (rank <= self._width))
+        r, c = np.nonzero((rank >= 1) & (rank <= width))
         col = rank[r, c] - 1
-        out[r, col] = self._M[r, c]
+        out[r, col] = M[r, c]
         pos[r, col] = c
         return out, pos
 
 
-def _refilled(q: np.ndarray, b: np.ndarray, valid: np.ndarray, count: np.ndarray | None = None, attention: np.ndarray | None = None) -> np.ndarray:
-    """sum_j q_j b[rank_j] per row (one einsum: each row's sum is the same whatever the other rows);
-    ``count`` and ``attention``: optional buffers of valid's shape (intp, float64)."""
-    count = np.cumsum(valid, axis=1, dtype=np.intp, out=count)
-    return np.einsum("ij,ij->i", q, np.take(b, count, out=attention))
+#: key(problem, p, state) -> float64 (R,): preference of each candidate at row index p (higher is better)
+Key = Callable[[Problem, int, FillState], np.ndarray]
 
 
-def _separable(problem: Problem) -> bool:
-    """Is the attention geometric, D_pc = D_p0 * D_0c (once per policy grid)?"""
-    policy, D = problem.policy, problem.D
-    if D is _grid(policy.attention, policy.n_rows, policy.row_length):
-        return _separable_grid(policy.attention, policy.n_rows, policy.row_length)
-    return _is_outer(D)
+def _refillable(constraints: tuple[Constraint, ...], loop: Loop, base: np.ndarray) -> np.ndarray:
+    """bool (R, Lmax): the entries every constraint lets each candidate show at ``loop.p``."""
+    valid = None
+    for constraint in constraints:
+        mask = constraint.entries(loop)
+        if mask is not None:
+            valid = np.logical_and(base, mask) if valid is None else np.logical_and(valid, mask, out=valid)
+    return base.copy() if valid is None else valid
 
 
-def _is_outer(D: np.ndarray) -> bool:
-    return D.size > 0 and np.array_equal(D, np.outer(D[:, 0], D[0]))
+def _feasible(constraints: tuple[Constraint, ...], loop: Loop) -> tuple[np.ndarray, bool]:
+    """bool (R,): the candidates every constraint lets stand at ``loop.p``; and whether the one placed ends the page.
+
+    A row some constraint marks ``first`` is taken when one is feasible; rows marked ``last`` stand only
+    when nothing else can, and then end the page."""
+    feasible = first = last = None
+    for constraint in constraints:
+        mask = constraint.rows(loop)
+        if mask is None:
+            continue
+        if isinstance(mask, RowMask):
+            first, last = _union(first, mask.first), _union(last, mask.last)
+            mask = mask.allowed
+        feasible = mask.copy() if feasible is None else np.logical_and(feasible, mask, out=feasible)
+    if feasible is None:
+        feasible = np.ones(len(loop.candidates.rows), dtype=bool)
+    if first is not None and (feasible & first).any():
+        feasible &= first
+    if last is None or not (feasible & last).any():
+        return feasible, False
+    if (feasible & ~last).any():
+        return feasible & ~last, False
+    return feasible, True
 
 
-@functools.lru_cache(maxsize=64)
-def _separable_grid(attention, n_rows: int, row_length: int) -> bool:
-    return _is_outer(_grid(attention, n_rows, row_length))
+def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    return b if a is None else a if b is None else a | b
 
 
-def _first_row(D: np.ndarray, width: int, lmax: int) -> np.ndarray:
-    """float64 (lmax + 1,): D_0c at 1-based rank c + 1 among the refilled titles, 0 at rank 0 and past the row's end."""
-    g = np.zeros(lmax + 1)
-    cols = min(width, lmax)
-    g[1 : cols + 1] = D[0, :cols] if D.size else 0.0
-    return g
-
-
-_CAPS: dict[int, tuple[object, dict[str, int]]] = {}  # id(policy) -> (policy, kind -> policy.kind_cap(kind))
-
-
-def kind_caps(policy, kinds: tuple[str, ...]) -> list[int]:
-    """``policy.kind_cap`` of each of ``kinds``, kept per policy (a policy is frozen) for the next requests."""
-    held = _CAPS.get(id(policy))
-    if held is None or held[0] is not policy:
-        if len(_CAPS) >= 64:  # a few policies in a process: forget them all rather than grow
-            _CAPS.clear()
-        held = _CAPS[id(policy)] = (policy, {})
-    caps = held[1]
-    try:
-        return list(map(caps.__getitem__, kinds))
-    except KeyError:
-        caps.update((k, policy.kind_cap(k)) for k in kinds if k not in caps)
-        return list(map(caps.__getitem__, kinds))
+def greedy_fill(problem: Problem, key: Key) -> Selection:
+    """The shared top-to-bottom loop; ``key`` ranks the feasible candidates at each row index."""
+    constraints = problem.policy.constraints()
+    loop = Loop(candidates=problem)
+    state = FillState(problem)
+    M, origin, width = problem.M, problem.origin, problem.policy.row_length
+    base = M >= 0
+    steps: list[dict] = []
+    total = 0.0  # the page objective, as the sum of the marginal gains of the rows placed
+    for p in range(problem.policy.n_rows):
+        loop.p = p
+        valid = _refillable(constraints, loop, base)
+        running = np.cumsum(valid, axis=1, dtype=np.intp)
+        loop.refilled = running[:, -1]
+        feasible, ends = _feasible(constraints, loop)
+        n_feasible = int(np.count_nonzero(feasible))
+        if not n_feasible:
+            break
+        state._at(p, valid, running)
+        masked = np.where(feasible, key(problem, p, state), -np.inf)
+        r = int(masked.argmax())
+        score = masked.item(r)
+        masked[r] = -np.inf
+        r2 = int(masked.argmax())
+        runner = masked.item(r2)
+        columns = valid[r].nonzero()[0][:width]  # the refilled entries shown
+        items = M[r].take(columns)
+        total += state.gain(r)
+        state.placed.append(Placed(row=r, items=items, columns=columns if origin is None else origin[r].take(columns)))
+        loop.placed.append(r)
+        loop.shown.append(items)
+        steps.append({
+            "row": p, "key": problem.rows[r].key, "gain": score, "feasible": n_feasible,
+            "runner_up": problem.rows[r2].key if math.isfinite(runner) else None,
+            "runner_up_gain": runner if math.isfinite(runner) else None,
+        })  # fmt: skip
+        if ends:
+            break
+    return Selection(rows=tuple(state.placed), objective=total, steps=tuple(steps))

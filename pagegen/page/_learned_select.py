@@ -1,6 +1,6 @@
 """The learned selector: the trained row scorer as the key of the page builder's greedy loop.
 
-``learned_selector(scorer)`` runs ``pagegen.page._select.greedy_fill`` (the loop stage_wise uses, with
+``learned_selector(scorer)`` runs ``pagegen.page._fill.greedy_fill`` (the loop stage_wise uses, with
 the policy's dedup, caps, pins and row shape) and, at each row index, scores every feasible
 candidate row by ``scorer`` on its :data:`pagegen.learned._learned.FEATURES` given the rows placed so far.
 The "learned" entry of ``SELECTORS`` uses the scorer shipped in ``pagegen/learned``
@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_SCORER", "default_learned_selector", "learned_key", "learned
 
 
 def learned_key(scorer: Scorer) -> Callable:
-    """The key of the shared greedy loop (``pagegen.page._select.greedy_fill``) that scores each candidate
+    """The key of the shared greedy loop (``pagegen.page._fill.greedy_fill``) that scores each candidate
     row by ``scorer`` on its :data:`FEATURES` at this row index; the loop enforces the policy.
 
     The features come from the request's RankContext (``problem.context.rank``: the member's

@@ -46,14 +46,12 @@ from policies._policy import Policy
 
 from ._title_index import TitleIndex
 
-__all__ = ["DENSE_ENTRIES", "DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SMALL", "SelectContext", "Selection", "TitleIndex", "objective", "prepare", "row_genres", "title_values"]
+__all__ = ["DENSE_ENTRIES", "DEPTH", "NEAR", "Placed", "Problem", "RANK_SCALE", "ROW_SHARE", "SelectContext", "Selection", "TitleIndex", "objective", "prepare", "row_genres", "title_values"]
 
 #: Decay of the redundancy penalty with the distance between two rows (see the module docstring).
 NEAR = 0.5
 #: Share of a row's weight that follows its ranker's row score (see the module docstring).
 ROW_SHARE = 0.2
-#: Up to this many candidate rows, the redundancy of every pair is computed at once (Problem._red).
-SMALL = 256
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class SelectContext:
     rank: Any = None
 
 
-@dataclass(frozen=True, eq=False, init=False)
+@dataclass(frozen=True, eq=False)
 class Placed:
     """One row of a selection: candidate row index and the titles shown, left to right.
 
@@ -85,14 +83,6 @@ class Placed:
     row: int
     items: np.ndarray
     columns: np.ndarray | None = None
-
-    def __init__(self, row: int, items: np.ndarray, columns: np.ndarray | None = None) -> None:
-        # the dataclass's own __init__, writing the fields straight into the instance (the greedy
-        # loop makes one per row placed; object.__setattr__ per field costs more than the rest)
-        own = self.__dict__
-        own["row"] = row
-        own["items"] = items
-        own["columns"] = columns
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,7 +98,8 @@ class Selection:
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """Candidate rows prepared for selection (integer arrays, computed once per request).
+    """Candidate rows prepared for selection (integer arrays, computed once per request); the
+    ``policies.Candidates`` the constraints see.
 
     M         int32 (R, Lmax): eligible titles of each candidate row in ranker order, -1 padded
     Q         float64 (R, Lmax): q_r(i) for each entry, 0 at pads
@@ -173,63 +164,43 @@ class Problem:
         width = min(self.D.shape[1], self.Q.shape[1])
         return self.weight * (self.Q[:, :width] @ self.D[0, :width])
 
+    @property
+    def eligible(self) -> np.ndarray:
+        """bool (n_items,): the titles the request may show (``context.eligible``)."""
+        return self.context.eligible
+
     @cached_property
-    def _red(self) -> np.ndarray | None:
-        """red(r, s) of every pair, float64 (R, R), when there are at most SMALL candidate rows (the
-        built-in rankers give a few dozen): one product per request instead of one per row placed."""
-        if self.n_rows > SMALL:
+    def _pairs(self) -> np.ndarray | None:
+        """float64 (R, R): red(r, s) of every pair, made at once when prepare made the incidence (few entries:
+        its product with itself counts the shared titles); None: one column per row asked (many candidates)."""
+        if self.incidence is None:
             return None
-        same = self.kind[:, None] == self.kind[None, :]
-        cos = self.profile @ self.profile.T
-        np.maximum(cos, 0.0, out=cos)
-        np.minimum(cos, 1.0, out=cos)  # clipped to [0, 1]
-        shared = self.incidence @ self.incidence.T if self.incidence is not None else self.by_title.shared(self.n_rows)
-        shorter = np.minimum(self.length[:, None], self.length[None, :])
-        if self._all_titled:  # no zero length: no masked division
-            overlap = np.divide(shared, shorter, dtype=np.float64)
-        else:
-            overlap = np.divide(shared, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
-        cos += same  # (same + cos + overlap) / 3, the same sums in place
-        cos += overlap
-        cos /= 3.0
-        return cos
-
-    def redundancy(self, rows: np.ndarray | None, other: int) -> np.ndarray:
-        """red(r, other) for every r in ``rows`` (all candidate rows when None), float64."""
-        if self._red is not None:
-            return self._red[:, other] if rows is None else self._red[np.asarray(rows, dtype=np.intp), other]
-        if rows is None:
-            return self.redundancy_all(other, self.by_title.rows_of(self.M[other, : self.length[other]]))
-        rows = np.asarray(rows, dtype=np.intp)
-        kind, profile, M, length = self.kind[rows], self.profile[rows], self.M[rows], self.length[rows]
-        same = kind == self.kind[other]
-        cos = np.clip(profile @ self.profile[other], 0.0, 1.0)
-        flag = np.zeros(self.catalog.n + 1, dtype=bool)
-        flag[self.M[other, : self.length[other]]] = True
-        shared = np.count_nonzero(np.take(flag, M), axis=1)
-        shorter = np.minimum(length, self.length[other])
-        overlap = np.divide(shared, shorter, out=np.zeros(len(shorter)), where=shorter > 0)
-        return (same + cos + overlap) / 3.0
-
-    def redundancy_all(self, other: int, holding: np.ndarray) -> np.ndarray:
-        """red(r, other) for every candidate r (the same sums as ``redundancy``, fewer temporaries), given
-        ``holding``: the candidate row of each entry of ``other``'s eligible titles (``by_title.rows_of``)."""
-        red = self.profile @ self.profile[other]
+        red = self.profile @ self.profile.T
         np.maximum(red, 0.0, out=red)
-        np.minimum(red, 1.0, out=red)  # cos, clipped to [0, 1]
-        red += self.kind == self.kind[other]
-        shorter = np.minimum(self.length, self.length[other])
-        shared = np.bincount(holding, minlength=self.n_rows)
-        if self._all_titled and self.length[other] > 0:  # no zero length: no masked division
-            red += np.divide(shared, shorter)
-        else:
-            red += np.divide(shared, shorter, out=np.zeros(len(shorter)), where=shorter > 0)
+        np.minimum(red, 1.0, out=red)  # the genre cosine, clipped to [0, 1]
+        red += self.kind[:, None] == self.kind[None, :]
+        shorter = np.minimum(self.length[:, None], self.length[None, :])
+        red += np.divide(self.incidence @ self.incidence.T, shorter, out=np.zeros(shorter.shape), where=shorter > 0)
         red /= 3.0
         return red
 
-    @cached_property
-    def _all_titled(self) -> bool:
-        return bool((self.length > 0).all())
+    def redundancy(self, other: int) -> np.ndarray:
+        """red(r, other) for every candidate row r, float64 (R,) (see the module docstring).
+
+        Few entries: a column of the pairwise matrix (one product per request: 18 us against 66 us for the
+        title index's pairs on 17 rows of 40); many: this column alone, its shared titles counted through
+        the title index (the matrix of 500 rows of 40 from a small pool would pair most entries)."""
+        if self._pairs is not None:
+            return self._pairs[:, other]
+        red = self.profile @ self.profile[other]
+        np.maximum(red, 0.0, out=red)
+        np.minimum(red, 1.0, out=red)
+        red += self.kind == self.kind[other]
+        shared = np.bincount(self.by_title.rows_of(self.M[other, : self.length[other]]), minlength=self.n_rows)
+        shorter = np.minimum(self.length, self.length[other])
+        red += np.divide(shared, shorter, out=np.zeros(len(shorter)), where=shorter > 0)
+        red /= 3.0
+        return red
 
     def values(self, row: int, items: np.ndarray) -> np.ndarray:
         """q_row(i) of the given titles (each must be among the row's eligible titles)."""
@@ -270,13 +241,6 @@ def _incidence(M: np.ndarray, valid: np.ndarray, n: int) -> tuple[np.ndarray, np
     incidence = np.zeros((len(entries), M.shape[0]), dtype=np.float32).T
     incidence[valid.nonzero()[0], column] = 1.0
     return incidence, entries, column
-
-
-def _shared_titles(M: np.ndarray, n: int) -> np.ndarray:
-    """float32 (R, R): how many titles each pair of rows of ``M`` holds in common, as ``TitleIndex.shared``
-    (sums of a few 0/1 products: exact)."""
-    incidence = _incidence(M, M >= 0, n)[0]
-    return incidence @ incidence.T
 
 
 def _profiles(M: np.ndarray, valid: np.ndarray, catalog: Catalog) -> tuple[np.ndarray, np.ndarray | None]:
@@ -363,11 +327,8 @@ def prepare(rows: Sequence[CandidateRow], policy: Policy, ctx: SelectContext) ->
     if declaring:  # packing: one assignment for every (row, genre) declared
         declared[[r for r, gs in declaring for _ in gs], [gcode[g] for _, gs in declaring for g in gs]] = True
     prof, incidence = _profiles(M, valid, catalog)
-    norm = np.sqrt(np.add.reduce(prof * prof, axis=1, keepdims=True))  # np.linalg.norm's own sums, without its checks
-    if (norm > 0).all():  # every row has a genre (the usual case): the same quotients, in place, without the mask
-        prof /= norm
-    else:
-        prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
+    norm = np.linalg.norm(prof, axis=1, keepdims=True)
+    prof = np.divide(prof, norm, out=np.zeros_like(prof), where=norm > 0)
     D = _grid(policy.attention, policy.n_rows, policy.row_length)
     return Problem(
         rows=rows, policy=policy, catalog=catalog, device=ctx.device, M=M, Q=Q, length=length, weight=weight,
@@ -387,7 +348,7 @@ def objective(problem: Problem, placed: Sequence[Placed]) -> float:
         q = problem.values(pl.row, items)
         cells = problem.weight[pl.row] * float(np.dot(problem.D[p, : len(items)], q))
         near = NEAR ** np.arange(len(above) - 1, -1, -1, dtype=np.float64)
-        penalty = float(near @ problem.redundancy(np.asarray(above), pl.row)) if above else 0.0
+        penalty = float(near @ problem.redundancy(pl.row)[above]) if above else 0.0
         total += cells - policy.diversity * unit * problem.D[p, 0] * penalty
         above.append(pl.row)
     return total

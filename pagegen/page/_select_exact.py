@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._errors import PagegenError
+from policies._constraint import ExactModel
 
 from ._objective import NEAR, Placed, Problem, SelectContext, Selection, objective, prepare
 
@@ -61,29 +62,29 @@ class _Infeasible(PagegenError):
 
 
 def _solve(problem: Problem, config: ExactConfig, *, strict_pins: bool = True) -> Selection:
+    """The page grid as a CP-SAT model (which candidate row at each row index, which of its titles in each
+    column, in order), every constraint of the policy added to it (``Constraint.add_to``), the objective maximized."""
     policy = problem.policy
     n_pos, width = policy.n_rows, policy.row_length
-    window = policy.window(problem.device)
-    usable = [r for r in range(problem.n_rows) if problem.length[r] >= policy.min_titles and policy.kind_cap(problem.rows[r].kind) > 0]
+    # the model holds the rows with min_titles titles or more (no other could stand: a smaller model, the same pages)
+    usable = [r for r in range(problem.n_rows) if problem.length[r] >= max(policy.min_titles, 1)]
     cells = sum(n_pos * int(problem.length[r]) * min(width, int(problem.length[r])) for r in usable)
     if cells > config.max_cells:
         raise PagegenError(f"exact selector: the page needs {cells} cell variables (> max_cells = {config.max_cells}); use it on small pages")
     m = cp_model.CpModel()
     u = {(p, r): m.new_bool_var(f"u{p}_{r}") for p in range(n_pos) for r in usable}
-    y: dict[tuple[int, int, int], cp_model.IntVar] = {}
     x: dict[tuple[int, int, int, int], cp_model.IntVar] = {}
     terms: list[tuple[cp_model.IntVar, float]] = []
     filled = [sum(u[p, r] for r in usable) for p in range(n_pos)]
-    for p in range(n_pos):
+    for p in range(n_pos):  # at most one row at a row index, the rows at the top
         m.add(filled[p] <= 1)
         if p + 1 < n_pos:
             m.add(filled[p] >= filled[p + 1])
     for r in usable:
-        m.add(sum(u[p, r] for p in range(n_pos)) <= 1)
         for p in range(n_pos):
-            ys = []
+            ys = []  # y: entry j of row r shown at row index p, in one column; the entries shown keep their order
             for j in range(int(problem.length[r])):
-                yv = y[p, r, j] = m.new_bool_var(f"y{p}_{r}_{j}")
+                yv = m.new_bool_var(f"y{p}_{r}_{j}")
                 m.add_implication(yv, u[p, r])
                 xs = []
                 for c in range(min(width, j + 1)):
@@ -95,50 +96,15 @@ def _solve(problem: Problem, config: ExactConfig, *, strict_pins: bool = True) -
                 m.add(sum(xs) == yv)
                 m.add(sum(c * xv for c, xv in enumerate(xs)) == sum(ys)).only_enforce_if(yv)
                 ys.append(yv)
-            m.add(sum(ys) >= policy.min_titles * u[p, r])
-            m.add(sum(ys) <= width * u[p, r])
-    # dedup within the scope
-    per_title: dict[int, list] = {}
-    for (p, r, j, c), xv in x.items():
-        if policy.dedup == "page" or (p < window.rows and c < window.columns):
-            per_title.setdefault(int(problem.M[r, j]), []).append(xv)
-    for vars_ in per_title.values():
-        if len(vars_) > policy.max_appearances:
-            m.add(sum(vars_) <= policy.max_appearances)
-    # caps per kind, genre caps over consecutive rows
-    for k, kind in enumerate(problem.kinds):
-        of_kind = [r for r in usable if problem.kind[r] == k]
-        if of_kind and policy.kind_cap(kind) < n_pos:
-            m.add(sum(u[p, r] for p in range(n_pos) for r in of_kind) <= policy.kind_cap(kind))
-    if policy.genre_cap is not None:
-        span = policy.genre_cap.span
-        for g in range(len(problem.genre_names)):
-            with_g = [r for r in usable if problem.declared[r, g]]
-            if len(with_g) > policy.genre_cap.max_rows:
-                for s in range(max(1, n_pos - span + 1)):
-                    m.add(sum(u[p, r] for p in range(s, min(s + span, n_pos)) for r in with_g) <= policy.genre_cap.max_rows)
-    # pins: the kind only at its rows (an `at` pin may be the last row of a shorter page); active pins hold
-    for pin in policy.pins:
-        if pin.kind not in problem.kinds:
-            continue
-        of_kind = [r for r in usable if problem.kind[r] == problem.kinds.index(pin.kind)]
-        allowed = set(pin.positions(n_pos))
-        for r in of_kind:
-            for p in range(n_pos):
-                if p in allowed:
-                    continue
-                if pin.at is not None and p < pin.at and p + 1 < n_pos:
-                    m.add(u[p, r] + filled[p + 1] <= 1)
-                else:
-                    m.add(u[p, r] == 0)
-        if of_kind and (strict_pins or pin.when == "in_progress"):
-            m.add(sum(u[p, r] for p in range(n_pos) for r in of_kind) >= 1)
+    model = ExactModel(model=m, candidates=problem, n_rows=n_pos, usable=usable, u=u, x=x, filled=filled, strict=strict_pins)
+    for constraint in policy.constraints():
+        constraint.add_to(model)
     # redundancy between rows: z >= u[p, r] + u[q, s] - 1 for p < q
     if policy.diversity > 0 and len(usable) > 1:
         idx = np.asarray(usable)
         unit = problem.unit
         for s in usable:
-            red = problem.redundancy(idx, s)
+            red = problem.redundancy(s)[idx]
             for r, val in zip(usable, red, strict=True):
                 if r == s or val <= 0:
                     continue
