@@ -87,3 +87,21 @@ def test_modules_are_at_most_400_lines() -> None:
             if n > MAX_LINES:
                 long[str(path.relative_to(ROOT))] = n
     assert long == {}, f"modules over {MAX_LINES} lines: {long}"
+
+
+#: The page path: what runs for every page request (member state, rankers, selection, assembly).
+PAGE_PATH = ("pagegen/core", "pagegen/page", "pagegen/serve/_engine.py", "policies", "rows")
+MAX_FUNCTION = 80
+
+
+def test_functions_on_the_page_path_are_at_most_80_lines() -> None:
+    import ast
+
+    long = {}
+    for entry in PAGE_PATH:
+        path = ROOT / entry
+        for file in [path] if path.is_file() else sorted(path.rglob("*.py")):
+            for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > MAX_FUNCTION:
+                    long[f"{file.relative_to(ROOT)}:{node.name}"] = node.end_lineno - node.lineno + 1
+    assert long == {}, f"functions over {MAX_FUNCTION} lines on the page path: {long}"
