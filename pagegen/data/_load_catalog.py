@@ -153,8 +153,9 @@ def _parse_row(line: int, row: dict, problems: Problems) -> dict | None:
             labels = [str(v) for v in value]
             if not any(check_length(problems, line, name, v, MAX_TITLE_LENGTH) for v in labels):
                 check_length(problems, line, name, "|".join(labels), MAX_FIELD_LENGTH)
-        else:
-            check_length(problems, line, name, value, MAX_TITLE_LENGTH if name == "title" else MAX_ID_LENGTH)
+        elif not check_length(problems, line, name, value, MAX_TITLE_LENGTH if name == "title" else MAX_ID_LENGTH):
+            if name in ("id", "series_id") and "\0" in str(value):
+                problems.add(line, name, value, "an id may not hold a NUL character")
     rec: dict = {}
     item_id = row["id"]
     if isinstance(item_id, bool) or not isinstance(item_id, str | int):

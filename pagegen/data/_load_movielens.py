@@ -236,13 +236,17 @@ def _read_tags(path: Path, id_index: dict[int, int], problems: Problems):
             continue
         items.append(item)
         texts.append(text)
-    names, codes = np.unique(np.asarray(texts, dtype=np.str_), return_inverse=True)
+    # distinct tags through a dict, in code-point order (as numpy sorts): a fixed-width array of
+    # every tag line would take the number of lines x the longest tag
+    names = sorted(set(texts))
+    pos = {t: j for j, t in enumerate(names)}
+    codes = np.fromiter((pos[t] for t in texts), dtype=np.int64, count=len(texts))
     tags = sp.csr_array(
-        (np.ones(len(items), np.float32), (np.asarray(items, np.int64), codes.astype(np.int64))),
+        (np.ones(len(items), np.float32), (np.asarray(items, np.int64), codes)),
         shape=(len(id_index), len(names)),
     )
     tags.sum_duplicates()
-    return tuple(str(t) for t in names), tags, len(items)
+    return tuple(names), tags, len(items)
 
 
 def _read_links(path: Path, id_index: dict[int, int], problems: Problems) -> Links:
