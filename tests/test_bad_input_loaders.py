@@ -201,3 +201,52 @@ def test_one_long_id_does_not_widen_every_line(tmp_path: Path, name: str, width:
         tracemalloc.stop()
     assert events.n == 30_000 and len(events.users) == 201 and "x" * width in events.users
     assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+# -- request times: the API's now and the command line's --now -----------------------------
+
+
+BAD_NOW = [float("nan"), float("inf"), -float("inf"), "abc", "1.5e3", 10**30, True, None.__class__]
+
+
+@pytest.mark.parametrize("now", BAD_NOW, ids=repr)
+def test_bad_now_in_the_api(now: object) -> None:
+    """UserState, Engine(now=...) and Engine.build(now=...): a DataError naming ``now``, not a
+    bare ValueError, OverflowError or TypeError."""
+    from pagegen.core._userstate import UserState
+    from pagegen.serve._engine import Engine
+
+    catalog = load_catalog(GENERIC / "catalog.csv")[0]
+    calls = [lambda: UserState.cold(now), lambda: Engine(catalog, None, now=now), lambda: Engine(catalog, None, now=1).build("u1", now=now)]
+    for call in calls:
+        with pytest.raises(DataError) as info:
+            call()
+        assert info.value.field == "now" and "expected epoch seconds" in str(info.value)
+
+
+def test_good_now_in_the_api() -> None:
+    from pagegen.core._userstate import UserState
+
+    assert [UserState.cold(now).now for now in (7, 7.9, np.int64(7), "7")] == [7, 7, 7, 7]
+
+
+# -- the command line: exit code 2, one line on stderr, no output file -----------------------
+
+
+def cli(tmp_path: Path, capsys, *argv: str, catalog: Path = GENERIC / "catalog.csv", events: Path = GENERIC / "events.csv") -> str:
+    """Run ``pagegen build u1`` on the files; it must fail as a user error, leaving no page."""
+    from pagegen._cli import main
+
+    out = tmp_path / "page.json"
+    code = main(["build", "u1", "--catalog", str(catalog), "--events", str(events), "--out", str(out), *argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("pagegen build: error: "), err
+    assert not out.exists() and list(tmp_path.iterdir()) in ([], [catalog], [events], sorted([catalog, events]))
+    return err
+
+
+@pytest.mark.parametrize(("now", "says"), [(DIGITS30, "outside [0, 4102444800]"), ("-5", "outside"), ("nan", "expected epoch seconds"), ("2018-13-01", "expected epoch seconds")])
+def test_bad_now_on_the_command_line(tmp_path: Path, capsys, now: str, says: str) -> None:
+    err = cli(tmp_path, capsys, "--now", now)
+    assert f"field '--now' = '{now[:20]}" in err and says in err
