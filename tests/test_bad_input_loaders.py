@@ -250,3 +250,65 @@ def cli(tmp_path: Path, capsys, *argv: str, catalog: Path = GENERIC / "catalog.c
 def test_bad_now_on_the_command_line(tmp_path: Path, capsys, now: str, says: str) -> None:
     err = cli(tmp_path, capsys, "--now", now)
     assert f"field '--now' = '{now[:20]}" in err and says in err
+
+
+# -- lenient mode with nothing left: an error, with the skipped lines still listed -----------
+
+
+LENIENT_ALL_BAD = [
+    ("events.csv", "user,item,timestamp\nu1,zz,1700000000\n,m1,1700000000\nu2,m1,-5\n", 3, "event lines", "line 2: field 'item' = 'zz'"),
+    ("events.jsonl", '{"user": "u1"}\n[1]\n{"user": "u1", "item": "zz", "timestamp": 1700000000}\n', 3, "event lines", "line 1: field 'item'"),
+    ("catalog.csv", "id,title,kind\nm1,A,film\nm2,B,show\n", 2, "title lines", "line 2: field 'kind' = 'film'"),
+    ("catalog.jsonl", '{"id": "m1", "title": ["A"]}\nnot json\n', 2, "title lines", "line 1: field 'title'"),
+    ("ml/ratings.csv", "userId,movieId,rating,timestamp\n1,999,4.0,964000003\n1,1,9.0,964000003\n", 2, "rating lines", "line 2: field 'movieId' = 999"),
+    ("ml/movies.csv", "movieId,title,genres\nx,A (1990),Drama\n2,,Drama\n", 2, "movie lines", "line 2: field 'movieId' = 'x'"),
+    ("ml/tags.csv", "userId,movieId,tag,timestamp\n1,999,x,964982800\n", 1, "tag lines", "line 2: field 'movieId' = '999'"),
+    ("ml/links.csv", "movieId,imdbId,tmdbId\n999,1,2\n", 1, "link lines", "line 2: field 'movieId' = '999'"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "n", "what", "first"), LENIENT_ALL_BAD, ids=[c[0] for c in LENIENT_ALL_BAD])
+def test_lenient_load_with_every_line_bad_fails(tmp_path: Path, name: str, text: str, n: int, what: str, first: str) -> None:
+    """A lenient load that skipped every line has nothing to return: it warns with the skipped
+    lines and raises, instead of returning an empty catalog or no events."""
+    path, _ = write_case(tmp_path, Case(name, name, text, None, None, None, ""))
+    catalog = load_catalog(GENERIC / "catalog.csv")[0]
+    if name.startswith("ml/"):
+        call = lambda: load_movielens(path.parent, lenient=True)  # noqa: E731
+    elif name.startswith("catalog"):
+        call = lambda: load_catalog(path, lenient=True)  # noqa: E731
+    else:
+        call = lambda: load_events(path, catalog, lenient=True)  # noqa: E731
+    with pytest.warns(UserWarning, match=rf"skipped {n} bad line"):
+        err = expect_error(call, source=path, line=None, field=None, value=None, says=f"nothing usable: all {n} {what} were bad and skipped")
+    assert f"the first, {first}" in str(err)
+
+
+def test_lenient_cli_with_every_event_bad_says_so(tmp_path: Path, capsys) -> None:
+    """It said "unknown member 'u1' (the data has 0 members, e.g. )" after loading no event."""
+    events = tmp_path / "events.csv"
+    events.write_text("user,item,timestamp\nu1,zz,1700000000\nu1,m1,-5\n")
+    with pytest.warns(UserWarning, match="skipped 2 bad line"):
+        err = cli(tmp_path, capsys, "--lenient", events=events)
+    assert "nothing usable: all 2 event lines were bad and skipped" in err and str(events) in err
+
+
+def test_a_member_of_data_without_events() -> None:
+    from pagegen.core._interactions import Interactions
+    from pagegen.core._vocab import Vocab
+    from pagegen.serve._sources import Source, check_member
+
+    catalog = load_catalog(GENERIC / "catalog.csv")[0]
+    none = np.zeros(0, np.int64)
+    empty = Interactions(users=Vocab([]), n_items=catalog.n, user=none, item=none, timestamp=none, kind=none, value=none)
+    with pytest.raises(DataError, match="no events were loaded"):
+        check_member(Source(catalog, empty, None, 0), "u1")
+
+
+def test_lenient_catalog_skips_a_value_of_the_wrong_json_type(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.jsonl"
+    path.write_text('{"id": "m1", "title": ["Toy", "Story"]}\n{"id": "m2", "title": "Alien"}\nnot json\n')
+    with pytest.warns(UserWarning, match="skipped 2 bad line"):
+        catalog, report = load_catalog(path, lenient=True)
+    assert catalog.ids.tolist() == ["m2"] and catalog.titles.tolist() == ["Alien"]
+    assert sorted((s.line, s.field) for s in report.skipped) == [(1, "title"), (3, None)]

@@ -80,6 +80,8 @@ def read_catalog(path: Path, fmt: str, problems: Problems) -> Catalog:
     parsed: list[dict] = []
     first_line: dict[str, int] = {}
     for line, row in rows:
+        if fmt == "jsonl":
+            _check_json_types(line, row, problems)
         rec = _parse_row(line, row, problems)
         if rec is not None and rec["id"] in first_line:
             problems.add(line, "id", rec["id"], f"duplicate id (first at line {first_line[rec['id']]})")
@@ -89,6 +91,8 @@ def read_catalog(path: Path, fmt: str, problems: Problems) -> Catalog:
         rec["line"] = line
         parsed.append(rec)
     parsed = _check_series(parsed, problems)
+    if not parsed:
+        raise problems.nothing_usable("title lines")
     return _build(parsed)
 
 
@@ -128,13 +132,15 @@ def _jsonl_rows(path: Path, problems: Problems):
             problems.add(line, None, raw[:80].decode("utf-8", "replace"), "expected a JSON object")
             problems.settle()
             continue
-        row = {k: v for k, v in obj.items() if v is not None}
-        for name, value in row.items():
-            types, expected = _JSON_TYPES.get(name, (object, ""))
-            if isinstance(value, bool) or not isinstance(value, types):
-                problems.add(line, name, value, f"expected {expected}")
-                break
-        yield line, row
+        yield line, {k: v for k, v in obj.items() if v is not None}
+
+
+def _check_json_types(line: int, row: dict, problems: Problems) -> None:
+    for name, value in row.items():
+        types, expected = _JSON_TYPES.get(name, (object, ""))
+        if isinstance(value, bool) or not isinstance(value, types):
+            problems.add(line, name, value, f"expected {expected}")
+            return
 
 
 def _parse_row(line: int, row: dict, problems: Problems) -> dict | None:

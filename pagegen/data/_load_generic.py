@@ -113,6 +113,8 @@ def _events(path: Path, catalog: Catalog, lenient: bool, *, exact: bool = False)
         return _events(path, catalog, lenient, exact=True)
     if not parts:
         raise DataError("no events in the file", source=str(path), line=2)
+    if not any(len(p[0]) for p in parts):
+        raise problems.nothing_usable("event lines")
     vocab, user = users.finish()
     item, ts, kind, value = (np.concatenate([p[j] for p in parts]) for j in range(4))
     del parts

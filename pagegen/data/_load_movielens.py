@@ -196,6 +196,8 @@ def _read_movies(path: Path, problems: Problems) -> dict:
         ids.append(movie)
         titles.append(title)
         genre_lists.append(genres)
+    if not ids:
+        raise problems.nothing_usable("movie lines")
     names = tuple(sorted({g for gs in genre_lists for g in gs}))
     pos = {g: j for j, g in enumerate(names)}
     genres = np.zeros((len(ids), len(names)), dtype=bool)
@@ -236,6 +238,8 @@ def _read_tags(path: Path, id_index: dict[int, int], problems: Problems):
             continue
         items.append(item)
         texts.append(text)
+    if not items:
+        raise problems.nothing_usable("tag lines")
     # distinct tags through a dict, in code-point order (as numpy sorts): a fixed-width array of
     # every tag line would take the number of lines x the longest tag
     names = sorted(set(texts))
@@ -269,4 +273,6 @@ def _read_links(path: Path, id_index: dict[int, int], problems: Problems) -> Lin
         first_line[movie] = line
         imdb[item] = im
         tmdb[item] = tm
+    if not first_line:
+        raise problems.nothing_usable("link lines")
     return Links(imdb=imdb, tmdb=tmdb)

@@ -132,6 +132,8 @@ def make_engine(args: argparse.Namespace) -> tuple[Any, Source, int, dict[str, A
 def check_member(source: Source, user: str) -> str:
     """A member id the data knows (a typo would otherwise get a cold-start page silently)."""
     users = source.interactions.users
+    if not len(users):
+        raise DataError("unknown member: no events were loaded, so the data knows no member", field="user", value=user)
     if user not in users:
         sample = ", ".join(users.ids[:3].tolist())
         raise DataError(f"unknown member (the data has {len(users):,} members, e.g. {sample})", field="user", value=user)
