@@ -312,3 +312,27 @@ def test_lenient_catalog_skips_a_value_of_the_wrong_json_type(tmp_path: Path) ->
         catalog, report = load_catalog(path, lenient=True)
     assert catalog.ids.tolist() == ["m2"] and catalog.titles.tolist() == ["Alien"]
     assert sorted((s.line, s.field) for s in report.skipped) == [(1, "title"), (3, None)]
+
+
+CLI_CASES = [c for c in CASES if c.id in ("bom-only catalog csv", "100k user csv", "list title", "200k events item", "string value")]
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[c.id for c in CLI_CASES])
+def test_bad_file_on_the_command_line(tmp_path: Path, capsys, case: Case) -> None:
+    """The corpus's errors reach the command line as one line and exit code 2, naming the file."""
+    path, _ = write_case(tmp_path, case)
+    if case.name.startswith("catalog"):
+        err = cli(tmp_path, capsys, catalog=path)
+    else:
+        err = cli(tmp_path, capsys, catalog=GENERIC / path.name.replace("events", "catalog"), events=path)
+    assert f"{path}:{case.line}: " in err and case.says in err and (case.field is None or f"field {case.field!r}" in err)
+
+
+def test_bad_movielens_file_on_the_command_line(tmp_path: Path, capsys) -> None:
+    from pagegen._cli import main
+
+    path, _ = write_case(tmp_path, next(c for c in CASES if c.id == "30-digit userId"))
+    code = main(["build", "1", "--data", str(path.parent), "--out", str(tmp_path / "page.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"{path}:9: field 'userId'" in err and "integer outside" in err
+    assert not (tmp_path / "page.json").exists()
