@@ -13,10 +13,23 @@ from ._catalog import MATURITY_LEVELS, Catalog
 from ._errors import DataError
 from ._interactions import EVENT_KINDS, PLAY, RATING, Interactions
 
-__all__ = ["FINISHED_AT", "Profile", "UserState"]
+__all__ = ["FINISHED_AT", "Profile", "UserState", "as_now"]
 
 #: A title counts as finished once the watched fraction reaches this value.
 FINISHED_AT = 0.9
+
+
+def as_now(value: object, field: str = "now") -> int:
+    """A request time as int epoch seconds: an integer, a whole-valued or truncated finite number,
+    or a string of digits, within int64; anything else (NaN, inf, "abc", a bool) is a DataError."""
+    try:
+        if isinstance(value, bool | np.bool_):
+            raise TypeError
+        out = int(value)  # type: ignore[call-overload]
+        np.int64(out)
+    except (TypeError, ValueError, OverflowError):
+        raise DataError("expected epoch seconds: a finite number within int64", field=field, value=value) from None
+    return out
 
 
 class Profile(BaseModel):
@@ -65,7 +78,7 @@ class UserState:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "now", int(self.now))
+        set_(self, "now", as_now(self.now))
         for name, dtype in (("items", np.int32), ("last", np.int64), ("fraction", np.float32), ("rated", np.int32), ("ratings", np.float32)):
             set_(self, name, frozen(np.asarray(getattr(self, name), dtype=dtype)))
         if not (len(self.items) == len(self.last) == len(self.fraction)):

@@ -80,6 +80,8 @@ def read_catalog(path: Path, fmt: str, problems: Problems) -> Catalog:
     parsed: list[dict] = []
     first_line: dict[str, int] = {}
     for line, row in rows:
+        if fmt == "jsonl":
+            _check_json_types(line, row, problems)
         rec = _parse_row(line, row, problems)
         if rec is not None and rec["id"] in first_line:
             problems.add(line, "id", rec["id"], f"duplicate id (first at line {first_line[rec['id']]})")
@@ -89,6 +91,8 @@ def read_catalog(path: Path, fmt: str, problems: Problems) -> Catalog:
         rec["line"] = line
         parsed.append(rec)
     parsed = _check_series(parsed, problems)
+    if not parsed:
+        raise problems.nothing_usable("title lines")
     return _build(parsed)
 
 
@@ -128,13 +132,15 @@ def _jsonl_rows(path: Path, problems: Problems):
             problems.add(line, None, raw[:80].decode("utf-8", "replace"), "expected a JSON object")
             problems.settle()
             continue
-        row = {k: v for k, v in obj.items() if v is not None}
-        for name, value in row.items():
-            types, expected = _JSON_TYPES.get(name, (object, ""))
-            if isinstance(value, bool) or not isinstance(value, types):
-                problems.add(line, name, value, f"expected {expected}")
-                break
-        yield line, row
+        yield line, {k: v for k, v in obj.items() if v is not None}
+
+
+def _check_json_types(line: int, row: dict, problems: Problems) -> None:
+    for name, value in row.items():
+        types, expected = _JSON_TYPES.get(name, (object, ""))
+        if isinstance(value, bool) or not isinstance(value, types):
+            problems.add(line, name, value, f"expected {expected}")
+            return
 
 
 def _parse_row(line: int, row: dict, problems: Problems) -> dict | None:
@@ -153,8 +159,9 @@ def _parse_row(line: int, row: dict, problems: Problems) -> dict | None:
             labels = [str(v) for v in value]
             if not any(check_length(problems, line, name, v, MAX_TITLE_LENGTH) for v in labels):
                 check_length(problems, line, name, "|".join(labels), MAX_FIELD_LENGTH)
-        else:
-            check_length(problems, line, name, value, MAX_TITLE_LENGTH if name == "title" else MAX_ID_LENGTH)
+        elif not check_length(problems, line, name, value, MAX_TITLE_LENGTH if name == "title" else MAX_ID_LENGTH):
+            if name in ("id", "series_id") and "\0" in str(value):
+                problems.add(line, name, value, "an id may not hold a NUL character")
     rec: dict = {}
     item_id = row["id"]
     if isinstance(item_id, bool) or not isinstance(item_id, str | int):

@@ -167,6 +167,16 @@ class Problems:
         self._pending.clear()
         return bad
 
+    def nothing_usable(self, what: str) -> DataError:
+        """The error for a lenient load that skipped every line of the file: nothing is left to
+        load. The skipped lines are listed by the usual warning first."""
+        if not self.skipped:
+            return DataError(f"no {what} in the file", source=self.source)
+        warn_skipped(self.skipped)
+        first = min(self.skipped, key=lambda s: s.line)
+        where = DataError(first.message, line=first.line, field=first.field, value=first.value)
+        return DataError(f"nothing usable: all {len(self.skipped):,} {what} were bad and skipped; the first, {where}", source=self.source)
+
     def keep(self, lines: np.ndarray) -> np.ndarray:
         """Settle, then the mask of ``lines`` that are not bad."""
         bad = self.settle()

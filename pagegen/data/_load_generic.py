@@ -30,16 +30,14 @@ Event fields (``user``, ``item`` and ``timestamp`` required):
                 impression, click: any finite number [0]
 
 CSV events with epoch-second timestamps and no empty cells take the vectorized path (numpy's C
-reader, in chunks); other lines are parsed one by one.
+reader, in chunks); other lines are parsed one by one (``_load_events_read``).
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
-import orjson
 
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError
@@ -48,30 +46,21 @@ from pagegen.core._vocab import Vocab
 
 from ._load_catalog import read_catalog
 from ._load_common import (
-    MAX_ID_LENGTH,
     MAX_TIMESTAMP,
     MIN_TIMESTAMP,
     RATING_RANGE,
     Dataset,
     LoadReport,
     Problems,
-    check_length,
-    csv_line,
-    iter_chunks,
     open_table,
-    parse_time,
-    read_header,
     string_keys,
     time_range_message,
     warn_skipped,
 )
+from ._load_events_read import EVENT_FIELDS, csv_blocks, jsonl_blocks, narrow
 from ._load_ratings import time_order
 
 __all__ = ["EVENT_FIELDS", "load_catalog", "load_dataset", "load_events"]
-
-EVENT_FIELDS = ("user", "item", "timestamp", "kind", "value")
-_REQUIRED = ("user", "item", "timestamp")
-_MAX_FAST_FIELD = 256  # widest field (bytes) the vectorized path takes
 
 
 def _format(path: Path) -> str:
@@ -110,11 +99,11 @@ def _events(path: Path, catalog: Catalog, lenient: bool, *, exact: bool = False)
     """Read, validate and index the events; ids are matched through 64-bit string hashes, and
     in the (astronomically rare) case of a hash collision the file is read again comparing strings."""
     problems = Problems(str(path), lenient)
-    reader = _csv_blocks if _format(path) == "csv" else _jsonl_blocks
+    reader = csv_blocks if _format(path) == "csv" else jsonl_blocks
     try:
         items, users = _Ids(catalog.ids, exact=exact), _Users(exact=exact)
         parts = []
-        with open_table(path, what="events file", header=reader is _csv_blocks) as f:
+        with open_table(path, what="events file", header=reader is csv_blocks) as f:
             for cols, lines in reader(f, problems):
                 user, *rest = _validate(cols, lines, items, problems)
                 del cols
@@ -124,6 +113,8 @@ def _events(path: Path, catalog: Catalog, lenient: bool, *, exact: bool = False)
         return _events(path, catalog, lenient, exact=True)
     if not parts:
         raise DataError("no events in the file", source=str(path), line=2)
+    if not any(len(p[0]) for p in parts):
+        raise problems.nothing_usable("event lines")
     vocab, user = users.finish()
     item, ts, kind, value = (np.concatenate([p[j] for p in parts]) for j in range(4))
     del parts
@@ -143,140 +134,6 @@ def load_dataset(catalog_path: str | Path, events_path: str | Path, *, lenient: 
     return Dataset(catalog=catalog, interactions=interactions, report=report)
 
 
-# -- reading blocks of raw columns ------------------------------------------------------
-
-
-def _csv_blocks(f, problems: Problems):
-    names = read_header(f, problems.source, _REQUIRED, EVENT_FIELDS)
-    for start, block in iter_chunks(f, 2):
-        n_lines = block.count(b"\n")
-        cols = _fast_csv(block, names, n_lines)
-        if cols is not None:
-            yield cols, start + np.arange(n_lines, dtype=np.int64)
-            continue
-        rows, lines = [], []
-        for k, raw in enumerate(block.split(b"\n")[:-1]):
-            try:
-                text = raw.decode("utf-8").rstrip("\r")
-            except UnicodeDecodeError as err:
-                problems.add(start + k, None, raw[:80], f"not UTF-8 ({err.reason})")
-                continue
-            row = csv_line(text, names, start + k, problems)
-            if row is None:
-                continue
-            rows.append(dict(zip(names, row, strict=True)))
-            lines.append(start + k)
-        yield _typed(rows, lines, problems), np.asarray(lines, dtype=np.int64)
-
-
-def _fast_csv(block: bytes, names: list[str], n_lines: int) -> dict[str, np.ndarray] | None:
-    """Parse a block with numpy's C reader; None when some line needs the line-by-line path."""
-    if b'"' in block or n_lines == 0:
-        return None
-    raw = np.frombuffer(block, dtype=np.uint8)
-    # the widest field in bytes bounds its length in characters: string columns are never cut
-    width = int(np.diff(np.flatnonzero((raw == 44) | (raw == 10)), prepend=-1).max())
-    if width > _MAX_FAST_FIELD:
-        return None
-    kinds = {"user": f"U{width}", "item": f"U{width}", "kind": f"U{width}", "timestamp": np.int64, "value": np.float64}
-    dtype = np.dtype([(name, kinds[name]) for name in names])
-    try:
-        arr = np.loadtxt(io.BytesIO(block), delimiter=",", dtype=dtype, comments=None, ndmin=1, encoding="utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if len(arr) != n_lines:
-        return None
-    cols = {name: np.ascontiguousarray(arr[name]) for name in names}
-    if b" " in block or b"\t" in block or b"\r" in block:
-        for name in ("user", "item", "kind"):
-            if name in cols:
-                cols[name] = np.strings.strip(cols[name])
-    if "value" in cols:
-        cols["has_value"] = np.ones(n_lines, dtype=bool)
-    return cols
-
-
-def _jsonl_blocks(f, problems: Problems):
-    for start, block in iter_chunks(f, 1):
-        rows, lines = [], []
-        for k, raw in enumerate(block.split(b"\n")[:-1]):
-            line = start + k
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as err:
-                problems.add(line, None, raw[:80].decode("utf-8", "replace"), f"bad JSON ({err})")
-                continue
-            if not isinstance(obj, dict):
-                problems.add(line, None, raw[:80].decode("utf-8", "replace"), "expected a JSON object")
-                continue
-            unknown = [k for k in obj if k not in EVENT_FIELDS]
-            missing = [k for k in _REQUIRED if k not in obj]
-            if unknown:
-                problems.add(line, unknown[0], obj[unknown[0]], f"unknown field (expected some of {', '.join(EVENT_FIELDS)})")
-            elif missing:
-                problems.add(line, missing[0], None, "missing required field")
-            else:
-                rows.append(obj)
-                lines.append(line)
-        yield _typed(rows, lines, problems, json=True), np.asarray(lines, dtype=np.int64)
-
-
-def _typed(rows: list[dict], lines: list[int], problems: Problems, *, json: bool = False) -> dict[str, np.ndarray]:
-    """Columns from parsed rows (CSV cells or JSON values); a cell that does not convert is flagged.
-
-    Rows with a flagged cell stay in the columns (with placeholder values) and are dropped by the
-    caller's ``keep`` mask, so line numbers stay aligned. JSON values must have the type the
-    format gives (a string or integer id, a string kind, a number or string time, a number value).
-    """
-    n = len(rows)
-    user = np.empty(n, dtype=object)
-    item = np.empty(n, dtype=object)
-    kind = np.empty(n, dtype=object)
-    ts = np.zeros(n, dtype=np.int64)
-    value = np.zeros(n, dtype=np.float64)
-    has_value = np.zeros(n, dtype=bool)
-    for k, (row, line) in enumerate(zip(rows, lines, strict=True)):
-        for name, out in (("user", user), ("item", item)):
-            cell = row[name]
-            if isinstance(cell, bool) or not isinstance(cell, str | int):
-                problems.add(line, name, cell, "expected a string or integer id")
-                cell = ""
-            elif check_length(problems, line, name, cell, MAX_ID_LENGTH):
-                cell = ""
-            out[k] = str(cell).strip()
-        cell = row.get("kind", "play")
-        if not isinstance(cell, str):
-            problems.add(line, "kind", cell, f"expected one of {', '.join(EVENT_KINDS)} (a string)")
-            cell = "play"
-        elif check_length(problems, line, "kind", cell, MAX_ID_LENGTH):
-            cell = "play"
-        kind[k] = cell.strip()
-        cell = row["timestamp"]
-        try:
-            if isinstance(cell, list | dict):
-                raise TypeError(f"a JSON {'list' if isinstance(cell, list) else 'object'}")
-            if not check_length(problems, line, "timestamp", cell, MAX_ID_LENGTH):
-                ts[k] = parse_time(cell)
-        except (ValueError, OverflowError, TypeError) as err:
-            problems.add(line, "timestamp", cell, f"not epoch seconds or an ISO 8601 time ({err})")
-        cell = row.get("value")
-        if cell is None or (isinstance(cell, str) and not cell.strip()):
-            continue
-        try:
-            if isinstance(cell, bool) or (json and not isinstance(cell, int | float)):
-                raise TypeError("expected a JSON number")
-            if check_length(problems, line, "value", cell, MAX_ID_LENGTH):
-                continue
-            if isinstance(cell, str) and "_" in cell:
-                raise ValueError("not a plain number")
-            value[k] = float(cell)
-            has_value[k] = True
-        except (ValueError, TypeError, OverflowError) as err:
-            problems.add(line, "value", cell, "not a number" + (f" ({err})" if isinstance(err, TypeError) else ""))
-    str_cols = {name: np.asarray(col.tolist(), dtype=np.str_) if n else np.zeros(0, np.str_) for name, col in (("user", user), ("item", item), ("kind", kind))}
-    return {**str_cols, "timestamp": ts, "value": value, "has_value": has_value}
-
-
 # -- validation (vectorized, shared by every path) -------------------------------------
 
 
@@ -288,7 +145,7 @@ def _validate(cols, lines, items: _Ids, problems: Problems):
     kind_names = cols.get("kind", np.full(n, "play"))
     value = cols.get("value", np.zeros(n)).astype(np.float64)
     has_value = cols.get("has_value", np.zeros(n, dtype=bool))
-    problems.add_mask(lines, np.strings.str_len(user) == 0, "user", user, "empty id")
+    problems.add_mask(lines, user == "", "user", user, "empty id")
     item, known = items(item_ids)
     problems.add_mask(lines, ~known, "item", item_ids, "unknown item id (not in the catalog)")
     problems.add_mask(lines, (ts < MIN_TIMESTAMP) | (ts >= MAX_TIMESTAMP), "timestamp", ts, time_range_message())
@@ -308,6 +165,28 @@ def _validate(cols, lines, items: _Ids, problems: Problems):
     return user[keep], item[keep], ts[keep], kind[keep], value[keep].astype(np.float32)
 
 
+def _keys(strings: np.ndarray) -> np.ndarray:
+    """``string_keys`` of a numpy str array, or of an object array of str; strings of very
+    different lengths are keyed in groups of similar length (within a factor of 2), so that no
+    string array is as wide as the longest id times the number of ids."""
+    if strings.dtype != object:
+        return string_keys(strings)
+    narrowed = narrow(strings)
+    if narrowed is not None:
+        return string_keys(narrowed)
+    group = np.frexp(np.fromiter(map(len, strings), dtype=np.int64, count=len(strings)))[1]
+    out = np.empty(len(strings), dtype=np.uint64)
+    for g in np.unique(group).tolist():
+        at = np.flatnonzero(group == g)
+        out[at] = string_keys(np.asarray(strings[at].tolist(), dtype=np.str_))
+    return out
+
+
+def _exact_keys(strings: np.ndarray) -> np.ndarray:
+    """The strings themselves as keys (after a hash collision), as Python str objects."""
+    return np.asarray(strings.tolist() if strings.dtype != object else strings, dtype=object)
+
+
 class _Collision(Exception):
     """Two different ids with the same 64-bit key: read again, comparing the strings themselves."""
 
@@ -318,7 +197,7 @@ class _Ids:
 
     def __init__(self, ids: np.ndarray, *, exact: bool) -> None:
         self.ids = np.asarray(ids, dtype=np.str_)
-        self.key = (lambda s: np.asarray(s, dtype=np.str_)) if exact else string_keys
+        self.key = _exact_keys if exact else _keys
         keys = self.key(self.ids)
         self.order = np.argsort(keys, kind="stable")
         self.keys = keys[self.order]
@@ -333,11 +212,18 @@ class _Ids:
         return item, self.ids[item] == query
 
 
+_WIDE = 64  # characters
+
+
 class _Users:
-    """Member ids block by block: each event's key, and each distinct id once (sorted by key)."""
+    """Member ids block by block: each event's key, and each distinct id once (sorted by key).
+
+    The distinct ids are a numpy string array while no id is longer than ``_WIDE`` characters,
+    then Python strings (an object array): a numpy string array takes their number times the
+    longest id."""
 
     def __init__(self, *, exact: bool) -> None:
-        self.key = (lambda s: np.asarray(s, dtype=np.str_)) if exact else string_keys
+        self.key = _exact_keys if exact else _keys
         self.event_keys: list[np.ndarray] = []
         self.keys = self.key(np.zeros(0, dtype=np.str_))
         self.ids = np.zeros(0, dtype=np.str_)
@@ -348,6 +234,8 @@ class _Users:
         ids = user[first]
         if not np.array_equal(ids[inverse.reshape(-1)], user):
             raise _Collision
+        if self.ids.dtype == object or ids.dtype == object or ids.itemsize > 4 * _WIDE:
+            ids, self.ids = ids.astype(object), self.ids.astype(object)
         if len(self.keys):
             pos = np.minimum(np.searchsorted(self.keys, uniq), len(self.keys) - 1)
             seen = self.keys[pos] == uniq
@@ -362,7 +250,9 @@ class _Users:
 
     def finish(self) -> tuple[Vocab, np.ndarray]:
         """The users vocab in sorted order of the ids, and each event's user index."""
-        by_id = np.argsort(self.ids, kind="stable")
+        narrowed = narrow(self.ids) if self.ids.dtype == object else self.ids
+        by_id = np.argsort(self.ids if narrowed is None else narrowed, kind="stable")
+        del narrowed
         rank = np.empty(len(by_id), dtype=np.int32)
         rank[by_id] = np.arange(len(by_id), dtype=np.int32)
         codes = rank[np.searchsorted(self.keys, np.concatenate(self.event_keys))]

@@ -196,6 +196,8 @@ def _read_movies(path: Path, problems: Problems) -> dict:
         ids.append(movie)
         titles.append(title)
         genre_lists.append(genres)
+    if not ids:
+        raise problems.nothing_usable("movie lines")
     names = tuple(sorted({g for gs in genre_lists for g in gs}))
     pos = {g: j for j, g in enumerate(names)}
     genres = np.zeros((len(ids), len(names)), dtype=bool)
@@ -236,13 +238,19 @@ def _read_tags(path: Path, id_index: dict[int, int], problems: Problems):
             continue
         items.append(item)
         texts.append(text)
-    names, codes = np.unique(np.asarray(texts, dtype=np.str_), return_inverse=True)
+    if not items:
+        raise problems.nothing_usable("tag lines")
+    # distinct tags through a dict, in code-point order (as numpy sorts): a fixed-width array of
+    # every tag line would take the number of lines x the longest tag
+    names = sorted(set(texts))
+    pos = {t: j for j, t in enumerate(names)}
+    codes = np.fromiter((pos[t] for t in texts), dtype=np.int64, count=len(texts))
     tags = sp.csr_array(
-        (np.ones(len(items), np.float32), (np.asarray(items, np.int64), codes.astype(np.int64))),
+        (np.ones(len(items), np.float32), (np.asarray(items, np.int64), codes)),
         shape=(len(id_index), len(names)),
     )
     tags.sum_duplicates()
-    return tuple(str(t) for t in names), tags, len(items)
+    return tuple(names), tags, len(items)
 
 
 def _read_links(path: Path, id_index: dict[int, int], problems: Problems) -> Links:
@@ -265,4 +273,6 @@ def _read_links(path: Path, id_index: dict[int, int], problems: Problems) -> Lin
         first_line[movie] = line
         imdb[item] = im
         tmdb[item] = tm
+    if not first_line:
+        raise problems.nothing_usable("link lines")
     return Links(imdb=imdb, tmdb=tmdb)

@@ -79,6 +79,8 @@ def read_ratings(path: Path, lookup: IdLookup, problems: Problems):
             parts.append([user, item, rating.astype(np.float32), ts])
     if not parts:
         raise DataError("no data lines after the header", source=source, line=2)
+    if not any(len(p[0]) for p in parts):
+        raise problems.nothing_usable("rating lines")
     out = {}
     for j, name in enumerate(("user", "item", "rating", "timestamp")):
         out[name] = np.concatenate([p[j] for p in parts])

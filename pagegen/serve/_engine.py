@@ -14,7 +14,7 @@ from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError, PagegenError
 from pagegen.core._interactions import Interactions
 from pagegen.core._page import Page
-from pagegen.core._userstate import Profile, UserState
+from pagegen.core._userstate import Profile, UserState, as_now
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
 from pagegen.page._assemble import assemble, assemble_json
@@ -69,7 +69,7 @@ class Engine:
         self.seed = int(seed)
         if now is None and interactions is not None and len(interactions):
             now = int(interactions.timestamp.max()) + 1
-        self.now = now
+        self.now = None if now is None else as_now(now)
         self.debug = debug
         _selector(selector)
         if interactions is not None and interactions.n_items != catalog.n:
@@ -85,7 +85,7 @@ class Engine:
 
     def state(self, user: str, now: int | None = None) -> UserState:
         """The member as of ``now`` (events strictly before it); a member without events is cold."""
-        when = self.now if now is None else int(now)
+        when = self.now if now is None else as_now(now)
         if when is None:
             raise DataError("no request time: pass now= (the engine has no events to default from)", field="now")
         user = str(user)
@@ -181,7 +181,7 @@ class Engine:
         """One request up to its selection: (state, candidate rows, selection, ranker failures, selector name, seed)."""
 
         if isinstance(user, UserState):
-            if now is not None and int(now) != user.now:
+            if now is not None and as_now(now) != user.now:
                 raise DataError(f"a UserState carries its own now ({user.now})", field="now", value=now)
             state = user
         else:

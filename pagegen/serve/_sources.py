@@ -4,7 +4,6 @@ the model (loaded or fitted) and the engine, from the parsed arguments."""
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import hashlib
 import sys
 from collections.abc import Callable
@@ -18,7 +17,8 @@ from pagegen.core._errors import DataError, PagegenError
 from pagegen.core._interactions import PLAY
 from pagegen.core._progress import note as status
 from pagegen.core._userstate import FINISHED_AT
-from pagegen.data._load import load_dataset, load_movielens
+from pagegen.data._load import MAX_TIMESTAMP, MIN_TIMESTAMP, load_dataset, load_movielens
+from pagegen.data._load_common import parse_time
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
 from pagegen.models._model import Model
@@ -46,15 +46,17 @@ class Source:
 
 
 def parse_now(text: str | None) -> int | None:
+    """``--now``: epoch seconds or an ISO 8601 date/time (UTC when no zone), within the times
+    events may have; anything else is a DataError naming the option and the value."""
     if text is None:
         return None
-    if text.lstrip("-").isdigit():
-        return int(text)
     try:
-        when = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        now = parse_time(text)
+    except (ValueError, OverflowError):
         raise DataError("expected epoch seconds or an ISO date such as 2018-09-01", field="--now", value=text) from None
-    return int((when if when.tzinfo else when.replace(tzinfo=_dt.UTC)).timestamp())
+    if not MIN_TIMESTAMP <= now <= MAX_TIMESTAMP:
+        raise DataError(f"outside [{MIN_TIMESTAMP}, {MAX_TIMESTAMP}] (1970-01-01 to 2100-01-01)", field="--now", value=text)
+    return now
 
 
 def load_source(args: argparse.Namespace) -> Source:
@@ -155,6 +157,8 @@ def make_engine(args: argparse.Namespace, *, members: Callable[[Source], object]
 def check_member(source: Source, user: str) -> str:
     """A member id the data knows (a typo would otherwise get a cold-start page silently)."""
     users = source.interactions.users
+    if not len(users):
+        raise DataError("unknown member: no events were loaded, so the data knows no member", field="user", value=user)
     if user not in users:
         sample = ", ".join(users.ids[:3].tolist())
         raise DataError(f"unknown member (the data has {len(users):,} members, e.g. {sample})", field="user", value=user)
