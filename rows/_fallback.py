@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,7 +10,6 @@ from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._time import DAY
 
 from ._context import (
-    catalog_cached,
     decay,
     has_titles,
     popularity,
@@ -64,9 +61,8 @@ class NewReleases:
         return [CandidateRow("new_releases", "new_releases", cfg.title, items, scores, evidence, cfg.weight, reasons)]
 
 
-@functools.lru_cache(maxsize=4096)
 def _new_since(days: int) -> str:
-    """The reason of a title new for ``days`` whole days (one string per day count, made once)."""
+    """The reason of a title new for ``days`` whole days."""
     return "New today" if days == 0 else f"New {days} day{'s' if days > 1 else ''} ago"
 
 
@@ -74,26 +70,17 @@ def _new_titles(ctx: RankContext, base: np.ndarray, window: float, half_life: fl
     """The titles of ``base`` new within ``window`` seconds before ``ctx.now``: (titles, their
     latest date, its age, decay(age, half_life)), in the catalog's order by latest date."""
     cat, now = ctx.catalog, ctx.now
-    # displayable titles whose latest date (added or released) is within the window: a cached sort of the catalog
-    order, latest = catalog_cached(cat, "by_latest_date", lambda: _by_latest_date(cat))
-    cand = order[np.searchsorted(latest, now - window, side="left") :]
+    # displayable titles whose latest date (added or released) is within the window, in date order
+    shown = np.flatnonzero(cat.displayable())
+    latest = np.maximum(cat.added, cat.released)[shown]
+    recent = latest >= now - window
+    cand = shown[recent][np.argsort(latest[recent], kind="stable")]
     released = cat.released[cand]
     fresh = np.maximum(cat.added[cand], np.where((released > 0) & (released <= now), released, 0))
     age = now - fresh
     keep = base[cand] & (fresh > 0) & (age < window)
     cand, fresh, age = cand[keep], fresh[keep], age[keep]
     return cand, fresh, age, decay(age, half_life)
-
-
-def _by_latest_date(cat) -> tuple[np.ndarray, np.ndarray]:
-    """Displayable titles by their latest date (added or released), and those dates (read-only)."""
-    shown = np.flatnonzero(cat.displayable())
-    latest = np.maximum(cat.added, cat.released)[shown]
-    order = np.argsort(latest, kind="stable")
-    out = shown[order], latest[order]
-    for arr in out:
-        arr.setflags(write=False)
-    return out
 
 
 class PopularConfig(BaseModel):
