@@ -27,7 +27,6 @@ __all__ = [
     "liking",
     "make_context",
     "next_episode",
-    "pool",
     "popularity",
     "ranked_pool",
     "series_episodes",
@@ -107,17 +106,6 @@ def shared_context(catalog: Catalog, model: Any, now: int, profile: Profile, *, 
         for k in [k for k in _SHARED if k[:2] in pairs[SHARED_MODELS:]]:
             del _SHARED[k]
     return hit
-
-
-def pool(ctx: RankContext, key: Hashable, condition: Callable[[], np.ndarray], mask: np.ndarray) -> np.ndarray:
-    """int64 ``np.flatnonzero(mask & condition())`` for a ``mask`` within ``ctx.eligible`` and a
-    ``condition`` that does not depend on the member: the titles of the shared base meeting it are
-    found once per shared context (``key``), then narrowed to ``mask``."""
-    if ctx.shared is None:
-        return np.flatnonzero(mask & condition())
-    base = ctx.shared.base
-    found = ctx.shared.cached(("pool", key), lambda: frozen(np.flatnonzero(base & condition())))
-    return found[mask[found]]
 
 
 def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._arrays import argtopk, frozen
+from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._time import DAY
 
@@ -44,13 +44,7 @@ class NewReleases:
             return []
         base = ctx.unseen if cfg.exclude_seen else ctx.eligible
         window = cfg.window_days * DAY
-        if ctx.shared is None:
-            cand, fresh, age, fading = _new_titles(ctx, base, window, cfg.half_life_days * DAY)
-        else:  # the new titles of the shared base, once per shared context
-            shared = ctx.shared.base
-            new = ctx.shared.cached(("new_releases", window, cfg.half_life_days), lambda: tuple(map(frozen, _new_titles(ctx, shared, window, cfg.half_life_days * DAY))))
-            keep = base[new[0]]
-            cand, fresh, age, fading = (a[keep] for a in new)
+        cand, fresh, age, fading = _new_titles(ctx, base, window, cfg.half_life_days * DAY)
         if cand.size == 0:
             return []
         score = (fading * (1.0 + cfg.gamma * ctx.affinity[cand])).astype(np.float32)
@@ -68,13 +62,10 @@ def _new_since(days: int) -> str:
 
 def _new_titles(ctx: RankContext, base: np.ndarray, window: float, half_life: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The titles of ``base`` new within ``window`` seconds before ``ctx.now``: (titles, their
-    latest date, its age, decay(age, half_life)), in the catalog's order by latest date."""
+    latest date, its age, decay(age, half_life)), ascending."""
     cat, now = ctx.catalog, ctx.now
-    # displayable titles whose latest date (added or released) is within the window, in date order
-    shown = np.flatnonzero(cat.displayable())
-    latest = np.maximum(cat.added, cat.released)[shown]
-    recent = latest >= now - window
-    cand = shown[recent][np.argsort(latest[recent], kind="stable")]
+    # displayable titles whose latest date (added or released) is within the window
+    cand = np.flatnonzero(cat.displayable() & (np.maximum(cat.added, cat.released) >= now - window))
     released = cat.released[cand]
     fresh = np.maximum(cat.added[cand], np.where((released > 0) & (released <= now), released, 0))
     age = now - fresh
