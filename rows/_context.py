@@ -206,8 +206,6 @@ def liking(ctx: RankContext, *, rating_max: float, undated_recency: float, half_
 
 
 def _recency(now: int, last: np.ndarray, undated: np.ndarray, undated_recency: float, half_life: float) -> np.ndarray:
-    if not undated.any():  # every title was played (one never played is undated): the same decay, of them all
-        return decay(now - last, half_life)
     played = last != _NEVER
     rec = np.zeros(last.size)
     rec[played] = decay(now - last[played], half_life)
