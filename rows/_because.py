@@ -46,7 +46,8 @@ class BecauseYouWatched:
         if not ok.any():
             return []
         items, like, rec, weight = items[ok], like[ok], rec[ok], weight[ok]
-        order = np.lexsort((items, -weight))[: cfg.max_anchors]
+        by_title = items.argsort()  # (distinct titles) so that ties go to the lower title
+        order = by_title[argtopk(weight[by_title], cfg.max_anchors)]
         anchors = items[order]
         # work on the unseen eligible titles only; boost >= 1, so a candidate (sim > 0) is a value > 0
         cand = unseen_items(ctx)

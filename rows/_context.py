@@ -27,7 +27,6 @@ __all__ = [
     "liking",
     "make_context",
     "next_episode",
-    "pool",
     "popularity",
     "ranked_pool",
     "series_episodes",
@@ -109,17 +108,6 @@ def shared_context(catalog: Catalog, model: Any, now: int, profile: Profile, *, 
     return hit
 
 
-def pool(ctx: RankContext, key: Hashable, condition: Callable[[], np.ndarray], mask: np.ndarray) -> np.ndarray:
-    """int64 ``np.flatnonzero(mask & condition())`` for a ``mask`` within ``ctx.eligible`` and a
-    ``condition`` that does not depend on the member: the titles of the shared base meeting it are
-    found once per shared context (``key``), then narrowed to ``mask``."""
-    if ctx.shared is None:
-        return np.flatnonzero(mask & condition())
-    base = ctx.shared.base
-    found = ctx.shared.cached(("pool", key), lambda: frozen(np.flatnonzero(base & condition())))
-    return found[mask[found]]
-
-
 def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """int64 titles of ``mask & (values > 0)`` ordered by ``values`` descending, ties to the lower
     title (the order of ``top_k``); ``mask`` within ``ctx.eligible`` and ``values`` (identified by
@@ -135,21 +123,20 @@ def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.nd
 
 
 def static_eligible(catalog: Catalog, profile: Profile) -> np.ndarray:
-    """The part of eligibility that depends on the profile only (displayable, maturity, region); read-only, cached per catalog."""
-    maturity, region = profile.maturity, profile.region
-    return catalog_cached(catalog, ("eligible", maturity, region), lambda: frozen(catalog.displayable() & (catalog.maturity <= maturity) & available(catalog, region)))
+    """The part of eligibility that depends on the profile only (displayable, maturity, region)."""
+    return catalog.displayable() & (catalog.maturity <= profile.maturity) & available(catalog, profile.region)
 
 
-def available(catalog: Catalog, region: str | None) -> np.ndarray:
-    """Titles available in ``region``: unrestricted ones, and those licensed there (read-only, cached)."""
-    def compute() -> np.ndarray:
-        if region is None or not catalog.region_names:
-            return frozen(np.ones(catalog.n, dtype=bool))
-        if region in catalog.region_names:
-            return frozen(catalog.available_in(region))
-        return frozen(~catalog.regions.any(axis=1))
-
-    return catalog_cached(catalog, ("available", region), compute)
+def available(catalog: Catalog, region: str | None, items: np.ndarray | None = None) -> np.ndarray:
+    """Whether each title (each of ``items``; default: the catalog's) is available in ``region``:
+    the unrestricted titles, and those licensed there."""
+    regions = catalog.regions if items is None else catalog.regions[items]
+    if region is None or not catalog.region_names:
+        return np.ones(len(regions), dtype=bool)
+    out = ~regions.any(axis=1)
+    if region in catalog.region_names:
+        out |= regions[:, catalog.region_names.index(region)]
+    return out
 
 
 def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -219,8 +206,6 @@ def liking(ctx: RankContext, *, rating_max: float, undated_recency: float, half_
 
 
 def _recency(now: int, last: np.ndarray, undated: np.ndarray, undated_recency: float, half_life: float) -> np.ndarray:
-    if not undated.any():  # every title was played (one never played is undated): the same decay, of them all
-        return decay(now - last, half_life)
     played = last != _NEVER
     rec = np.zeros(last.size)
     rec[played] = decay(now - last[played], half_life)
@@ -261,8 +246,8 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
 
 
 def series_episodes(catalog: Catalog) -> np.ndarray:
-    """bool (n,): the episodes of a series (read-only, cached per catalog)."""
-    return catalog_cached(catalog, "series_episodes", lambda: frozen((catalog.kind == EPISODE) & (catalog.series >= 0)))
+    """bool (n,): the episodes of a series."""
+    return (catalog.kind == EPISODE) & (catalog.series >= 0)
 
 
 def next_episode(catalog: Catalog) -> np.ndarray:

@@ -131,4 +131,4 @@ def _skip_finished(ctx: RankContext, target: np.ndarray, follow: np.ndarray) -> 
 def _episode_available(ctx: RankContext, episodes: np.ndarray) -> np.ndarray:
     """An episode can be offered once it joined the service and is available in the member's region."""
     cat = ctx.catalog
-    return (cat.added[episodes] <= ctx.now) & available(cat, ctx.user.profile.region)[episodes]
+    return (cat.added[episodes] <= ctx.now) & available(cat, ctx.user.profile.region, episodes)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._arrays import argtopk, frozen
+from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._time import DAY
 
 from ._context import (
-    catalog_cached,
     decay,
     has_titles,
     popularity,
@@ -47,13 +44,7 @@ class NewReleases:
             return []
         base = ctx.unseen if cfg.exclude_seen else ctx.eligible
         window = cfg.window_days * DAY
-        if ctx.shared is None:
-            cand, fresh, age, fading = _new_titles(ctx, base, window, cfg.half_life_days * DAY)
-        else:  # the new titles of the shared base, once per shared context
-            shared = ctx.shared.base
-            new = ctx.shared.cached(("new_releases", window, cfg.half_life_days), lambda: tuple(map(frozen, _new_titles(ctx, shared, window, cfg.half_life_days * DAY))))
-            keep = base[new[0]]
-            cand, fresh, age, fading = (a[keep] for a in new)
+        cand, fresh, age, fading = _new_titles(ctx, base, window, cfg.half_life_days * DAY)
         if cand.size == 0:
             return []
         score = (fading * (1.0 + cfg.gamma * ctx.affinity[cand])).astype(np.float32)
@@ -64,36 +55,23 @@ class NewReleases:
         return [CandidateRow("new_releases", "new_releases", cfg.title, items, scores, evidence, cfg.weight, reasons)]
 
 
-@functools.lru_cache(maxsize=4096)
 def _new_since(days: int) -> str:
-    """The reason of a title new for ``days`` whole days (one string per day count, made once)."""
+    """The reason of a title new for ``days`` whole days."""
     return "New today" if days == 0 else f"New {days} day{'s' if days > 1 else ''} ago"
 
 
 def _new_titles(ctx: RankContext, base: np.ndarray, window: float, half_life: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The titles of ``base`` new within ``window`` seconds before ``ctx.now``: (titles, their
-    latest date, its age, decay(age, half_life)), in the catalog's order by latest date."""
+    latest date, its age, decay(age, half_life)), ascending."""
     cat, now = ctx.catalog, ctx.now
-    # displayable titles whose latest date (added or released) is within the window: a cached sort of the catalog
-    order, latest = catalog_cached(cat, "by_latest_date", lambda: _by_latest_date(cat))
-    cand = order[np.searchsorted(latest, now - window, side="left") :]
+    # displayable titles whose latest date (added or released) is within the window
+    cand = np.flatnonzero(cat.displayable() & (np.maximum(cat.added, cat.released) >= now - window))
     released = cat.released[cand]
     fresh = np.maximum(cat.added[cand], np.where((released > 0) & (released <= now), released, 0))
     age = now - fresh
     keep = base[cand] & (fresh > 0) & (age < window)
     cand, fresh, age = cand[keep], fresh[keep], age[keep]
     return cand, fresh, age, decay(age, half_life)
-
-
-def _by_latest_date(cat) -> tuple[np.ndarray, np.ndarray]:
-    """Displayable titles by their latest date (added or released), and those dates (read-only)."""
-    shown = np.flatnonzero(cat.displayable())
-    latest = np.maximum(cat.added, cat.released)[shown]
-    order = np.argsort(latest, kind="stable")
-    out = shown[order], latest[order]
-    for arr in out:
-        arr.setflags(write=False)
-    return out
 
 
 class PopularConfig(BaseModel):

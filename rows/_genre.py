@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._arrays import argtopk, frozen
+from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._catalog import Catalog
 from pagegen.core._time import DAY
 
-from ._context import catalog_cached, has_titles, liking, static_eligible
+from ._context import catalog_cached, has_titles, liking
 from ._slices import SliceIndex, build_slices
 
 __all__ = ["GenreRows", "GenreRowsConfig"]
@@ -70,7 +70,7 @@ class GenreRows:
         if idx.n_slices == 0 or not has_titles(ctx, cfg.exclude_seen):
             return []
         aff = self.affinity(ctx, idx)
-        coarse, weights, fine = catalog_cached(ctx.catalog, ("genre_weights", self.index_key, cfg.fine_weight), lambda: (frozen(~idx.fine), frozen(np.where(idx.fine, cfg.fine_weight, 1.0)), idx.fine.tolist()))
+        coarse, weights, fine = ~idx.fine, np.where(idx.fine, cfg.fine_weight, 1.0), idx.fine.tolist()
         genre_best = float(aff[coarse].max()) if coarse.any() else float(aff.max())
         rel = aff / genre_best if genre_best > 0 else np.zeros_like(aff)
         offered = self.available(ctx, idx, mask) >= cfg.min_eligible
@@ -100,21 +100,8 @@ class GenreRows:
         return rows
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
-        """float64 (n_slices,): how many titles of each slice are in ``mask`` (within ``ctx.eligible``).
-
-        The count over the shared context's base (or else the profile's statically eligible
-        titles) is cached; a request only corrects it for the (few) titles where ``mask`` differs from that."""
-        if ctx.shared is not None:
-            shared = ctx.shared.base
-            counts = ctx.shared.cached(("slice_counts", self.index_key), lambda: frozen(idx.members @ shared.astype(np.float64)))
-            out = np.greater(shared, mask).nonzero()[0]  # shared & ~mask in one pass; mask lies within the base: -1 for each title it lacks
-            return counts - _slice_mass(idx, out)
-        profile = ctx.user.profile
-        static = static_eligible(ctx.catalog, profile)
-        key = ("slice_counts", self.index_key, profile.maturity, profile.region)
-        base = catalog_cached(ctx.catalog, key, lambda: idx.members @ static.astype(np.float64))
-        differ = np.flatnonzero(static != mask)  # +1 for a title only the mask has, -1 for one it lacks
-        return base + _slice_mass(idx, differ, np.where(mask[differ], 1.0, -1.0))
+        """float64 (n_slices,): how many titles of each slice are in ``mask``."""
+        return idx.members @ mask.astype(np.float64)
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
         """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice."""

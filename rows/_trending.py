@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 
-from ._context import has_titles, pool
+from ._context import has_titles
 
 __all__ = ["Trending", "TrendingConfig"]
 
@@ -37,7 +37,7 @@ class Trending:
             return []
         base = ctx.unseen if cfg.exclude_seen else ctx.eligible
         trend = ctx.trending
-        cand = pool(ctx, ("trending", cfg.min_trend), lambda: trend > cfg.min_trend, base)
+        cand = np.flatnonzero(base & (trend > cfg.min_trend))
         if cand.size == 0:
             return []
         score = trend[cand] * (1.0 + cfg.alpha * ctx.affinity[cand])

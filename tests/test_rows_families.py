@@ -136,7 +136,12 @@ def test_new_releases_by_freshness():
     assert ids(row) == ["m3", "m6", "m7", "s1"]
     assert row.scores.tolist() == pytest.approx([0.5**0.1, 0.5**0.2, 0.5**1.0, 0.5**5.0], rel=1e-6)
     assert row.reasons == ("New 1 day ago", "New 2 days ago", "New 10 days ago", "New 50 days ago")
-    assert [_new_since(d) for d in (0, 1, 2, 0)] == ["New today", "New 1 day ago", "New 2 days ago", "New today"]  # (made once per day count)
+    assert [_new_since(d) for d in (0, 1, 2, 0)] == ["New today", "New 1 day ago", "New 2 days ago", "New today"]
+
+
+def test_new_releases_of_one_score_go_by_title():
+    (row,) = NewReleases(NewReleasesConfig(window_days=400, gamma=0.0, half_life_days=10))(ctx_for(member(), FixedModel(len(IDS))))
+    assert ids(row)[-2:] == ["m4", "m5"] and row.scores[-1] == row.scores[-2]  # both added 300 days ago
 
 
 def test_popular_falls_back_to_all_time():

@@ -189,15 +189,8 @@ class SimilarityMixin:
         content = query.sum(axis=0) @ t.content_dense if t.content_dense is not None else t.content @ query.sum(axis=0)
         # the self-similarity of each title is 0: take its own content term back out
         np.subtract.at(content, t.pos(items), np.einsum("ij,ij->i", query, query))
-        out = self._collab_sum_tiles(items)
-        if out.dtype != np.float32 or content.dtype != np.float32:
-            out = (1.0 - c) * out + c * content
-            return (out / len(items)).astype(np.float32)
-        out *= 1.0 - c  # both fresh float32 arrays: the same operations, in place
-        content *= c
-        out += content
-        out /= len(items)
-        return out
+        out = (1.0 - c) * self._collab_sum_tiles(items) + c * content
+        return (out / len(items)).astype(np.float32, copy=False)
 
     def neighbors(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` titles most similar to ``item`` (never itself): int32 titles, float32 similarity, descending."""

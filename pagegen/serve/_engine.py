@@ -17,7 +17,7 @@ from pagegen.core._page import Page
 from pagegen.core._userstate import Profile, UserState, as_now
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
-from pagegen.page._assemble import assemble, assemble_json
+from pagegen.page._assemble import assemble
 from pagegen.page._objective import SelectContext
 from pagegen.page._registry import SELECTORS
 from pagegen.page._select import Selector
@@ -164,18 +164,8 @@ class Engine:
         selector: str | Selector | None = None,
         seed: int | None = None,
     ) -> list[bytes]:
-        """The JSON of the pages ``build_many`` returns (each ``page.to_json()``, the same bytes),
-        without making the Page objects: what a batch job writes."""
-        out = []
-        for user in users:
-            state, rows, selection, _, name, member_seed = self._select(user, now, device, selector, seed)
-            if self.debug:  # the check reads the Page
-                page = assemble(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=member_seed)
-                self._check(page, state)
-                out.append(page.to_json())
-            else:
-                out.append(assemble_json(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=member_seed))
-        return out
+        """The JSON of the pages ``build_many`` returns (each ``page.to_json()``): what a batch job writes."""
+        return [page.to_json() for page in self.build_many(users, now=now, device=device, selector=selector, seed=seed)]
 
     def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None) -> tuple:
         """One request up to its selection: (state, candidate rows, selection, ranker failures, selector name, seed)."""
