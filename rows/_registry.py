@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 
 from pagegen.core._candidates import CandidateRow, RankContext, Ranker, rows_problems
 
@@ -83,29 +84,26 @@ def _shape_problems(row: CandidateRow) -> list[str]:
     """What the page could not carry: text fields that are not strings, evidence that is not JSON
     (a set, an object, a non-string key) or holds a non-finite number (JSON would turn it into null)."""
     out = [f"row {row.key!r}: field {name!r} = {getattr(row, name)!r}: expected a string" for name in ("kind", "key", "title") if not isinstance(getattr(row, name), str)]
-    bad = _not_json(row.evidence, "evidence")
-    if bad:
-        out.append(f"row {row.key!r}: {bad}")
+    try:
+        dumped = orjson.dumps(row.evidence, option=orjson.OPT_SERIALIZE_NUMPY)
+    except orjson.JSONEncodeError as err:
+        return [*out, f"row {row.key!r}: evidence is not JSON ({err})"]
+    if b"null" in dumped:  # a None, or a NaN or infinity that the dump turned into null: find which
+        bad = _non_finite(row.evidence, "evidence")
+        if bad:
+            out.append(f"row {row.key!r}: {bad} is not a finite number")
     return out
 
 
-def _not_json(value: object, where: str) -> str | None:
-    """Why ``value`` is not plain JSON (dicts with string keys, lists, strings, finite numbers, booleans, null), or None."""
-    if value is None or isinstance(value, str | bool | int | np.bool_ | np.integer):
-        return None
+def _non_finite(value: object, where: str) -> str | None:
+    """Where ``value`` (JSON-able) holds a NaN or an infinity, or None."""
     if isinstance(value, float | np.floating):
-        return None if math.isfinite(value) else f"{where} = {value}: not a finite number"
+        return None if math.isfinite(value) else f"{where} = {value}"
     if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"{where} has the key {key!r}: keys must be strings"
-            bad = _not_json(item, f"{where}.{key}")
-            if bad:
-                return bad
-        return None
-    if isinstance(value, list | tuple):
-        return next((bad for i, item in enumerate(value) if (bad := _not_json(item, f"{where}[{i}]"))), None)
-    return f"{where} holds a {type(value).__name__}, which JSON cannot carry"
+        return next((bad for key, item in value.items() if (bad := _non_finite(item, f"{where}.{key}"))), None)
+    if isinstance(value, list | tuple | np.ndarray):
+        return next((bad for i, item in enumerate(value) if (bad := _non_finite(item, f"{where}[{i}]"))), None)
+    return None
 
 
 def _name(ranker: object) -> str:

@@ -35,11 +35,11 @@ def good(ctx):
 
 
 FAULTS = [
-    ({"evidence": {"x": {1, 2}}}, "holds a set"),
-    ({"evidence": {"x": object()}}, "holds a object"),
-    ({"evidence": {(1, 2): 3}}, "keys must be strings"),
-    ({"evidence": {"x": [1.0, float("nan")]}}, "evidence.x[1] = nan: not a finite number"),
-    ({"evidence": {"x": {"y": float("inf")}}}, "evidence.x.y = inf"),
+    ({"evidence": {"x": {1, 2}}}, "evidence is not JSON (Type is not JSON serializable: set)"),
+    ({"evidence": {"x": object()}}, "evidence is not JSON (Type is not JSON serializable: object)"),
+    ({"evidence": {(1, 2): 3}}, "evidence is not JSON (Dict key must be str)"),
+    ({"evidence": {"x": [1.0, float("nan")], "y": None}}, "evidence.x[1] = nan is not a finite number"),
+    ({"evidence": {"x": {"y": float("inf")}}}, "evidence.x.y = inf is not a finite number"),
     ({"title": 7}, "field 'title' = 7: expected a string"),
 ]
 
