@@ -322,12 +322,17 @@ class EligibleTitles:
         return mask
 
     def entries(self, loop: Loop) -> np.ndarray | None:
-        if self not in loop.memo:  # the request's eligible titles (the member's, usually the policy's too) and the policy's
-            c = loop.candidates
-            pad = padded(loop)
-            ok = np.append(c.eligible, False).take(pad)
-            ok[ok] = self.allowed(c.catalog, pad[ok])
-            loop.memo[self] = None if np.array_equal(ok, c.M >= 0) else ok
+        """The entries whose titles the policy allows (``M`` holds the request's eligible titles already: the
+        member's, as ``candidates.eligible``); None when the policy restricts nothing or allows them all."""
+        if self not in loop.memo:
+            ok = None
+            if self.max_maturity is not None or self.exclude_genres:
+                M = loop.candidates.M
+                valid = M >= 0
+                ok = valid.copy()
+                ok[valid] = self.allowed(loop.candidates.catalog, M[valid])
+                ok = None if np.array_equal(ok, valid) else ok
+            loop.memo[self] = ok
         return loop.memo[self]
 
     def rows(self, loop: Loop) -> None:

@@ -184,3 +184,16 @@ class _Forgetful:
 def test_the_contract_bites_on_a_rule_whose_mask_forgets_it():
     with pytest.raises(AssertionError, match="one_chart_row: a page built by stage_wise under a policy holding the rule breaks it"):
         check_constraint(lambda policy: _Forgetful(_one_chart_row(policy)), builders=("stage_wise",), max_examples=100)
+
+
+@pytest.mark.parametrize("selector", [*GREEDY, "exact"])
+def test_the_policy_eligibility_holds_when_the_request_lets_every_title_in(selector):
+    """The eligibility constraint keeps the policy's excluded genres off the page even when the request's
+    eligible titles (``ctx.eligible``) do not leave them out."""
+    catalog = Catalog.build([f"t{i}" for i in range(8)], [f"T{i}" for i in range(8)], [["Horror"] if i % 2 else ["Comedy"] for i in range(8)])
+    user = UserState.cold(NOW, user="m")
+    rows = [CandidateRow("top_picks", "tp", "Top Picks", np.arange(8), np.linspace(1.0, 0.3, 8), score=1.0)]
+    policy = Policy(n_rows=2, row_length=4, min_titles=2, windows={"web": {"rows": 1, "columns": 4}}, pins=[], genre_cap=None, eligibility={"exclude_genres": ["Horror"]})
+    page = _build(rows, policy, catalog, user, selector)
+    assert [slot.id for slot in page.rows[0].slots] == ["t0", "t2", "t4", "t6"], selector
+    assert check(page, policy, user, catalog) == [], selector
