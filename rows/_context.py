@@ -149,7 +149,6 @@ def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) 
         return value
 
 
-
 def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` best titles among ``mask``: (int32 items, float32 values), best first, ties to the
     lower title (``argtopk``)."""

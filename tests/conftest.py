@@ -16,7 +16,6 @@ ML_SMALL = Path(os.environ.get("PAGEGEN_DATA", REPO.parent / "shared" / "data"))
 REQUIRE_DATA = os.environ.get("PAGEGEN_REQUIRE_DATA") == "1"
 
 
-
 def _materialize_ml_tiny() -> Path:
     """The hand-made MovieLens-format fixture as a folder of ``*.csv`` files.
 

@@ -33,7 +33,6 @@ ROW_KINDS: tuple[str, ...] = (
 )
 
 
-
 def _repeats(items: np.ndarray) -> bool:
     """Whether a title appears twice."""
     return len(set(items.tolist())) != items.size

@@ -21,7 +21,6 @@ ITEM_KINDS: tuple[str, ...] = ("movie", "series", "episode")
 MATURITY_LEVELS: tuple[str, ...] = ("all", "7+", "13+", "16+", "18+")
 
 
-
 @dataclass(frozen=True, eq=False, repr=False)
 class Catalog:
     """Column-oriented item table; row ``i`` of every column describes title ``i``.

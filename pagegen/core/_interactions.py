@@ -19,7 +19,6 @@ EVENT_KINDS: tuple[str, ...] = ("play", "rating", "impression", "click")
 PLAY, RATING, IMPRESSION, CLICK = range(4)
 
 
-
 @dataclass(frozen=True, eq=False, repr=False)
 class Interactions:
     """Event log over ``users`` x catalog items. All columns have one entry per event.

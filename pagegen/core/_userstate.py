@@ -55,7 +55,6 @@ class Profile(BaseModel):
         return MATURITY_LEVELS[self.maturity]
 
 
-
 @dataclass(frozen=True, eq=False)
 class UserState:
     """A member's history as of ``now``; only events strictly before ``now`` count.

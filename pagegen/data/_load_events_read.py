@@ -161,7 +161,6 @@ def _typed(rows: list[dict], lines: list[int], problems: Problems, *, json: bool
     return {"user": user, "item": item, "kind": kind, "timestamp": ts, "value": value, "has_value": has_value}
 
 
-
 def narrow(strings: np.ndarray) -> np.ndarray | None:
     """An object array of str as one numpy str array when that takes at most about twice the
     characters the strings hold; None when some strings are much longer than the rest."""

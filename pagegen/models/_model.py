@@ -46,7 +46,6 @@ from ._validate import validate_model
 __all__ = ["Model"]
 
 
-
 class Model(SimilarityMixin, PersonalMixin):
     """What ``fit`` learned. Immutable: ``update`` returns a new Model.
 

@@ -233,7 +233,6 @@ def _entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.arange(int(lens.sum())) + (start - lens.cumsum() + lens).repeat(lens), lens
 
 
-
 def _read_only(arr: np.ndarray) -> np.ndarray:
     arr.setflags(write=False)
     return arr

@@ -26,8 +26,6 @@ __all__ = ["CountIndex", "SPAN", "first_per_day", "fold_items", "item_starts", "
 SPAN = np.int64(1 << 40)
 
 
-
-
 def fold_items(series: np.ndarray) -> np.ndarray:
     """int32 ``(n,)``: the title a play of each item counts for (an episode's series, else itself)."""
     series = np.asarray(series, np.int64)
