@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pagegen.core._arrays import argtopk
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError, PagegenError
 from pagegen.core._interactions import Interactions
@@ -119,9 +120,7 @@ def wrap_list(scores: np.ndarray, eligible: np.ndarray, lengths: Sequence[int]) 
     """The baseline page: the eligible titles by descending score, row-major into rows of ``lengths``."""
     total = int(sum(lengths))
     cand = np.flatnonzero(eligible)
-    if total < cand.size:
-        cand = cand[np.argpartition(-scores[cand], total - 1)[:total]] if total else cand[:0]
-    ranked = cand[np.lexsort((cand, -scores[cand]))][:total]
+    ranked = cand[argtopk(scores[cand], total)]  # ties to the lower title
     grid = np.full((len(lengths), max(lengths, default=0)), -1, dtype=np.int32)
     start = 0
     for r, length in enumerate(lengths):
