@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError
@@ -136,7 +137,23 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
 
     ``profiles`` (one per member index, optional) gives per-region popularity.
     ``progress``: draw a progress bar on stderr (None: only on a terminal).
+
+    Reproducible: the BLAS runs on one thread while fitting (a multi-threaded BLAS splits its
+    sums differently for another thread count), so the same data, configuration and seed give
+    the same arrays bit for bit; ``meta["blas"]`` records the BLAS libraries used.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        arrays, meta = _fit(catalog, interactions, config, progress, profiles)
+        meta["blas"] = _blas_used()
+    return Model(arrays, meta)
+
+
+def _blas_used() -> list[dict]:
+    """The BLAS libraries loaded (API, implementation, version, threads), for the manifest."""
+    return sorted(({k: str(lib.get(k)) for k in ("internal_api", "version", "num_threads")} for lib in threadpool_info() if lib.get("user_api") == "blas"), key=lambda d: sorted(d.items()))
+
+
+def _fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None, progress: bool | None, profiles: Sequence[Profile] | None) -> tuple[dict, dict]:
     config = config or FitConfig()
     if interactions.n_items != catalog.n:
         raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="n_items", value=interactions.n_items)
@@ -160,7 +177,7 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
     arrays, meta = _components(catalog, interactions, config, rng, bar, warm)
     blend = {"blend_weights": weights, "blend_mean": mean, "blend_scale": scale}
     bar.close()
-    return Model({**arrays, **pop, **blend}, {**base_meta, **meta, "blend_bias": bias})
+    return {**arrays, **pop, **blend}, {**base_meta, **meta, "blend_bias": bias}
 
 
 def _neutral_blend() -> dict:
