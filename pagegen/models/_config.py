@@ -10,7 +10,7 @@ from pagegen.core._time import DAY
 __all__ = ["FORMAT_VERSION", "FitConfig"]
 
 #: Version of the Model's array layout; ``load`` refuses files of another version.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class FitConfig(BaseModel):
@@ -39,6 +39,11 @@ class FitConfig(BaseModel):
     rating_iterations: int = Field(15, ge=1, le=100, description="Biased MF alternations.")
     blend_rating_iterations: int = Field(5, ge=1, le=100, description="Biased MF alternations of the blend's fit (the models without the held-out plays, which only give the blend its rating feature).")
     refit_iterations: int = Field(4, ge=1, le=100, description="ALS alternations of the final fit, warm-started from the blend's fit (the same data without the held-out plays).")
+    recency_tau: float = Field(5.0, gt=0, le=1000, description="Recency-weighted item-item scorer: the member's k-th most recent title weighs exp(-k / recency_tau).")
+    next_window: int = Field(10, ge=1, le=100, description="Next-play transitions: a play counts for each of the member's next next_window plays.")
+    next_decay: float = Field(0.8, gt=0, le=1, description="Next-play transitions: the pair at distance d counts next_decay ** (d - 1).")
+    next_neighbors: int = Field(200, ge=1, le=10000, description="Next-play transitions: the largest entries kept per title.")
+    next_tau: float = Field(3.0, gt=0, le=1000, description="Next-play transitions: the member's k-th most recent title weighs exp(-k / next_tau).")
     trend_short: int = Field(7 * DAY, gt=0, description="Trending: the recent window (seconds).")
     trend_long: int = Field(56 * DAY, gt=0, description="Trending: the baseline window before now (seconds), longer than trend_short.")
     recent_plays: int = Field(5, ge=1, le=100, description="How many of the member's last plays the recent-similarity feature looks at.")

@@ -20,6 +20,7 @@ from ._config import FORMAT_VERSION, FitConfig
 from ._ease import content_features, cosine_topk, ease_weights
 from ._model import Model
 from ._popularity import first_per_day, fold_items, play_keys
+from ._sequence import transitions
 
 __all__ = ["FORMAT_VERSION", "FitConfig", "fit"]  # the configuration is re-exported
 
@@ -89,6 +90,10 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
         users, factors[tiles] = implicit_als(sp.csr_array(plays[:, tiles]), config.als_factors, config.als_regularization, config.als_alpha, iterations, rng, init=init)
         warm["als"] = (users, factors[tiles])
         arrays["als_items"] = factors
+    play = interactions.kind == PLAY
+    nxt = transitions(interactions.user[play], fold[interactions.item[play]], n, config.next_window, config.next_decay, config.next_neighbors)
+    arrays.update(next_data=nxt.data, next_indices=nxt.indices.astype(np.int32), next_indptr=nxt.indptr.astype(np.int64))
+    meta["next_shape"] = [n, n]
     bar.step("rating predictor")
     ratings = _rating_matrix(interactions, interactions.n_users, n)
     # the final MF is fitted cold: warm-started from the blend fit's factors it lands on a slightly worse optimum (RMSE 0.900 vs 0.899)
