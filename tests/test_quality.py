@@ -93,6 +93,9 @@ def test_tune_walks_the_grid_one_setting_at_a_time():
     assert calls == [(2.0, 1.0), (5.0, 1.0), (10.0, 1.0), (5.0, 6.0), (5.0, 3.0)]
     assert [t[:2] for t in tuned.trials] == [("recency_tau", 2.0), ("recency_tau", 5.0), ("recency_tau", 10.0), ("next_tau", 1.0), ("next_tau", 6.0), ("next_tau", 3.0)]
     assert tuned.validation == measure(tuned.config)
+    # a setting whose method is not measured keeps its value
+    skipped = tune(FitConfig(next_tau=1.0), measure, (Step("next_tau", (6.0,), "rating MF", "RMSE"),))
+    assert skipped.config.next_tau == 1.0 and skipped.trials == ()
 
 
 @pytest.mark.data

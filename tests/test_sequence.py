@@ -8,8 +8,9 @@ import scipy.sparse as sp
 from test_model import CONFIG, EVENTS, NOW, plays, tiny_catalog
 
 from pagegen.core._userstate import UserState
+from pagegen.models._blend import FEATURES
 from pagegen.models._fit import fit
-from pagegen.models._sequence import CUT, recency_weights, transitions, weighted_rows
+from pagegen.models._sequence import CUT, clock_affinity, clock_buckets, recency_weights, transitions, weighted_rows
 
 
 def test_transitions_hand_computed():
@@ -67,3 +68,28 @@ def test_model_answers_follow_the_order_of_the_history():
     cold = UserState.cold(NOW)
     assert not model.next_play(cold).any() and not model.personal_recent(cold).any()
     assert np.all(np.isfinite(model.score(a)))
+
+
+def test_clock_buckets_and_affinity_hand_computed():
+    # 1970-01-01 (a Thursday) 00:00, 07:00 and 13:00; 1970-01-03 (a Saturday) 19:00
+    hours = np.array([0, 7, 13, 48 + 19]) * 3600
+    quarter, week = clock_buckets(hours)
+    assert quarter.tolist() == [0, 1, 2, 3] and week.tolist() == [4, 4, 4, 5]
+    # title 0 played twice at night, title 1 once each in the morning and the afternoon; title 2 never
+    aff = clock_affinity(np.array([0, 0, 1, 1]), np.array([0, 3600, 7 * 3600, 13 * 3600]), 3)
+    overall = np.log((np.array([2, 1, 1, 0]) + 1) / (4 + 4))
+    np.testing.assert_allclose(aff[0, :4], np.log((np.array([2, 0, 0, 0]) + 1) / (2 + 4)) - overall, rtol=1e-6)
+    np.testing.assert_allclose(aff[1, :4], np.log((np.array([0, 1, 1, 0]) + 1) / (2 + 4)) - overall, rtol=1e-6)
+    assert aff[0, 0] > 0 > aff[1, 0] and np.all(aff[2] == 0)
+
+
+def test_session_feature_fades_with_the_gap_since_the_last_play():
+    model = fit(tiny_catalog(), plays(EVENTS), CONFIG, progress=False)
+    cols = [FEATURES.index(f) for f in ("next", "next_session")]
+    gap = CONFIG.session_gap
+    near = UserState(now=NOW, items=[0], last=[NOW - 1], fraction=[1.0], rated=[], ratings=[])
+    far = UserState(now=NOW, items=[0], last=[NOW - 3 * gap], fraction=[1.0], rated=[], ratings=[])
+    f_near, f_far = model.features(near)[:, cols], model.features(far)[:, cols]
+    np.testing.assert_allclose(f_near[:, 1], f_near[:, 0] * np.exp(-1 / gap), rtol=1e-5)
+    np.testing.assert_allclose(f_far[:, 1], f_far[:, 0] * np.exp(-3.0), rtol=1e-5)
+    assert f_near[:, 0].any()

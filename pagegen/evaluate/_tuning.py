@@ -4,7 +4,8 @@ The validation split is made from the train part by the same rule as the test sp
 eligible member's last ratings held out). ``tune`` walks ``GRID`` in order, one setting at a
 time (coordinate search): for each candidate value it fits on the validation train part with
 the settings chosen so far and that value, measures the method the setting serves, and keeps the
-best value (ties: the earlier, smaller value). Scorer settings come before the blend's, so the
+best value (ties: the earlier, smaller value). A setting whose method the measurement lacks
+(no held-out ratings: no RMSE) keeps its value. Scorer settings come before the blend's, so the
 blend is tuned over tuned features.
 """
 
@@ -38,6 +39,7 @@ GRID: tuple[Step, ...] = (
     Step("als_alpha", (2.0, 5.0, 20.0), "ALS", "NDCG@10"),
     Step("rating_regularization", (10.0, 20.0, 40.0), "rating MF", "RMSE"),
     Step("rating_fold_in_regularization", (2.0, 5.0, 10.0), "rating MF", "RMSE"),
+    Step("blend_without", ((), ("next", "next_session"), ("hour", "weekday"), ("recent_personal",)), "learned blend", "NDCG@10"),
     Step("blend_hard_negatives", (0, 20, 100), "learned blend", "NDCG@10"),
 )
 
@@ -68,6 +70,8 @@ def tune(base: FitConfig, measure: Measure, grid: tuple[Step, ...] = GRID) -> Tu
     config = base
     trials: list[tuple[str, object, float]] = []
     for step in grid:
+        if step.method not in table_of(config):  # (no test ratings: nothing decides the rating settings)
+            continue
         best_value, best_score = getattr(config, step.field), None
         for value in step.values:
             score = table_of(config.model_copy(update={step.field: value}))[step.method][step.metric]

@@ -17,6 +17,10 @@ time-aware features, all computed as of the member's ``now`` for every title at 
               (``exp(-k / recency_tau)`` for the k-th most recent title), divided by its spread
   next        the next-play transitions from the member's last titles (see ``_sequence``),
               divided by its spread
+  next_session  next times exp(-gap / session_gap), gap the time since the member's last play
+              (what comes next matters most within a session)
+  hour        the title's affinity to the quarter of the day of now (UTC; see ``clock_affinity``)
+  weekday     the title's affinity to weekdays or weekends, whichever now is
 
 Training is pointwise learning to rank: positives are the plays a member made after a
 cutoff, negatives are titles sampled for the same member (some from the personal scorer's
@@ -43,6 +47,9 @@ FEATURES: tuple[str, ...] = (
     "fresh",
     "recent_personal",
     "next",
+    "next_session",
+    "hour",
+    "weekday",
 )
 
 

@@ -20,7 +20,7 @@ from ._config import FORMAT_VERSION, FitConfig
 from ._ease import content_features, cosine_topk, ease_weights
 from ._model import Model
 from ._popularity import first_per_day, fold_items, play_keys
-from ._sequence import transitions
+from ._sequence import clock_affinity, transitions
 
 __all__ = ["FORMAT_VERSION", "FitConfig", "fit"]  # the configuration is re-exported
 
@@ -94,6 +94,7 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
     nxt = transitions(interactions.user[play], fold[interactions.item[play]], n, config.next_window, config.next_decay, config.next_neighbors)
     arrays.update(next_data=nxt.data, next_indices=nxt.indices.astype(np.int32), next_indptr=nxt.indptr.astype(np.int64))
     meta["next_shape"] = [n, n]
+    arrays["clock"] = clock_affinity(fold[interactions.item[play]], interactions.timestamp[play], n)
     bar.step("rating predictor")
     ratings = _rating_matrix(interactions, interactions.n_users, n)
     # the final MF is fitted cold: warm-started from the blend fit's factors it lands on a slightly worse optimum (RMSE 0.900 vs 0.899)
@@ -175,6 +176,7 @@ def _fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None,
     arrays, meta = _components(catalog, inner, config, rng, bar, warm, blend=True)
     x, y = _examples(Model({**arrays, **pop, **_neutral_blend()}, {**base_meta, **meta, "blend_bias": 0.0}), inner, examples, config, rng)
     bar.step("blend weights")
+    x[:, [FEATURES.index(name) for name in config.blend_without]] = 0.0  # constant: weight 0
     if len(y) and 0 < y.sum() < len(y):
         weights, bias, mean, scale = fit_logistic(x, y, config.blend_l2)
     else:  # nothing to learn from: the personal scorer plus a little popularity

@@ -152,7 +152,7 @@ class PersonalMixin:
             np.subtract(pred, _mean(pred), out=out[:, 3])
         else:
             out[:, 3] = 0.0
-        self._sequence_features(user, out[:, 4:6])
+        self._sequence_features(user, out[:, 4:9])
         return out
 
     def _genre_match(self, taste: np.ndarray, n_plays: int, out: np.ndarray) -> None:

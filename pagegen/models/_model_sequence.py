@@ -11,7 +11,7 @@ import numpy as np
 
 from pagegen.core._userstate import UserState
 
-from ._sequence import recency_weights, weighted_rows
+from ._sequence import clock_buckets, recency_weights, weighted_rows
 
 __all__ = ["SequenceMixin"]
 
@@ -57,12 +57,22 @@ class SequenceMixin:
         return self._tiles.to_items(self._next_tiles(self._history(user)[0]))
 
     def _sequence_features(self, user: UserState, out: np.ndarray) -> None:
-        """Write the blend's ``recent_personal`` and ``next`` over the tiles into ``out`` (``(T, 2)``),
-        each divided by its spread over the tiles (0 when the member has no history)."""
-        hist = self._history(user)[0]
+        """Write the blend's order-aware and session features over the tiles into ``out``
+        (``(T, 5)``: ``recent_personal``, ``next``, ``next_session``, ``hour``, ``weekday``; see
+        ``_blend``). The scorers are divided by their spread over the tiles; 0 without history."""
+        hist, last, _ = self._history(user)
         for col, values in enumerate((self._recent_personal_tiles(hist), self._next_tiles(hist))):
             spread = float(values.std()) if len(values) else 0.0
             out[:, col] = values / spread if spread > 0 else values
+        gap = float(user.now - last.max()) if len(last) else np.inf
+        np.multiply(out[:, 1], np.float32(np.exp(-gap / float(self._meta["config"]["session_gap"]))), out=out[:, 2])
+        clock = self._derive("clock_tiles", lambda: _read_only(np.ascontiguousarray(self._a["clock"][self._tiles.tiles].T)) if "clock" in self._a else None)
+        if clock is None:
+            out[:, 3:5] = 0.0
+            return
+        quarter, week = clock_buckets(user.now)
+        out[:, 3] = clock[int(quarter)]
+        out[:, 4] = clock[int(week)]
 
 
 def _read_only(arr: np.ndarray) -> np.ndarray:

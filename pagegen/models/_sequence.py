@@ -9,6 +9,9 @@
   where it falls below ``CUT`` of the most recent one's, so a long history costs no more than a
   short one.
 - ``weighted_rows``: the weighted sum of a few rows of a sparse matrix, as a dense vector.
+- ``clock_affinity``: how much more (log ratio) each title is played in a quarter of the day
+  (UTC) and on weekdays or weekends than plays in general are; ``clock_buckets`` gives the two
+  columns of a moment.
 
 Both scorers read a member's titles most recent first (``UserState.items``), folded to tiles.
 """
@@ -18,7 +21,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["CUT", "recency_weights", "transitions", "weighted_rows"]
+from pagegen.core._time import DAY
+
+__all__ = ["CUT", "clock_affinity", "clock_buckets", "recency_weights", "transitions", "weighted_rows"]
 
 #: Relative weight below which older titles are left out of a recency-weighted sum.
 CUT = 1e-4
@@ -50,6 +55,31 @@ def transitions(user: np.ndarray, item: np.ndarray, n: int, window: int, decay: 
     plays = np.bincount(item, minlength=n).astype(np.float64)
     counts = sp.csr_array(counts.multiply(1.0 / (1.0 + plays)[:, None]))
     return _row_topk(counts, neighbors)
+
+
+def clock_buckets(t: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """The quarter of the day (0-3, UTC) and the weekday (4) or weekend (5) column of moments ``t``."""
+    t = np.asarray(t, np.int64)
+    quarter = (t % DAY) // (DAY // 4)
+    weekday = (t // DAY + 3) % 7  # 1970-01-01 was a Thursday: 0 is Monday
+    return quarter, np.where(weekday >= 5, 5, 4)
+
+
+def clock_affinity(item: np.ndarray, timestamp: np.ndarray, n: int) -> np.ndarray:
+    """float32 ``(n, 6)``: ``log((c_ib + 1) / (c_i + B)) - log((C_b + 1) / (C + B))`` for each title
+    ``i`` and bucket ``b`` (4 quarters of the day, then weekday and weekend; ``B`` buckets in the
+    group), from the plays ``item`` at ``timestamp``; 0 for a title never played."""
+    quarter, week = clock_buckets(timestamp)
+    out = np.zeros((n, 6), np.float64)
+    for cols, bucket in ((slice(0, 4), quarter), (slice(4, 6), week - 4)):
+        size = 4 if cols.start == 0 else 2
+        counts = np.zeros((n, size), np.float64)
+        np.add.at(counts, (np.asarray(item, np.int64), bucket), 1.0)
+        total = counts.sum(axis=1, keepdims=True)
+        overall = counts.sum(axis=0, keepdims=True)
+        out[:, cols] = np.log((counts + 1.0) / (total + size)) - np.log((overall + 1.0) / (overall.sum() + size))
+    out[np.bincount(np.asarray(item, np.int64), minlength=n) == 0] = 0.0
+    return out.astype(np.float32)
 
 
 def _row_topk(mat: sp.csr_array, k: int) -> sp.csr_array:
