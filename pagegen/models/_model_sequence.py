@@ -11,6 +11,7 @@ import numpy as np
 
 from pagegen.core._userstate import UserState
 
+from ._model_personal import _std
 from ._sequence import clock_buckets, recency_weights, weighted_rows
 
 __all__ = ["SequenceMixin"]
@@ -62,8 +63,8 @@ class SequenceMixin:
         ``_blend``). The scorers are divided by their spread over the tiles; 0 without history."""
         hist, last, _ = self._history(user)
         for col, values in enumerate((self._recent_personal_tiles(hist), self._next_tiles(hist))):
-            spread = float(values.std()) if len(values) else 0.0
-            out[:, col] = values / spread if spread > 0 else values
+            spread = float(_std(values)) if len(values) else 0.0
+            np.divide(values, spread if spread > 0 else 1.0, out=out[:, col])
         gap = float(user.now - last.max()) if len(last) else np.inf
         np.multiply(out[:, 1], np.float32(np.exp(-gap / float(self._meta["config"]["session_gap"]))), out=out[:, 2])
         clock = self._derive("clock_tiles", lambda: _read_only(np.ascontiguousarray(self._a["clock"][self._tiles.tiles].T)) if "clock" in self._a else None)
