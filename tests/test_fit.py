@@ -109,3 +109,12 @@ def tiny_world():
     from pagegen.data._synthetic import synthetic_world
 
     return synthetic_world("tiny", seed=0)
+
+
+def test_blend_leaves_out_the_features_asked(tiny_world):
+    cfg = FitConfig(blend_without=("next", "hour"))
+    model = fit(tiny_world.catalog, tiny_world.interactions, cfg, progress=False)
+    weights = dict(zip(FEATURES, model.arrays["blend_weights"], strict=True))
+    assert weights["next"] == 0 and weights["hour"] == 0 and weights["personal"] != 0
+    with pytest.raises(ValidationError, match="blend feature"):
+        FitConfig(blend_without=("nope",))

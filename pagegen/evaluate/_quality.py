@@ -23,9 +23,14 @@ import numpy as np
 from pagegen.core._interactions import PLAY, RATING, Interactions
 from pagegen.core._userstate import UserState
 from pagegen.data._load import load_movielens
+from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import FitConfig, fit
+from pagegen.models._popularity import fold_items
 
-__all__ = ["Split", "main", "quality_table", "ranking_metrics", "temporal_split"]
+from ._stats import paired
+from ._tuning import GRID, tune
+
+__all__ = ["Split", "main", "play_split", "quality", "quality_table", "ranking_metrics", "synthetic_quality_table", "temporal_split"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,32 @@ def temporal_split(interactions: Interactions, n_test: int = 5, min_interactions
     return Split(train, test_users.astype(np.int32), items, ratings, last_train[test_users] + 1)
 
 
+def play_split(interactions: Interactions, fold: np.ndarray, n_test: int = 5, min_interactions: int = 10) -> Split:
+    """Hold out each eligible member's last ``n_test`` plays: for worlds whose ratings are not
+    logged with plays (the synthetic world). A member with at least ``min_interactions`` plays
+    loses every event from their first held-out play on; their test titles are the held-out
+    titles folded to tiles (``fold``), less the ones they played before. No test ratings."""
+    play = interactions.kind == PLAY
+    drop = np.zeros(interactions.n, bool)
+    users, items, cutoffs = [], [], []
+    for u in range(interactions.n_users):
+        sl = interactions.span(u)
+        idx = np.arange(sl.start, sl.stop)[play[sl]]
+        if len(idx) < min_interactions:
+            continue
+        first = int(interactions.timestamp[idx[-n_test]])
+        earlier = idx[interactions.timestamp[idx] < first]
+        test = np.setdiff1d(fold[interactions.item[idx[-n_test:]]], fold[interactions.item[earlier]])
+        if len(test) == 0 or len(earlier) == 0:
+            continue
+        drop[sl.start + np.flatnonzero(interactions.timestamp[sl] >= first)] = True
+        users.append(u)
+        items.append(test.astype(np.int32))
+        cutoffs.append(first)
+    empty = tuple(np.zeros(0, np.float32) for _ in users)
+    return Split(interactions.select(~drop), np.asarray(users, np.int32), tuple(items), empty, np.asarray(cutoffs, np.int64))
+
+
 def ranking_metrics(ranked: np.ndarray, relevant: tuple[np.ndarray, ...], k: int) -> tuple[float, float]:
     """Mean NDCG@k (binary relevance) and Recall@k = hits / min(k, |relevant|) over members."""
     ranked = np.asarray(ranked)[:, :k]
@@ -90,67 +121,127 @@ def _top(scores: np.ndarray, seen: np.ndarray, k: int) -> np.ndarray:
     return top[np.argsort(-scores[top], kind="stable")]
 
 
-def quality_table(data_dir: str | Path, config=None) -> dict[str, dict[str, float]]:
-    """Fit on the train part of the split and measure every method; ``{method: {metric: value}}``.
-
-    ``config`` defaults to ``FitConfig(als=True)`` so that ALS is fitted beside EASE.
-    """
-
-    data = load_movielens(data_dir)
-    split = temporal_split(data.interactions)
-    cfg = config or FitConfig(als=True)
-    start = time.perf_counter()
-    model = fit(data.catalog, split.train, cfg, progress=False)
-    fit_seconds = time.perf_counter() - start
+def _measure(catalog, split: Split, states: list[UserState], cfg: FitConfig) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """Fit on ``split.train`` and measure every method on its held-out part: the table and the
+    per-member squared rating errors (``"rating MF"``, ``"bias baseline"``)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    model = fit(catalog, split.train, cfg, progress=False)
+    fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
     methods = {
         "popularity": lambda st: model.popularity(st.now),
         "EASE": model.personal_ease,
         "ALS": model.personal_als,
+        "recency-weighted item-item": model.personal_recent,
+        "next-play transitions": model.next_play,
         "learned blend": model.score,
     }
     ranked = {name: [] for name in methods}
     sq_err, sq_err_bias = [], []
-    for pos, u in enumerate(split.test_users):
-        state = UserState.from_interactions(split.train, split.train.users.id(int(u)), int(split.cutoff[pos]))
+    for pos, state in enumerate(states):
         seen = state.seen_mask(model.n_items)
         for name, scorer in methods.items():
             ranked[name].append(_top(np.asarray(scorer(state), np.float64), seen, 20))
         items = split.test_items[pos]
         truth = split.test_ratings[pos]
-        sq_err.append((model.predict_rating(state, items) - truth) ** 2)
-        sq_err_bias.append((model.predict_rating(state, items, factors=False) - truth) ** 2)
+        if len(truth):
+            sq_err.append((model.predict_rating(state, items) - truth) ** 2)
+            sq_err_bias.append((model.predict_rating(state, items, factors=False) - truth) ** 2)
     table: dict[str, dict[str, float]] = {}
     for name in methods:
         rows = np.stack(ranked[name])
         n10, r10 = ranking_metrics(rows, split.test_items, 10)
         n20, r20 = ranking_metrics(rows, split.test_items, 20)
         table[name] = {"NDCG@10": n10, "Recall@10": r10, "NDCG@20": n20, "Recall@20": r20}
-    table["rating MF"] = {"RMSE": float(np.sqrt(np.concatenate(sq_err).mean()))}
-    table["bias baseline"] = {"RMSE": float(np.sqrt(np.concatenate(sq_err_bias).mean()))}
-    table["_info"] = {"test_users": float(len(split.test_users)), "fit_seconds": fit_seconds}
+    if sq_err:
+        table["rating MF"] = {"RMSE": float(np.sqrt(np.concatenate(sq_err).mean()))}
+        table["bias baseline"] = {"RMSE": float(np.sqrt(np.concatenate(sq_err_bias).mean()))}
+    table["_info"] = {"test_users": float(len(split.test_users)), "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu}
+    errors = {"rating MF": np.array([e.mean() for e in sq_err]), "bias baseline": np.array([e.mean() for e in sq_err_bias])}  # per member
+    return table, errors
+
+
+def _states(split: Split) -> list[UserState]:
+    return [UserState.from_interactions(split.train, split.train.users.id(int(u)), int(split.cutoff[pos])) for pos, u in enumerate(split.test_users)]
+
+
+def quality_table(data_dir: str | Path, config=None, *, tune_settings: bool = True) -> dict[str, dict]:
+    """``quality`` on MovieLens (``data_dir``), split by ``temporal_split``."""
+    data = load_movielens(data_dir)
+    return quality(data.catalog, data.interactions, temporal_split, config, tune_settings=tune_settings)
+
+
+def synthetic_quality_table(size: str = "small", config=None, *, tune_settings: bool = True) -> dict[str, dict]:
+    """``quality`` on the synthetic world of ``size`` (seed 0), split by ``play_split`` (its
+    ratings are not logged with plays)."""
+    world = synthetic_world(size, seed=0)
+    fold = fold_items(world.catalog.series)
+    return quality(world.catalog, world.interactions, lambda it: play_split(it, fold), config, tune_settings=tune_settings)
+
+
+def quality(catalog, interactions: Interactions, split_of, config=None, *, tune_settings: bool = True) -> dict[str, dict]:
+    """Tune on a validation split, then fit on the train part and measure every method on test.
+
+    ``split_of(interactions) -> Split`` is the rule; the validation split is ``split_of(train)``: the same rule applied to the train part,
+    so test ratings never choose a setting (see ``_tuning``). ``config`` (default
+    ``FitConfig(als=True)``, ALS fitted beside EASE) is where the search starts; with
+    ``tune_settings=False`` it is used as is. Returns ``{method: {metric: value}}`` on test, plus
+    ``"_validation"`` (the same table on the validation split, for the chosen settings),
+    ``"_chosen"`` (the tuned settings), ``"_trials"``, ``"_rmse_vs_bias"`` (a paired bootstrap of
+    the per-member squared-error difference, MF minus the bias baseline) and ``"_info"``.
+    """
+    split = split_of(interactions)
+    cfg = config or FitConfig(als=True)
+    table: dict[str, dict] = {}
+    if tune_settings:
+        val = split_of(split.train)
+        val_states = _states(val)
+        tuned = tune(cfg, lambda c: _measure(catalog, val, val_states, c)[0])
+        cfg = tuned.config
+        table["_validation"] = tuned.validation
+        table["_chosen"] = {step.field: getattr(cfg, step.field) for step in GRID}
+        table["_trials"] = {f"{field}={value}": score for field, value, score in tuned.trials}
+    test, errors = _measure(catalog, split, _states(split), cfg)
+    table.update(test)
+    if len(errors["rating MF"]):
+        diff = paired(errors["rating MF"], errors["bias baseline"])
+        table["_rmse_vs_bias"] = {"mse_difference": diff.diff, "low": diff.low, "high": diff.high, "members": float(diff.members)}
     return table
 
 
 def _markdown(table: dict[str, dict[str, float]]) -> str:
     cols = ["NDCG@10", "Recall@10", "NDCG@20", "Recall@20", "RMSE"]
-    lines = ["| method | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
-    for name, row in table.items():
-        if name.startswith("_"):
-            continue
-        cells = [f"{row[c]:.4f}" if c in row else "" for c in cols]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines = []
+    sections = (("validation (tuning)", table.get("_validation")), ("test", table)) if "_validation" in table else (("", table),)
+    for title, part in sections:
+        if title:
+            lines += [f"{title}:", ""]
+        lines += ["| method | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+        for name, row in part.items():
+            if name.startswith("_"):
+                continue
+            cells = [f"{row[c]:.4f}" if c in row else "" for c in cols]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if "_chosen" in table:
+        lines.append("chosen on validation: " + ", ".join(f"{k}={v}" for k, v in table["_chosen"].items()))
+    if "_rmse_vs_bias" in table:
+        d = table["_rmse_vs_bias"]
+        lines.append(f"rating MF vs bias baseline, per-member squared error difference: {d['mse_difference']:+.4f} (95% CI {d['low']:+.4f} to {d['high']:+.4f}, {int(d['members'])} members)")
     info = table.get("_info", {})
     if info:
-        lines.append("")
-        lines.append(f"{int(info['test_users'])} test members; fit on the train part in {info['fit_seconds']:.1f} s")
-    return "\n".join(lines)
+        cpu = f", {info['fit_cpu_seconds']:.1f} s CPU" if "fit_cpu_seconds" in info else ""
+        lines.append(f"{int(info['test_users'])} test members; fit on the train part in {info['fit_seconds']:.1f} s{cpu}")
+    return "\n".join(lines).strip()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pagegen.evaluate._quality", description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", help="the ml-latest-small folder (ratings.csv, movies.csv, ...)")
+    parser.add_argument("data_dir", nargs="?", help="the ml-latest-small folder (ratings.csv, movies.csv, ...)")
+    parser.add_argument("--synthetic", metavar="SIZE", help="measure on the synthetic world of this size instead (leave-last-5 plays)")
     args = parser.parse_args(argv)
-    print(_markdown(quality_table(args.data_dir)))
+    if (args.data_dir is None) == (args.synthetic is None):
+        parser.error("give a MovieLens folder or --synthetic SIZE")
+    print(_markdown(quality_table(args.data_dir) if args.synthetic is None else synthetic_quality_table(args.synthetic)))
     return 0
 
 

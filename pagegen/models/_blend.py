@@ -13,6 +13,14 @@ time-aware features, all computed as of the member's ``now`` for every title at 
   age         log(1 + years between the title's release and now), 0 when unknown
   unreleased  1 when the title's release year is after now's year
   fresh       log(1 + days since the title's first play in the service), as of now
+  recent_personal  the item-item scorer with the member's history weighted by recency
+              (``exp(-k / recency_tau)`` for the k-th most recent title), divided by its spread
+  next        the next-play transitions from the member's last titles (see ``_sequence``),
+              divided by its spread
+  next_session  next times exp(-gap / session_gap), gap the time since the member's last play
+              (what comes next matters most within a session)
+  hour        the title's affinity to the quarter of the day of now (UTC; see ``clock_affinity``)
+  weekday     the title's affinity to weekdays or weekends, whichever now is
 
 Training is pointwise learning to rank: positives are the plays a member made after a
 cutoff, negatives are titles sampled for the same member (some from the personal scorer's
@@ -37,6 +45,11 @@ FEATURES: tuple[str, ...] = (
     "age",
     "unreleased",
     "fresh",
+    "recent_personal",
+    "next",
+    "next_session",
+    "hour",
+    "weekday",
 )
 
 

@@ -7,10 +7,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen.core._errors import DataError
 from pagegen.core._time import DAY
 
+from ._blend import FEATURES
+
 __all__ = ["FORMAT_VERSION", "FitConfig"]
 
 #: Version of the Model's array layout; ``load`` refuses files of another version.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class FitConfig(BaseModel):
@@ -39,6 +41,12 @@ class FitConfig(BaseModel):
     rating_iterations: int = Field(15, ge=1, le=100, description="Biased MF alternations.")
     blend_rating_iterations: int = Field(5, ge=1, le=100, description="Biased MF alternations of the blend's fit (the models without the held-out plays, which only give the blend its rating feature).")
     refit_iterations: int = Field(4, ge=1, le=100, description="ALS alternations of the final fit, warm-started from the blend's fit (the same data without the held-out plays).")
+    recency_tau: float = Field(5.0, gt=0, le=1000, description="Recency-weighted item-item scorer: the member's k-th most recent title weighs exp(-k / recency_tau).")
+    next_window: int = Field(10, ge=1, le=100, description="Next-play transitions: a play counts for each of the member's next next_window plays.")
+    next_decay: float = Field(0.8, gt=0, le=1, description="Next-play transitions: the pair at distance d counts next_decay ** (d - 1).")
+    next_neighbors: int = Field(200, ge=1, le=10000, description="Next-play transitions: the largest entries kept per title.")
+    next_tau: float = Field(3.0, gt=0, le=1000, description="Next-play transitions: the member's k-th most recent title weighs exp(-k / next_tau).")
+    session_gap: int = Field(2 * 3600, gt=0, description="Session features: the next-play transitions count exp(-gap / session_gap) again, gap the seconds since the member's last play.")
     trend_short: int = Field(7 * DAY, gt=0, description="Trending: the recent window (seconds).")
     trend_long: int = Field(56 * DAY, gt=0, description="Trending: the baseline window before now (seconds), longer than trend_short.")
     recent_plays: int = Field(5, ge=1, le=100, description="How many of the member's last plays the recent-similarity feature looks at.")
@@ -47,8 +55,12 @@ class FitConfig(BaseModel):
     blend_users: int = Field(300, ge=1, le=1_000_000, description="At most this many members (sampled) give blend examples.")
     blend_hard_negatives: int = Field(0, ge=0, le=1000, description="Negatives per member from the personal scorer's top titles.")
     blend_random_negatives: int = Field(200, ge=0, le=1000, description="Negatives per member drawn uniformly from the catalog.")
+    blend_without: tuple[str, ...] = Field((), description="Blend features left out (weight 0): names from the blend's FEATURES, e.g. chosen on a validation split.")
     blend_l2: float = Field(1e-3, ge=0, le=1e3, description="L2 penalty of the blend's logistic regression.")
 
     def model_post_init(self, _context) -> None:
+        unknown = sorted(set(self.blend_without) - set(FEATURES))
+        if unknown:
+            raise DataError(f"unknown blend feature, expected names from {', '.join(FEATURES)}", field="blend_without", value=unknown[0])
         if self.trend_long <= self.trend_short:
             raise DataError("trend_long must be longer than trend_short", field="trend_long", value=self.trend_long)

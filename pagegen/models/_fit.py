@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError
@@ -19,6 +20,7 @@ from ._config import FORMAT_VERSION, FitConfig
 from ._ease import content_features, cosine_topk, ease_weights
 from ._model import Model
 from ._popularity import first_per_day, fold_items, play_keys
+from ._sequence import clock_affinity, transitions
 
 __all__ = ["FORMAT_VERSION", "FitConfig", "fit"]  # the configuration is re-exported
 
@@ -88,6 +90,11 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
         users, factors[tiles] = implicit_als(sp.csr_array(plays[:, tiles]), config.als_factors, config.als_regularization, config.als_alpha, iterations, rng, init=init)
         warm["als"] = (users, factors[tiles])
         arrays["als_items"] = factors
+    play = interactions.kind == PLAY
+    nxt = transitions(interactions.user[play], fold[interactions.item[play]], n, config.next_window, config.next_decay, config.next_neighbors)
+    arrays.update(next_data=nxt.data, next_indices=nxt.indices.astype(np.int32), next_indptr=nxt.indptr.astype(np.int64))
+    meta["next_shape"] = [n, n]
+    arrays["clock"] = clock_affinity(fold[interactions.item[play]], interactions.timestamp[play], n)
     bar.step("rating predictor")
     ratings = _rating_matrix(interactions, interactions.n_users, n)
     # the final MF is fitted cold: warm-started from the blend fit's factors it lands on a slightly worse optimum (RMSE 0.900 vs 0.899)
@@ -136,7 +143,23 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
 
     ``profiles`` (one per member index, optional) gives per-region popularity.
     ``progress``: draw a progress bar on stderr (None: only on a terminal).
+
+    Reproducible: the BLAS runs on one thread while fitting (a multi-threaded BLAS splits its
+    sums differently for another thread count), so the same data, configuration and seed give
+    the same arrays bit for bit; ``meta["blas"]`` records the BLAS libraries used.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        arrays, meta = _fit(catalog, interactions, config, progress, profiles)
+        meta["blas"] = _blas_used()
+    return Model(arrays, meta)
+
+
+def _blas_used() -> list[dict]:
+    """The BLAS libraries loaded (API, implementation, version, threads), for the manifest."""
+    return sorted(({k: str(lib.get(k)) for k in ("internal_api", "version", "num_threads")} for lib in threadpool_info() if lib.get("user_api") == "blas"), key=lambda d: sorted(d.items()))
+
+
+def _fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None, progress: bool | None, profiles: Sequence[Profile] | None) -> tuple[dict, dict]:
     config = config or FitConfig()
     if interactions.n_items != catalog.n:
         raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="n_items", value=interactions.n_items)
@@ -153,6 +176,7 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
     arrays, meta = _components(catalog, inner, config, rng, bar, warm, blend=True)
     x, y = _examples(Model({**arrays, **pop, **_neutral_blend()}, {**base_meta, **meta, "blend_bias": 0.0}), inner, examples, config, rng)
     bar.step("blend weights")
+    x[:, [FEATURES.index(name) for name in config.blend_without]] = 0.0  # constant: weight 0
     if len(y) and 0 < y.sum() < len(y):
         weights, bias, mean, scale = fit_logistic(x, y, config.blend_l2)
     else:  # nothing to learn from: the personal scorer plus a little popularity
@@ -160,7 +184,7 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
     arrays, meta = _components(catalog, interactions, config, rng, bar, warm)
     blend = {"blend_weights": weights, "blend_mean": mean, "blend_scale": scale}
     bar.close()
-    return Model({**arrays, **pop, **blend}, {**base_meta, **meta, "blend_bias": bias})
+    return {**arrays, **pop, **blend}, {**base_meta, **meta, "blend_bias": bias}
 
 
 def _neutral_blend() -> dict:

@@ -32,6 +32,7 @@ from pagegen.core._userstate import UserState
 from ._als import item_gram
 from ._features import DENSE_CONTENT, Tiles
 from ._model_personal import PersonalMixin
+from ._model_sequence import SequenceMixin
 from ._model_similarity import SimilarityMixin
 from ._modelio import read_model_files, write_model_files
 from ._popularity import (
@@ -46,7 +47,7 @@ from ._validate import validate_model
 __all__ = ["Model"]
 
 
-class Model(SimilarityMixin, PersonalMixin):
+class Model(SimilarityMixin, PersonalMixin, SequenceMixin):
     """What ``fit`` learned. Immutable: ``update`` returns a new Model.
 
     ``arrays`` holds every learned array (read-only numpy), ``meta`` the JSON-able rest

@@ -152,6 +152,7 @@ class PersonalMixin:
             np.subtract(pred, pred.mean(), out=out[:, 3])
         else:
             out[:, 3] = 0.0
+        self._sequence_features(user, out[:, 4:9])
         return out
 
     def _genre_match(self, taste: np.ndarray, out: np.ndarray) -> None:

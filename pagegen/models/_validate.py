@@ -86,6 +86,12 @@ def validate_model(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], wh
     if n and np.any(fold[fold] != fold):
         check.fail("fold", "maps a title to one that is not its own tile (fold[fold] != fold)")
     _similarity(check, meta, n, personal)
+    if "next_indptr" in arrays:
+        if meta.get("next_shape") != [n, n]:
+            raise ModelFileError(f"{where}: manifest field 'meta.next_shape' = {meta.get('next_shape')!r}: expected [{n}, {n}]")
+        check.csr("next", (n, n))
+    if "clock" in arrays:
+        check.array("clock", "float32", (n, 6), finite=True)
     check.array("mf_bias", "float32", (n,), finite=True)
     check.array("mf_factors", "float32", (n, None), finite=True)
     content_shape = meta.get("content_shape")
@@ -109,7 +115,7 @@ def validate_model(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], wh
         check.fail("blend_scale", "holds 0 (a feature scale divides)")
     known = {"fold", "ease_items", "ease_pos", "ease_weights", "topk_data", "topk_indices", "topk_indptr", "als_items", "mf_bias", "mf_factors",
              "content_data", "content_indices", "content_indptr", "genres", "genre_norm", "year", "regions", "pop_keys",
-             "blend_weights", "blend_mean", "blend_scale"} | {f"pop_keys_region_{r}" for r in regions}  # fmt: skip
+             "blend_weights", "blend_mean", "blend_scale", "next_data", "next_indices", "next_indptr", "clock"} | {f"pop_keys_region_{r}" for r in regions}  # fmt: skip
     unknown = sorted(set(arrays) - known)
     if unknown:
         check.fail(unknown[0], "is not an array of a pagegen model")
