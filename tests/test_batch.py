@@ -256,3 +256,22 @@ def test_progress_line_counts_shards_pages_and_time_left(tmp_path, capsys):
     assert first.startswith("batch [####################] 5/5 shards, 23 pages,") and first.endswith("about 0 min 00 s left)")
     assert resumed.startswith("batch [####################] 5/5 shards, 3 pages,")
     assert first_end.startswith("batch [####################] 5/5 done") and resumed_end.startswith("batch [####################] 5/5 done")
+
+
+@pytest.mark.parametrize(("env", "expected"), [({}, {1}), ({"OPENBLAS_NUM_THREADS": "2"}, {2})])
+def test_a_worker_gets_one_blas_thread_unless_told_otherwise(env, expected):
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from threadpoolctl import threadpool_info\n"
+        "import numpy, scipy.linalg\n"
+        "from pagegen.serve._batch_workers import _one_blas_thread\n"
+        "_one_blas_thread()\n"
+        "print(sorted({lib['num_threads'] for lib in threadpool_info() if lib['user_api'] == 'blas'}))\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**clean, **env}, timeout=120, check=True)
+    assert set(ast.literal_eval(run.stdout)) == expected, run.stdout

@@ -16,6 +16,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from pagegen.core._atomic import TMP_SUFFIX, fsync_dir
 from pagegen.core._errors import BatchError
 
@@ -75,27 +77,14 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-#: OpenBLAS's thread-count setters, by the symbol names of its builds (numpy's and scipy's wheels prefix theirs).
-_BLAS_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_")
-
-
 def _one_blas_thread() -> None:
     """A worker is one of N processes on N cores: a BLAS call spread over every core fights the
-    other workers (medium world, 2 workers on 2 cores: 7x slower). Each worker's OpenBLAS gets
-    one thread, unless the user set OPENBLAS_NUM_THREADS or OMP_NUM_THREADS (their choice wins)."""
+    other workers (medium world, 2 workers on 2 cores: 7x slower). Each worker's BLAS gets one
+    thread (threadpoolctl: any BLAS, any platform), unless the user set OPENBLAS_NUM_THREADS or
+    OMP_NUM_THREADS (their choice wins)."""
     if os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS"):
         return
-    try:
-        maps = Path("/proc/self/maps").read_text()
-    except OSError:  # not Linux: leave BLAS as it is
-        return
-    libs = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line.rsplit("/", 1)[-1].lower() and line.split()[-1].startswith("/")})
-    for lib in libs:
-        with contextlib.suppress(OSError):
-            handle = ctypes.CDLL(lib)  # the library already loaded: the same instance
-            setter = next((getattr(handle, name) for name in _BLAS_SETTERS if hasattr(handle, name)), None)
-            if setter is not None:
-                setter(1)
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _init_worker(payload: tuple[Any, Sequence[str], int, Mapping[str, Any], Path] | None) -> None:
