@@ -52,3 +52,19 @@ def require_ml_small() -> Path:
 @pytest.fixture(scope="session")
 def ml_small_dir() -> Path:
     return require_ml_small()
+
+
+@pytest.fixture(scope="session")
+def tiny_world():
+    """The tiny synthetic world (seed 0), built once for the tests that only read it."""
+    from pagegen import synthetic_world
+
+    return synthetic_world("tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_world):
+    """A model fitted on the tiny world, once for the tests that only read it."""
+    from pagegen import fit
+
+    return fit(tiny_world.catalog, tiny_world.interactions, profiles=tiny_world.profiles, progress=False)

@@ -7,17 +7,17 @@ import numpy as np
 import orjson
 import pytest
 
-from pagegen import BatchConfig, CandidateRow, Engine, fit, run_batch, synthetic_world
+from pagegen import BatchConfig, CandidateRow, Engine, run_batch
 
 
-@pytest.fixture(scope="module")
-def world():
-    return synthetic_world("tiny")
+@pytest.fixture()
+def world(tiny_world):
+    return tiny_world
 
 
-@pytest.fixture(scope="module")
-def model(world):
-    return fit(world.catalog, world.interactions, profiles=world.profiles, progress=False)
+@pytest.fixture()
+def model(tiny_model):
+    return tiny_model
 
 
 def faulty(**fields):

@@ -15,20 +15,20 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from pagegen import Engine, fit, synthetic_world
+from pagegen import Engine
 from pagegen.serve._service import ServiceConfig, ServiceError, check_address, make_app
 
 TOKEN = "s3cret-token-of-16+chars"
 
 
-@pytest.fixture(scope="module")
-def world():
-    return synthetic_world("tiny")
+@pytest.fixture()
+def world(tiny_world):
+    return tiny_world
 
 
-@pytest.fixture(scope="module")
-def model(world):
-    return fit(world.catalog, world.interactions, profiles=world.profiles, progress=False)
+@pytest.fixture()
+def model(tiny_model):
+    return tiny_model
 
 
 def engine(world, model) -> Engine:
