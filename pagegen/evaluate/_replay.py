@@ -321,7 +321,7 @@ def _data_argument(args: argparse.Namespace) -> Any:
     if args.data:
         if not Path(args.data).is_dir():
             raise DataError("not a folder", field="--data", value=args.data)
-        return load_movielens(args.data, lenient=args.lenient)
+        return load_movielens(args.data, lenient=True) if args.lenient else args.data  # a folder is named after itself
     if args.world:
         return synthetic_world(args.world, args.seed if args.world_seed is None else args.world_seed)
     return args.data_path or "synthetic:small"
