@@ -82,7 +82,8 @@ def _readable(key: str, value: Any) -> str:
     if isinstance(value, int) and _DATES[0] <= value < _DATES[1]:
         return _dt.datetime.fromtimestamp(value, tz=_dt.UTC).strftime("%Y-%m-%d")
     if isinstance(value, int) and key.endswith("window") and value >= 86_400:
-        return f"{value / 86_400:g} days"
+        days = value / 86_400
+        return f"{days:g} day{'' if days == 1 else 's'}"
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, str):
