@@ -294,7 +294,11 @@ def load_policy(source: str | Path | Policy) -> Policy:
         path = Path(source)
         if not path.is_file():
             raise PolicyError(f"{text_source}: no such policy file, and not a preset name (presets: {', '.join(PRESETS)})")
-        where, raw, stem, suffix = str(path), path.read_text(encoding="utf-8"), path.stem, path.suffix.lower()
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise PolicyError(f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start})") from None
+        where, stem, suffix = str(path), path.stem, path.suffix.lower()
     try:
         data = json.loads(raw) if suffix == ".json" else tomllib.loads(raw)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:

@@ -102,3 +102,20 @@ def test_evaluate_takes_the_common_data_options(capsys):
     assert "synthetic(n_titles=120" in out
     code, _, err = run(capsys, "evaluate", "--world", "tiny", "--data", "somewhere")
     assert code == 2 and "give one data source" in err
+
+
+def test_a_policy_file_that_is_not_utf8_names_the_file(capsys, tmp_path):
+    policy = tmp_path / "p.toml"
+    policy.write_bytes(b'name = "x"\nn_rows = \xff\n')
+    code, _, err = run(capsys, "build", "u1", *TINY, "--policy", str(policy))
+    assert code == 2 and f"{policy}: not UTF-8 text (byte 0xff at offset 20)" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("now", [-5, -1])
+def test_a_negative_now_is_named_not_blamed_on_the_rankers(now):
+    from pagegen import DataError, UserState, build_page
+
+    with pytest.raises(DataError, match="field 'now' = -[0-9]+: a time before 1970"):
+        build_page("u7", now=now)
+    with pytest.raises(DataError, match="a time before 1970"):
+        UserState.cold(now)

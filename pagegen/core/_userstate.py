@@ -21,7 +21,8 @@ FINISHED_AT = 0.9
 
 def as_now(value: object, field: str = "now") -> int:
     """A request time as int epoch seconds: an integer, a whole-valued or truncated finite number,
-    or a string of digits, within int64; anything else (NaN, inf, "abc", a bool) is a DataError."""
+    or a string of digits, from 0 (1970) within int64; anything else (NaN, inf, "abc", a bool, a
+    negative time) is a DataError."""
     try:
         if isinstance(value, bool | np.bool_):
             raise TypeError
@@ -29,6 +30,8 @@ def as_now(value: object, field: str = "now") -> int:
         np.int64(out)
     except (TypeError, ValueError, OverflowError):
         raise DataError("expected epoch seconds: a finite number within int64", field=field, value=value) from None
+    if out < 0:
+        raise DataError("a time before 1970: epoch seconds are >= 0", field=field, value=value)
     return out
 
 
