@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import pagegen.data._load_common as load_common
@@ -111,7 +111,6 @@ def _write_all(tmp_path: Path, events: list[tuple]) -> tuple[Path, Path, Path]:
     return fast, slow, js
 
 
-@settings(max_examples=30)  # each example writes three files; 30 keep it near a second
 @given(events=st.lists(_event, min_size=1, max_size=40))
 def test_every_path_loads_the_same_events(tmp_path_factory: pytest.TempPathFactory, events: list[tuple]) -> None:
     cat = Catalog.build(["m1", "s1", "e1", "m2"], ["A", "B", "C", "D"])

@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pagegen import CandidateRow, Catalog, UserState
@@ -103,7 +103,6 @@ def test_greedy_pages_obey_every_preset(preset, data, selector, device):
 
 
 @given(instances(policy=None, max_rows=5, max_len=4), st.sampled_from(PRESETS + ("generated",)), st.data())
-@settings(max_examples=15)
 def test_exact_is_valid_and_no_selector_beats_it(inst, preset, data):
     if preset != "generated":
         inst = data.draw(instances(policy=shrink_policy(preset, 3, 3), max_rows=5, max_len=4))
@@ -117,7 +116,6 @@ def test_exact_is_valid_and_no_selector_beats_it(inst, preset, data):
 
 
 @given(instances(), st.sampled_from(GREEDY + ("exact",)), st.integers(0, 2**31 - 1))
-@settings(max_examples=15)
 def test_same_seed_same_bytes_and_round_trip(inst, selector, seed):
     if selector == "exact":
         inst = type(inst)(inst.catalog, inst.user, inst.eligible, inst.rows[:5], shrink_policy(inst.policy, 3, 3))

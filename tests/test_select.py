@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._catalog import Catalog
@@ -151,7 +151,6 @@ def test_exact_refuses_large_pages_and_reports_limits():
     assert list(SELECTORS) == sorted(SELECTORS) == ["exact", "learned", "row_ranking", "stage_wise", "template"]
 
 
-@settings(max_examples=10)
 @given(instances())
 def test_stage_wise_gains_add_up_to_the_objective(inst):
     ctx = SelectContext(catalog=inst.catalog, eligible=inst.eligible)
