@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pagegen import Engine, fit, synthetic_world
-from pagegen.core._candidates import row_genres
+from pagegen import Engine, fit, row_genres, synthetic_world
 from policies import ExactModel, Loop, Violation, check, load_policy
 
 #: Genre -> family (a genre without a family is in none).

@@ -11,7 +11,7 @@ import importlib
 import typing
 
 if typing.TYPE_CHECKING:
-    from .core._candidates import ROW_KINDS, CandidateRow, RankContext, Ranker, SharedContext
+    from .core._candidates import ROW_KINDS, CandidateRow, RankContext, Ranker, SharedContext, row_genres
     from .core._catalog import ITEM_KINDS, MATURITY_LEVELS, Catalog
     from .core._errors import DataError, ModelFileError, PagegenError, PolicyError
     from .core._interactions import EVENT_KINDS, Interactions
@@ -98,6 +98,7 @@ __all__ = [
     "recall_curve",
     "render_html",
     "render_text",
+    "row_genres",
     "run_batch",
     "synthetic_world",
     "time_split",
@@ -170,6 +171,7 @@ _HOMES: dict[str, str] = {
     "recall_curve": "pagegen.evaluate._metrics",
     "render_html": "pagegen.serve._render",
     "render_text": "pagegen.serve._render",
+    "row_genres": "pagegen.core._candidates",
     "run_batch": "pagegen.serve._batch",
     "synthetic_world": "pagegen.data._synthetic",
     "time_split": "pagegen.evaluate._splits",

@@ -197,3 +197,14 @@ def test_the_policy_eligibility_holds_when_the_request_lets_every_title_in(selec
     page = _build(rows, policy, catalog, user, selector)
     assert [slot.id for slot in page.rows[0].slots] == ["t0", "t2", "t4", "t6"], selector
     assert check(page, policy, user, catalog) == [], selector
+
+
+def test_resize_keeps_the_users_rules():
+    from policies import Policy, resize
+
+    class Never:
+        name = "never"
+
+    rule = Never()
+    small = resize(Policy(rules=(rule,)), 3, 4)
+    assert small.rules == (rule,) and (small.n_rows, small.row_length) == (3, 4)
