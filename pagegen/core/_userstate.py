@@ -6,17 +6,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ._arrays import frozen
 from ._catalog import MATURITY_LEVELS, Catalog
 from ._errors import DataError
 from ._interactions import EVENT_KINDS, PLAY, RATING, Interactions
 
-__all__ = ["FINISHED_AT", "Profile", "UserState", "as_now"]
+__all__ = ["FINISHED_AT", "KIDS_MATURITY", "Profile", "UserState", "as_now"]
 
 #: A title counts as finished once the watched fraction reaches this value.
 FINISHED_AT = 0.9
+
+#: The highest maturity level a kids profile may see.
+KIDS_MATURITY = "7+"
 
 
 def as_now(value: object, field: str = "now") -> int:
@@ -43,6 +46,20 @@ class Profile(BaseModel):
     maturity: int = Field(len(MATURITY_LEVELS) - 1, ge=0, lt=len(MATURITY_LEVELS), description="Highest maturity code the profile may see (index into MATURITY_LEVELS).")
     region: str | None = Field(None, description="Region code; titles not available there are ineligible. None: no restriction.")
     language: str | None = Field(None, description="Preferred language (BCP 47), informational.")
+    kids: bool = Field(False, description=f"A kids profile: served the kids policy unless one is forced, and never above {KIDS_MATURITY!r} (maturity defaults to it).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kids_maturity(cls, data: object) -> object:
+        """A kids profile without a maturity gets the kids level; one above it is refused."""
+        if isinstance(data, dict) and data.get("kids") is True:
+            if data.get("maturity") is None:
+                return {**data, "maturity": KIDS_MATURITY}
+            level = data["maturity"]
+            code = MATURITY_LEVELS.index(level) if isinstance(level, str) and level in MATURITY_LEVELS else level
+            if isinstance(code, int) and code > MATURITY_LEVELS.index(KIDS_MATURITY):
+                raise ValueError(f"a kids profile sees at most {KIDS_MATURITY!r}, got maturity = {level!r}")
+        return data
 
     @field_validator("maturity", mode="before")
     @classmethod

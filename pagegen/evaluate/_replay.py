@@ -152,9 +152,9 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
     no credit, where ``Engine.build`` raises.
     """
     start = time.perf_counter()
-    policy = engine.policy
+    policy = engine.policy_for(state.profile, device)
     policy.window(device)
-    ctx = engine.rank_context(state, seed)
+    ctx = engine.rank_context(state, seed, policy)
     rows, failures = candidate_rows(ctx, engine.rankers)
     after_rankers = ctx.rng.bit_generator.state
     shared = time.perf_counter() - start
