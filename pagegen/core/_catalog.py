@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -220,6 +221,14 @@ class Catalog:
             raise DataError("unknown region", field="region", value=region)
         j = self.region_names.index(region)
         return self.regions[:, j] | ~self.regions.any(axis=1)
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the title ids in index order: a model fitted on this catalog records it, and
+        refuses a catalog whose ids differ (another order or other titles mean other indices)."""
+        h = hashlib.sha256()
+        for lo in range(0, self.n, 100_000):  # one update per block: the same digest, fast for large catalogs
+            h.update("".join(f"{len(i)}:{i}" for i in self.ids[lo : lo + 100_000].tolist()).encode("utf-8"))
+        return h.hexdigest()
 
     def genres_of(self, item: int) -> list[str]:
         return [self.genre_names[j] for j in np.flatnonzero(self.genres[item])]

@@ -168,7 +168,7 @@ def _fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None,
     origin = int(interactions.timestamp.min()) if interactions.n else 0
     fold = fold_items(catalog.series)
     pop = _pop_arrays(interactions, fold, origin, profiles)
-    base_meta = {"format_version": FORMAT_VERSION, "n_items": catalog.n, "origin": origin, "config": config.model_dump(), "features": list(FEATURES)}
+    base_meta = {"format_version": FORMAT_VERSION, "n_items": catalog.n, "catalog_sha256": catalog.fingerprint(), "origin": origin, "config": config.model_dump(), "features": list(FEATURES)}
     # the blend learns from each member's last plays, with models fitted without them
     bar.step("blend examples")
     inner, examples = _holdout(interactions, fold, config, rng)

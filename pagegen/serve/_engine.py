@@ -78,6 +78,8 @@ class Engine:
         self.now = None if now is None else as_now(now)
         self.debug = debug
         _selector(selector)
+        if hasattr(model, "check_catalog"):  # a fitted Model; tests and custom rankers may pass other objects
+            model.check_catalog(catalog)
         if interactions is not None and interactions.n_items != catalog.n:
             raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="interactions", value=interactions.n_items)
 

@@ -101,8 +101,7 @@ def load_or_fit(args: argparse.Namespace, source: Source, now: int) -> tuple[Any
     """The model file given with --model, or a model fitted now on the events before ``now``."""
     if getattr(args, "model", None):
         model = Model.load(args.model)
-        if model.n_items != source.catalog.n:
-            raise DataError(f"model has {model.n_items} titles but the catalog has {source.catalog.n}: fitted on other data", field="--model", value=args.model)
+        model.check_catalog(source.catalog, field="--model", value=args.model)
         path = Path(args.model)
         if not path.is_file():  # Model.save adds .npz when the name has none
             path = path.with_name(path.name + ".npz")
