@@ -287,7 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_page_options(p)
     p = add("schema", _cmd_schema, "print the JSON Schema of a page")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
-    for name, help_ in (("evaluate", "offline replay evaluation of the page builders"), ("quality", "model quality table on MovieLens")):
+    for name, help_ in (("evaluate", "offline replay evaluation of the page builders"), ("quality", "model quality table: validation and test figures, chosen settings")):
         add(name, None, help_ + f" (arguments: pagegen {name} --help)")
     return parser
 
