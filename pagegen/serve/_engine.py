@@ -202,7 +202,7 @@ class Engine:
         seed = self.seed if seed is None else int(seed)
         name, select = _selector(self.selector if selector is None else selector)
         ctx = self.rank_context(state, seed, policy)
-        rows, failures = candidate_rows(ctx, self.rankers)
+        rows, failures = candidate_rows(ctx, self.rankers, budget=ranker_budget(policy))
         who = state.user if state.user is not None else "(anonymous)"
         for f in failures:
             log.warning("ranker %r dropped for member %s: %s", f.name, who, f.error)
@@ -220,6 +220,11 @@ class Engine:
         violations = check(page, policy, state, self.catalog)
         if violations:
             raise PageCheckError(violations)
+
+
+def ranker_budget(policy: Policy) -> float | None:
+    """The policy's ranker time budget in seconds (None: no budget)."""
+    return None if policy.ranker_budget_ms is None else policy.ranker_budget_ms / 1000.0
 
 
 def _selector(selector: str | Selector) -> tuple[str, Selector]:
