@@ -1,12 +1,16 @@
-"""Human explanations: every tile has a reason a person understands."""
+"""Human explanations: every tile has a reason, and the views read as phrases and dates."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from pagegen.core._explain import explain, human_date, share_text
+from pagegen.core._page import Page, PageRow, Slot
 from pagegen.core._time import DAY
 from pagegen.serve._engine import Engine
+from pagegen.serve._render import render_html, render_text
 from policies._policy import PRESETS
 
 MAR_3_2024 = 1_709_424_000  # 2024-03-03 00:00 UTC
@@ -64,3 +68,44 @@ def test_every_tile_of_every_preset_has_a_reason(pages):
     missing = [(page.policy, page.user, row.key) for page in pages for row in page.rows for slot in row.slots if not slot.reason]
     assert missing == []
     assert all(len(slot.reason) <= 60 for page in pages for row in page.rows for slot in row.slots)
+
+
+def _raw(text: str, page: Page) -> list[str]:
+    """The raw evidence the text shows: evidence keys as labels, epoch-like numbers, evidence floats
+    of 4 decimals or more (the views show scores with 2 or 3)."""
+    found = [m.group() for m in re.finditer(r"\d{9,}", text)]
+    for row in page.rows:
+        for key, value in row.evidence.items():
+            labels = (f"{key}:", f"{key.replace('_', ' ')}:", f'"{key}":')  # (not within a row key: "genre-decade:...")
+            found += [label for label in labels if re.search(rf"(?<![\w-]){re.escape(label)}", text)]
+            if isinstance(value, float) and re.search(r"\.\d{4}", repr(value)) and re.search(rf"(?<![\d.]){re.escape(repr(value))}(?!\d)", text):
+                found.append(repr(value))
+    return found
+
+
+def test_the_views_show_phrases_not_raw_evidence(pages, tiny_world):
+    for page in pages:
+        assert _raw(page.to_json().decode(), page)  # the JSON keeps the raw evidence...
+        text = render_text(page)
+        assert _raw(text, page) == [], (page.policy, page.user)  # ...the views do not
+        html = re.sub(r'data-row-key="[^"]*"', "", render_html(page, tiny_world.catalog))  # (a row's key is its identity, not evidence)
+        assert _raw(html, page) == [], (page.policy, page.user)
+        for row in page.rows:
+            phrase = explain(row.kind, row.title, row.evidence)[0]
+            assert phrase and phrase in text, (page.policy, row.key)
+
+
+def test_the_text_view_says_a_shared_reason_once_and_differing_reasons_on_each_tile():
+    slots = [Slot(id=f"t{c}", title=f"Title {c}", score=1.0, reason=f"#{c + 1} in GB today") for c in range(3)]
+    same = [Slot(id=f"s{c}", title=f"Show {c}", score=1.0, reason="Trending now") for c in range(3)]
+    page = Page(user="m", policy="default", selector="stage_wise", device="web", now=MAR_3_2024, seed=0, rows=[
+        PageRow(kind="top10", key="top10:GB", title="Top 10 in GB Today", evidence={"region": "GB", "period": "today", "window": DAY}, slots=slots),
+        PageRow(kind="trending", key="trending", title="Trending Now", evidence={"alpha": 0.5, "top_trend": 3.25}, slots=same),
+        PageRow(kind="mine", key="mine", title="Mine", evidence={"secret_score": 0.123456}, slots=same),
+    ])  # fmt: skip
+    text = render_text(page)
+    assert "as of 3 Mar 2024, 00:00 UTC" in text.splitlines()[0]
+    assert "Title 0 (1.00, #1 in GB today)  Title 1 (1.00, #2 in GB today)" in text
+    assert text.count("Trending now") == 2 and "(Trending now)" in text  # once per row that shares it
+    assert " 3. Mine   [mine]" in text  # a custom kind: no phrase, and no raw evidence
+    assert _raw(text, page) == [] and _raw(render_html(page), page) == []
