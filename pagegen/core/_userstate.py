@@ -12,6 +12,7 @@ from ._arrays import frozen
 from ._catalog import MATURITY_LEVELS, Catalog
 from ._errors import DataError
 from ._interactions import EVENT_KINDS, PLAY, RATING, Interactions
+from ._time import BREAK
 
 __all__ = ["FINISHED_AT", "KIDS_MATURITY", "Profile", "UserState", "as_now"]
 
@@ -218,6 +219,26 @@ class UserState:
         """Titles started but not finished, most recent first."""
         mask = (self.fraction > 0) & (self.fraction < FINISHED_AT)
         return self.items[mask]
+
+    def active_age(self, at: np.ndarray) -> np.ndarray:
+        """int64 seconds: how long the member has been active since each time of ``at``.
+
+        The member's own clock runs from play to play; a gap between two plays longer than
+        BREAK counts as BREAK, and it stops at their last play (the silence up to ``now`` does
+        not count). So a member's history keeps its weights over a break: a title played the
+        day before a year away is one day old on return. A time after the last play is age 0;
+        a member without plays has age 0 everywhere. This is the one clock by which rankers
+        decay a history (``rows``' liking and recency).
+        """
+        at = np.asarray(at, np.int64)
+        if len(self.last) == 0:
+            return np.zeros(at.shape, np.int64)
+        times = np.unique(self.last)  # ascending
+        clock = np.zeros(times.size, np.int64)
+        np.cumsum(np.minimum(np.diff(times), BREAK), out=clock[1:])
+        i = np.maximum(times.searchsorted(at, side="right") - 1, 0)  # the last play at or before (else the first)
+        since = np.clip(at - times[i], -BREAK, BREAK)
+        return np.maximum(clock[-1] - (clock[i] + since), 0)
 
     def seen_mask(self, n_items: int) -> np.ndarray:
         """Bool mask over the catalog of titles the member has played or rated."""
