@@ -95,8 +95,9 @@ def test_entry_values_equal_the_title_values_at_the_entries():
     np.testing.assert_array_equal(_entry_values(rank, M, valid, wider), want)
 
 
-def test_the_state_a_key_reads_is_computed_on_read():
-    """FillState.used, .rank and .shown (read by the learned key) hold at every row index."""
+@pytest.mark.parametrize("kernel", [False, True])
+def test_the_state_a_key_reads_is_computed_on_read(kernel):
+    """FillState.used, .rank and .shown (read by the learned key) hold at every row index, in the reference and the kernel."""
     rng = np.random.default_rng(6)
     catalog = Catalog.build([f"t{i}" for i in range(30)], [f"T{i}" for i in range(30)], [["Drama"]] * 30)
     rows = [CandidateRow("abc"[r % 3], f"r{r}", "R", rng.choice(30, size=8, replace=False), np.linspace(1, 0.1, 8), score=float(rng.random())) for r in range(12)]
@@ -109,13 +110,14 @@ def test_the_state_a_key_reads_is_computed_on_read():
         for pl in state.placed:
             used[pl.items] = True
         np.testing.assert_array_equal(state.used, used)
-        rank = np.cumsum(state._valid, axis=1) * state._valid
+        valid = (pr.M >= 0) & ~used[pr.M]  # the page's titles are used up (dedup over the page, nothing else withheld)
+        rank = np.cumsum(valid, axis=1) * valid
         np.testing.assert_array_equal(state.rank, rank)
         shown, _ = state.shown()
         for r in range(pr.n_rows):
-            titles = pr.M[r][state._valid[r] != 0][: policy.row_length]  # (a 0/1 mask)
+            titles = pr.M[r][valid[r]][: policy.row_length]
             assert shown[r][shown[r] >= 0].tolist() == titles.tolist()
         seen.append(p)
         return pr.alone
 
-    assert len(greedy_fill(problem, key).rows) == len(seen) > 1
+    assert len(greedy_fill(problem, key, kernel=kernel).rows) == len(seen) > 1
