@@ -27,7 +27,7 @@ __all__ = ["FillState", "KERNEL", "KernelState", "Key", "greedy_fill"]
 
 #: Whether ``greedy_fill`` refills with the compiled kernel unless told (the environment's PAGEGEN_KERNEL=0: the reference).
 KERNEL = os.environ.get("PAGEGEN_KERNEL", "1") != "0"
-#: Constraints whose entries mask, once given, stays the same array until it changes (the kernel then skips the comparison).
+#: Constraints (these classes exactly) whose entries mask, once given, stays the same array until it changes (the kernel then skips the comparison).
 _STEADY = (EligibleTitles, Pins)
 
 
@@ -179,10 +179,10 @@ class KernelState(FillState):
                 self._withhold_used(loop.p)
                 continue
             mask, before = constraint.entries(loop), self._masks.get(i)
-            if mask is None and before is None or mask is before and isinstance(constraint, _STEADY):
+            if mask is None and before is None or mask is before and type(constraint) in _STEADY:
                 continue
             allowed = self._everywhere() if mask is None else np.ascontiguousarray(mask, dtype=bool)
-            if allowed is mask and not isinstance(constraint, _STEADY):
+            if allowed is mask and type(constraint) not in _STEADY:
                 allowed = allowed.copy()  # a rule may change its array in place
             self._kernel.apply(allowed, self._allowed.get(i, self._everywhere()))
             self._allowed[i], self._masks[i] = allowed, mask
