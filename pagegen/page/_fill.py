@@ -6,6 +6,11 @@ up within the dedup scope, titles kept for pending pinned rows), the constraints
 may stand there, and the selector's key picks the best of those. Everything is vectorized over all
 candidates at once (a rows x positions matrix); the loop itself knows no rule: each comes from one
 constraint of ``policy.constraints()`` (``policies.Constraint``).
+
+Two states keep the refilled entries and the values a key reads: ``FillState``, the readable numpy
+reference that recomputes them at each row index, and ``KernelState``, which keeps them incrementally in
+compiled code (``pagegen.page._kernel``). Both choose the same rows, to the bit (``tests/test_kernel.py``);
+the kernel is the default, ``PAGEGEN_KERNEL=0`` or ``greedy_fill(kernel=False)`` selects the reference.
 """
 
 from __future__ import annotations
@@ -186,7 +191,7 @@ class KernelState(FillState):
                 allowed = allowed.copy()  # a rule may change its array in place
             self._kernel.apply(allowed, self._allowed.get(i, self._everywhere()))
             self._allowed[i], self._masks[i] = allowed, mask
-        return self._kernel.refresh()
+        return self._kernel.refresh().copy()  # the reference gives a new array at each row index
 
     def _everywhere(self) -> np.ndarray:
         if self._all is None:
