@@ -48,6 +48,15 @@ def test_a_parquet_batch_holds_the_json_lines_batch_tiles(engine, tiny_world, tm
     assert records(tiles) == expected_tiles([Page.model_validate(p) for p in pages])
 
 
+def test_parquet_shards_are_byte_identical_across_runs_and_worker_counts(engine, tiny_world, tmp_path) -> None:
+    members = tiny_world.interactions.users.ids[:10].tolist()
+    config = BatchConfig(shard_size=4, workers=1, now=tiny_world.now, format="parquet")
+    run_batch(engine, tmp_path / "a", members, config, progress=False)
+    run_batch(engine, tmp_path / "b", members, config.model_copy(update={"workers": 2}), progress=False)
+    for k in range(3):
+        assert shard_path(tmp_path / "a", k, "parquet").read_bytes() == shard_path(tmp_path / "b", k, "parquet").read_bytes()
+
+
 def test_a_parquet_batch_resumes_rebuilds_torn_shards_and_keeps_its_format(engine, tiny_world, tmp_path) -> None:
     members = tiny_world.interactions.users.ids[:12].tolist()
     config = BatchConfig(shard_size=4, workers=1, now=tiny_world.now, format="parquet")
