@@ -152,6 +152,8 @@ def events(**columns) -> pd.DataFrame:
         (events(item=["a", np.nan, "b"]), "DataFrame:1: ", "item", np.nan, "missing id"),
         (events(user=["u1", None, "u3"]), "DataFrame:1: ", "user", None, "missing id"),
         (events(item=["a", "b", "zz"]), "DataFrame:2: ", "item", "zz", "unknown item id (not in the catalog)"),
+        (events(user=["u1", "x\0y", "u3"]), "DataFrame:1: ", "user", "x\0y", "an id may not hold a NUL character"),
+        (events(user=["u1", "u" * 1025, "u3"]), "DataFrame:1: ", "user", "u" * 40 + "... (1,025 characters)", "longer than 1,024 characters"),
         (events(item=["a", True, "b"]), "DataFrame:1: ", "item", True, "expected a string or integer id"),
         (events(timestamp=[100, "yesterday", 300]), "DataFrame:1: ", "timestamp", "yesterday", "not epoch seconds, a datetime or an ISO 8601 time"),
         (events(timestamp=[100.0, 200.5, 300.0]), "DataFrame:1: ", "timestamp", 200.5, "not a whole number of seconds"),

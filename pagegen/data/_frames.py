@@ -169,7 +169,7 @@ def _index(frame: Any, catalog: Catalog, problems: Problems, *, exact: bool) -> 
     lines = np.arange(n, dtype=np.int64)
     items, users = _Ids(catalog.ids, exact=exact), _Users(exact=exact)
     cols = {"user": _ids(frame["user"], "user", problems, pd), "item": _ids(frame["item"], "item", problems, pd), "timestamp": _times(frame["timestamp"], problems, pd)}
-    cols["kind"] = _kinds(frame["kind"], problems) if "kind" in frame.columns else np.full(n, "play")
+    cols["kind"] = _kinds(frame["kind"], problems, pd) if "kind" in frame.columns else np.full(n, "play")
     if "value" in frame.columns:
         cols["value"], cols["has_value"] = _values(frame["value"], problems, pd)
     user, item, ts, kind, value = _validate(cols, lines, items, problems)
@@ -191,6 +191,11 @@ def _ids(series: Any, name: str, problems: Problems, pd: Any) -> np.ndarray:
         return series.to_numpy(dtype=np.int64).astype(np.str_)
     floats = pd.api.types.is_float_dtype(series.dtype)
     cells = series.to_numpy(dtype=object)
+    if len(cells) and pd.api.types.infer_dtype(cells, skipna=False) == "string":  # all text: checked at once
+        texts = cells.tolist()
+        if max(map(len, texts)) <= MAX_ID_LENGTH and "\0" not in "".join(texts):
+            strings = narrow(cells)
+            return np.strings.strip(strings) if strings is not None else np.asarray([t.strip() for t in texts], dtype=object)
     out = np.empty(len(cells), dtype=object)
     for k, cell in enumerate(cells.tolist()):
         out[k] = ""
@@ -239,9 +244,12 @@ def _times(series: Any, problems: Problems, pd: Any) -> np.ndarray:
     return out
 
 
-def _kinds(series: Any, problems: Problems) -> np.ndarray:
+def _kinds(series: Any, problems: Problems, pd: Any) -> np.ndarray:
+    cells = series.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+        return np.strings.strip(np.asarray(cells.tolist(), dtype=np.str_))
     out = np.full(len(series), "play", dtype=object)
-    for k, cell in enumerate(series.to_numpy(dtype=object).tolist()):
+    for k, cell in enumerate(cells.tolist()):
         if isinstance(cell, str):
             out[k] = cell.strip()
         elif not _missing(cell):  # missing: the default, play
