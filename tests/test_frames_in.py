@@ -187,6 +187,15 @@ def test_a_bad_frame_is_the_same_error_as_the_same_csv_line(tmp_path: Path) -> N
     assert (from_file.value.line, from_frame.value.line) == (4, 2)  # the file's line 4 is the frame's row 2
 
 
+def test_a_filtered_frame_names_the_index_label_too() -> None:
+    frame = events(item=["a", "b", "zz"]).set_axis([10, 20, 30])
+    with pytest.raises(DataError, match=r"^DataFrame:2: field 'item' = 'zz': unknown item id \(not in the catalog\) \(index label 30\)$") as err:
+        Interactions.from_pandas(frame, catalog=catalog_ab())
+    assert (err.value.line, err.value.field, err.value.value) == (2, "item", "zz")
+    with pytest.raises(DataError, match=r"^DataFrame:1: field 'title': missing required field \(index label 'y'\)$"):
+        Catalog.from_pandas(pd.DataFrame({"id": ["a", "b"], "title": ["A", None]}, index=["x", "y"]))
+
+
 def test_lenient_skips_bad_rows_with_a_warning_and_keeps_the_rest() -> None:
     frame = events(item=["a", "zz", np.nan])
     with pytest.warns(UserWarning, match=r"skipped 2 bad line\(s\) \(2 in DataFrame\)"):

@@ -100,6 +100,15 @@ def _missing(cell: Any) -> bool:
     return type(cell).__name__ in ("NAType", "NaTType") or (isinstance(cell, np.datetime64) and bool(np.isnat(cell)))
 
 
+def _with_label(err: DataError, frame: Any) -> DataError:
+    """A frame's error with the row's index label too, when the index is not the row positions
+    (a filtered or re-indexed frame), so that ``frame.loc`` finds the row as well as ``iloc``."""
+    index = frame.index
+    if err.line is None or not 0 <= err.line < len(index) or index.equals(type(index)(range(len(index)))):
+        return err
+    return DataError(f"{err.message} (index label {_plain(index[err.line])!r})", source=err.source, line=err.line, field=err.field, value=err.value)
+
+
 def _plain(cell: Any) -> Any:
     """A numpy scalar as the Python value (what an error quotes and a JSON field holds)."""
     return cell.item() if isinstance(cell, np.generic) else cell
@@ -124,7 +133,10 @@ def _catalog(frame: Any, source: str, lenient: bool) -> Catalog:
             if cell is not None:
                 row[name] = cell
         rows.append((k, row))
-    catalog = catalog_from_rows(rows, problems, typed=True)
+    try:
+        catalog = catalog_from_rows(rows, problems, typed=True)
+    except DataError as err:
+        raise _with_label(err, frame) from None
     warn_skipped(problems.skipped)
     return catalog
 
@@ -156,9 +168,12 @@ def _events(frame: Any, catalog: Catalog, source: str, lenient: bool) -> Interac
     if not len(frame):
         raise DataError("no events in the frame", source=source)
     try:
-        return _index(frame, catalog, Problems(source, lenient), exact=False)
-    except _Collision:  # two ids with the same 64-bit key: compare the strings themselves
-        return _index(frame, catalog, Problems(source, lenient), exact=True)
+        try:
+            return _index(frame, catalog, Problems(source, lenient), exact=False)
+        except _Collision:  # two ids with the same 64-bit key: compare the strings themselves
+            return _index(frame, catalog, Problems(source, lenient), exact=True)
+    except DataError as err:
+        raise _with_label(err, frame) from None
 
 
 def _index(frame: Any, catalog: Catalog, problems: Problems, *, exact: bool) -> Interactions:
