@@ -2,8 +2,9 @@
 
 A frame has the columns of the generic catalog or events file (``_load_generic`` documents them)
 and passes the same checks: a bad value is a DataError naming the frame, the row (its position,
-from 0, as ``frame.iloc`` counts), the column and the value; with ``lenient=True`` bad rows are
-skipped, listed in a warning, and never dropped silently. A frame and the same data written as
+from 0, as ``frame.iloc`` counts; and its index label when the index is not the positions), the
+column and the value; with ``lenient=True`` bad rows are skipped, listed in a warning, and never
+dropped silently. A frame and the same data written as
 CSV give equal values.
 
 Types: ids are strings or integers; a missing id (None, NaN) is an error. Times are integers
