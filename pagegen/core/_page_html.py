@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ._page import Page
+from typing import Any
 
 __all__ = ["SHOWN", "page_html"]
 
@@ -27,8 +24,9 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def page_html(page: Page, shown: int = SHOWN) -> str:
-    """The page as an HTML fragment: a header line and one table line per row."""
+def page_html(page: Any, shown: int = SHOWN) -> str:
+    """A ``Page`` as an HTML fragment: a header line and one table line per row. (The page model
+    imports this module, so the Page type is not imported back, even for type checking.)"""
     when = _dt.datetime.fromtimestamp(page.now, tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     member = "(anonymous)" if page.user is None else page.user
     n_tiles = sum(len(row.slots) for row in page.rows)
