@@ -119,7 +119,7 @@ def _fit_config(path: str) -> FitConfig:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    config = BatchConfig(shard_size=args.shard_size, workers=args.workers, engine=args.engine, address=args.address, device=args.device)
+    config = BatchConfig(shard_size=args.shard_size, workers=args.workers, engine=args.engine, address=args.address, device=args.device, format=args.format)
     if args.world_members is not None and (args.data or args.catalog):
         raise DataError("--world-members sizes the synthetic world; it does not apply to --data or --catalog", field="--world-members", value=args.world_members)
     start = time.perf_counter()
@@ -260,8 +260,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="model file to write")
     p.add_argument("--config", metavar="FILE", help="FitConfig fields as JSON or TOML")
     _add_source(p, model=False)
-    p = add("batch", _cmd_batch, "build every member's page into JSON-lines shards (resumable)")
+    p = add("batch", _cmd_batch, "build every member's page into JSON-lines or Parquet shards (resumable)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (part-00000.jsonl, ..., manifest.json)")
+    p.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="jsonl: one page a line; parquet: one row per tile (pip install 'pagegen[frames]') (default: jsonl)")
     p.add_argument("--members", metavar="FILE", help="member ids, one per line (default: every member)")
     p.add_argument("--limit", type=_count, metavar="N", help="only the first N members")
     p.add_argument("--shard-size", type=int, default=500, metavar="N", help="members per shard (default: 500)")

@@ -12,6 +12,7 @@ import numpy as np
 from pagegen.core._candidates import RankContext
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError, PagegenError
+from pagegen.core._extras import require
 from pagegen.core._interactions import Interactions
 from pagegen.core._page import Page
 from pagegen.core._userstate import Profile, UserState, as_now
@@ -26,6 +27,8 @@ from policies._policy import Policy, load_policy, policy_eligible
 from policies._route import AUTO, preset_for
 from rows._context import make_context, shared_context
 from rows._registry import candidate_rows, default_rankers
+
+from ._frames import pages_frame
 
 __all__ = ["SELECTORS", "Engine", "assemble", "build_page", "default_engine"]
 
@@ -187,6 +190,21 @@ class Engine:
     ) -> list[bytes]:
         """The JSON of the pages ``build_many`` returns (each ``page.to_json()``): what a batch job writes."""
         return [page.to_json() for page in self.build_many(users, now=now, device=device, selector=selector, seed=seed)]
+
+    def recommend_frame(
+        self,
+        members: Sequence[str | UserState],
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+    ) -> Any:
+        """The pages ``build_many`` returns, as a pandas DataFrame with one row per tile
+        (``pages_frame``: member, row, column, item, title, score, reason, row kind, key, title
+        and evidence). Needs the ``frames`` extra (pandas)."""
+        require("pandas", "Engine.recommend_frame")
+        return pages_frame(self.build_many(members, now=now, device=device, selector=selector, seed=seed))
 
     def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None) -> tuple:
         """One request up to its selection: (state, policy, candidate rows, selection, ranker failures, selector name, seed)."""
