@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pagegen.core._userstate import UserState
 
 
-__all__ = ["Dedup", "EligibleTitles", "GenreSpanCap", "KindCap", "RowCount", "RowLength", "UniqueKeys", "padded"]
+__all__ = ["Dedup", "EligibleTitles", "GenreSpanCap", "KindCap", "MinTitles", "RowCount", "RowLength", "UniqueKeys", "padded"]
 
 
 def padded(loop: Loop) -> np.ndarray:
@@ -32,6 +32,23 @@ def padded(loop: Loop) -> np.ndarray:
         M = loop.candidates.M
         pad = loop.memo[padded] = np.where(M >= 0, M, loop.candidates.catalog.n).astype(np.intp)
     return pad
+
+
+@dataclass(frozen=True)
+class MinTitles:
+    """The fewest titles a row needs to stand: ``per_kind`` (kind, n) pairs, else ``default``. The one rule
+    every face reads (row length, the rows a pin designates, the rows the exact model holds)."""
+
+    default: int
+    per_kind: tuple[tuple[str, int], ...] = ()
+
+    def of(self, kind: str) -> int:
+        return dict(self.per_kind).get(kind, self.default)
+
+    def of_rows(self, candidates: Any) -> np.ndarray:
+        """intp (R,): the minimum of each candidate row, by its kind."""
+        by_kind = np.array([self.of(k) for k in candidates.kinds], dtype=np.intp)
+        return by_kind[candidates.kind] if len(by_kind) else np.zeros(len(candidates.kind), dtype=np.intp)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,18 +77,21 @@ class RowCount:
 
 @dataclass(frozen=True, eq=False)
 class RowLength:
-    """Each row holds between ``min_titles`` and ``row_length`` titles, none twice (the builders show at most
-    ``row_length`` titles a row, the page grid's width)."""
+    """Each row holds between its kind's minimum (``min_titles``) and ``row_length`` titles, none twice (the
+    builders show at most ``row_length`` titles a row, the page grid's width)."""
 
     row_length: int
-    min_titles: int
+    min_titles: MinTitles
     name: str = "row_length"
 
     def entries(self, loop: Loop) -> None:
         return None
 
     def rows(self, loop: Loop) -> np.ndarray:
-        return loop.refilled >= self.min_titles
+        least = loop.memo.get(self)
+        if least is None:
+            least = loop.memo[self] = self.min_titles.of_rows(loop.candidates)
+        return loop.refilled >= least
 
     def add_to(self, model: ExactModel) -> None:
         shown: dict[tuple[int, int], list] = {}
@@ -80,9 +100,10 @@ class RowLength:
                 shown.setdefault((p, r), []).append(x)
             else:
                 model.model.add(x == 0)
+        least = self.min_titles.of_rows(model.candidates)
         for (p, r), u in model.u.items():
             xs = shown.get((p, r), [])
-            model.model.add(sum(xs) >= self.min_titles * u)
+            model.model.add(sum(xs) >= int(least[r]) * u)
             model.model.add(sum(xs) <= self.row_length * u)
 
     def violations(self, page: Page, policy: Any, user: UserState, catalog: Catalog) -> list[Violation]:
@@ -91,8 +112,10 @@ class RowLength:
             n = len(row.slots)
             if n > self.row_length:
                 out.append(Violation(self.name, r, self.row_length, row.slots[self.row_length].id, f"{n} titles > row_length ({self.row_length})"))
-            if n < self.min_titles:
-                out.append(Violation(self.name, r, None, None, f"{n} titles < min_titles ({self.min_titles})"))
+            least = self.min_titles.of(row.kind)
+            if n < least:
+                field = f"min_titles_per_kind.{row.kind}" if least != self.min_titles.default else "min_titles"
+                out.append(Violation(self.name, r, None, None, f"{n} titles < {field} ({least})"))
             seen: set[str] = set()
             for c, slot in enumerate(row.slots):
                 if slot.id in seen:
