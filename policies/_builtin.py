@@ -1,4 +1,4 @@
-"""The built-in page rules as constraints (the pins are in ``_pins``); ``Policy.constraints()`` builds them.
+"""The built-in page rules as constraints (the pins are in ``_pins``, deduplication in ``_dedup``); ``Policy.constraints()`` builds them.
 
 Each class holds the policy fields it needs and gives the three faces of ``policies._constraint.Constraint``.
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pagegen.core._userstate import UserState
 
 
-__all__ = ["Dedup", "EligibleTitles", "GenreSpanCap", "KindCap", "MinTitles", "RowCount", "RowLength", "UniqueKeys", "padded"]
+__all__ = ["EligibleTitles", "GenreSpanCap", "KindCap", "MinTitles", "RowCount", "RowLength", "UniqueKeys", "padded"]
 
 
 def padded(loop: Loop) -> np.ndarray:
@@ -260,69 +260,6 @@ class GenreSpanCap:
                 recent = sum(g in declared[q] for q in range(max(0, r - self.span + 1), r + 1))
                 if recent > self.max_rows:
                     out.append(Violation(self.name, r, None, None, f"{recent} rows of genre {g!r} within {self.span} consecutive rows > {self.max_rows}"))
-        return out
-
-
-@dataclass(frozen=True, eq=False)
-class Dedup:
-    """A title appears at most ``max_appearances`` times within the scope: the page, or the device's
-    visible window (``windows``: device -> (rows, columns))."""
-
-    scope: str
-    max_appearances: int
-    windows: tuple[tuple[str, int, int], ...]
-    name: str = "dedup"
-
-    def window(self, device: str) -> tuple[int, int]:
-        for name, rows, columns in self.windows:
-            if name == device:
-                return rows, columns
-        raise KeyError(device)
-
-    def entries(self, loop: Loop) -> np.ndarray | None:
-        held = loop.memo.get(self)
-        if held is None:
-            c = loop.candidates
-            rows, columns = self.window(c.device)
-            free = np.ones(c.catalog.n + 1, dtype=bool)  # True: not used up (the pad, n: used up)
-            free[c.catalog.n] = False
-            held = loop.memo[self] = [0, np.zeros(c.catalog.n + 1, dtype=np.int32), free, rows if self.scope == "window" else None, columns]
-        counted_rows, count, free, rows, columns = held
-        if rows is not None and loop.p >= rows:  # below the window: nothing is used up
-            return None
-        for t in range(counted_rows, len(loop.placed)):  # the rows placed since: their titles within the scope count
-            counted = loop.shown[t] if rows is None else loop.shown[t][:columns]
-            count[counted] += 1  # a row holds each title once (and showed it: it was not used up)
-            free[counted] = count.take(counted) < self.max_appearances
-        held[0] = len(loop.placed)
-        return free.take(padded(loop))
-
-    def rows(self, loop: Loop) -> None:
-        return None
-
-    def add_to(self, model: ExactModel) -> None:
-        window = self.window(model.candidates.device)
-        M = model.candidates.M
-        per_title: dict[int, list] = {}
-        for (p, r, j, c), x in model.x.items():
-            if self.scope == "page" or (p < window[0] and c < window[1]):
-                per_title.setdefault(int(M[r, j]), []).append(x)
-        for xs in per_title.values():
-            if len(xs) > self.max_appearances:
-                model.model.add(sum(xs) <= self.max_appearances)
-
-    def violations(self, page: Page, policy: Any, user: UserState, catalog: Catalog) -> list[Violation]:
-        window = self.window(page.device)
-        seen: Counter[str] = Counter()
-        out = []
-        for r, row in enumerate(page.rows):
-            if self.scope == "window" and r >= window[0]:
-                break
-            slots = row.slots if self.scope == "page" else row.slots[: window[1]]
-            for c, slot in enumerate(slots):
-                seen[slot.id] += 1
-                if seen[slot.id] > self.max_appearances:
-                    out.append(Violation(self.name, r, c, slot.id, f"appearance {seen[slot.id]} > max_appearances ({self.max_appearances}) within the {self.scope}"))
         return out
 
 

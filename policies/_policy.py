@@ -21,8 +21,9 @@ from pagegen.core._errors import PolicyError
 from pagegen.core._resume import MAX_AGE_DAYS
 from pagegen.core._userstate import FINISHED_AT
 
-from ._builtin import Dedup, EligibleTitles, GenreSpanCap, KindCap, MinTitles, RowCount, RowLength, UniqueKeys
+from ._builtin import EligibleTitles, GenreSpanCap, KindCap, MinTitles, RowCount, RowLength, UniqueKeys
 from ._constraint import Constraint
+from ._dedup import Dedup
 from ._pins import Pins
 
 __all__ = ["Attention", "Eligibility", "GenreCap", "PRESETS", "Pin", "Policy", "Window", "load_policy", "policy_eligible"]
@@ -153,6 +154,10 @@ class Policy(BaseModel):
     windows: dict[str, Window] = Field(default_factory=lambda: dict(_DEFAULT_WINDOWS), description="Visible window per device.")
     dedup: Literal["page", "window"] = Field("page", description="Where titles may not repeat: the whole page, or the device's visible window.")
     max_appearances: int = Field(1, ge=1, le=100, description="Most appearances of one title within the dedup scope.")
+    max_appearances_below: int | None = Field(
+        None, ge=1, le=100,
+        description="dedup = 'window': most appearances of one title outside the visible window (further down, or right of it); None: no limit.",
+    )  # fmt: skip
     max_rows_per_kind: dict[str, int] = Field(default_factory=lambda: {"because_you_watched": 3}, description="Most rows of a kind (0 bans it).")
     genre_cap: GenreCap | None = Field(default_factory=GenreCap, description="Cap on rows sharing a genre; None: no cap.")
     pins: tuple[Pin, ...] = Field(
@@ -213,7 +218,7 @@ class Policy(BaseModel):
         """
         windows = tuple((d, w.rows, w.columns) for d, w in sorted(self.windows.items()))
         own = [
-            Dedup(self.dedup, self.max_appearances, windows), self._eligibility(), self._kind_caps(),
+            Dedup(self.dedup, self.max_appearances, windows, self.max_appearances_below), self._eligibility(), self._kind_caps(),
             Pins(self.pins, self.n_rows, self._min_titles(), self._eligibility()), RowCount(self.n_rows),
             RowLength(self.row_length, self._min_titles()), UniqueKeys(),
         ]  # fmt: skip
@@ -229,6 +234,8 @@ def _contradictions(p: Policy) -> list[str]:
     for kind, n in sorted(p.min_titles_per_kind.items()):
         if not 1 <= n <= p.row_length:
             out.append(f"min_titles_per_kind.{kind} ({n}) outside 1..row_length ({p.row_length})")
+    if p.max_appearances_below is not None and p.dedup != "window":
+        out.append(f"max_appearances_below ({p.max_appearances_below}) needs dedup = 'window' (dedup = {p.dedup!r})")
     for device, w in sorted(p.windows.items()):
         if w.rows > p.n_rows:
             out.append(f"windows.{device}.rows ({w.rows}) > n_rows ({p.n_rows})")

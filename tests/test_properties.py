@@ -65,7 +65,10 @@ def independent_problems(page: Page, inst, device: str = "web") -> list[str]:
     window = policy.windows[device]
     scope = grid if policy.dedup == "page" else grid[: window.rows, : window.columns]
     counts = np.bincount(scope[scope >= 0], minlength=catalog.n)
-    if counts.max(initial=0) > policy.max_appearances:
+    outside = grid.copy()
+    outside[: window.rows, : window.columns] = -1
+    further = np.bincount(outside[outside >= 0], minlength=catalog.n)
+    if counts.max(initial=0) > policy.max_appearances or (policy.max_appearances_below is not None and further.max(initial=0) > policy.max_appearances_below):
         out.append("dedup")
     kinds = Counter(r.kind for r in page.rows)
     if any(c > policy.kind_cap(k) for k, c in kinds.items()):

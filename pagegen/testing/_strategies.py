@@ -103,6 +103,7 @@ def policies(draw, max_rows: int = 5, max_len: int = 5) -> Policy:
     """Small valid policies: row minimums, dedup scope, repeats, caps, genre caps, pins, windows, attention."""
     n_rows = draw(st.integers(2, max_rows))
     row_length = draw(st.integers(2, max_len))
+    dedup = draw(st.sampled_from(("page", "window")))
     pins = []
     if draw(st.booleans()):
         pins.append({"kind": "continue_watching", "within": draw(st.integers(1, min(2, n_rows))), "when": "in_progress"})
@@ -117,8 +118,9 @@ def policies(draw, max_rows: int = 5, max_len: int = 5) -> Policy:
         min_titles=draw(st.integers(1, row_length)),
         min_titles_per_kind=draw(st.sampled_from(({}, {"continue_watching": 1}, {"continue_watching": row_length}))),
         windows={"web": {"rows": draw(st.integers(1, n_rows)), "columns": draw(st.integers(1, row_length))}},
-        dedup=draw(st.sampled_from(("page", "window"))),
+        dedup=dedup,
         max_appearances=draw(st.integers(1, 2)),
+        max_appearances_below=draw(st.sampled_from((None, 1, 2))) if dedup == "window" else None,
         max_rows_per_kind={"because_you_watched": draw(st.integers(0, 2)), "genre": draw(st.integers(1, 3))},
         genre_cap=draw(st.sampled_from((None, {"max_rows": 1, "span": 2}, {"max_rows": 1, "span": 3}, {"max_rows": 2, "span": 3}))),
         pins=pins,
