@@ -23,12 +23,16 @@ class TopPicksConfig(BaseModel):
 
     title: str = Field("Top Picks for You", min_length=1, max_length=80, description="Display title of the row.")
     weight: float = Field(0.9, ge=0.0, le=1.0, description="Row score for a member with a long history.")
-    warmth: float = Field(5.0, gt=0.0, le=1000.0, description="History length (titles) at which the row score reaches 63% of weight; a cold member scores 0.")
+    warmth: float = Field(5.0, gt=0.0, le=1000.0, description="History length (titles) at which the row score reaches 63% of weight (a member without history gets no row).")
     exclude_seen: bool = Field(True, description="Leave out titles the member already played or rated.")
 
 
 class TopPicks:
-    """The personalized video ranker's top ``ctx.n`` titles for the member."""
+    """The personalized video ranker's top ``ctx.n`` titles for the member.
+
+    No row for a member without history (nothing played or rated): their scores are not personal, and
+    the page's popular and trending rows say so honestly.
+    """
 
     def __init__(self, config: TopPicksConfig | None = None) -> None:
         self.config = config or TopPicksConfig()
@@ -36,6 +40,8 @@ class TopPicks:
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
         n = ctx.n
+        if ctx.user.is_cold:
+            return []
         cand = unseen_items(ctx) if cfg.exclude_seen else eligible_items(ctx)
         if cand.size == 0:
             return []

@@ -12,6 +12,7 @@ from pagegen.core._userstate import UserState
 from pagegen.serve._engine import Engine
 from policies._check import check
 from policies._policy import Policy, load_policy
+from rows._top_picks import TopPicks
 
 NOW = 1_700_000_000
 
@@ -62,3 +63,18 @@ def test_the_repeat_rule_is_checked_outside_the_window():
 def test_a_repeat_limit_outside_the_window_needs_the_window_scope():
     with pytest.raises(PolicyError, match="max_appearances_below \\(2\\) needs dedup = 'window'"):
         Policy(dedup="page", max_appearances_below=2)
+
+
+@pytest.mark.parametrize("preset", ["default", "kids", "mobile", "tv"])
+@pytest.mark.parametrize("selector", ["template", "row_ranking", "stage_wise", "learned"])
+def test_a_member_without_history_gets_popular_rows_not_top_picks_for_them(small, preset, selector):
+    """Nothing is "for you" without history; the popular row leads where the selector follows row scores."""
+    world, model = small
+    eng = Engine(world.catalog, model, preset, interactions=world.interactions, profiles=world.profiles, now=world.now, debug=True)
+    page = eng.build("someone-new", selector=selector)
+    titles = [row.title for row in page.rows]
+    assert "top_picks" not in [row.kind for row in page.rows] and not any("for You" in t for t in titles)
+    kinds = [row.kind for row in page.rows]
+    assert {"popular", "trending", "top10"} & set(kinds[:5]) and {"popular", "trending"} & set(kinds)
+    (warm,) = TopPicks()(eng.rank_context(eng.state("u1"), 0))
+    assert warm.title == "Top Picks for You"

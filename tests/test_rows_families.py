@@ -92,8 +92,9 @@ def test_top_picks_ranks_unseen_eligible_titles_by_score():
     assert ids(row) == ["m3", "m4", "m5", "m6", "m7", "s1"]
     assert row.scores.tolist() == [7, 6, 5, 4, 3, 1]
     assert row.score == pytest.approx(0.9 * (1 - math.exp(-2 / 5)))
-    (cold,) = TopPicks()(ctx_for(member(), FixedModel(len(IDS), scores=scores)))
-    assert cold.score == 0.0
+    assert TopPicks()(ctx_for(member(), FixedModel(len(IDS), scores=scores))) == []  # no history: nothing is "for you"
+    (rated,) = TopPicks()(ctx_for(member(rated=["m1"], ratings=[4.0]), FixedModel(len(IDS), scores=scores)))
+    assert rated.title == "Top Picks for You" and rated.score > 0.0
 
 
 def test_top10_numbers_the_regional_chart_and_widens_the_window():
