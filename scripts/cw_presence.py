@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=0, help="members sampled (0: all)")
     parser.add_argument("--offsets", default="0,90,365", help="days after the world's end, comma-separated (default: 0,90,365)")
     parser.add_argument("--selectors", default="stage_wise,template", help="greedy selectors (default: stage_wise,template)")
+    parser.add_argument("--presets", default=",".join(PRESETS), help="policy presets (default: all)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if 0 < args.members < users.size:
         users = np.sort(np.random.default_rng(args.seed).choice(users, args.members, replace=False))
     worst = 1.0
-    for preset in PRESETS:
+    for preset in args.presets.split(","):
         engine = Engine(world.catalog, model, preset, interactions=world.interactions, profiles=world.profiles, now=world.now)
         for offset in (int(d) for d in args.offsets.split(",")):
             for selector in args.selectors.split(","):

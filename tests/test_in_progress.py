@@ -118,3 +118,17 @@ def test_a_member_with_one_title_in_progress_gets_continue_watching(small, prese
     page = eng.build(user, selector=selector)
     (row,) = [r for r in page.rows if r.kind == "continue_watching"]
     assert [s.id for s in row.slots] == [title] and page.rows.index(row) < 2
+
+
+def test_a_ranker_and_a_pin_that_define_in_progress_differently_are_refused(small):
+    from rows._registry import default_rankers
+
+    world, model = small
+    rankers = {**default_rankers(), "continue_watching": ContinueWatching(ContinueWatchingConfig(max_age_days=30))}
+    with pytest.raises(PolicyError, match=r"pins\[0\]\.max_age_days \(365\.0\) differs from the 'continue_watching' ranker's config\.max_age_days \(30\.0\)"):
+        Engine(world.catalog, model, "default", rankers=rankers, interactions=world.interactions, profiles=world.profiles)
+    data = load_policy("default").model_dump()
+    data["pins"][0]["max_age_days"] = 30
+    eng = Engine(world.catalog, model, Policy(**data), rankers=rankers, interactions=world.interactions, profiles=world.profiles, now=world.now, debug=True)
+    for u in range(0, 3000, 150):  # 60 days after the world's end: plays of its last month are too old for this ranker
+        eng.build(f"u{u}", now=world.now + 60 * DAY)

@@ -11,7 +11,7 @@ import numpy as np
 
 from pagegen.core._candidates import RankContext
 from pagegen.core._catalog import Catalog
-from pagegen.core._errors import DataError, PagegenError
+from pagegen.core._errors import DataError, PagegenError, PolicyError
 from pagegen.core._interactions import Interactions
 from pagegen.core._page import Page
 from pagegen.core._userstate import Profile, UserState, as_now
@@ -72,6 +72,7 @@ class Engine:
         self.now = None if now is None else as_now(now)
         self.debug = debug
         _selector(selector)
+        _same_in_progress(self.policy, self.rankers)
         if interactions is not None and interactions.n_items != catalog.n:
             raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="interactions", value=interactions.n_items)
 
@@ -199,6 +200,16 @@ class Engine:
         violations = check(page, self.policy, state, self.catalog)
         if violations:
             raise PageCheckError(violations)
+
+
+def _same_in_progress(policy: Any, rankers: Mapping[str, Any]) -> None:
+    """An 'in_progress' pin and the ranker registered under its kind must define "in progress" alike, or check() would
+    require rows the ranker cannot give: a PolicyError naming both fields."""
+    for i, pin in enumerate(policy.pins):
+        config = getattr(rankers.get(pin.kind), "config", None)
+        for field in ("max_age_days", "min_fraction"):
+            if pin.when == "in_progress" and hasattr(config, field) and getattr(config, field) != getattr(pin, field):
+                raise PolicyError(f"policy {policy.name!r}: pins[{i}].{field} ({getattr(pin, field)}) differs from the {pin.kind!r} ranker's config.{field} ({getattr(config, field)}); set both alike")
 
 
 def _selector(selector: str | Selector) -> tuple[str, Selector]:
