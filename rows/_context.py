@@ -16,6 +16,7 @@ from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import RankContext, SharedContext, item_vector
 from pagegen.core._catalog import ITEM_KINDS, Catalog
 from pagegen.core._errors import DataError
+from pagegen.core._resume import next_episodes
 from pagegen.core._userstate import FINISHED_AT, Profile, UserState
 
 __all__ = [
@@ -259,16 +260,5 @@ def series_episodes(catalog: Catalog) -> np.ndarray:
 
 def next_episode(catalog: Catalog) -> np.ndarray:
     """int32 (n,): for an episode, the following episode of its series in (season, episode)
-    order; -1 for the last episode and for non-episodes. Cached per catalog."""
-
-    def compute() -> np.ndarray:
-        out = np.full(catalog.n, -1, np.int32)
-        eps = np.flatnonzero((catalog.kind == EPISODE) & (catalog.series >= 0))
-        if eps.size > 1:
-            order = eps[np.lexsort((eps, catalog.episode[eps], catalog.season[eps], catalog.series[eps]))]
-            same = catalog.series[order[1:]] == catalog.series[order[:-1]]
-            out[order[:-1][same]] = order[1:][same]
-        out.setflags(write=False)
-        return out
-
-    return catalog_cached(catalog, "next_episode", compute)
+    order; -1 for the last episode and for non-episodes. Cached per catalog (``pagegen.core._resume``)."""
+    return next_episodes(catalog)

@@ -11,7 +11,7 @@ import numpy as np
 
 from pagegen.core._candidates import RankContext
 from pagegen.core._catalog import Catalog
-from pagegen.core._errors import DataError, PagegenError
+from pagegen.core._errors import DataError, PagegenError, PolicyError
 from pagegen.core._extras import require
 from pagegen.core._interactions import Interactions
 from pagegen.core._page import Page
@@ -83,6 +83,7 @@ class Engine:
         _selector(selector)
         if hasattr(model, "check_catalog"):  # a fitted Model; tests and custom rankers may pass other objects
             model.check_catalog(catalog)
+        _same_in_progress(self.policy, self.rankers)
         if interactions is not None and interactions.n_items != catalog.n:
             raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="interactions", value=interactions.n_items)
 
@@ -111,7 +112,9 @@ class Engine:
             return self.policy
         name = preset_for(profile, device)
         if name not in self._presets:
-            self._presets[name] = load_policy(name)
+            policy = load_policy(name)
+            _same_in_progress(policy, self.rankers)
+            self._presets[name] = policy
         return self._presets[name]
 
     def rank_context(self, state: UserState, seed: int, policy: Policy | None = None) -> RankContext:
@@ -243,6 +246,16 @@ class Engine:
 def ranker_budget(policy: Policy) -> float | None:
     """The policy's ranker time budget in seconds (None: no budget)."""
     return None if policy.ranker_budget_ms is None else policy.ranker_budget_ms / 1000.0
+
+
+def _same_in_progress(policy: Any, rankers: Mapping[str, Any]) -> None:
+    """An 'in_progress' pin and the ranker registered under its kind must define "in progress" alike, or check() would
+    require rows the ranker cannot give: a PolicyError naming both fields."""
+    for i, pin in enumerate(policy.pins):
+        config = getattr(rankers.get(pin.kind), "config", None)
+        for field in ("max_age_days", "min_fraction"):
+            if pin.when == "in_progress" and hasattr(config, field) and getattr(config, field) != getattr(pin, field):
+                raise PolicyError(f"policy {policy.name!r}: pins[{i}].{field} ({getattr(pin, field)}) differs from the {pin.kind!r} ranker's config.{field} ({getattr(config, field)}); set both alike")
 
 
 def _selector(selector: str | Selector) -> tuple[str, Selector]:
