@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pagegen.core._interactions import PLAY, RATING, Interactions
+from pagegen.core._interactions import IMPRESSION, PLAY, RATING, Interactions
 from pagegen.core._userstate import UserState
 from pagegen.data._load import load_movielens
 from pagegen.data._synthetic import synthetic_world
@@ -170,12 +170,13 @@ def quality_table(data_dir: str | Path, config=None, *, tune_settings: bool = Tr
     return quality(data.catalog, data.interactions, temporal_split, config, tune_settings=tune_settings)
 
 
-def synthetic_quality_table(size: str = "small", config=None, *, tune_settings: bool = True) -> dict[str, dict]:
+def synthetic_quality_table(size: str = "small", config=None, *, tune_settings: bool = True, impressions: bool = True) -> dict[str, dict]:
     """``quality`` on the synthetic world of ``size`` (seed 0), split by ``play_split`` (its
-    ratings are not logged with plays)."""
+    ratings are not logged with plays); ``impressions=False`` drops its impression events first."""
     world = synthetic_world(size, seed=0)
     fold = fold_items(world.catalog.series)
-    return quality(world.catalog, world.interactions, lambda it: play_split(it, fold), config, tune_settings=tune_settings)
+    events = world.interactions if impressions else world.interactions.select(world.interactions.kind != IMPRESSION)
+    return quality(world.catalog, events, lambda it: play_split(it, fold), config, tune_settings=tune_settings)
 
 
 def quality(catalog, interactions: Interactions, split_of, config=None, *, tune_settings: bool = True) -> dict[str, dict]:
@@ -238,10 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pagegen.evaluate._quality", description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", nargs="?", help="the ml-latest-small folder (ratings.csv, movies.csv, ...)")
     parser.add_argument("--synthetic", metavar="SIZE", help="measure on the synthetic world of this size instead (leave-last-5 plays)")
+    parser.add_argument("--no-impressions", action="store_true", help="with --synthetic: drop the world's impression events (to measure what they bring)")
     args = parser.parse_args(argv)
     if (args.data_dir is None) == (args.synthetic is None):
         parser.error("give a MovieLens folder or --synthetic SIZE")
-    print(_markdown(quality_table(args.data_dir) if args.synthetic is None else synthetic_quality_table(args.synthetic)))
+    if args.no_impressions and args.synthetic is None:
+        parser.error("--no-impressions applies to --synthetic")
+    print(_markdown(quality_table(args.data_dir) if args.synthetic is None else synthetic_quality_table(args.synthetic, impressions=not args.no_impressions)))
     return 0
 
 
