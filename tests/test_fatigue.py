@@ -119,3 +119,10 @@ def test_a_config_with_bad_values_names_the_field(tiny_world, tiny_model) -> Non
     with pytest.raises(DataError) as err:
         _engine(tiny_world, tiny_model, fatigue={"k": 3})
     assert err.value.field == "fatigue"
+
+
+def test_an_impression_outside_the_catalog_names_the_field() -> None:
+    state = UserState(now=DAY, items=[], last=[], fraction=[], rated=[], ratings=[], shown=[9], shown_at=[5])
+    with pytest.raises(DataError) as err:
+        demote_fatigued([CandidateRow("top_picks", "tp", "Top", [0], [1.0])], state, _catalog(), FatigueConfig())
+    assert err.value.field == "shown" and err.value.value == 9

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
+from pagegen.core._errors import DataError
 from pagegen.core._time import DAY
 from pagegen.core._userstate import UserState
 from rows._context import catalog_cached, series_episodes
@@ -58,6 +59,8 @@ def demote_fatigued(rows: Sequence[CandidateRow], state: UserState, catalog: Cat
     rows = list(rows)
     if config is None or config.strength == 0.0 or not len(state.shown):
         return rows, []
+    if int(state.shown.max()) >= catalog.n:
+        raise DataError(f"an impression of a title outside the catalog ({catalog.n} titles)", field="shown", value=int(state.shown.max()))
     fold = catalog_cached(catalog, "fatigue_fold", lambda: np.where(series_episodes(catalog), catalog.series, np.arange(catalog.n)))
     titles, counts = state.unplayed_impressions(state.now - int(config.window_days * DAY), fold)
     hit = counts >= config.k
