@@ -26,3 +26,8 @@ def test_the_command_prints_the_table(capsys) -> None:
     assert main(["--world", "tiny", "--members", "5", "--visits", "2"]) == 0
     out = capsys.readouterr().out
     assert "| on |" in out and "| off |" in out and "paired bootstrap CI" in out
+
+
+def test_the_command_sets_the_worlds_fatigue(capsys) -> None:
+    assert main(["--world", "tiny", "--members", "3", "--visits", "2", "--world-fatigue", "0"]) == 0
+    assert "world tiny (truth fatigue 0)" in capsys.readouterr().out

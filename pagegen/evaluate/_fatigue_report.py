@@ -1,6 +1,6 @@
 """Impression fatigue over repeated visits: plays per visit with and without fatigue handling.
 
-``python -m pagegen.evaluate._fatigue_report --world small [--members 400] [--visits 8] [--seed 0]``
+``python -m pagegen.evaluate._fatigue_report --world small [--members 400] [--visits 8] [--seed 0] [--world-fatigue F]``
 builds a synthetic world (whose truth tires of titles shown and not played, ``WorldConfig.fatigue``),
 fits the model once, and follows the same sampled members over ``visits`` daily visits with two
 engines that differ only in ``Engine(fatigue=...)``: the default FatigueConfig, and None.
@@ -28,7 +28,7 @@ import numpy as np
 from pagegen.core._page import page_grid
 from pagegen.core._time import DAY
 from pagegen.core._userstate import UserState
-from pagegen.data._synthetic import World, synthetic_world
+from pagegen.data._synthetic import SIZES, World, synthetic_world
 from pagegen.learned._simulate import BrowseConfig, browse, browse_rng, expected_plays, play_grid
 from pagegen.models._fit import fit
 from pagegen.models._popularity import fold_items
@@ -124,10 +124,11 @@ def follow(engine: Engine, world: World, member: str, visits: int, seed: int, br
     return expected, played, fatigued
 
 
-def fatigue_report(world: str | World = "small", *, members: int = 400, visits: int = 8, seed: int = 0, browse_config: BrowseConfig | None = None, progress: bool = False) -> FatigueReport:
+def fatigue_report(world: str | World = "small", *, members: int = 400, visits: int = 8, seed: int = 0, browse_config: BrowseConfig | None = None, progress: bool = False, name: str | None = None) -> FatigueReport:
     """Follow ``members`` sampled members (with ``seed``) of ``world`` (a size name: built with
-    ``seed``) over ``visits`` visits with fatigue handling on and off; see the module docstring."""
-    name = world if isinstance(world, str) else "given"
+    ``seed``) over ``visits`` visits with fatigue handling on and off; see the module docstring.
+    ``name``: the world's name in the report (default: the size, or "given")."""
+    name = name or (world if isinstance(world, str) else "given")
     if isinstance(world, str):
         world = synthetic_world(world, seed=seed)
     browse_config = browse_config or BrowseConfig()
@@ -164,10 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=400, help="members followed (sampled with the seed)")
     parser.add_argument("--visits", type=int, default=8, help="daily visits per member")
     parser.add_argument("--seed", type=int, default=0, help="seed of the world, the member sample and the browsing")
+    parser.add_argument("--world-fatigue", type=float, default=None, help="the world's truth fatigue (WorldConfig.fatigue; default: the size's), e.g. 0 for members who never tire")
     args = parser.parse_args(argv)
     if args.members < 1 or args.visits < 1:
         parser.error("--members and --visits must be at least 1")
-    print(_text(fatigue_report(args.world, members=args.members, visits=args.visits, seed=args.seed)))
+    world: str | World = args.world
+    name = args.world
+    if args.world_fatigue is not None:
+        name = f"{args.world} (truth fatigue {args.world_fatigue:g})"
+        if args.world not in SIZES:
+            parser.error(f"--world: expected one of {', '.join(SIZES)}")
+        world = synthetic_world(SIZES[args.world].model_copy(update={"fatigue": args.world_fatigue, "seed": args.seed}))
+    print(_text(fatigue_report(world, members=args.members, visits=args.visits, seed=args.seed, name=name)))
     return 0
 
 
