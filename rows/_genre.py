@@ -24,7 +24,7 @@ __all__ = ["GenreRows", "GenreRowsConfig"]
 
 class GenreRowsConfig(BaseModel):
     """Genre rows: slice affinity a_s = (m_s + prior * b_s) / (T + prior), where m_s is the
-    member's liked-and-recent history mass in slice s, T the total mass and b_s the slice's
+    member's liked-and-recent history mass in slice s (recent on the member's own clock), T the total mass and b_s the slice's
     share of the catalog; slices are chosen by log(a_s / max a) plus Gumbel noise * explore."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,7 +39,7 @@ class GenreRowsConfig(BaseModel):
     prior: float = Field(5.0, ge=0.0, le=1_000.0, description="Smoothing towards the catalog share, in units of history mass (one liked, fresh title = 1).")
     explore: float = Field(0.3, ge=0.0, le=5.0, description="Scale of the Gumbel noise added to log relative affinity (0: always the top slices).")
     rating_max: float = Field(5.0, gt=0.0, le=100.0, description="The top of the rating scale (liking = rating / rating_max).")
-    half_life_days: float = Field(180.0, gt=0.0, le=36500.0, description="A history title's weight halves every this many days.")
+    half_life_days: float = Field(180.0, gt=0.0, le=36500.0, description="A history title's weight halves every this many days of the member's own activity (UserState.active_age: a break does not age it).")
     undated_recency: float = Field(0.5, ge=0.0, le=1.0, description="Recency weight of a title that was rated but never played.")
     weight: float = Field(0.7, ge=0.0, le=1.0, description="Row score of the member's favourite genre; others in proportion to their affinity.")
     fine_weight: float = Field(0.9, ge=0.0, le=1.0, description="Extra factor on the row score of finer slices.")
