@@ -64,3 +64,10 @@ def test_the_quality_table_measures_with_and_without_impressions() -> None:
     without = synthetic_quality_table("tiny", tune_settings=False, impressions=False)["learned blend"]
     assert with_ != without
     assert synthetic_quality_table("tiny", tune_settings=False)["popularity"] == synthetic_quality_table("tiny", tune_settings=False, impressions=False)["popularity"]
+
+
+def test_no_impressions_needs_a_synthetic_world(capsys, tmp_path) -> None:
+    from pagegen.evaluate._quality import main
+
+    assert main(["--data", str(tmp_path), "--no-impressions"]) == 2
+    assert "--no-impressions" in capsys.readouterr().err
