@@ -27,6 +27,7 @@ if typing.TYPE_CHECKING:
     from .learned._learned import LearnedScorer
     from .models._fit import FitConfig, fit
     from .models._model import Model
+    from .page._fatigue import FatigueConfig
     from .page._learned_select import learned_selector
     from .page._objective import Placed, SelectContext, Selection
     from .page._registry import SELECTORS
@@ -49,6 +50,7 @@ __all__ = [
     "EvalConfig",
     "EvalResult",
     "FINISHED_AT",
+    "FatigueConfig",
     "FitConfig",
     "ITEM_KINDS",
     "Interactions",
@@ -123,6 +125,7 @@ _HOMES: dict[str, str] = {
     "EvalConfig": "pagegen.evaluate._replay",
     "EvalResult": "pagegen.evaluate._report",
     "FINISHED_AT": "pagegen.core._userstate",
+    "FatigueConfig": "pagegen.page._fatigue",
     "FitConfig": "pagegen.models._fit",
     "ITEM_KINDS": "pagegen.core._catalog",
     "Interactions": "pagegen.core._interactions",

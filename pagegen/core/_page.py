@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._catalog import Catalog
 from ._page_html import page_html
 
-__all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceStep", "jsonable", "page_grid"]
+__all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceFatigue", "TraceStep", "jsonable", "page_grid"]
 
 #: The format version written in every Page; bumped when the JSON layout changes.
 PAGE_FORMAT_VERSION = "1.0"
@@ -77,6 +77,17 @@ class TraceFailure(BaseModel):
     error: str
 
 
+class TraceFatigue(BaseModel):
+    """A title demoted for impression fatigue: shown to the member again and again without a play."""
+
+    model_config = _FROZEN
+
+    id: str = Field(description="External title id.")
+    impressions: int = Field(description="Unplayed impressions of the title in the fatigue window.")
+    factor: float = Field(description="The factor its scores were multiplied by.")
+    rows: int = Field(description="Candidate rows it was demoted in.")
+
+
 class Trace(BaseModel):
     """Debugging record of one build (present when asked with ``trace=True``)."""
 
@@ -85,6 +96,7 @@ class Trace(BaseModel):
     candidates: list[TraceCandidate] = Field(default_factory=list)
     steps: list[TraceStep] = Field(default_factory=list)
     failures: list[TraceFailure] = Field(default_factory=list)
+    fatigue: list[TraceFatigue] = Field(default_factory=list, description="Titles demoted for impression fatigue.")
     objective: float = Field(0.0, description="The page objective (pagegen.page._objective) of the built page.")
     status: str | None = Field(None, description="Solver status (exact selector).")
     gap: float | None = Field(None, description="Relative optimality gap reported by the solver (exact selector).")

@@ -9,8 +9,9 @@ import numpy as np
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
 from pagegen.core._explain import explain
-from pagegen.core._page import Page, Trace, TraceCandidate, TraceFailure, TraceStep, jsonable
+from pagegen.core._page import Page, Trace, TraceCandidate, TraceFailure, TraceFatigue, TraceStep, jsonable
 
+from ._fatigue import Fatigued
 from ._objective import Selection
 
 __all__ = ["assemble", "assemble_json"]
@@ -19,10 +20,12 @@ __all__ = ["assemble", "assemble_json"]
 def assemble(
     rows: Sequence[CandidateRow], selection: Selection, catalog: Catalog, *, user: str | None, policy: str, selector: str,
     device: str, now: int, seed: int, failures: Sequence[tuple[str, str]] | None = None, trace: bool = False,
+    fatigued: Sequence[Fatigued] = (),
 ) -> Page:  # fmt: skip
     """The Page of a selection: external ids, display titles, ranker scores (rounded to 6 decimals),
     reasons, and the rows' evidences as plain JSON values; validated as ``Page.model_validate``
-    validates any page (a value of the wrong type is converted or rejected there)."""
+    validates any page (a value of the wrong type is converted or rejected there). ``fatigued``:
+    the titles demoted for impression fatigue, for the trace."""
     used = [rows[p.row] for p in selection.rows]
     page_rows = _row_fields(used, [p.items for p in selection.rows], catalog)
     record = None
@@ -31,6 +34,7 @@ def assemble(
             candidates=[TraceCandidate(kind=r.kind, key=r.key, score=r.score, n=len(r)) for r in rows],
             steps=[TraceStep(**s) for s in selection.steps],
             failures=[TraceFailure(ranker=n, error=e) for n, e in failures or ()],
+            fatigue=[TraceFatigue(id=str(catalog.ids[f.item]), impressions=f.impressions, factor=f.factor, rows=f.rows) for f in fatigued],
             objective=selection.objective,
             status=selection.status,
             gap=selection.gap,

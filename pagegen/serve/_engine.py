@@ -19,6 +19,7 @@ from pagegen.core._userstate import Profile, UserState, as_now
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
 from pagegen.page._assemble import assemble
+from pagegen.page._fatigue import FatigueConfig, demote_fatigued
 from pagegen.page._objective import SelectContext
 from pagegen.page._registry import SELECTORS
 from pagegen.page._select import Selector
@@ -49,6 +50,8 @@ class Engine:
     seed             the default seed; each request's generator derives from (seed, member)
     now              the default request time; default: one second after the last event
     debug            run ``policies.check`` on every page and raise PageCheckError on a violation
+    fatigue          impression fatigue: titles shown k times lately without a play move down
+                     (``pagegen.page._fatigue``); None: off
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Engine:
         seed: int = 0,
         now: int | None = None,
         debug: bool = False,
+        fatigue: FatigueConfig | None = FatigueConfig(),  # noqa: B008 (frozen)
     ) -> None:
         self.catalog = catalog
         self.model = model
@@ -80,6 +84,9 @@ class Engine:
             now = int(interactions.timestamp.max()) + 1
         self.now = None if now is None else as_now(now)
         self.debug = debug
+        if fatigue is not None and not isinstance(fatigue, FatigueConfig):
+            raise DataError("expected a FatigueConfig or None", field="fatigue", value=fatigue)
+        self.fatigue = fatigue
         _selector(selector)
         if hasattr(model, "check_catalog"):  # a fitted Model; tests and custom rankers may pass other objects
             model.check_catalog(catalog)
@@ -156,9 +163,9 @@ class Engine:
         A ranker that raises or returns bad rows is dropped for this request (logged, and listed in
         the trace); only when no row can be built does the call fail, with a PagegenError.
         """
-        state, policy, rows, selection, failures, name, seed = self._select(user, now, device, selector, seed)
+        state, policy, rows, selection, failures, name, seed, fatigued = self._select(user, now, device, selector, seed)
         page = assemble(rows, selection, self.catalog, user=state.user, policy=policy.name, selector=name, device=device, now=state.now, seed=seed,
-                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace)  # fmt: skip
+                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace, fatigued=fatigued)  # fmt: skip
         if self.debug:
             self._check(page, policy, state)
         return page
@@ -210,7 +217,8 @@ class Engine:
         return pages_frame(self.build_many(members, now=now, device=device, selector=selector, seed=seed))
 
     def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None) -> tuple:
-        """One request up to its selection: (state, policy, candidate rows, selection, ranker failures, selector name, seed)."""
+        """One request up to its selection: (state, policy, candidate rows, selection, ranker failures, selector name, seed,
+        titles demoted for fatigue)."""
 
         if isinstance(user, UserState):
             if now is not None and as_now(now) != user.now:
@@ -230,10 +238,11 @@ class Engine:
         if not rows:
             why = "; ".join(f"{f.name}: {f.error}" for f in failures) or "every ranker returned no rows"
             raise PagegenError(f"no page for member {who}: no candidate rows ({why})")
+        rows, fatigued = demote_fatigued(rows, state, self.catalog, self.fatigue)
         selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=ctx.eligible, device=device, rng=ctx.rng, rank=ctx))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r}")
-        return state, policy, rows, selection, failures, name, seed
+        return state, policy, rows, selection, failures, name, seed, fatigued
 
     def _check(self, page: Page, policy: Policy, state: UserState) -> None:
         """``debug``: the page must pass ``policies.check`` under the policy it was served."""

@@ -144,7 +144,7 @@ class _Pages:
                     raise DataError(f"expected one of {', '.join(sorted({*PRESETS, AUTO, self.name}))}", field="policy", value=name)
                 base = self.base
                 self._engines[name] = Engine(base.catalog, base.model, name, rankers=base.rankers, interactions=base.interactions,
-                                             profiles=base.profiles, selector=base.selector, seed=base.seed, now=base.now)  # fmt: skip
+                                             profiles=base.profiles, selector=base.selector, seed=base.seed, now=base.now, fatigue=base.fatigue)  # fmt: skip
             engine = copy.copy(self._engines[name])  # this request's view: the model as it is now, for the whole build
         engine.model = self.nearline.model
         return engine
