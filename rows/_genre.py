@@ -104,6 +104,8 @@ class GenreRows:
             pos = pos[in_slice[pos] > -np.inf]  # fewer than n titles of the slice in the mask: they end the row
             items, in_slice = members[pos], in_slice[pos]
             evidence = {"slice": idx.kinds[s], **idx.specs[s], "affinity": round(a_s, 6), "relative_affinity": round(r_s, 4), "catalog_share": round(share_s, 6), "explored": s not in greedy}
+            if cfg.explore > 0:
+                evidence["draw"] = len(rows)  # the draw step: Page.draw lists the drawn rows
             rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], items, in_slice, evidence, min(weight * v_s, 1.0), propensity=p_s))
         return rows
 
@@ -176,13 +178,15 @@ class GenreRows:
 
         def follow(step: int, scores: np.ndarray, ok: np.ndarray) -> tuple[int, float]:
             s = wanted[step] if step < len(wanted) else -1
+            if s < 0 and ok.sum() == 1:
+                return int(ok.argmax()), 1.0  # a forced last draw
             if s < 0 or not ok[s]:
                 cut.append(step)  # the draw goes on where ``keys`` end, or cannot draw this slice here
                 return -1, 0.0
             return s, float(step_probabilities(scores, ok, cfg.explore, cfg.explore_epsilon)[s])
 
         chosen, props = self._walk(logrel, cand, idx.fine, follow)
-        return float(np.prod(props)) if chosen == wanted and not cut else 0.0
+        return float(np.prod(props)) if chosen[: len(wanted)] == wanted and not cut else 0.0
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
         """float64 (n_slices,): how many titles of each slice are in ``mask``."""

@@ -13,7 +13,7 @@ from ._catalog import Catalog
 __all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceStep", "jsonable", "page_grid"]
 
 #: The format version written in every Page; bumped when the JSON layout changes
-#: (1.1: ``visit``, and the ``propensity`` of the page, its rows and tiles).
+#: (1.1: ``visit``, ``draw``, and the ``propensity`` of the page, its rows and tiles).
 PAGE_FORMAT_VERSION = "1.1"
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -111,6 +111,9 @@ class Page(BaseModel):
         "Probability of the page's exploration draw under the served policy given the member's state: the product of every "
         "candidate row's propensity, placed or not. The page is a deterministic function of the state and the draw, so "
         "target / logged draw probabilities are unbiased importance weights of the page."))  # fmt: skip
+    draw: list[str] = Field(default_factory=list, description=(
+        "Keys of the candidate rows drawn at random (explored genre slices), in draw order, placed or not: "
+        "with the member's state they determine the page, and a target policy's probability of the same draw."))  # fmt: skip
     rows: list[PageRow] = Field(description="The rows, top to bottom.")
     trace: Trace | None = Field(None, description="Optional build trace.")
 

@@ -38,7 +38,7 @@ def assemble(
             gap=selection.gap,
         )
     head = {"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed), "visit": visit,
-            "propensity": math.prod(row.propensity for row in rows)}  # fmt: skip
+            "propensity": math.prod(row.propensity for row in rows), "draw": [row.key for row in rows if "draw" in row.evidence]}  # fmt: skip
     return Page.model_validate({**head, "rows": page_rows, "trace": record})
 
 
