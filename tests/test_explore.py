@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from test_rows_families import DAY, NOW, catalog, member
 
 from pagegen.core._errors import DataError
 from pagegen.core._page import PAGE_FORMAT_VERSION
@@ -14,7 +15,6 @@ from pagegen.serve._engine import Engine
 from pagegen.testing import FixedModel
 from rows._context import make_context
 from rows._genre import GenreRows, GenreRowsConfig
-from tests.test_rows_families import DAY, NOW, catalog, member
 
 CFG = GenreRowsConfig(min_titles=1, min_eligible=1, explore=1.0, explore_epsilon=0.1, max_rows=2, max_fine_rows=1, prior=1.0)
 

@@ -6,6 +6,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from pagegen.core._errors import DataError
 from pagegen.core._page import Page
 from pagegen.learned._logging_policy import read_impressions
 from pagegen.serve._batch import BatchConfig, impressions_path, run_batch, shard_path
@@ -65,3 +66,28 @@ def test_the_service_logs_each_page_with_its_propensities(tmp_path, engine, tiny
 def test_impression_record_of_a_page_round_trips_through_json(engine, tiny_world):
     page = engine.build(tiny_world.interactions.users.id(1), visit=7)
     _same(orjson.loads(orjson.dumps(impression_record(page))), page)
+
+
+def test_the_command_line_takes_a_visit_and_writes_impressions(capsys, tmp_path):
+    from pagegen._cli import main
+
+    tiny = ("--world", "tiny")
+    assert main(["build", "u3", *tiny, "--visit", "r1"]) == 0
+    first = capsys.readouterr().out
+    assert main(["build", "u3", *tiny, "--visit", "r1"]) == 0
+    assert capsys.readouterr().out == first and Page.from_json(first).visit == "r1"
+    assert main(["build", "u3", *tiny, "--visit", "12"]) == 0
+    assert Page.from_json(capsys.readouterr().out).visit == 12
+    out = tmp_path / "pages"
+    assert main(["batch", *tiny, "--out", str(out), "--limit", "6", "--shard-size", "4", "--workers", "1", "--impressions", "--visit", "day-1"]) == 0
+    records = read_impressions(impressions_path(out, 0)) + read_impressions(impressions_path(out, 1))
+    assert [r["member"] for r in records] == [f"u{i}" for i in range(6)] and {r["visit"] for r in records} == {"day-1"}
+
+
+def test_a_bad_visit_is_refused_with_its_field(tmp_path, engine, tiny_world):
+    with TestClient(make_app(engine)) as client:
+        response = client.get(f"/v1/page/{tiny_world.interactions.users.id(0)}", params={"visit": ""})
+    assert response.status_code == 400 and response.json()["field"] == "visit"
+    with pytest.raises(DataError) as err:
+        run_batch(engine, tmp_path, ["u1"], BatchConfig(visit=-3, workers=1), progress=False)
+    assert err.value.field == "visit" and not list(tmp_path.iterdir())

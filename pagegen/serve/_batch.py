@@ -34,6 +34,7 @@ from pagegen.core._atomic import TMP_SUFFIX, atomic_write_bytes
 from pagegen.core._errors import BatchError
 from pagegen.core._progress import Progress
 from pagegen.learned._logging_policy import write_impressions
+from rows._context import visit_entropy
 
 from ._batch_workers import build_shard, place, run_local, run_ray, shard_path
 from ._impressions import impressions_from_pages
@@ -205,6 +206,8 @@ def run_batch(
     shard is safely on disk.
     """
     config = config or BatchConfig()
+    if config.visit is not None:
+        visit_entropy(config.visit)  # a bad visit is named before anything is written
     members = [str(m) for m in members]
     if len(set(members)) != len(members):
         seen: set[str] = set()
