@@ -2,15 +2,16 @@
 
 Three layers of personalization: which slices (the member's affinity, with exploration
 through ``ctx.rng_for("genre")``), which titles within (eligible titles of the slice by ``ctx.scores``),
-and their order.
+and their order. The slices of a catalog are indexed once (a sparse slices x titles matrix),
+so the affinity to every slice is one sparse product per request.
 
 Exploration is a logged policy: the slices are drawn one at a time by the Plackett-Luce chooser
 of ``pagegen.core._plackett_luce`` (the learned module's logging policy), from the request's
 generator, which derives from (seed, member, visit): repeated visits draw anew, the same visit
 draws the same. Each row carries the probability of its draw given the draws before it
-(``CandidateRow.propensity``), and ``draw_probability`` gives the probability of any
-sequence of slices under this config (a target policy's, for off-policy evaluation). The slices of a catalog are indexed once (a sparse slices x titles matrix),
-so the affinity to every slice is one sparse product per request.
+(``CandidateRow.propensity``) and its draw step (``evidence["draw"]``); ``draw_probability``
+gives the probability of any sequence of slices under this config (a target policy's, for
+off-policy evaluation).
 """
 
 from __future__ import annotations
