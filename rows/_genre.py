@@ -131,28 +131,29 @@ class GenreRows:
         return idx, mask, aff, rel, value, logrel, cand
 
     def _walk(self, logrel: np.ndarray, cand: np.ndarray, fine: np.ndarray, pick) -> tuple[list[int], list[float]]:
-        """The slice draw: ``pick(step, scores, ok) -> (slice, probability)`` at each step over
-        the slices still placeable (offered, not drawn, within the fine cap)."""
+        """The slice draw: ``pick(step, scores, ok) -> (position in cand, probability)`` at each
+        step over the slices of ``cand`` still placeable (not drawn, within the fine cap)."""
         cfg = self.config
-        ok = np.zeros(len(logrel), bool)
-        ok[cand] = True
-        if cfg.max_fine_rows == 0:
-            ok &= ~fine
-        scores = np.where(ok, logrel, 0.0)
+        fine = fine[cand]
+        ok = ~fine if cfg.max_fine_rows == 0 else np.ones(len(cand), bool)
+        scores = logrel[cand]
         chosen: list[int] = []
         props: list[float] = []
+        n_fine = 0
         for step in range(cfg.max_rows):
             if not ok.any():
                 break
-            s, p = pick(step, scores, ok)
-            if s < 0:
+            j, p = pick(step, scores, ok)
+            if j < 0:
                 break
-            chosen.append(s)
+            chosen.append(j)
             props.append(p)
-            ok[s] = False
-            if fine[s] and int(fine[chosen].sum()) >= cfg.max_fine_rows:
-                ok &= ~fine
-        return chosen, props
+            ok[j] = False
+            if fine[j]:
+                n_fine += 1
+                if n_fine >= cfg.max_fine_rows:
+                    ok &= ~fine
+        return cand[chosen].tolist(), props
 
     def _draw(self, logrel: np.ndarray, cand: np.ndarray, fine: np.ndarray, rng: np.random.Generator) -> tuple[list[int], list[float]]:
         """Draw the slices with the Plackett-Luce chooser: (slices in draw order, their step probabilities)."""
@@ -170,10 +171,10 @@ class GenreRows:
         if prep is None:
             return float(not keys)
         idx, *_, logrel, cand = prep
-        where = {k: s for s, k in enumerate(idx.keys)}
+        where = {idx.keys[s]: j for j, s in enumerate(cand.tolist())}  # key -> position in cand
         wanted = [where.get(k, -1) for k in keys]
         if cfg.explore <= 0:
-            return float(wanted == _choose(logrel, cand, idx.fine.tolist(), cfg.max_rows, cfg.max_fine_rows))
+            return float(-1 not in wanted and cand[wanted].tolist() == _choose(logrel, cand, idx.fine.tolist(), cfg.max_rows, cfg.max_fine_rows))
 
         cut: list[int] = []
 
@@ -187,7 +188,7 @@ class GenreRows:
             return s, float(step_probabilities(scores, ok, cfg.explore, cfg.explore_epsilon)[s])
 
         chosen, props = self._walk(logrel, cand, idx.fine, follow)
-        return float(np.prod(props)) if chosen[: len(wanted)] == wanted and not cut else 0.0
+        return float(np.prod(props)) if chosen[: len(wanted)] == cand[wanted].tolist() and not cut else 0.0
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
         """float64 (n_slices,): how many titles of each slice are in ``mask``."""

@@ -34,20 +34,20 @@ def step_probabilities(scores: np.ndarray, ok: np.ndarray, temperature: float | 
     step (1 when they are all equal): the temperature is scale-free, a scorer's units do not matter.
     """
     scores = np.asarray(scores, np.float64)
-    if not np.all(np.isfinite(scores[ok])):
+    placeable = scores[ok]
+    if not np.all(np.isfinite(placeable)):
         raise DataError("non-finite row score", field="scores")
     p = np.zeros(len(scores))
     if temperature is None:
-        p[np.flatnonzero(ok)[np.argmax(scores[ok])]] = 1.0
+        p[np.flatnonzero(ok)[np.argmax(placeable)]] = 1.0
     else:
-        spread = float(scores[ok].std())
-        z = scores[ok] / (temperature * (spread if spread > 0 else 1.0))
+        spread = float(placeable.std())
+        z = placeable / (temperature * (spread if spread > 0 else 1.0))
         e = np.exp(z - z.max())
         p[ok] = e / e.sum()
     if epsilon > 0:
         p = (1.0 - epsilon) * p + epsilon * ok / ok.sum()
     return p
-
 
 
 def plackett_luce(scorer: Callable[[np.ndarray], np.ndarray] | Sequence[Callable[[np.ndarray], np.ndarray]], rng: np.random.Generator, config: LoggingConfig | None = None) -> Callable[[int, np.ndarray, np.ndarray], tuple[int, float]]:
@@ -62,7 +62,8 @@ def plackett_luce(scorer: Callable[[np.ndarray], np.ndarray] | Sequence[Callable
         raise DataError("at least one row scorer", field="scorer")
 
     def choose(step: int, x: np.ndarray, ok: np.ndarray) -> tuple[int, float]:
-        p = np.mean([step_probabilities(f(x), ok, config.temperature, config.epsilon) for f in scorers], axis=0)
+        steps = [step_probabilities(f(x), ok, config.temperature, config.epsilon) for f in scorers]
+        p = steps[0] if len(steps) == 1 else np.mean(steps, axis=0)
         pick = int(rng.choice(len(p), p=p))
         return pick, float(p[pick])
 
