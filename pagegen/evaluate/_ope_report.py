@@ -23,6 +23,22 @@ For each seed:
 Coverage is the share of seeds whose interval contains the truth. A target that changes the
 selector is out of reach of these logs: the selector is deterministic given the draw, so its
 pages are only seen where they coincide with the served ones.
+
+Measured (``--seeds 20 --members 100 --views 4``: 20 tiny worlds, 8,000 logged pages, 95%
+intervals; coverage over the 20 seeds, mean half-width; ESS of 400 pages per seed)::
+
+    target        estimand     truth   ESS   IPS        SNIPS      DR
+    served        plays        0.5609  400   95% .049   95% .049   95% .049
+    explore 0.25  plays        0.5609  342   95% .057   95% .053   95% .052
+    explore 0.4   plays        0.5609  234  100% .079  100% .063  100% .064
+    epsilon 0.1   plays        0.5609  311   95% .061   95% .055   95% .055
+    explore 0.6   plays        0.5610   42   80% .254   90% .148   95% .152
+    explore 0.4   genre_plays  0.0401  234   90% .024   90% .024   90% .024
+    explore 0.6   genre_plays  0.0390   42   60% .070   75% .048   95% .073
+
+Near the served temperature the intervals hold their level; at twice the temperature the
+weights degenerate (ESS 42 of 400) and IPS / SNIPS under-cover, DR less so. The targets' true
+values differ little: on these worlds the explored genre rows rarely reach the first screen.
 """
 
 from __future__ import annotations
