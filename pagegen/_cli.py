@@ -69,6 +69,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.visit is not None:
+        raise DataError("the service draws each request's visit from its visit= parameter (default: its now)", field="--visit", value=args.visit)
     token = os.environ.get(args.token_env) or None
     config = ServiceConfig(host=args.host, port=args.port, token=token, workers=args.threads, impressions=args.impressions)
     check_address(config)  # before loading anything

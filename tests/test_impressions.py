@@ -91,3 +91,10 @@ def test_a_bad_visit_is_refused_with_its_field(tmp_path, engine, tiny_world):
     with pytest.raises(DataError) as err:
         run_batch(engine, tmp_path, ["u1"], BatchConfig(visit=-3, workers=1), progress=False)
     assert err.value.field == "visit" and not list(tmp_path.iterdir())
+
+
+def test_serve_refuses_a_fixed_visit(capsys):
+    from pagegen._cli import main
+
+    assert main(["serve", "--world", "tiny", "--visit", "r1"]) == 2
+    assert "--visit" in capsys.readouterr().err
