@@ -21,8 +21,9 @@ def short_and_sweet(ctx: RankContext) -> list[CandidateRow]:
     items, scores = top_k(ctx.affinity, short, ctx.n)
     if len(items) == 0:
         return []
+    reasons = tuple(f"Only {round(minutes)} minutes" for minutes in ctx.catalog.duration[items].tolist())  # each tile's own reason
     row = CandidateRow(kind="short", key="short", title="Short & Sweet", items=items, scores=scores,
-                       evidence={"max_minutes": 100}, score=float(scores[:5].mean()))  # fmt: skip
+                       evidence={"max_minutes": 100}, score=float(scores[:5].mean()), reasons=reasons)  # fmt: skip
     return [row]
 
 
@@ -40,7 +41,11 @@ def main() -> None:
         print(f"{row.kind:>20}  {row.title[:40]:<40}  {', '.join(s.title for s in row.slots[:3])} ...")
     print("dropped:", [(f.ranker, f.error) for f in page.trace.failures])
     assert any(f.ranker == "broken" for f in page.trace.failures)
-    print("short row on the page:", any(r.kind == "short" for r in page.rows), "| objective:", round(page.trace.objective, 3))
+    short = [r for r in page.rows if r.kind == "short"]
+    print("short row on the page:", bool(short), "| objective:", round(page.trace.objective, 3))
+    if short:
+        print("why:", short[0].slots[0].reason)
+        assert short[0].slots[0].reason.startswith("Only ")
     assert np.isfinite(page.trace.objective)
 
 

@@ -33,6 +33,7 @@ if typing.TYPE_CHECKING:
     from .page._select import Selector
     from .serve._batch import BatchConfig, BatchError, BatchResult, run_batch
     from .serve._engine import Engine, build_page
+    from .serve._frames import pages_frame
     from .serve._render import render_html, render_text
 
 __all__ = [
@@ -94,6 +95,7 @@ __all__ = [
     "load_movielens",
     "n2dcg",
     "page_grid",
+    "pages_frame",
     "recall",
     "recall_curve",
     "render_html",
@@ -167,6 +169,7 @@ _HOMES: dict[str, str] = {
     "load_movielens": "pagegen.data._load",
     "n2dcg": "pagegen.evaluate._metrics",
     "page_grid": "pagegen.core._page",
+    "pages_frame": "pagegen.serve._frames",
     "recall": "pagegen.evaluate._metrics",
     "recall_curve": "pagegen.evaluate._metrics",
     "render_html": "pagegen.serve._render",

@@ -21,6 +21,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from policies._route import AUTO
+
 from . import __version__
 from .core._atomic import atomic_write_bytes, atomic_write_text
 from .core._errors import DataError, PagegenError
@@ -31,7 +33,7 @@ from .models._fit import FitConfig, fit
 from .serve._batch import BatchConfig, run_batch
 from .serve._render import render_html, render_text
 from .serve._service import ServiceConfig, check_address, serve
-from .serve._sources import WORLDS, Source, check_member, demo_member, load_source, make_engine, parse_now, status, window
+from .serve._sources import WORLDS, Source, check_member, demo_member, load_source, make_engine, parse_now, served_policy, status, window
 
 __all__ = ["main"]
 
@@ -51,7 +53,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user) if args.user else None)
     user = check_member(source, args.user) if args.user else demo_member(source)
     page = engine.build(user, now=now, device=args.device, visit=args.visit)
-    rows, cols = window(args.policy, args.device)
+    rows, cols = window(served_policy(args, page), args.device)
     sys.stdout.write(render_text(page, visible_rows=rows, visible_columns=cols))
     print(f"\nnext: pagegen build {user} --format text | pagegen render --user {user} --out page.html | pagegen --help")
     return 0
@@ -61,7 +63,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
     page = engine.build(check_member(source, args.user), now=now, device=args.device, trace=args.trace, visit=args.visit)
     if args.format == "text":
-        rows, cols = window(args.policy, args.device)
+        rows, cols = window(served_policy(args, page), args.device)
         _emit(render_text(page, visible_rows=rows, visible_columns=cols).encode("utf-8"), args.out)
     else:
         _emit(page.to_json() + b"\n", args.out)
@@ -119,7 +121,8 @@ def _fit_config(path: str) -> FitConfig:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    config = BatchConfig(shard_size=args.shard_size, workers=args.workers, engine=args.engine, address=args.address, device=args.device, visit=args.visit, impressions=args.impressions)
+    config = BatchConfig(shard_size=args.shard_size, workers=args.workers, engine=args.engine, address=args.address, device=args.device, format=args.format,
+                         visit=args.visit, impressions=args.impressions)  # fmt: skip
     if args.world_members is not None and (args.data or args.catalog):
         raise DataError("--world-members sizes the synthetic world; it does not apply to --data or --catalog", field="--world-members", value=args.world_members)
     start = time.perf_counter()
@@ -170,10 +173,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
             catalog = load_source(args).catalog
         policy_ref = args.policy or page.policy
     else:
-        args.policy = args.policy or "default"
+        args.policy = args.policy or AUTO
         engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
         page = engine.build(check_member(source, args.user), now=now, device=args.device, visit=args.visit)
-        catalog, policy_ref = source.catalog, args.policy
+        catalog, policy_ref = source.catalog, served_policy(args, page)
     rows, cols = window(policy_ref, page.device)
     atomic_write_text(args.out, render_html(page, catalog, visible_rows=rows, visible_columns=cols))
     print(f"wrote {args.out} ({len(page.rows)} rows, {sum(len(r.slots) for r in page.rows)} tiles)")
@@ -224,9 +227,13 @@ def _add_source(p: argparse.ArgumentParser, *, model: bool = True) -> None:
         g.add_argument("--model", metavar="FILE", help="a model written by `pagegen fit` (default: fit one now)")
 
 
-def _add_page_options(p: argparse.ArgumentParser, *, policy_default: str | None = "default") -> None:
+def _add_page_options(p: argparse.ArgumentParser, *, policy_default: str | None = AUTO) -> None:
     g = p.add_argument_group("page")
-    g.add_argument("--policy", default=policy_default, metavar="NAME|FILE", help="policy preset (default, kids, mobile, tv) or a TOML/JSON file")
+    g.add_argument(
+        "--policy", default=policy_default, metavar="NAME|FILE",
+        help="auto (default: kids profiles get the kids preset, others their device's: tv, mobile, default on the web), "
+        "a preset (default, kids, mobile, tv) forced for everyone, or a TOML/JSON file",
+    )  # fmt: skip
     g.add_argument("--selector", metavar="NAME", help="page construction: template, row_ranking, stage_wise (default), learned, or exact (small pages: --n-rows 3 --row-length 4)")
     g.add_argument("--device", default="web", help="device the page is shaped for (default: web)")
     g.add_argument("--seed", type=int, default=0, help="seed of the per-member randomness (default: 0)")
@@ -262,8 +269,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="model file to write")
     p.add_argument("--config", metavar="FILE", help="FitConfig fields as JSON or TOML")
     _add_source(p, model=False)
-    p = add("batch", _cmd_batch, "build every member's page into JSON-lines shards (resumable)")
+    p = add("batch", _cmd_batch, "build every member's page into JSON-lines or Parquet shards (resumable)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (part-00000.jsonl, ..., manifest.json)")
+    p.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="jsonl: one page a line; parquet: one row per tile (pip install 'pagegen[frames]') (default: jsonl)")
     p.add_argument("--members", metavar="FILE", help="member ids, one per line (default: every member)")
     p.add_argument("--limit", type=_count, metavar="N", help="only the first N members")
     p.add_argument("--shard-size", type=int, default=500, metavar="N", help="members per shard (default: 500)")
@@ -291,7 +299,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_page_options(p)
     p = add("schema", _cmd_schema, "print the JSON Schema of a page")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
-    for name, help_ in (("evaluate", "offline replay evaluation of the page builders"), ("quality", "model quality table on MovieLens")):
+    for name, help_ in (("evaluate", "offline replay evaluation of the page builders"), ("quality", "model quality table: validation and test figures, chosen settings")):
         add(name, None, help_ + f" (arguments: pagegen {name} --help)")
     return parser
 

@@ -154,6 +154,11 @@ class Policy(BaseModel):
     eligibility: Eligibility = Field(default_factory=Eligibility, description="Policy-level eligibility rules.")
     diversity: float = Field(0.01, ge=0.0, le=10.0, description="Weight of the redundancy penalty between rows, in units of the best candidate row's value (0: none).")
     attention: Attention = Field(default_factory=Attention, description="Row and column discounts of the attention model.")
+    ranker_budget_ms: float | None = Field(
+        None, gt=0.0, le=60_000.0,
+        description="Time budget of the rankers of one request, in ms: they run side by side and one that has not answered by then is "
+        "dropped for the request (listed in the trace). None: no budget, the rankers run one after another.",
+    )  # fmt: skip
     rules: tuple[Any, ...] = Field(
         (), exclude=True, max_length=100,
         description="Your own constraints (policies.Constraint), enforced by every builder and checked as the built-in ones; not part of presets.",

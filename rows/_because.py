@@ -22,7 +22,7 @@ class BecauseYouWatchedConfig(BaseModel):
     max_anchors: int = Field(3, ge=1, le=20, description="At most this many anchors, hence rows.")
     min_liking: float = Field(0.6, ge=0.0, le=1.0, description="An anchor must be liked at least this much (watched fraction, or rating / rating_max).")
     rating_max: float = Field(5.0, gt=0.0, le=100.0, description="The top of the rating scale.")
-    half_life_days: float = Field(30.0, gt=0.0, le=36500.0, description="An anchor's recency halves every this many days since its last play.")
+    half_life_days: float = Field(30.0, gt=0.0, le=36500.0, description="An anchor's recency halves every this many days of the member's activity since its last play (UserState.active_age).")
     undated_recency: float = Field(0.5, ge=0.0, le=1.0, description="Recency given to a title that was rated but never played (no play time).")
     beta: float = Field(0.5, ge=0.0, le=10.0, description="Personalization dose of the re-ranking (0: pure similarity).")
     min_titles: int = Field(3, ge=1, le=100, description="A row needs at least this many similar eligible titles.")

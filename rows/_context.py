@@ -204,30 +204,35 @@ def history_liking(user: UserState, catalog: Catalog, *, rating_max: float, unda
 
     Returns (items int32, liking float64 in [0, 1], recency float64 in [0, 1]), one entry per
     distinct title. Liking is the rating / ``rating_max`` when rated, otherwise the watched
-    fraction (a finished play counts as 1). Recency decays with the last play's age; a title
-    that was only rated (no play time) gets ``undated_recency``. With ``series_level``,
-    episodes count as their series (best liking, most recent play).
+    fraction (a finished play counts as 1). Recency decays with the last play's age on the
+    member's own clock (``UserState.active_age``: a break does not age a history), halving
+    every ``half_life`` seconds of it; a title that was only rated (no play time) gets
+    ``undated_recency``. With ``series_level``, episodes count as their series (best liking,
+    most recent play).
     """
-    items, like, last, undated = _history(user, catalog, rating_max, series_level)
-    return items, like, _recency(user.now, last, undated, undated_recency, half_life)
+    items, like, age, undated = _history(user, catalog, rating_max, series_level)
+    return items, like, _recency(age, undated, undated_recency, half_life)
 
 
 def liking(ctx: RankContext, *, rating_max: float, undated_recency: float, half_life: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``history_liking`` at series level for the request's member; the part that does not
     depend on the half-life is computed once per request (rankers share it)."""
-    items, like, last, undated = ctx.cached(("history", float(rating_max)), lambda: _history(ctx.user, ctx.catalog, rating_max, True))
-    return items, like, _recency(ctx.now, last, undated, undated_recency, half_life)
+    items, like, age, undated = ctx.cached(("history", float(rating_max)), lambda: _history(ctx.user, ctx.catalog, rating_max, True))
+    return items, like, _recency(age, undated, undated_recency, half_life)
 
 
-def _recency(now: int, last: np.ndarray, undated: np.ndarray, undated_recency: float, half_life: float) -> np.ndarray:
-    played = last != _NEVER
-    rec = np.zeros(last.size)
-    rec[played] = decay(now - last[played], half_life)
+def _recency(age: np.ndarray, undated: np.ndarray, undated_recency: float, half_life: float) -> np.ndarray:
+    """decay(age) of the played titles (``age`` >= 0), 0 for the never played (``age`` < 0), at least
+    ``undated_recency`` for the ``undated``."""
+    played = age >= 0
+    rec = np.zeros(age.size)
+    rec[played] = decay(age[played], half_life)
     return np.where(undated, np.maximum(rec, float(undated_recency)), rec)
 
 
 def _history(user: UserState, catalog: Catalog, rating_max: float, series_level: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(items int32, liking float64, last play int64 (_NEVER: never played), rated-but-unplayed bool), read-only."""
+    """(items int32, liking float64, active age of the last play int64 (-1: never played),
+    rated-but-unplayed bool), read-only."""
     p_items, rated = user.items, user.rated
     items, last = p_items.astype(np.int32), user.last
     like = np.where(user.fraction >= FINISHED_AT, 1.0, user.fraction.astype(np.float64))
@@ -256,7 +261,10 @@ def _history(user: UserState, catalog: Catalog, rating_max: float, series_level:
                 np.maximum.at(last_u, inv, last)
                 np.logical_or.at(undated_u, inv, undated)
                 items, like, last, undated = uniq.astype(np.int32), like_u, last_u, undated_u
-    return frozen(items), frozen(like), frozen(last), frozen(undated)
+    age = np.full(last.size, -1, np.int64)
+    played = last != _NEVER
+    age[played] = user.active_age(last[played])
+    return frozen(items), frozen(like), frozen(age), frozen(undated)
 
 
 def series_episodes(catalog: Catalog) -> np.ndarray:

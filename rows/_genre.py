@@ -36,10 +36,11 @@ __all__ = ["GenreRows", "GenreRowsConfig"]
 
 class GenreRowsConfig(BaseModel):
     """Genre rows: slice affinity a_s = (m_s + prior * b_s) / (T + prior), where m_s is the
-    member's liked-and-recent history mass in slice s, T the total mass and b_s the slice's
-    share of the catalog. Slices are drawn one by one among the offered ones, with probability
-    (1 - explore_epsilon) softmax(v_s / (explore * sd v)) + explore_epsilon / #offered, where
-    v_s = log(a_s / max a), times fine_weight for finer slices (explore 0: the top slices)."""
+    member's liked-and-recent history mass in slice s (recent on the member's own clock), T the
+    total mass and b_s the slice's share of the catalog. Slices are drawn one by one among the
+    offered ones, with probability (1 - explore_epsilon) softmax(v_s / (explore * sd v)) +
+    explore_epsilon / #offered, where v_s = log(a_s / max a), times fine_weight for finer slices
+    (explore 0: the top slices)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -54,7 +55,7 @@ class GenreRowsConfig(BaseModel):
     explore: float = Field(0.3, ge=0.0, le=5.0, description="Temperature of the slice draw, in standard deviations of the offered slices' log relative value (0: always the top slices).")
     explore_epsilon: float = Field(0.05, ge=0.0, le=1.0, description="Share of uniform choice among the offered slices at each draw (keeps every propensity above 0).")
     rating_max: float = Field(5.0, gt=0.0, le=100.0, description="The top of the rating scale (liking = rating / rating_max).")
-    half_life_days: float = Field(180.0, gt=0.0, le=36500.0, description="A history title's weight halves every this many days.")
+    half_life_days: float = Field(180.0, gt=0.0, le=36500.0, description="A history title's weight halves every this many days of the member's own activity (UserState.active_age: a break does not age it).")
     undated_recency: float = Field(0.5, ge=0.0, le=1.0, description="Recency weight of a title that was rated but never played.")
     weight: float = Field(0.7, ge=0.0, le=1.0, description="Row score of the member's favourite genre; others in proportion to their affinity.")
     fine_weight: float = Field(0.9, ge=0.0, le=1.0, description="Extra factor on the row score of finer slices.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -46,7 +47,9 @@ class RankerFailure:
     error: str
 
 
-def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ranker] | None = None) -> tuple[list[CandidateRow], list[RankerFailure]]:
+def candidate_rows(
+    ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ranker] | None = None, *, budget: float | None = None
+) -> tuple[list[CandidateRow], list[RankerFailure]]:
     """Run the rankers for one request; a faulty ranker is dropped, not fatal.
 
     A ranker is dropped for this request, and recorded in the failures, when it raises, or
@@ -54,6 +57,10 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
     title, a non-finite or unsorted score, or a key an earlier row already used. Empty rows are
     left out silently. ``rankers`` defaults to RANKERS; a plain iterable is named by each
     callable's ``__name__`` (or class name).
+
+    ``budget`` (seconds): each ranker runs in a thread of its own, one after another, and one
+    that has not answered within ``budget`` seconds is dropped (its thread is left to finish in
+    the background; what it returns is ignored), so a page waits at most ``budget`` per ranker.
     """
     if rankers is None:
         rankers = RANKERS
@@ -61,11 +68,13 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
     rows: list[CandidateRow] = []
     failures: list[RankerFailure] = []
     keys: set[str] = set()
-    for name, ranker in named:
-        try:
-            out = [r for r in ranker(ctx) if not (isinstance(r, CandidateRow) and len(r) == 0)]
-        except Exception as err:
-            failures.append(RankerFailure(name, f"{type(err).__name__}: {err}"))
+    answers = [_answer(ranker, ctx) for _, ranker in named] if budget is None else _within(named, ctx, budget)
+    for (name, _), out in zip(named, answers, strict=True):
+        if out is _LATE:
+            failures.append(RankerFailure(name, f"TimeoutError: no answer within the time budget of {1000 * budget:g} ms"))  # type: ignore[operator]
+            continue
+        if isinstance(out, Exception):
+            failures.append(RankerFailure(name, f"{type(out).__name__}: {out}"))
             continue
         problems = rows_problems(ctx, out) or [p for r in out for p in _shape_problems(r)]
         own = [r.key for r in out if isinstance(r, CandidateRow)]
@@ -78,6 +87,30 @@ def candidate_rows(ctx: RankContext, rankers: Mapping[str, Ranker] | Iterable[Ra
         keys.update(own)
         rows.extend(out)
     return rows, failures
+
+
+_LATE = object()  # the answer of a ranker still running when its budget ran out
+
+
+def _answer(ranker: Ranker, ctx: RankContext) -> list | Exception:
+    """The ranker's non-empty rows, or the exception it raised."""
+    try:
+        return [r for r in ranker(ctx) if not (isinstance(r, CandidateRow) and len(r) == 0)]
+    except Exception as err:
+        return err
+
+
+def _within(named: list[tuple[str, Ranker]], ctx: RankContext, budget: float) -> list:
+    """Each ranker's answer, one after another, each from its own thread given ``budget`` seconds;
+    ``_LATE`` for a ranker still running then (its thread is left to finish, its answer ignored)."""
+    answers: list = []
+    for name, ranker in named:
+        box: list = []
+        thread = threading.Thread(target=lambda r=ranker, b=box: b.append(_answer(r, ctx)), name=f"pagegen-ranker-{name}", daemon=True)
+        thread.start()
+        thread.join(budget)
+        answers.append(box[0] if box else _LATE)
+    return answers
 
 
 def _shape_problems(row: CandidateRow) -> list[str]:

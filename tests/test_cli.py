@@ -153,7 +153,7 @@ def test_model_of_other_data_is_refused(capsys, tmp_path):
     model = tmp_path / "tiny.npz"
     assert run(capsys, "fit", *TINY, "--out", str(model))[0] == 0
     code, _, err = run(capsys, "build", "u7", "--world", "tiny", "--world-seed", "3", "--model", str(model))
-    assert code == 2 and "fitted on other data" in err
+    assert code == 2 and "fitted on another catalog" in err
 
 
 @pytest.mark.data

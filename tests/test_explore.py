@@ -84,7 +84,7 @@ def test_pages_carry_visit_and_propensities(engine, tiny_world):
         on_page = math.prod(r.propensity for r in page.rows)
         assert page.propensity <= on_page + 1e-15  # drawn slices the builder did not place count too
         explored += page.propensity < 1
-        ctx = engine.rank_context(engine.state(member_id), engine.seed, "r1")
+        ctx = engine.rank_context(engine.state(member_id), engine.seed, visit="r1")
         assert engine.rankers["genre"].draw_probability(ctx, page.draw) == pytest.approx(page.propensity, rel=1e-12)
         assert engine.build(member_id, visit="r1").to_json() == page.to_json()
     assert explored > 10

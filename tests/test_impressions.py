@@ -98,3 +98,11 @@ def test_serve_refuses_a_fixed_visit(capsys):
 
     assert main(["serve", "--world", "tiny", "--visit", "r1"]) == 2
     assert "--visit" in capsys.readouterr().err
+
+
+def test_impressions_need_json_lines_shards(tmp_path, engine):
+    from pagegen.core._errors import BatchError
+
+    with pytest.raises(BatchError, match="jsonl"):
+        run_batch(engine, tmp_path, ["u1"], BatchConfig(format="parquet", impressions=True, workers=1), progress=False)
+    assert not list(tmp_path.iterdir())

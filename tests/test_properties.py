@@ -212,3 +212,58 @@ def test_exact_lets_an_available_pin_give_way_when_pins_conflict():
     for name in GREEDY:
         _, sel = build(inst, name)
         assert sel.objective <= exact.objective + 1e-9, name
+
+
+# -- reach: the generated problems exercise the rules the assertions above are about -----------
+
+
+def _reach(inst, page) -> set[str]:
+    """What a generated problem puts in play: the situations the property assertions are about."""
+    from pagegen.core._candidates import row_genres
+
+    policy, rows = inst.policy, inst.rows
+    eligible = [np.asarray(r.items)[inst.eligible[np.asarray(r.items)]] for r in rows]
+    counts = np.bincount(np.concatenate(eligible), minlength=inst.catalog.n) if eligible else np.zeros(1, int)
+    kinds = Counter(r.kind for r in rows)
+    genres = Counter(g for r in rows for g in set(row_genres(r.evidence)))
+    out = {"page of 2+ rows"} if len(page.rows) >= 2 else set()
+    if counts.max(initial=0) >= 2:
+        out.add("a title in 2+ candidate rows (dedup)")
+    if any(c > policy.kind_cap(k) for k, c in kinds.items()):
+        out.add("more rows of a kind than its cap")
+    if policy.genre_cap is not None and any(c > policy.genre_cap.max_rows for c in genres.values()):
+        out.add("more rows of a genre than the genre cap")
+    if any(p.kind in kinds for p in policy.pins):
+        out.add("a candidate of a pinned kind")
+    if any(len(e) < policy.min_titles for e in eligible):
+        out.add("a candidate too short to stand")
+    return out
+
+
+def test_generated_problems_reach_the_rules_and_broken_selectors_break_them():
+    """Over 200 generated problems (derandomized), each situation the assertions are about occurs in
+    at least 10% of them, and each deliberately broken selector breaks its rule in at least 10%: the
+    property tests above are not passing on trivial pages."""
+    from hypothesis import settings
+
+    seen: Counter = Counter()
+
+    @settings(max_examples=200, derandomize=True, database=None)
+    @given(instances(), st.sampled_from(GREEDY))
+    def probe(inst, selector):
+        page, _ = build(inst, selector)
+        seen["problems"] += 1
+        seen.update(_reach(inst, page))
+        for rule, broken in BROKEN.items():
+            if rule in independent_problems(build(inst, broken)[0], inst):
+                seen[f"broken selector breaks {rule}"] += 1
+
+    probe()
+    n = seen.pop("problems")
+    report = {k: round(v / n, 3) for k, v in sorted(seen.items())}
+    print(f"reach over {n} generated problems: {report}")
+    expected = {
+        "page of 2+ rows", "a title in 2+ candidate rows (dedup)", "more rows of a kind than its cap", "more rows of a genre than the genre cap",
+        "a candidate of a pinned kind", "a candidate too short to stand", *(f"broken selector breaks {rule}" for rule in BROKEN),
+    }  # fmt: skip
+    assert {k for k in expected if seen[k] >= 0.1 * n} == expected, report

@@ -61,17 +61,17 @@ def test_ranking_metrics_hand_computed():
     assert recall1 == 1.0
 
 
-def test_main_prints_a_markdown_table(monkeypatch, capsys):
+def test_main_prints_a_markdown_table(monkeypatch, capsys, tmp_path):
     table = {"learned blend": {"NDCG@10": 0.07, "Recall@10": 0.1, "NDCG@20": 0.09, "Recall@20": 0.15}, "rating MF": {"RMSE": 0.9}, "_info": {"test_users": 610, "fit_seconds": 3.0}}
     monkeypatch.setattr(_quality, "quality_table", lambda data_dir: table)
-    assert _quality.main(["somewhere"]) == 0
+    assert _quality.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "| learned blend | 0.0700 | 0.1000 | 0.0900 | 0.1500 |  |" in out
     assert "| rating MF |  |  |  |  | 0.9000 |" in out
     assert "610 test members" in out
     tuned = {**table, "_validation": {"learned blend": {"NDCG@10": 0.08}}, "_chosen": {"recency_tau": 5.0}, "_rmse_vs_bias": {"mse_difference": -0.01, "low": -0.02, "high": -0.005, "members": 610}}
     monkeypatch.setattr(_quality, "quality_table", lambda data_dir: tuned)
-    assert _quality.main(["somewhere"]) == 0
+    assert _quality.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.index("validation (tuning):") < out.index("| learned blend | 0.0800 |") < out.index("test:") < out.index("| learned blend | 0.0700 |")
     assert "chosen on validation: recency_tau=5.0" in out
@@ -135,3 +135,19 @@ def test_play_split_holds_out_the_last_plays_folded_to_tiles():
     # an episode counts for its series: titles 4 and 5 fold to 3, played before
     fold = np.array([0, 1, 2, 3, 3, 3], np.int32)
     assert _quality.play_split(inter, fold, n_test=2, min_interactions=3).test_users.tolist() == []
+
+
+def test_the_quality_command_takes_the_common_data_options(capsys, tmp_path) -> None:
+    """`pagegen quality` names itself, shows defaults and takes --world/--data like the other commands."""
+    from pagegen._cli import main
+
+    with pytest.raises(SystemExit):
+        _quality.main(["--help"])
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: pagegen quality") and "--world" in shown and "(default: 0)" in shown
+    assert main(["quality", "--world", "tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "validation (tuning)" in out and "| EASE |" in out and "chosen on validation:" in out
+    assert _quality.main([]) == 2 and "give a data source" in capsys.readouterr().err
+    assert _quality.main(["--data", str(tmp_path / "nowhere")]) == 2 and "field '--data'" in capsys.readouterr().err
+    assert _quality.main(["--world", "tiny", "--data", str(tmp_path)]) == 2 and "give one data source" in capsys.readouterr().err

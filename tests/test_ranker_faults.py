@@ -59,3 +59,45 @@ def test_a_batch_goes_on_past_a_faulty_ranker(world, model, tmp_path):
     members = [world.interactions.users.id(i) for i in range(12)]
     result = run_batch(engine, tmp_path / "pages", members, BatchConfig(shard_size=4, workers=1))
     assert result.pages == 12
+
+
+def _budgeted(ms: float):
+    from policies import Policy, load_policy
+
+    return Policy(**{**load_policy("default").model_dump(), "ranker_budget_ms": ms})
+
+
+def test_a_ranker_past_the_time_budget_is_dropped_and_the_page_does_not_wait(world, model):
+    import threading
+
+    release = threading.Event()
+
+    def stuck(ctx):
+        release.wait(120)  # answers only when the test lets it
+        return []
+
+    engine = Engine(world.catalog, model, _budgeted(50), rankers={"stuck": stuck, "good": good}, interactions=world.interactions, profiles=world.profiles)
+    try:
+        page = engine.build("u3", trace=True)
+        # the page was built while the ranker was still running: the budget, not the ranker, ended the wait
+        assert any(t.name == "pagegen-ranker-stuck" and t.is_alive() for t in threading.enumerate())
+    finally:
+        release.set()
+    assert [row.key for row in page.rows] == ["good"]
+    assert [f.ranker for f in page.trace.failures] == ["stuck"] and "time budget of 50 ms" in page.trace.failures[0].error
+
+
+def test_a_budget_the_rankers_meet_changes_nothing(world, model):
+    """Run side by side within a generous budget, the built-in rankers give the same pages as one after another."""
+    users = [world.interactions.users.id(i) for i in range(0, 60, 6)]
+    plain = Engine(world.catalog, model, "default", interactions=world.interactions, profiles=world.profiles, now=world.now)
+    timed = Engine(world.catalog, model, _budgeted(60_000), interactions=world.interactions, profiles=world.profiles, now=world.now)
+    assert timed.dump_many(users) == plain.dump_many(users)
+
+
+def test_the_budget_is_a_checked_policy_field():
+    from pagegen import PolicyError
+
+    for bad in (0, -5, 10**9, "soon"):
+        with pytest.raises(PolicyError, match="ranker_budget_ms"):
+            _budgeted(bad)

@@ -164,7 +164,7 @@ def test_genre_rows_follow_affinity_and_rank_titles_by_score():
     comedy, travel, drama = rows
     # Comedy: m1 (seen), m2, m7, m8 (not added) -> m7, m2 by score
     assert ids(comedy) == ["m7", "m2"] and comedy.title == "Comedy"
-    mass = 0.5 * 0.5  # liking 0.5, one half-life ago
+    mass = 0.5  # liking 0.5, the member's last play: age 0 on their own clock, however long ago
     a_comedy = (mass + 4 / 9) / (mass + 1.0)  # 4 of 9 displayable titles are comedies
     assert comedy.evidence["affinity"] == pytest.approx(a_comedy, abs=1e-6)
     assert comedy.score == pytest.approx(0.7)
@@ -207,7 +207,7 @@ def test_because_you_watched_anchors_and_neighbours():
     assert rows[1].scores.tolist() == pytest.approx([0.9, 0.7, 0.1])
     assert rows[1].evidence["anchor_title"] == "One" and rows[1].title == "Because you watched One"
     assert rows[0].evidence["last_played"] == NOW - DAY
-    assert rows[1].score == pytest.approx(0.85 * 0.5 ** (3 / 30), rel=1e-6)
+    assert rows[1].score == pytest.approx(0.85 * 0.5 ** (2 / 30), rel=1e-6)  # m1: 2 days before the member's last play
     assert ids(rows[0]) == ["m6"]  # m3 seen
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._arrays import frozen
 from ._errors import DataError
+from ._extras import frames
 from ._vocab import Vocab
 
 __all__ = ["ITEM_KINDS", "MATURITY_LEVELS", "Catalog"]
@@ -192,6 +195,21 @@ class Catalog:
             tags=tmat,
         )
 
+    @classmethod
+    def from_pandas(cls, frame: Any, *, lenient: bool = False) -> Catalog:
+        """A catalog from a pandas DataFrame with the columns of the generic catalog file (``id``
+        and ``title``, the rest optional; list fields as lists or "|"-separated strings; times as
+        epoch seconds, datetimes or ISO 8601 strings; missing cells take the field's default).
+        The loader's checks apply: a bad value is a DataError naming the row (its position, from
+        0), the column and the value; ``lenient`` skips bad rows with a warning. Needs the
+        ``frames`` extra (pandas)."""
+        return frames("catalog_from_pandas")(frame, lenient=lenient)
+
+    @classmethod
+    def from_arrow(cls, table: Any, *, lenient: bool = False) -> Catalog:
+        """``from_pandas`` for a pyarrow Table (or RecordBatch) with the same columns (the ``frames`` extra)."""
+        return frames("catalog_from_arrow")(table, lenient=lenient)
+
     # -- views ------------------------------------------------------------------------
 
     @property
@@ -220,6 +238,14 @@ class Catalog:
             raise DataError("unknown region", field="region", value=region)
         j = self.region_names.index(region)
         return self.regions[:, j] | ~self.regions.any(axis=1)
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the title ids in index order: a model fitted on this catalog records it, and
+        refuses a catalog whose ids differ (another order or other titles mean other indices)."""
+        h = hashlib.sha256()
+        for lo in range(0, self.n, 100_000):  # one update per block: the same digest, fast for large catalogs
+            h.update("".join(f"{len(i)}:{i}" for i in self.ids[lo : lo + 100_000].tolist()).encode("utf-8"))
+        return h.hexdigest()
 
     def genres_of(self, item: int) -> list[str]:
         return [self.genre_names[j] for j in np.flatnonzero(self.genres[item])]

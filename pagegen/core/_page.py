@@ -9,6 +9,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._catalog import Catalog
+from ._page_html import page_html
 
 __all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceStep", "jsonable", "page_grid"]
 
@@ -133,6 +134,10 @@ class Page(BaseModel):
     def items(self) -> list[list[str]]:
         """The title ids, row by row."""
         return [[s.id for s in row.slots] for row in self.rows]
+
+    def _repr_html_(self) -> str:
+        """The compact notebook view (``_page_html``): each row's title, kind and first titles, escaped."""
+        return page_html(self)
 
 
 def jsonable(value: Any) -> Any:

@@ -6,17 +6,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ._arrays import frozen
 from ._catalog import MATURITY_LEVELS, Catalog
 from ._errors import DataError
 from ._interactions import EVENT_KINDS, PLAY, RATING, Interactions
+from ._time import BREAK
 
-__all__ = ["FINISHED_AT", "Profile", "UserState", "as_now"]
+__all__ = ["FINISHED_AT", "KIDS_MATURITY", "Profile", "UserState", "as_now"]
 
 #: A title counts as finished once the watched fraction reaches this value.
 FINISHED_AT = 0.9
+
+#: The highest maturity level a kids profile may see.
+KIDS_MATURITY = "7+"
 
 
 def as_now(value: object, field: str = "now") -> int:
@@ -43,6 +47,20 @@ class Profile(BaseModel):
     maturity: int = Field(len(MATURITY_LEVELS) - 1, ge=0, lt=len(MATURITY_LEVELS), description="Highest maturity code the profile may see (index into MATURITY_LEVELS).")
     region: str | None = Field(None, description="Region code; titles not available there are ineligible. None: no restriction.")
     language: str | None = Field(None, description="Preferred language (BCP 47), informational.")
+    kids: bool = Field(False, description=f"A kids profile: served the kids policy unless one is forced, and never above {KIDS_MATURITY!r} (maturity defaults to it).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kids_maturity(cls, data: object) -> object:
+        """A kids profile without a maturity gets the kids level; one above it is refused."""
+        if isinstance(data, dict) and data.get("kids") is True:
+            if data.get("maturity") is None:
+                return {**data, "maturity": KIDS_MATURITY}
+            level = data["maturity"]
+            code = MATURITY_LEVELS.index(level) if isinstance(level, str) and level in MATURITY_LEVELS else level
+            if isinstance(code, int) and code > MATURITY_LEVELS.index(KIDS_MATURITY):
+                raise ValueError(f"a kids profile sees at most {KIDS_MATURITY!r}, got maturity = {level!r}")
+        return data
 
     @field_validator("maturity", mode="before")
     @classmethod
@@ -201,6 +219,26 @@ class UserState:
         """Titles started but not finished, most recent first."""
         mask = (self.fraction > 0) & (self.fraction < FINISHED_AT)
         return self.items[mask]
+
+    def active_age(self, at: np.ndarray) -> np.ndarray:
+        """int64 seconds: how long the member has been active since each time of ``at``.
+
+        The member's own clock runs from play to play; a gap between two plays longer than
+        BREAK counts as BREAK, and it stops at their last play (the silence up to ``now`` does
+        not count). So a member's history keeps its weights over a break: a title played the
+        day before a year away is one day old on return. A time after the last play is age 0;
+        a member without plays has age 0 everywhere. This is the one clock by which rankers
+        decay a history (``rows``' liking and recency).
+        """
+        at = np.asarray(at, np.int64)
+        if len(self.last) == 0:
+            return np.zeros(at.shape, np.int64)
+        times = np.unique(self.last)  # ascending
+        clock = np.zeros(times.size, np.int64)
+        np.cumsum(np.minimum(np.diff(times), BREAK), out=clock[1:])
+        i = np.maximum(times.searchsorted(at, side="right") - 1, 0)  # the last play at or before (else the first)
+        since = np.clip(at - times[i], -BREAK, BREAK)
+        return np.maximum(clock[-1] - (clock[i] + since), 0)
 
     def seen_mask(self, n_items: int) -> np.ndarray:
         """Bool mask over the catalog of titles the member has played or rated."""

@@ -104,8 +104,7 @@ def synthetic_world(size: str | WorldConfig = "small", seed: int | None = None, 
         value=value,
         n_items=catalog.n,
     )
-    cache: dict[tuple[int, int], Profile] = {}
-    for m, r in set(zip(members.maturity.tolist(), members.region.tolist(), strict=True)):
-        cache[(m, r)] = Profile(maturity=m, region=REGIONS[r], language=LANGUAGES[r])
-    profiles = tuple(cache[key] for key in zip(members.maturity.tolist(), members.region.tolist(), strict=True))
+    keys = list(zip(members.maturity.tolist(), members.region.tolist(), members.kids.tolist(), strict=True))
+    cache = {(m, r, k): Profile(maturity=m, region=REGIONS[r], language=LANGUAGES[r], kids=k) for m, r, k in set(keys)}
+    profiles = tuple(cache[key] for key in keys)
     return World(config=config, catalog=catalog, interactions=interactions, profiles=profiles, truth=truth, now=config.now)

@@ -41,6 +41,7 @@ class MemberLatent:
     """Per-member generator state: profile codes, tastes, activity, when they joined."""
 
     maturity: np.ndarray  # int8 code into MATURITY_LEVELS
+    kids: np.ndarray  # bool: a kids profile
     region: np.ndarray  # int8 code into REGIONS
     taste: np.ndarray  # float32 (n_members, n_tastes), rows sum to 1
     factor: np.ndarray  # float32 (n_members, n_factors): idiosyncratic taste
@@ -80,6 +81,7 @@ def make_members(config: WorldConfig, rng: np.random.Generator, n_factors: int) 
     rate = rng.beta(1.0, 1.0 / max(config.rating_rate, 1e-6) - 1.0, size=n) if config.rating_rate > 0 else np.zeros(n)
     return MemberLatent(
         maturity=maturity,
+        kids=kids,
         region=region,
         taste=taste.astype(np.float32),
         factor=factor.astype(np.float32),

@@ -1,4 +1,4 @@
-"""Offline quality of the fitted models on MovieLens, against the usual peers.
+"""Offline quality of the fitted models against the usual peers (MovieLens, generic data, synthetic worlds).
 
 Protocol: every rating is an interaction; for each member with at least ``min_interactions``
 ratings, sorted by (timestamp, movieId), the last ``n_test`` are held out as test and the rest
@@ -7,7 +7,9 @@ titles, never one of their train titles. NDCG@K with binary relevance; Recall@K 
 min(K, |test|); means over the test members. The rating predictor's RMSE is measured on the
 same held-out ratings.
 
-``python -m pagegen.evaluate._quality DATA_DIR`` prints the table in Markdown.
+``pagegen quality DATA_DIR`` (or ``--data``, ``--world``, ``--catalog`` with ``--events``) prints the
+table in Markdown; a synthetic world is split by leave-last-5 plays (its ratings are not logged with
+plays), a generic data set without ratings likewise.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from pagegen.core._errors import DataError, PagegenError
 from pagegen.core._interactions import PLAY, RATING, Interactions
 from pagegen.core._userstate import UserState
-from pagegen.data._load import load_movielens
+from pagegen.data._load import load_dataset, load_movielens
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import FitConfig, fit
 from pagegen.models._popularity import fold_items
@@ -234,14 +237,56 @@ def _markdown(table: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines).strip()
 
 
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pagegen quality", description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("data_path", nargs="?", default=None, metavar="DATA", help="a MovieLens folder (the same as --data)")
+    g = p.add_argument_group("data (one of them; a MovieLens folder or a generic pair is split per member by time, a synthetic world by leave-last-5 plays)")
+    g.add_argument("--data", metavar="DIR", help="a MovieLens folder (ratings.csv, movies.csv, ...)")
+    g.add_argument("--world", "--synthetic", choices=("tiny", "small", "medium", "large"), help="a synthetic world of this size")
+    g.add_argument("--world-seed", type=int, default=0, metavar="N", help="seed of the synthetic world")
+    g.add_argument("--catalog", metavar="FILE", help="generic catalog file (CSV or JSON lines), with --events")
+    g.add_argument("--events", metavar="FILE", help="generic events file (CSV or JSON lines), with --catalog")
+    g.add_argument("--lenient", action="store_true", help="skip bad input lines (each one reported) instead of stopping")
+    p.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    return p
+
+
+def _table(args: argparse.Namespace) -> dict[str, dict]:
+    given = [name for name, value in (("DATA", args.data_path), ("--data", args.data), ("--world", args.world), ("--catalog", args.catalog)) if value]
+    if len(given) != 1:
+        raise DataError(f"give one data source, not {' and '.join(given)}" if given else "give a data source: DATA, --data, --world or --catalog with --events", field=given[1] if given else "DATA")
+    if bool(args.catalog) != bool(args.events):
+        raise DataError("--catalog and --events go together", field="--catalog" if args.catalog else "--events")
+    if args.world:
+        world = synthetic_world(args.world, seed=args.world_seed)
+        fold = fold_items(world.catalog.series)
+        return quality(world.catalog, world.interactions, lambda it: play_split(it, fold))
+    if args.catalog:
+        data = load_dataset(args.catalog, args.events, lenient=args.lenient)
+        if (data.interactions.kind == RATING).any():
+            return quality(data.catalog, data.interactions, temporal_split)
+        fold = fold_items(data.catalog.series)
+        return quality(data.catalog, data.interactions, lambda it: play_split(it, fold))
+    folder = args.data or args.data_path
+    if not Path(folder).is_dir():
+        raise DataError("not a folder", field="--data" if args.data else "DATA", value=folder)
+    if args.lenient:
+        data = load_movielens(folder, lenient=True)
+        return quality(data.catalog, data.interactions, temporal_split)
+    return quality_table(folder)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pagegen.evaluate._quality", description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", nargs="?", help="the ml-latest-small folder (ratings.csv, movies.csv, ...)")
-    parser.add_argument("--synthetic", metavar="SIZE", help="measure on the synthetic world of this size instead (leave-last-5 plays)")
-    args = parser.parse_args(argv)
-    if (args.data_dir is None) == (args.synthetic is None):
-        parser.error("give a MovieLens folder or --synthetic SIZE")
-    print(_markdown(quality_table(args.data_dir) if args.synthetic is None else synthetic_quality_table(args.synthetic)))
+    """``pagegen quality``: print the quality table (validation, test, chosen settings). Exit 2 on bad input."""
+    args = _parser().parse_args(argv)
+    try:
+        table = _table(args)
+    except PagegenError as err:
+        if args.debug:
+            raise
+        print(f"pagegen quality: error: {err}", file=sys.stderr)
+        return 2
+    print(_markdown(table))
     return 0
 
 

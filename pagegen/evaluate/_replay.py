@@ -29,7 +29,7 @@ from pagegen.data._load import load_dataset, load_movielens
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
 from pagegen.page._objective import SelectContext, Selection
-from pagegen.serve._engine import SELECTORS, Engine, _selector
+from pagegen.serve._engine import SELECTORS, Engine, _selector, ranker_budget
 from policies._policy import load_policy
 from policies._shape import resize
 from rows._registry import candidate_rows
@@ -152,10 +152,10 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
     no credit, where ``Engine.build`` raises.
     """
     start = time.perf_counter()
-    policy = engine.policy
+    policy = engine.policy_for(state.profile, device)
     policy.window(device)
-    ctx = engine.rank_context(state, seed)
-    rows, failures = candidate_rows(ctx, engine.rankers)
+    ctx = engine.rank_context(state, seed, policy)
+    rows, failures = candidate_rows(ctx, engine.rankers, budget=ranker_budget(policy))
     after_rankers = ctx.rng.bit_generator.state
     shared = time.perf_counter() - start
     pages, seconds = {}, {"_shared": shared}

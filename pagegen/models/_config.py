@@ -12,7 +12,7 @@ from ._blend import FEATURES
 __all__ = ["FORMAT_VERSION", "FitConfig"]
 
 #: Version of the Model's array layout; ``load`` refuses files of another version.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 class FitConfig(BaseModel):

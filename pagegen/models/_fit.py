@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,7 +11,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError
-from pagegen.core._interactions import PLAY, RATING, Interactions
+from pagegen.core._interactions import PLAY, RATING, Interactions, as_interactions
 from pagegen.core._progress import Progress
 from pagegen.core._userstate import Profile, UserState
 
@@ -135,12 +136,14 @@ def _pop_arrays(interactions: Interactions, fold: np.ndarray, origin: int, profi
     return arrays
 
 
-def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None = None, *, progress: bool | None = None, profiles: Sequence[Profile] | None = None) -> Model:
+def fit(catalog: Catalog, interactions: Interactions | Any, config: FitConfig | None = None, *, progress: bool | None = None, profiles: Sequence[Profile] | None = None) -> Model:
     """Fit popularity/trending, similarity, the personal scorer, the rating predictor and the blend.
 
     The blend learns from each sampled member's last plays with models fitted without them;
     the final ALS then starts from that fit's factors (``refit_iterations``).
 
+    ``interactions``: Interactions, or a pandas DataFrame or Arrow table of events with the
+    generic events file's columns (``Interactions.from_pandas``, ``from_arrow``).
     ``profiles`` (one per member index, optional) gives per-region popularity.
     ``progress``: draw a progress bar on stderr (None: only on a terminal).
 
@@ -148,6 +151,7 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
     sums differently for another thread count), so the same data, configuration and seed give
     the same arrays bit for bit; ``meta["blas"]`` records the BLAS libraries used.
     """
+    interactions = as_interactions(interactions, catalog)
     with threadpool_limits(limits=1, user_api="blas"):
         arrays, meta = _fit(catalog, interactions, config, progress, profiles)
         meta["blas"] = _blas_used()
@@ -168,7 +172,7 @@ def _fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None,
     origin = int(interactions.timestamp.min()) if interactions.n else 0
     fold = fold_items(catalog.series)
     pop = _pop_arrays(interactions, fold, origin, profiles)
-    base_meta = {"format_version": FORMAT_VERSION, "n_items": catalog.n, "origin": origin, "config": config.model_dump(), "features": list(FEATURES)}
+    base_meta = {"format_version": FORMAT_VERSION, "n_items": catalog.n, "catalog_sha256": catalog.fingerprint(), "origin": origin, "config": config.model_dump(), "features": list(FEATURES)}
     # the blend learns from each member's last plays, with models fitted without them
     bar.step("blend examples")
     inner, examples = _holdout(interactions, fold, config, rng)

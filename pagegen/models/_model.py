@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError, ModelFileError
 from pagegen.core._interactions import PLAY, Interactions
 from pagegen.core._userstate import UserState
@@ -124,6 +125,16 @@ class Model(SimilarityMixin, PersonalMixin, SequenceMixin):
     @property
     def n_items(self) -> int:
         return int(self._meta["n_items"])
+
+    def check_catalog(self, catalog: Catalog, *, field: str = "model", value: object = None) -> None:
+        """DataError (naming ``field`` and ``value``) unless ``catalog`` is the one the model was fitted on:
+        the same ids in the same order, by ``Catalog.fingerprint``."""
+        n, digest = self.n_items, self._meta["catalog_sha256"]
+        if n != catalog.n or digest != catalog.fingerprint():
+            raise DataError(
+                f"fitted on another catalog ({n:,} titles, ids sha256 {digest[:12]}...; this catalog: {catalog.n:,} titles, "
+                f"{catalog.fingerprint()[:12]}...): fit a model on this catalog", field=field, value=value,
+            )  # fmt: skip
 
     @property
     def personal_method(self) -> str:

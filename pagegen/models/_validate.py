@@ -56,6 +56,11 @@ class _Checker:
         self.within(f"{name}_indices", indices, 0, shape[1])
 
 
+def _short(value: object) -> object:
+    text = repr(value)
+    return value if len(text) <= 80 else text[:77] + "..."
+
+
 def _meta_number(meta: Mapping[str, Any], key: str, where: str, *, whole: bool = False) -> float:
     value = meta.get(key)
     ok = isinstance(value, int) if whole else isinstance(value, int | float)
@@ -69,6 +74,9 @@ def validate_model(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], wh
     n = int(_meta_number(meta, "n_items", where, whole=True))
     if n < 0:
         raise ModelFileError(f"{where}: manifest field 'meta.n_items' = {n}: expected >= 0")
+    digest = meta.get("catalog_sha256")
+    if not isinstance(digest, str) or len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
+        raise ModelFileError(f"{where}: manifest field 'meta.catalog_sha256' = {_short(digest)!r}: expected the catalog's SHA-256 (64 hex digits)")
     for key in ("origin",):
         _meta_number(meta, key, where, whole=True)
     for key in ("mu", "blend_bias"):

@@ -9,6 +9,7 @@ import numpy as np
 
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
+from pagegen.core._explain import explain
 from pagegen.core._page import Page, Trace, TraceCandidate, TraceFailure, TraceStep, jsonable
 
 from ._objective import Selection
@@ -51,16 +52,23 @@ def assemble_json(
 
 
 def _row_fields(used: list[CandidateRow], shown: list[np.ndarray], catalog: Catalog) -> list[dict]:
-    """The PageRows' fields: per candidate row of ``used``, its ``shown`` titles as slot dicts."""
+    """The PageRows' fields: per candidate row of ``used``, its ``shown`` titles as slot dicts.
+
+    A tile's reason is its ranker's, else its row kind's (``explain``: one template per row)."""
     at = [_columns(row.items, items) for row, items in zip(used, shown, strict=True)]
     everything = np.concatenate(shown) if shown else np.zeros(0, np.int32)
     ids, titles = catalog.ids[everything].tolist(), catalog.titles[everything].tolist()
     scores = np.concatenate([row.scores[c] for row, c in zip(used, at, strict=True)]) if shown else np.zeros(0)
     scores = scores.astype(np.float64).round(6).tolist()
-    reasons = [None if row.reasons is None else row.reasons[c] for row, columns in zip(used, at, strict=True) for c in columns]
+    evidences = jsonable([row.evidence for row in used])  # one JSON round trip for the whole page
+    reasons: list[str | None] = []
+    for row, evidence, columns in zip(used, evidences, at, strict=True):
+        if row.reasons is None:
+            reasons += [explain(row.kind, row.title, evidence)[1]] * len(columns)
+        else:
+            reasons += [row.reasons[c] for c in columns]
     props = [row.propensity for row, columns in zip(used, at, strict=True) for _ in columns]
     slots = [{"id": i, "title": t, "score": sc, "reason": r, "propensity": p} for i, t, sc, r, p in zip(ids, titles, scores, reasons, props, strict=True)]
-    evidences = jsonable([row.evidence for row in used])  # one JSON round trip for the whole page
     out, start = [], 0
     for row, evidence, columns in zip(used, evidences, at, strict=True):
         out.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[start : start + len(columns)], "propensity": row.propensity})

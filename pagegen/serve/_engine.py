@@ -12,6 +12,7 @@ import numpy as np
 from pagegen.core._candidates import RankContext
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError, PagegenError
+from pagegen.core._extras import require
 from pagegen.core._interactions import Interactions
 from pagegen.core._page import Page
 from pagegen.core._userstate import Profile, UserState, as_now
@@ -22,9 +23,12 @@ from pagegen.page._objective import SelectContext
 from pagegen.page._registry import SELECTORS
 from pagegen.page._select import Selector
 from policies._check import PageCheckError, check
-from policies._policy import load_policy, policy_eligible
+from policies._policy import Policy, load_policy, policy_eligible
+from policies._route import AUTO, preset_for
 from rows._context import make_context, shared_context
 from rows._registry import candidate_rows, default_rankers
+
+from ._frames import pages_frame
 
 __all__ = ["SELECTORS", "Engine", "assemble", "build_page", "default_engine"]
 
@@ -35,7 +39,9 @@ class Engine:
     """Builds members' pages from a catalog, a fitted model and a page policy.
 
     catalog, model   the service's titles and what ``fit`` learned
-    policy           a Policy, or a preset name / policy file path (``load_policy``)
+    policy           "auto" (default): each request is served the preset its profile and device call
+                     for (``policies.preset_for``: kids profiles the kids preset, else the device's);
+                     or a forced Policy, preset name or policy file path (``load_policy``) for all
     rankers          mapping name -> ranker (default: the built-in ``rows`` registry)
     interactions     the event log members' states are read from (optional)
     profiles         one Profile per member index of ``interactions``, or a mapping member id -> Profile
@@ -49,7 +55,7 @@ class Engine:
         self,
         catalog: Catalog,
         model: Any,
-        policy: Any = "default",
+        policy: Any = AUTO,
         *,
         rankers: Mapping[str, Any] | None = None,
         interactions: Interactions | None = None,
@@ -61,7 +67,10 @@ class Engine:
     ) -> None:
         self.catalog = catalog
         self.model = model
-        self.policy = load_policy(policy)
+        self.auto = isinstance(policy, str) and policy == AUTO
+        #: the forced policy; under "auto", the default preset (what a web request of a grown-up profile gets)
+        self.policy = load_policy("default" if self.auto else policy)
+        self._presets: dict[str, Policy] = {self.policy.name: self.policy} if self.auto else {}
         self.rankers = dict(rankers) if rankers is not None else default_rankers()
         self.interactions = interactions
         self.profiles = profiles
@@ -72,6 +81,8 @@ class Engine:
         self.now = None if now is None else as_now(now)
         self.debug = debug
         _selector(selector)
+        if hasattr(model, "check_catalog"):  # a fitted Model; tests and custom rankers may pass other objects
+            model.check_catalog(catalog)
         if interactions is not None and interactions.n_items != catalog.n:
             raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="interactions", value=interactions.n_items)
 
@@ -93,25 +104,38 @@ class Engine:
             return UserState.from_interactions(self.interactions, user, when, self.profile(user))
         return UserState.cold(when, self.profile(user), user=user)
 
-    def rank_context(self, state: UserState, seed: int, visit: int | str | None = None) -> RankContext:
-        """The rankers' context for one request: the member's eligibility narrowed by the policy's rules.
+    def policy_for(self, profile: Profile, device: str = "web") -> Policy:
+        """The policy a request from ``profile`` on ``device`` is served: the forced one, or under "auto"
+        the preset ``policies.preset_for`` names (PolicyError for a device it does not know)."""
+        if not self.auto:
+            return self.policy
+        name = preset_for(profile, device)
+        if name not in self._presets:
+            self._presets[name] = load_policy(name)
+        return self._presets[name]
+
+    def rank_context(self, state: UserState, seed: int, policy: Policy | None = None, visit: int | str | None = None) -> RankContext:
+        """The rankers' context for one request: the member's eligibility narrowed by the policy's rules
+        (``policy``: default, the one a web request of the member is served; ``visit``: see ``build``).
 
         The member-independent part (eligibility base, candidate pools, popularity orderings) is
         shared by the requests at the same ``now`` and profile (``rows._context.shared_context``).
         """
 
-        rules, rules_key = self._policy_rules()
+        policy = self.policy_for(state.profile) if policy is None else policy
+        rules, rules_key = self._policy_rules(policy)
         shared = shared_context(self.catalog, self.model, state.now, state.profile, rules=rules, rules_key=rules_key)
-        return make_context(self.catalog, self.model, state, n=self.policy.row_length, seed=seed, shared=shared, visit=visit)
+        return make_context(self.catalog, self.model, state, n=policy.row_length, seed=seed, shared=shared, visit=visit)
 
-    def _policy_rules(self) -> tuple[np.ndarray, bytes]:
+    def _policy_rules(self, policy: Policy) -> tuple[np.ndarray, bytes]:
         """The policy's eligibility mask over the catalog, and its bytes (the shared contexts' key), once per policy."""
 
-        cached = self.__dict__.get("_rules")
-        if cached is None or cached[0] is not self.policy or cached[1] is not self.catalog:
-            mask = np.ascontiguousarray(policy_eligible(self.policy, self.catalog), dtype=bool)
+        cache = self.__dict__.setdefault("_rules", {})
+        cached = cache.get(id(policy))
+        if cached is None or cached[0] is not policy or cached[1] is not self.catalog:
+            mask = np.ascontiguousarray(policy_eligible(policy, self.catalog), dtype=bool)
             mask.setflags(write=False)
-            cached = self._rules = (self.policy, self.catalog, mask, mask.tobytes())
+            cached = cache[id(policy)] = (policy, self.catalog, mask, mask.tobytes())
         return cached[2], cached[3]
 
     def build(
@@ -135,12 +159,12 @@ class Engine:
         A ranker that raises or returns bad rows is dropped for this request (logged, and listed in
         the trace); only when no row can be built does the call fail, with a PagegenError.
         """
-        state, rows, selection, failures, name, seed = self._select(user, now, device, selector, seed, visit)
-        page = assemble(rows, selection, self.catalog, user=state.user, policy=self.policy.name, selector=name, device=device, now=state.now, seed=seed,
+        state, policy, rows, selection, failures, name, seed = self._select(user, now, device, selector, seed, visit)
+        page = assemble(rows, selection, self.catalog, user=state.user, policy=policy.name, selector=name, device=device, now=state.now, seed=seed,
                         failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace,
                         visit=state.now if visit is None else visit)  # fmt: skip
         if self.debug:
-            self._check(page, state)
+            self._check(page, policy, state)
         return page
 
     def build_many(
@@ -176,8 +200,24 @@ class Engine:
         """The JSON of the pages ``build_many`` returns (each ``page.to_json()``): what a batch job writes."""
         return [page.to_json() for page in self.build_many(users, now=now, device=device, selector=selector, seed=seed, visit=visit)]
 
+    def recommend_frame(
+        self,
+        members: Sequence[str | UserState],
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+        visit: int | str | None = None,
+    ) -> Any:
+        """The pages ``build_many`` returns, as a pandas DataFrame with one row per tile
+        (``pages_frame``: member, row, column, item, title, score, reason, row kind, key, title
+        and evidence). Needs the ``frames`` extra (pandas)."""
+        require("pandas", "Engine.recommend_frame")
+        return pages_frame(self.build_many(members, now=now, device=device, selector=selector, seed=seed, visit=visit))
+
     def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None, visit: int | str | None = None) -> tuple:
-        """One request up to its selection: (state, candidate rows, selection, ranker failures, selector name, seed)."""
+        """One request up to its selection: (state, policy, candidate rows, selection, ranker failures, selector name, seed)."""
 
         if isinstance(user, UserState):
             if now is not None and as_now(now) != user.now:
@@ -185,12 +225,12 @@ class Engine:
             state = user
         else:
             state = self.state(user, now)
-        policy = self.policy
+        policy = self.policy_for(state.profile, device)
         policy.window(device)
         seed = self.seed if seed is None else int(seed)
         name, select = _selector(self.selector if selector is None else selector)
-        ctx = self.rank_context(state, seed, visit)
-        rows, failures = candidate_rows(ctx, self.rankers)
+        ctx = self.rank_context(state, seed, policy, visit)
+        rows, failures = candidate_rows(ctx, self.rankers, budget=ranker_budget(policy))
         who = state.user if state.user is not None else "(anonymous)"
         for f in failures:
             log.warning("ranker %r dropped for member %s: %s", f.name, who, f.error)
@@ -200,14 +240,19 @@ class Engine:
         selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=ctx.eligible, device=device, rng=ctx.rng, rank=ctx))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r}")
-        return state, rows, selection, failures, name, seed
+        return state, policy, rows, selection, failures, name, seed
 
-    def _check(self, page: Page, state: UserState) -> None:
-        """``debug``: the page must pass ``policies.check``."""
+    def _check(self, page: Page, policy: Policy, state: UserState) -> None:
+        """``debug``: the page must pass ``policies.check`` under the policy it was served."""
 
-        violations = check(page, self.policy, state, self.catalog)
+        violations = check(page, policy, state, self.catalog)
         if violations:
             raise PageCheckError(violations)
+
+
+def ranker_budget(policy: Policy) -> float | None:
+    """The policy's ranker time budget in seconds (None: no budget)."""
+    return None if policy.ranker_budget_ms is None else policy.ranker_budget_ms / 1000.0
 
 
 def _selector(selector: str | Selector) -> tuple[str, Selector]:
@@ -226,7 +271,7 @@ def default_engine() -> Engine:
 
     world = synthetic_world("small")
     model = fit(world.catalog, world.interactions, profiles=world.profiles, progress=False)
-    return Engine(world.catalog, model, "default", interactions=world.interactions, profiles=world.profiles, now=world.now)
+    return Engine(world.catalog, model, interactions=world.interactions, profiles=world.profiles, now=world.now)
 
 
 def build_page(user: str | UserState | None = None, *, engine: Engine | None = None, **build_kwargs: Any) -> Page:

@@ -4,6 +4,9 @@ Both mark the visible window: the first ``visible_rows`` rows and, in every row,
 ``visible_columns`` tiles are what the device shows without scrolling. Every piece of text
 that comes from the page or the catalog goes through ``html.escape`` (HTML) exactly once;
 the HTML file has no external assets and no scripts.
+
+A row reads as a phrase (``pagegen.core._explain``: "Because you like Sci-Fi (21% of what you
+watch)"), and dates as dates: the raw evidence (keys, scores, epoch seconds) stays in the JSON.
 """
 
 from __future__ import annotations
@@ -11,10 +14,9 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import zlib
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import orjson
+from pagegen.core._explain import explain, human_date
 
 if TYPE_CHECKING:
     from pagegen.core._catalog import Catalog
@@ -32,9 +34,7 @@ header .meta b{color:#fff;font-weight:600}
 main{padding:0 0 40px}
 section.row{padding:6px var(--pad) 10px}
 section.row h2{margin:0 0 2px;font-size:19px;font-weight:700;color:#fff}
-section.row .evidence{margin:0 0 8px;color:#8c8c8c;font-size:12px}
-section.row .evidence span{margin-right:12px;white-space:nowrap}
-section.row .evidence{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+section.row .why{margin:0 0 8px;color:#8c8c8c;font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 section.row .kind{display:inline-block;margin-left:10px;padding:1px 6px;border:1px solid #555;border-radius:3px;font-size:11px;font-weight:400;color:#aaa;vertical-align:middle}
 .track{display:flex;gap:var(--gap);overflow-x:auto;padding-bottom:6px}
 /* the visible window's tiles fill the screen's width: the window marker stays in view from phones to wide screens */
@@ -55,7 +55,7 @@ section.row.below h2{color:#bbb}
  header .logo{font-size:20px}
  header .meta{font-size:12px}
  section.row h2{font-size:16px}
- section.row .evidence{font-size:11px}
+ section.row .why{font-size:11px}
  .tile .score,.tile .genres,.tile .rank{display:none}
  .tile .reason{font-size:10px}
 }
@@ -67,42 +67,12 @@ def _esc(value: object) -> str:
 
 
 def _when(now: int) -> str:
-    return _dt.datetime.fromtimestamp(int(now), tz=_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{human_date(now)}, {_dt.datetime.fromtimestamp(int(now), tz=_dt.UTC):%H:%M} UTC"
 
 
-#: Epoch seconds between these bounds read as a date (2001-09-09 .. 2100-01-01).
-_DATES = (1_000_000_000, 4_102_444_800)
-
-
-def _readable(key: str, value: Any) -> str:
-    """An evidence value as a person reads it: dates for epoch seconds, days for windows in seconds,
-    a few significant digits for fractions, lists joined; the JSON keeps the raw values."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int) and _DATES[0] <= value < _DATES[1]:
-        return _dt.datetime.fromtimestamp(value, tz=_dt.UTC).strftime("%Y-%m-%d")
-    if isinstance(value, int) and key.endswith("window") and value >= 86_400:
-        days = value / 86_400
-        return f"{days:g} day{'' if days == 1 else 's'}"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
-        return ", ".join(_readable(key, v) for v in value)
-    return orjson.dumps(value, default=str).decode()
-
-
-def _evidence_items(evidence: Mapping[str, Any], limit: int | None = None) -> list[tuple[str, str]]:
-    """(key, text) pairs, readable (see ``_readable``); with ``limit``, long texts are clipped and lists summarized."""
-    out = []
-    for key, value in evidence.items():
-        if limit is not None and isinstance(value, (list, tuple)) and len(value) > 3:
-            text = f"[{len(value)} entries]"
-        else:
-            text = _readable(str(key), value)
-        out.append((str(key).replace("_", " "), text if limit is None else _clip(text, limit)))
-    return out
+def _why(row: Any) -> str | None:
+    """The row's phrase (None for a kind without one: its raw evidence is not shown)."""
+    return explain(row.kind, row.title, row.evidence)[0]
 
 
 def _genres(catalog: Catalog | None, item_id: str) -> list[str]:
@@ -158,10 +128,9 @@ def render_html(
             f' data-visible="{0 if below else 1}">'
         )
         parts.append(f'<h2>{_esc(row.title)}<span class="kind">{_esc(row.kind)}</span></h2>')
-        evidence = zip(_evidence_items(row.evidence), _evidence_items(row.evidence, limit=90), strict=True)
-        spans = "".join(f'<span title="{_esc(full)}">{_esc(k)}: {_esc(short)}</span>' for (k, full), (_, short) in evidence)
-        if spans:
-            parts.append(f'<p class="evidence">{spans}</p>')
+        why = _why(row)
+        if why:
+            parts.append(f'<p class="why" title="{_esc(why)}">{_esc(why)}</p>')
         parts.append('<div class="track">')
         for c, slot in enumerate(row.slots):
             if visible_columns is not None and c == visible_columns:
@@ -211,17 +180,22 @@ def render_text(
     for r, row in enumerate(page.rows):
         if r == vis_rows:
             lines.append("- - - - - - - - below the fold (scroll down) - - - - - - - -")
-        evidence = ", ".join(f"{k}: {v}" for k, v in _evidence_items(row.evidence, limit=40))
-        lines.append(f"{r + 1:>2}. {row.title}   [{row.kind}{'; ' + evidence if evidence else ''}]")
+        why = _why(row)
+        lines.append(f"{r + 1:>2}. {row.title}   [{row.kind}{'; ' + why if why else ''}]")
         cells = []
         shown = len(row.slots) if max_tiles is None else max_tiles
+        # a reason the row's tiles share is said once, after the row; reasons that differ, on each tile
+        common = {slot.reason for slot in row.slots}
         for c, slot in enumerate(row.slots[:shown]):
             if visible_columns is not None and c == visible_columns:
                 cells.append("|")
-            cells.append(f"{_clip(str(slot.title), width)} ({slot.score:.2f})")
+            reason = f", {slot.reason}" if slot.reason and len(common) > 1 else ""
+            cells.append(f"{_clip(str(slot.title), width)} ({slot.score:.2f}{reason})")
         if len(row.slots) > shown:
             cells.append(f"... +{len(row.slots) - shown} more")
         lines.append("    " + "  ".join(cells) if cells else "    (empty)")
+        if len(common) == 1 and row.slots and row.slots[0].reason:
+            lines.append(f"    ({row.slots[0].reason})")
     if visible_rows is not None or visible_columns is not None:
         lines.append("")
         lines.append(f"visible window: {vis_rows} rows x {visible_columns if visible_columns is not None else 'all'} tiles ('|' ends the visible tiles)")

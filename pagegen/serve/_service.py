@@ -3,7 +3,7 @@
 An ASGI application (Starlette) served by uvicorn, one process: the model is loaded once and the
 page builds run in the server's worker threads, all reading it.
 
-    GET  /v1/page/{member}?device=web&policy=default&now=...&selector=...&seed=...&visit=...   the Page JSON
+    GET  /v1/page/{member}?device=web&policy=auto&now=...&selector=...&seed=...&visit=...   the Page JSON
          (``visit``: the request id the exploration is drawn for, default the request's now; with
          ``ServiceConfig.impressions`` each page's impression record is logged with its propensities)
     POST /v1/events      JSON lines {"id", "user", "item", "timestamp", "kind", "value"}, applied once per id
@@ -40,7 +40,8 @@ from starlette.routing import Route
 
 from pagegen.core._errors import DataError, PagegenError
 from pagegen.learned._logging_policy import write_impressions
-from policies._policy import PRESETS, load_policy
+from policies._policy import PRESETS
+from policies._route import AUTO, DEVICE_PRESETS
 
 from ._engine import Engine, _selector
 from ._impressions import impression_record
@@ -140,17 +141,18 @@ class _Pages:
 
     def __init__(self, engine: Engine, nearline: Nearline, impressions: ImpressionLog | None = None) -> None:
         self.base, self.nearline, self.impressions = engine, nearline, impressions
-        self._engines: dict[str, Engine] = {engine.policy.name: engine}
+        self.name = AUTO if engine.auto else engine.policy.name
+        self._engines: dict[str, Engine] = {self.name: engine}
         self._lock = threading.Lock()
 
     def engine(self, policy: str | None) -> Engine:
-        name = policy or self.base.policy.name
+        name = policy or self.name
         with self._lock:
             if name not in self._engines:
-                if name not in PRESETS:
-                    raise DataError(f"expected one of {', '.join(sorted({*PRESETS, self.base.policy.name}))}", field="policy", value=name)
+                if name not in (*PRESETS, AUTO):
+                    raise DataError(f"expected one of {', '.join(sorted({*PRESETS, AUTO, self.name}))}", field="policy", value=name)
                 base = self.base
-                self._engines[name] = Engine(base.catalog, base.model, load_policy(name), rankers=base.rankers, interactions=base.interactions,
+                self._engines[name] = Engine(base.catalog, base.model, name, rankers=base.rankers, interactions=base.interactions,
                                              profiles=base.profiles, selector=base.selector, seed=base.seed, now=base.now)  # fmt: skip
             engine = copy.copy(self._engines[name])  # this request's view: the model as it is now, for the whole build
         engine.model = self.nearline.model
@@ -162,8 +164,9 @@ class _Pages:
             raise DataError("unknown query parameter", field=unknown[0], value=query[unknown[0]])
         engine = self.engine(query.get("policy"))
         device = query.get("device", "web")
-        if device not in engine.policy.windows:
-            raise DataError(f"expected one of {', '.join(sorted(engine.policy.windows))}", field="device", value=device)
+        devices = DEVICE_PRESETS if engine.auto else engine.policy.windows
+        if device not in devices:
+            raise DataError(f"expected one of {', '.join(sorted(devices))}", field="device", value=device)
         selector = query.get("selector")
         if selector is not None:
             _selector(selector)

@@ -15,8 +15,9 @@ import numpy as np
 
 from pagegen.core._errors import DataError, PagegenError
 from pagegen.core._interactions import PLAY
+from pagegen.core._page import Page
 from pagegen.core._progress import note as status
-from pagegen.core._userstate import FINISHED_AT
+from pagegen.core._userstate import FINISHED_AT, Profile
 from pagegen.data._load import MAX_TIMESTAMP, MIN_TIMESTAMP, load_dataset, load_movielens
 from pagegen.data._load_common import parse_time
 from pagegen.data._synthetic import synthetic_world
@@ -24,6 +25,7 @@ from pagegen.models._fit import fit
 from pagegen.models._model import Model
 from pagegen.page._select_exact import ExactConfig
 from policies._policy import Policy, load_policy
+from policies._route import AUTO, preset_for
 from policies._shape import resize
 
 from ._engine import Engine, _selector
@@ -99,8 +101,7 @@ def load_or_fit(args: argparse.Namespace, source: Source, now: int) -> tuple[Any
     """The model file given with --model, or a model fitted now on the events before ``now``."""
     if getattr(args, "model", None):
         model = Model.load(args.model)
-        if model.n_items != source.catalog.n:
-            raise DataError(f"model has {model.n_items} titles but the catalog has {source.catalog.n}: fitted on other data", field="--model", value=args.model)
+        model.check_catalog(source.catalog, field="--model", value=args.model)
         path = Path(args.model)
         if not path.is_file():  # Model.save adds .npz when the name has none
             path = path.with_name(path.name + ".npz")
@@ -113,11 +114,17 @@ def load_or_fit(args: argparse.Namespace, source: Source, now: int) -> tuple[Any
     return fit(source.catalog, events, profiles=source.profiles), {"model": "fit"}
 
 
-def page_policy(args: argparse.Namespace) -> Policy:
+def page_policy(args: argparse.Namespace) -> Policy | str:
     """The policy the arguments name, its page shape overridden by --n-rows/--row-length, checked
-    with the device and the selector before anything is loaded (a typo costs no fit)."""
-    policy = load_policy(args.policy)
+    with the device and the selector before anything is loaded (a typo costs no fit). "auto" stays
+    a name (the engine routes each request by profile and device; its device is checked here) unless
+    the page is reshaped: then the device's preset, reshaped, is served to every member."""
+    auto = args.policy == AUTO
+    policy = load_policy(preset_for(Profile(), args.device) if auto else args.policy)
     shape = {k: v for k, v in (("n_rows", getattr(args, "n_rows", None)), ("row_length", getattr(args, "row_length", None))) if v is not None}
+    if shape and auto:
+        status(f"note: --n-rows/--row-length reshape one policy: serving {policy.name!r} (the {args.device} preset) to every member")
+        auto = False
     if shape:
         policy = resize(policy, shape.get("n_rows", policy.n_rows), shape.get("row_length", policy.row_length))
     policy.window(args.device)
@@ -129,7 +136,12 @@ def page_policy(args: argparse.Namespace) -> Policy:
                 f"the exact selector solves small pages; policy {policy.name!r} is {policy.n_rows} x {policy.row_length} "
                 "(try --n-rows 3 --row-length 4)", field="--selector", value="exact",
             )  # fmt: skip
-    return policy
+    return AUTO if auto else policy
+
+
+def served_policy(args: argparse.Namespace, page: Page) -> str:
+    """The policy to read a built page's window from: the one named, or under "auto" the one it was served."""
+    return page.policy if args.policy == AUTO else args.policy
 
 
 def make_engine(args: argparse.Namespace, *, members: Callable[[Source], object] | None = None) -> tuple[Any, Source, int, dict[str, Any]]:
@@ -148,8 +160,9 @@ def make_engine(args: argparse.Namespace, *, members: Callable[[Source], object]
     if args.selector:
         kwargs["selector"] = args.selector
     engine = Engine(source.catalog, model, policy, **kwargs)
-    params = {**source.params, **model_params, "policy": args.policy, "policy_name": policy.name, "selector": args.selector, "seed": args.seed}
-    if policy != load_policy(args.policy):
+    name = policy if isinstance(policy, str) else policy.name
+    params = {**source.params, **model_params, "policy": args.policy, "policy_name": name, "selector": args.selector, "seed": args.seed}
+    if not isinstance(policy, str) and (args.policy == AUTO or policy != load_policy(args.policy)):
         params["page_shape"] = [policy.n_rows, policy.row_length]
     return engine, source, now, params
 

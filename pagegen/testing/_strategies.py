@@ -28,7 +28,7 @@ KINDS = ("continue_watching", "top_picks", "top10", "trending", "because_you_wat
 
 
 @st.composite
-def catalogs(draw, min_titles: int = 6, max_titles: int = 18) -> Catalog:
+def catalogs(draw, min_titles: int = 8, max_titles: int = 24) -> Catalog:
     """Small catalogs: movies, series with episodes, maturity levels, regional and future titles."""
     n = draw(st.integers(min_titles, max_titles))
     kinds, series = [], []
@@ -57,7 +57,7 @@ def catalogs(draw, min_titles: int = 6, max_titles: int = 18) -> Catalog:
 def members(draw, catalog: Catalog, now: int = NOW, cold: bool | None = None) -> UserState:
     """A member at ``now``: profile (maturity, region) and plays (finished, in progress) before ``now``."""
     region = draw(st.sampled_from((None, *catalog.region_names)))
-    profile = Profile(maturity=draw(st.integers(0, 4)), region=region)
+    profile = Profile(maturity=draw(st.sampled_from((0, 1, 2, 3, 4, 4, 4))), region=region)
     if cold if cold is not None else draw(st.booleans()) and draw(st.booleans()):
         return UserState.cold(now, profile, user="cold")
     k = draw(st.integers(0, catalog.n))
@@ -70,7 +70,8 @@ def members(draw, catalog: Catalog, now: int = NOW, cold: bool | None = None) ->
 def candidate_rows(draw, catalog: Catalog, user: UserState, eligible: np.ndarray, max_rows: int = 10, max_len: int = 8) -> list[CandidateRow]:
     """Candidate rows over the eligible titles, as rankers would return them (unique keys, scores descending).
 
-    A continue-watching row holds the member's eligible titles in progress; genre rows declare their genre.
+    A continue-watching row holds the member's eligible titles in progress; genre rows declare their genre,
+    and half of the other rows declare one too (as a ranker may), from three genres, so that genre caps bind.
     """
     pool = np.flatnonzero(eligible)
     rows: list[CandidateRow] = []
@@ -79,13 +80,13 @@ def candidate_rows(draw, catalog: Catalog, user: UserState, eligible: np.ndarray
         rows.append(_row(draw, "continue_watching", "cw", progress, {}))
     if len(pool) == 0:
         return rows
-    for k in range(draw(st.integers(1, max_rows))):
-        kind = draw(st.sampled_from(KINDS[1:]))
+    for k in range(draw(st.integers(min(2, max_rows), max_rows))):
+        kind = draw(st.sampled_from((*KINDS[1:], "genre", "because_you_watched")))  # the capped kinds twice as often
         size = draw(st.integers(1, min(max_len, len(pool))))
         items = np.asarray(draw(st.permutations(pool.tolist()))[:size], dtype=np.int32)
         evidence: dict = {}
-        if kind == "genre":
-            evidence = {"genre": draw(st.sampled_from(GENRES))}
+        if kind == "genre" or draw(st.booleans()):
+            evidence = {"genre": draw(st.sampled_from(GENRES[:3]))}
         rows.append(_row(draw, kind, f"{kind}:{k}", items, evidence))
     return rows
 
@@ -101,7 +102,7 @@ def policies(draw, max_rows: int = 5, max_len: int = 5) -> Policy:
     n_rows = draw(st.integers(2, max_rows))
     row_length = draw(st.integers(2, max_len))
     pins = []
-    if draw(st.booleans()):
+    if draw(st.sampled_from((True, True, True, False))):
         pins.append({"kind": "continue_watching", "within": draw(st.integers(1, min(2, n_rows))), "when": "in_progress"})
     if draw(st.booleans()):
         at = draw(st.integers(0, n_rows - 1))
@@ -111,7 +112,7 @@ def policies(draw, max_rows: int = 5, max_len: int = 5) -> Policy:
         name="generated",
         n_rows=n_rows,
         row_length=row_length,
-        min_titles=draw(st.integers(1, row_length)),
+        min_titles=draw(st.integers(1, max(1, row_length - 1))),
         windows={"web": {"rows": draw(st.integers(1, n_rows)), "columns": draw(st.integers(1, row_length))}},
         dedup=draw(st.sampled_from(("page", "window"))),
         max_appearances=draw(st.integers(1, 2)),
