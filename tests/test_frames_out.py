@@ -27,10 +27,12 @@ def expected_tiles(pages: list[Page]) -> list[dict]:
             "title": slot.title,
             "score": slot.score,
             "reason": slot.reason,
+            "propensity": slot.propensity,
             "row_kind": row.kind,
             "row_key": row.key,
             "row_title": row.title,
             "row_evidence": orjson.dumps(row.evidence, option=orjson.OPT_SORT_KEYS).decode(),
+            "row_propensity": row.propensity,
         }
         for page in pages
         for r, row in enumerate(page.rows)

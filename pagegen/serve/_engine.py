@@ -47,7 +47,7 @@ class Engine:
     interactions     the event log members' states are read from (optional)
     profiles         one Profile per member index of ``interactions``, or a mapping member id -> Profile
     selector         the default page-construction approach (a SELECTORS name, or a selector callable)
-    seed             the default seed; each request's generator derives from (seed, member)
+    seed             the default seed; each request's generator derives from (seed, member, visit)
     now              the default request time; default: one second after the last event
     debug            run ``policies.check`` on every page and raise PageCheckError on a violation
     fatigue          impression fatigue: titles shown k times lately without a play move down
@@ -124,9 +124,9 @@ class Engine:
             self._presets[name] = policy
         return self._presets[name]
 
-    def rank_context(self, state: UserState, seed: int, policy: Policy | None = None) -> RankContext:
+    def rank_context(self, state: UserState, seed: int, policy: Policy | None = None, visit: int | str | None = None) -> RankContext:
         """The rankers' context for one request: the member's eligibility narrowed by the policy's rules
-        (``policy``: default, the one a web request of the member is served).
+        (``policy``: default, the one a web request of the member is served; ``visit``: see ``build``).
 
         The member-independent part (eligibility base, candidate pools, popularity orderings) is
         shared by the requests at the same ``now`` and profile (``rows._context.shared_context``).
@@ -135,7 +135,7 @@ class Engine:
         policy = self.policy_for(state.profile) if policy is None else policy
         rules, rules_key = self._policy_rules(policy)
         shared = shared_context(self.catalog, self.model, state.now, state.profile, rules=rules, rules_key=rules_key)
-        return make_context(self.catalog, self.model, state, n=policy.row_length, seed=seed, shared=shared)
+        return make_context(self.catalog, self.model, state, n=policy.row_length, seed=seed, shared=shared, visit=visit)
 
     def _policy_rules(self, policy: Policy) -> tuple[np.ndarray, bytes]:
         """The policy's eligibility mask over the catalog, and its bytes (the shared contexts' key), once per policy."""
@@ -157,15 +157,22 @@ class Engine:
         selector: str | Selector | None = None,
         seed: int | None = None,
         trace: bool = False,
+        visit: int | str | None = None,
     ) -> Page:
         """The member's page for ``device`` at ``now``.
+
+        ``visit`` identifies the member's visit: the page's exploration (which genre slices are
+        explored) is drawn from (seed, member, visit), so each visit draws anew and the same visit
+        gives the same bytes. Pass the request's id (a string) or a session counter; by default a
+        visit is the request's ``now`` (a retry within the same second sees the same page).
 
         A ranker that raises or returns bad rows is dropped for this request (logged, and listed in
         the trace); only when no row can be built does the call fail, with a PagegenError.
         """
-        state, policy, rows, selection, failures, name, seed, fatigued = self._select(user, now, device, selector, seed)
+        state, policy, rows, selection, failures, name, seed, fatigued = self._select(user, now, device, selector, seed, visit)
         page = assemble(rows, selection, self.catalog, user=state.user, policy=policy.name, selector=name, device=device, now=state.now, seed=seed,
-                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace, fatigued=fatigued)  # fmt: skip
+                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace, fatigued=fatigued,
+                        visit=state.now if visit is None else visit)  # fmt: skip
         if self.debug:
             self._check(page, policy, state)
         return page
@@ -178,6 +185,7 @@ class Engine:
         device: str = "web",
         selector: str | Selector | None = None,
         seed: int | None = None,
+        visit: int | str | None = None,
     ) -> list[Page]:
         """The pages ``build`` returns for each of ``users`` one by one (same order, same JSON);
         meant for batch jobs, which pass a chunk of members at a time.
@@ -187,7 +195,7 @@ class Engine:
         and the model's cache. Their personal scores stay one product per member: a product over
         the whole chunk rounds differently and would change the pages.
         """
-        return [self.build(user, now=now, device=device, selector=selector, seed=seed) for user in users]
+        return [self.build(user, now=now, device=device, selector=selector, seed=seed, visit=visit) for user in users]
 
     def dump_many(
         self,
@@ -197,9 +205,10 @@ class Engine:
         device: str = "web",
         selector: str | Selector | None = None,
         seed: int | None = None,
+        visit: int | str | None = None,
     ) -> list[bytes]:
         """The JSON of the pages ``build_many`` returns (each ``page.to_json()``): what a batch job writes."""
-        return [page.to_json() for page in self.build_many(users, now=now, device=device, selector=selector, seed=seed)]
+        return [page.to_json() for page in self.build_many(users, now=now, device=device, selector=selector, seed=seed, visit=visit)]
 
     def recommend_frame(
         self,
@@ -209,14 +218,15 @@ class Engine:
         device: str = "web",
         selector: str | Selector | None = None,
         seed: int | None = None,
+        visit: int | str | None = None,
     ) -> Any:
         """The pages ``build_many`` returns, as a pandas DataFrame with one row per tile
         (``pages_frame``: member, row, column, item, title, score, reason, row kind, key, title
         and evidence). Needs the ``frames`` extra (pandas)."""
         require("pandas", "Engine.recommend_frame")
-        return pages_frame(self.build_many(members, now=now, device=device, selector=selector, seed=seed))
+        return pages_frame(self.build_many(members, now=now, device=device, selector=selector, seed=seed, visit=visit))
 
-    def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None) -> tuple:
+    def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None, visit: int | str | None = None) -> tuple:
         """One request up to its selection: (state, policy, candidate rows, selection, ranker failures, selector name, seed,
         titles demoted for fatigue)."""
 
@@ -230,7 +240,7 @@ class Engine:
         policy.window(device)
         seed = self.seed if seed is None else int(seed)
         name, select = _selector(self.selector if selector is None else selector)
-        ctx = self.rank_context(state, seed, policy)
+        ctx = self.rank_context(state, seed, policy, visit)
         rows, failures = candidate_rows(ctx, self.rankers, budget=ranker_budget(policy))
         who = state.user if state.user is not None else "(anonymous)"
         for f in failures:
