@@ -27,12 +27,14 @@ if typing.TYPE_CHECKING:
     from .learned._learned import LearnedScorer
     from .models._fit import FitConfig, fit
     from .models._model import Model
+    from .page._fatigue import FatigueConfig
     from .page._learned_select import learned_selector
     from .page._objective import Placed, SelectContext, Selection
     from .page._registry import SELECTORS
     from .page._select import Selector
     from .serve._batch import BatchConfig, BatchError, BatchResult, run_batch
     from .serve._engine import Engine, build_page
+    from .serve._frames import pages_frame
     from .serve._render import render_html, render_text
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "EvalConfig",
     "EvalResult",
     "FINISHED_AT",
+    "FatigueConfig",
     "FitConfig",
     "ITEM_KINDS",
     "Interactions",
@@ -94,6 +97,7 @@ __all__ = [
     "load_movielens",
     "n2dcg",
     "page_grid",
+    "pages_frame",
     "recall",
     "recall_curve",
     "render_html",
@@ -121,6 +125,7 @@ _HOMES: dict[str, str] = {
     "EvalConfig": "pagegen.evaluate._replay",
     "EvalResult": "pagegen.evaluate._report",
     "FINISHED_AT": "pagegen.core._userstate",
+    "FatigueConfig": "pagegen.page._fatigue",
     "FitConfig": "pagegen.models._fit",
     "ITEM_KINDS": "pagegen.core._catalog",
     "Interactions": "pagegen.core._interactions",
@@ -167,6 +172,7 @@ _HOMES: dict[str, str] = {
     "load_movielens": "pagegen.data._load",
     "n2dcg": "pagegen.evaluate._metrics",
     "page_grid": "pagegen.core._page",
+    "pages_frame": "pagegen.serve._frames",
     "recall": "pagegen.evaluate._metrics",
     "recall_curve": "pagegen.evaluate._metrics",
     "render_html": "pagegen.serve._render",

@@ -52,7 +52,7 @@ def _emit(data: bytes, out: str | None) -> None:
 def _cmd_demo(args: argparse.Namespace) -> int:
     engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user) if args.user else None)
     user = check_member(source, args.user) if args.user else demo_member(source)
-    page = engine.build(user, now=now, device=args.device)
+    page = engine.build(user, now=now, device=args.device, visit=args.visit)
     rows, cols = window(served_policy(args, page), args.device)
     sys.stdout.write(render_text(page, visible_rows=rows, visible_columns=cols))
     print(f"\nnext: pagegen build {user} --format text | pagegen render --user {user} --out page.html | pagegen --help")
@@ -61,7 +61,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
-    page = engine.build(check_member(source, args.user), now=now, device=args.device, trace=args.trace)
+    page = engine.build(check_member(source, args.user), now=now, device=args.device, trace=args.trace, visit=args.visit)
     if args.format == "text":
         rows, cols = window(served_policy(args, page), args.device)
         _emit(render_text(page, visible_rows=rows, visible_columns=cols).encode("utf-8"), args.out)
@@ -71,8 +71,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.visit is not None:
+        raise DataError("the service draws each request's visit from its visit= parameter (default: its now)", field="--visit", value=args.visit)
     token = os.environ.get(args.token_env) or None
-    config = ServiceConfig(host=args.host, port=args.port, token=token, workers=args.threads)
+    config = ServiceConfig(host=args.host, port=args.port, token=token, workers=args.threads, impressions=args.impressions)
     check_address(config)  # before loading anything
     engine, _, _, _ = make_engine(args)
     status(f"serving on http://{args.host}:{args.port} ({engine.catalog.n:,} titles)")
@@ -119,7 +121,8 @@ def _fit_config(path: str) -> FitConfig:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    config = BatchConfig(shard_size=args.shard_size, workers=args.workers, engine=args.engine, address=args.address, device=args.device)
+    config = BatchConfig(shard_size=args.shard_size, workers=args.workers, engine=args.engine, address=args.address, device=args.device, format=args.format,
+                         visit=args.visit, impressions=args.impressions)  # fmt: skip
     if args.world_members is not None and (args.data or args.catalog):
         raise DataError("--world-members sizes the synthetic world; it does not apply to --data or --catalog", field="--world-members", value=args.world_members)
     start = time.perf_counter()
@@ -142,6 +145,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     total = setup + result.seconds
     print(f"set-up (data, model, engine) {setup:.1f} s; with it {total:.1f} s ({result.pages / total if total > 0 else 0.0:,.0f} pages/s)")
     return 0
+
+
+def _visit(text: str) -> int | str:
+    """``--visit``: a whole number (a session counter) or a request id."""
+    return int(text) if text.isdigit() else text
 
 
 def _read_members(path: str) -> list[str]:
@@ -167,7 +175,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     else:
         args.policy = args.policy or AUTO
         engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
-        page = engine.build(check_member(source, args.user), now=now, device=args.device)
+        page = engine.build(check_member(source, args.user), now=now, device=args.device, visit=args.visit)
         catalog, policy_ref = source.catalog, served_policy(args, page)
     rows, cols = window(policy_ref, page.device)
     atomic_write_text(args.out, render_html(page, catalog, visible_rows=rows, visible_columns=cols))
@@ -229,6 +237,7 @@ def _add_page_options(p: argparse.ArgumentParser, *, policy_default: str | None 
     g.add_argument("--selector", metavar="NAME", help="page construction: template, row_ranking, stage_wise (default), learned, or exact (small pages: --n-rows 3 --row-length 4)")
     g.add_argument("--device", default="web", help="device the page is shaped for (default: web)")
     g.add_argument("--seed", type=int, default=0, help="seed of the per-member randomness (default: 0)")
+    g.add_argument("--visit", type=_visit, metavar="ID", help="the visit the exploration is drawn for: a request id, or a whole number such as a session counter (default: the build time)")
     g.add_argument("--n-rows", type=int, metavar="N", help="rows of the page instead of the policy's (e.g. 3 with --selector exact)")
     g.add_argument("--row-length", type=int, metavar="N", help="titles per row instead of the policy's (e.g. 4 with --selector exact)")
 
@@ -260,8 +269,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="model file to write")
     p.add_argument("--config", metavar="FILE", help="FitConfig fields as JSON or TOML")
     _add_source(p, model=False)
-    p = add("batch", _cmd_batch, "build every member's page into JSON-lines shards (resumable)")
+    p = add("batch", _cmd_batch, "build every member's page into JSON-lines or Parquet shards (resumable)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (part-00000.jsonl, ..., manifest.json)")
+    p.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="jsonl: one page a line; parquet: one row per tile (pip install 'pagegen[frames]') (default: jsonl)")
     p.add_argument("--members", metavar="FILE", help="member ids, one per line (default: every member)")
     p.add_argument("--limit", type=_count, metavar="N", help="only the first N members")
     p.add_argument("--shard-size", type=int, default=500, metavar="N", help="members per shard (default: 500)")
@@ -269,6 +279,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("local", "ray"), default="local", help="local process pool or Ray (pip install 'pagegen[ray]')")
     p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     p.add_argument("--world-members", type=int, metavar="N", help="synthetic world with N members instead of its size's count (e.g. --world medium --world-members 1000000)")
+    p.add_argument("--impressions", action="store_true", help="also write impression records with propensities (OUT/impressions/part-0000k.jsonl)")
     _add_source(p)
     _add_page_options(p)
     p = add("render", _cmd_render, "write a page as a self-contained HTML preview")
@@ -283,6 +294,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--token-env", default="PAGEGEN_TOKEN", metavar="NAME", help="environment variable holding the bearer token for POST /v1/events (default: PAGEGEN_TOKEN)")
     p.add_argument("--threads", type=int, default=8, metavar="N", help="page builds at once (default: 8)")
     p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--impressions", metavar="DIR", help="write served pages' impression records with propensities here (JSON-lines files, each written atomically)")
     _add_source(p)
     _add_page_options(p)
     p = add("schema", _cmd_schema, "print the JSON Schema of a page")

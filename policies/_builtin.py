@@ -1,4 +1,4 @@
-"""The built-in page rules as constraints (the pins are in ``_pins``); ``Policy.constraints()`` builds them.
+"""The built-in page rules as constraints (the pins are in ``_pins``, deduplication in ``_dedup``); ``Policy.constraints()`` builds them.
 
 Each class holds the policy fields it needs and gives the three faces of ``policies._constraint.Constraint``.
 """
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pagegen.core._userstate import UserState
 
 
-__all__ = ["Dedup", "EligibleTitles", "GenreSpanCap", "KindCap", "RowCount", "RowLength", "UniqueKeys", "padded"]
+__all__ = ["EligibleTitles", "GenreSpanCap", "KindCap", "MinTitles", "RowCount", "RowLength", "UniqueKeys", "padded"]
 
 
 def padded(loop: Loop) -> np.ndarray:
@@ -32,6 +32,23 @@ def padded(loop: Loop) -> np.ndarray:
         M = loop.candidates.M
         pad = loop.memo[padded] = np.where(M >= 0, M, loop.candidates.catalog.n).astype(np.intp)
     return pad
+
+
+@dataclass(frozen=True)
+class MinTitles:
+    """The fewest titles a row needs to stand: ``per_kind`` (kind, n) pairs, else ``default``. The one rule
+    every face reads (row length, the rows a pin designates, the rows the exact model holds)."""
+
+    default: int
+    per_kind: tuple[tuple[str, int], ...] = ()
+
+    def of(self, kind: str) -> int:
+        return dict(self.per_kind).get(kind, self.default)
+
+    def of_rows(self, candidates: Any) -> np.ndarray:
+        """intp (R,): the minimum of each candidate row, by its kind."""
+        by_kind = np.array([self.of(k) for k in candidates.kinds], dtype=np.intp)
+        return by_kind[candidates.kind] if len(by_kind) else np.zeros(len(candidates.kind), dtype=np.intp)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,18 +77,21 @@ class RowCount:
 
 @dataclass(frozen=True, eq=False)
 class RowLength:
-    """Each row holds between ``min_titles`` and ``row_length`` titles, none twice (the builders show at most
-    ``row_length`` titles a row, the page grid's width)."""
+    """Each row holds between its kind's minimum (``min_titles``) and ``row_length`` titles, none twice (the
+    builders show at most ``row_length`` titles a row, the page grid's width)."""
 
     row_length: int
-    min_titles: int
+    min_titles: MinTitles
     name: str = "row_length"
 
     def entries(self, loop: Loop) -> None:
         return None
 
     def rows(self, loop: Loop) -> np.ndarray:
-        return loop.refilled >= self.min_titles
+        least = loop.memo.get(self)
+        if least is None:
+            least = loop.memo[self] = self.min_titles.of_rows(loop.candidates)
+        return loop.refilled >= least
 
     def add_to(self, model: ExactModel) -> None:
         shown: dict[tuple[int, int], list] = {}
@@ -80,9 +100,10 @@ class RowLength:
                 shown.setdefault((p, r), []).append(x)
             else:
                 model.model.add(x == 0)
+        least = self.min_titles.of_rows(model.candidates)
         for (p, r), u in model.u.items():
             xs = shown.get((p, r), [])
-            model.model.add(sum(xs) >= self.min_titles * u)
+            model.model.add(sum(xs) >= int(least[r]) * u)
             model.model.add(sum(xs) <= self.row_length * u)
 
     def violations(self, page: Page, policy: Any, user: UserState, catalog: Catalog) -> list[Violation]:
@@ -91,8 +112,10 @@ class RowLength:
             n = len(row.slots)
             if n > self.row_length:
                 out.append(Violation(self.name, r, self.row_length, row.slots[self.row_length].id, f"{n} titles > row_length ({self.row_length})"))
-            if n < self.min_titles:
-                out.append(Violation(self.name, r, None, None, f"{n} titles < min_titles ({self.min_titles})"))
+            least = self.min_titles.of(row.kind)
+            if n < least:
+                field = f"min_titles_per_kind.{row.kind}" if least != self.min_titles.default else "min_titles"
+                out.append(Violation(self.name, r, None, None, f"{n} titles < {field} ({least})"))
             seen: set[str] = set()
             for c, slot in enumerate(row.slots):
                 if slot.id in seen:
@@ -237,69 +260,6 @@ class GenreSpanCap:
                 recent = sum(g in declared[q] for q in range(max(0, r - self.span + 1), r + 1))
                 if recent > self.max_rows:
                     out.append(Violation(self.name, r, None, None, f"{recent} rows of genre {g!r} within {self.span} consecutive rows > {self.max_rows}"))
-        return out
-
-
-@dataclass(frozen=True, eq=False)
-class Dedup:
-    """A title appears at most ``max_appearances`` times within the scope: the page, or the device's
-    visible window (``windows``: device -> (rows, columns))."""
-
-    scope: str
-    max_appearances: int
-    windows: tuple[tuple[str, int, int], ...]
-    name: str = "dedup"
-
-    def window(self, device: str) -> tuple[int, int]:
-        for name, rows, columns in self.windows:
-            if name == device:
-                return rows, columns
-        raise KeyError(device)
-
-    def entries(self, loop: Loop) -> np.ndarray | None:
-        held = loop.memo.get(self)
-        if held is None:
-            c = loop.candidates
-            rows, columns = self.window(c.device)
-            free = np.ones(c.catalog.n + 1, dtype=bool)  # True: not used up (the pad, n: used up)
-            free[c.catalog.n] = False
-            held = loop.memo[self] = [0, np.zeros(c.catalog.n + 1, dtype=np.int32), free, rows if self.scope == "window" else None, columns]
-        counted_rows, count, free, rows, columns = held
-        if rows is not None and loop.p >= rows:  # below the window: nothing is used up
-            return None
-        for t in range(counted_rows, len(loop.placed)):  # the rows placed since: their titles within the scope count
-            counted = loop.shown[t] if rows is None else loop.shown[t][:columns]
-            count[counted] += 1  # a row holds each title once (and showed it: it was not used up)
-            free[counted] = count.take(counted) < self.max_appearances
-        held[0] = len(loop.placed)
-        return free.take(padded(loop))
-
-    def rows(self, loop: Loop) -> None:
-        return None
-
-    def add_to(self, model: ExactModel) -> None:
-        window = self.window(model.candidates.device)
-        M = model.candidates.M
-        per_title: dict[int, list] = {}
-        for (p, r, j, c), x in model.x.items():
-            if self.scope == "page" or (p < window[0] and c < window[1]):
-                per_title.setdefault(int(M[r, j]), []).append(x)
-        for xs in per_title.values():
-            if len(xs) > self.max_appearances:
-                model.model.add(sum(xs) <= self.max_appearances)
-
-    def violations(self, page: Page, policy: Any, user: UserState, catalog: Catalog) -> list[Violation]:
-        window = self.window(page.device)
-        seen: Counter[str] = Counter()
-        out = []
-        for r, row in enumerate(page.rows):
-            if self.scope == "window" and r >= window[0]:
-                break
-            slots = row.slots if self.scope == "page" else row.slots[: window[1]]
-            for c, slot in enumerate(slots):
-                seen[slot.id] += 1
-                if seen[slot.id] > self.max_appearances:
-                    out.append(Violation(self.name, r, c, slot.id, f"appearance {seen[slot.id]} > max_appearances ({self.max_appearances}) within the {self.scope}"))
         return out
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._builtin import EligibleTitles, padded
+from pagegen.core._resume import resumable
+
+from ._builtin import EligibleTitles, MinTitles, padded
 from ._constraint import ExactModel, Loop, RowMask
 from ._violation import Violation, member_eligible
 
@@ -39,11 +41,12 @@ class _Plan:
 @dataclass(frozen=True, eq=False)
 class Pins:
     """Pinned kinds stand at their rows (an ``at`` pin may be the last row of a shorter page); an
-    'in_progress' pin is present when the member has titles in progress; a pinned kind appears once."""
+    'in_progress' pin is present when the member can resume as many eligible titles as the kind's
+    minimum (``resumable``, what Continue Watching shows); a pinned kind appears once."""
 
     pins: tuple[Any, ...]
     n_rows: int
-    min_titles: int
+    min_titles: MinTitles
     eligible: EligibleTitles
     name: str = "pins"
 
@@ -55,7 +58,7 @@ class Pins:
 
     def _plan(self, c: Any) -> _Plan:
         row = [-1] * len(self.pins)
-        long_enough = c.length >= self.min_titles
+        long_enough = c.length >= self.min_titles.of_rows(c)
         pinned_kind = np.zeros(len(c.rows), dtype=bool)
         for i, pin in enumerate(self.pins):
             if pin.kind not in c.kinds:
@@ -157,7 +160,7 @@ class Pins:
                         m.add(model.u[p, r] + model.filled[p + 1] <= 1)
                     else:
                         m.add(model.u[p, r] == 0)
-            can_stand = [r for r in of_kind if c.length[r] >= self.min_titles]  # as the rows a pin designates
+            can_stand = [r for r in of_kind if c.length[r] >= self.min_titles.of(pin.kind)]  # as the rows a pin designates
             if can_stand and (model.strict or pin.when == "in_progress"):
                 m.add(sum(model.u[p, r] for p in range(n_pos) for r in can_stand) >= 1)
 
@@ -172,12 +175,15 @@ class Pins:
                 if r not in allowed and not late_ok:
                     out.append(Violation(self.name, r, None, None, f"pinned kind {pin.kind!r} at row {r}, expected {_where(pin)}"))
             if not at and pin.when == "in_progress":
-                progress = user.in_progress()
-                progress = progress[progress < catalog.n]
-                ok = member_eligible(catalog, user) & self.eligible.allowed(catalog)
-                if int(ok[progress].sum()) >= self.min_titles:
-                    out.append(Violation(self.name, None, None, None, f"no {pin.kind!r} row although the member has {int(ok[progress].sum())} eligible titles in progress"))
+                n = self.resumable(pin, user, catalog)
+                if n >= self.min_titles.of(pin.kind):
+                    out.append(Violation(self.name, None, None, None, f"no {pin.kind!r} row although the member can resume {n} eligible titles"))
         return out
+
+    def resumable(self, pin: Any, user: UserState, catalog: Catalog) -> int:
+        """The eligible titles (the member's and the policy's) ``user`` can resume under ``pin``'s definition."""
+        ok = member_eligible(catalog, user) & self.eligible.allowed(catalog)
+        return resumable(user, catalog, ok, max_age_days=pin.max_age_days, min_fraction=pin.min_fraction).count()
 
 
 def _where(pin: Any) -> str:

@@ -18,9 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pagegen.core._catalog import MATURITY_LEVELS
 from pagegen.core._errors import PolicyError
+from pagegen.core._resume import MAX_AGE_DAYS
+from pagegen.core._userstate import FINISHED_AT
 
-from ._builtin import Dedup, EligibleTitles, GenreSpanCap, KindCap, RowCount, RowLength, UniqueKeys
+from ._builtin import EligibleTitles, GenreSpanCap, KindCap, MinTitles, RowCount, RowLength, UniqueKeys
 from ._constraint import Constraint
+from ._dedup import Dedup
 from ._pins import Pins
 
 __all__ = ["Attention", "Eligibility", "GenreCap", "PRESETS", "Pin", "Policy", "Window", "load_policy", "policy_eligible"]
@@ -55,9 +58,12 @@ class Pin(BaseModel):
     within: int | None = Field(None, ge=1, le=100, description="The row must be among the first `within` rows.")
     when: Literal["available", "in_progress"] = Field(
         "available",
-        description="'available': holds whenever a candidate row of the kind can be shown; 'in_progress': "
-        "also required (by check) whenever the member has at least min_titles eligible titles in progress.",
+        description="'available': holds whenever a candidate row of the kind can be shown; 'in_progress': also required "
+        "(by check) whenever the member can resume as many eligible titles as the kind's minimum row length "
+        "(pagegen.core._resume.resumable: what Continue Watching shows).",
     )
+    max_age_days: float = Field(MAX_AGE_DAYS, gt=0.0, le=36500.0, description="'in_progress': a title last played longer ago is not in progress (as the Continue Watching ranker's max_age_days).")
+    min_fraction: float = Field(0.0, ge=0.0, lt=FINISHED_AT, description="'in_progress': a title counts as started above this watched fraction (as the ranker's min_fraction).")
 
     @model_validator(mode="after")
     def _one_place(self) -> Pin:
@@ -141,9 +147,17 @@ class Policy(BaseModel):
     n_rows: int = Field(25, ge=1, le=100, description="Most rows on a page.")
     row_length: int = Field(40, ge=1, le=200, description="Most titles in a row.")
     min_titles: int = Field(3, ge=1, le=200, description="Fewest titles a row needs to appear.")
+    min_titles_per_kind: dict[str, int] = Field(
+        default_factory=lambda: {"continue_watching": 1},
+        description="Fewest titles a row of a kind needs, for naturally short rows (Continue Watching); other kinds: min_titles.",
+    )
     windows: dict[str, Window] = Field(default_factory=lambda: dict(_DEFAULT_WINDOWS), description="Visible window per device.")
     dedup: Literal["page", "window"] = Field("page", description="Where titles may not repeat: the whole page, or the device's visible window.")
     max_appearances: int = Field(1, ge=1, le=100, description="Most appearances of one title within the dedup scope.")
+    max_appearances_below: int | None = Field(
+        None, ge=1, le=100,
+        description="dedup = 'window': most appearances of one title outside the visible window (further down, or right of it); None: no limit.",
+    )  # fmt: skip
     max_rows_per_kind: dict[str, int] = Field(default_factory=lambda: {"because_you_watched": 3}, description="Most rows of a kind (0 bans it).")
     genre_cap: GenreCap | None = Field(default_factory=GenreCap, description="Cap on rows sharing a genre; None: no cap.")
     pins: tuple[Pin, ...] = Field(
@@ -188,6 +202,13 @@ class Policy(BaseModel):
         """Most rows of ``kind``: its cap, 1 for a pinned kind, else n_rows."""
         return self._kind_caps().cap(kind)
 
+    def min_titles_of(self, kind: str) -> int:
+        """Fewest titles a row of ``kind`` needs to stand: ``min_titles_per_kind[kind]``, else ``min_titles``."""
+        return self._min_titles().of(kind)
+
+    def _min_titles(self) -> MinTitles:
+        return MinTitles(self.min_titles, tuple(sorted(self.min_titles_per_kind.items())))
+
     def _kind_caps(self) -> KindCap:
         return KindCap(tuple(sorted(self.max_rows_per_kind.items())), frozenset(p.kind for p in self.pins), self.n_rows)
 
@@ -202,9 +223,9 @@ class Policy(BaseModel):
         """
         windows = tuple((d, w.rows, w.columns) for d, w in sorted(self.windows.items()))
         own = [
-            Dedup(self.dedup, self.max_appearances, windows), self._eligibility(), self._kind_caps(),
-            Pins(self.pins, self.n_rows, self.min_titles, self._eligibility()), RowCount(self.n_rows),
-            RowLength(self.row_length, self.min_titles), UniqueKeys(),
+            Dedup(self.dedup, self.max_appearances, windows, self.max_appearances_below), self._eligibility(), self._kind_caps(),
+            Pins(self.pins, self.n_rows, self._min_titles(), self._eligibility()), RowCount(self.n_rows),
+            RowLength(self.row_length, self._min_titles()), UniqueKeys(),
         ]  # fmt: skip
         if self.genre_cap is not None:
             own.append(GenreSpanCap(self.genre_cap.max_rows, self.genre_cap.span))
@@ -215,6 +236,11 @@ def _contradictions(p: Policy) -> list[str]:
     out: list[str] = []
     if p.min_titles > p.row_length:
         out.append(f"min_titles ({p.min_titles}) > row_length ({p.row_length})")
+    for kind, n in sorted(p.min_titles_per_kind.items()):
+        if not 1 <= n <= p.row_length:
+            out.append(f"min_titles_per_kind.{kind} ({n}) outside 1..row_length ({p.row_length})")
+    if p.max_appearances_below is not None and p.dedup != "window":
+        out.append(f"max_appearances_below ({p.max_appearances_below}) needs dedup = 'window' (dedup = {p.dedup!r})")
     for device, w in sorted(p.windows.items()):
         if w.rows > p.n_rows:
             out.append(f"windows.{device}.rows ({w.rows}) > n_rows ({p.n_rows})")

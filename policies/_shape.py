@@ -9,12 +9,13 @@ __all__ = ["resize"]
 
 def resize(policy: Policy | str, n_rows: int, row_length: int) -> Policy:
     """``policy`` (or a preset name) on an ``n_rows`` x ``row_length`` page: the windows, the minimum
-    row length and the pins are clipped to fit; when the pins then compete for the same rows, only
+    row lengths and the pins are clipped to fit; when the pins then compete for the same rows, only
     the first is kept. The user's own rules (``Policy.rules``) come along."""
     policy = load_policy(policy)
     data = policy.model_dump()
     data["rules"] = policy.rules
     data.update(n_rows=n_rows, row_length=row_length, min_titles=min(data["min_titles"], row_length))
+    data["min_titles_per_kind"] = {kind: min(n, row_length) for kind, n in data["min_titles_per_kind"].items()}
     data["windows"] = {d: {"rows": min(w["rows"], n_rows), "columns": min(w["columns"], row_length)} for d, w in data["windows"].items()}
     pins = []
     for pin in data["pins"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import weakref
@@ -16,6 +17,7 @@ from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import RankContext, SharedContext, item_vector
 from pagegen.core._catalog import ITEM_KINDS, Catalog
 from pagegen.core._errors import DataError
+from pagegen.core._resume import next_episodes
 from pagegen.core._userstate import FINISHED_AT, Profile, UserState
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "static_eligible",
     "top_k",
     "unseen_items",
+    "visit_entropy",
 ]
 
 EPISODE = ITEM_KINDS.index("episode")
@@ -41,15 +44,17 @@ EPISODE = ITEM_KINDS.index("episode")
 _CATALOG_CACHE: weakref.WeakKeyDictionary[Catalog, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
 
 
-def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed: int, shared: SharedContext | None = None) -> RankContext:
-    """The context of one request: eligibility mask and a per-member random generator.
+def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed: int, shared: SharedContext | None = None, visit: int | str | None = None) -> RankContext:
+    """The context of one request: eligibility mask and a per-visit random generator.
 
     A title is eligible when it is displayable (movie or series, not an episode), its
     maturity is within the profile's, it is available in the profile's region, it joined the
     service before ``now`` (``added <= now``), and the member has not finished it.
     A region the catalog does not name sees only the titles without region restrictions.
-    The generator is seeded from (``seed``, member id), so a page does not depend on the
-    order in which requests arrive.
+    The generator is seeded from (``seed``, member id, ``visit``), so a page does not depend on
+    the order in which requests arrive, and its exploration differs from one visit to the next:
+    ``visit`` is the request's id (a string, or a whole number such as a session counter),
+    default the request's ``now`` (see ``visit_entropy``).
 
     ``shared``: the SharedContext to draw the member-independent part from (default:
     ``shared_context`` for the profile); its ``base`` is the eligibility before the member's
@@ -67,8 +72,19 @@ def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed:
         eligible[finished] = False
     eligible.setflags(write=False)
     member = user.user if user.user is not None else f"#{user.user_index}"
-    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode())])
+    rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(member.encode()), *visit_entropy(user.now if visit is None else visit)])
     return RankContext(catalog=catalog, model=model, user=user, eligible=eligible, n=int(n), rng=rng, shared=shared)
+
+
+def visit_entropy(visit: int | str) -> tuple[int, int, int]:
+    """Three 32-bit words that identify a visit in a request's seed: a whole number >= 0 (a
+    session counter, or the request's ``now``) or a non-empty request id of at most 256 characters."""
+    if isinstance(visit, str) and 0 < len(visit) <= 256:
+        digest = hashlib.blake2b(visit.encode(), digest_size=8).digest()
+        return 1, int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:], "little")
+    if isinstance(visit, int | np.integer) and not isinstance(visit, bool) and 0 <= visit < 2**64:
+        return 0, int(visit) & 0xFFFFFFFF, int(visit) >> 32
+    raise DataError("a visit is a whole number >= 0 (below 2**64) or a request id of 1 to 256 characters", field="visit", value=visit)
 
 
 #: Shared contexts kept (the most recently used): a batch at one ``now`` needs one per
@@ -259,16 +275,5 @@ def series_episodes(catalog: Catalog) -> np.ndarray:
 
 def next_episode(catalog: Catalog) -> np.ndarray:
     """int32 (n,): for an episode, the following episode of its series in (season, episode)
-    order; -1 for the last episode and for non-episodes. Cached per catalog."""
-
-    def compute() -> np.ndarray:
-        out = np.full(catalog.n, -1, np.int32)
-        eps = np.flatnonzero((catalog.kind == EPISODE) & (catalog.series >= 0))
-        if eps.size > 1:
-            order = eps[np.lexsort((eps, catalog.episode[eps], catalog.season[eps], catalog.series[eps]))]
-            same = catalog.series[order[1:]] == catalog.series[order[:-1]]
-            out[order[:-1][same]] = order[1:][same]
-        out.setflags(write=False)
-        return out
-
-    return catalog_cached(catalog, "next_episode", compute)
+    order; -1 for the last episode and for non-episodes. Cached per catalog (``pagegen.core._resume``)."""
+    return next_episodes(catalog)

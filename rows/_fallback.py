@@ -82,6 +82,7 @@ class PopularConfig(BaseModel):
     title: str = Field("Popular on pagegen", min_length=1, max_length=80, description="Display title of the row.")
     window_days: float | None = Field(30.0, gt=0.0, le=3650.0, description="Count plays in this many days before now (None: all time); falls back to all time when too few titles were played.")
     weight: float = Field(0.3, ge=0.0, le=1.0, description="Row score (low: a fallback).")
+    cold_weight: float = Field(0.9, ge=0.0, le=1.0, description="Row score for a member without history (nothing played or rated): what leads their page.")
     exclude_seen: bool = Field(True, description="Leave out titles the member already played or rated.")
 
 
@@ -113,4 +114,4 @@ class Popular:
         items = ranked[: ctx.n].astype(np.int32)
         scores = counts[items]
         evidence = {"source": "popularity", "window": window}
-        return [CandidateRow("popular", "popular", cfg.title, items, scores, evidence, cfg.weight)]
+        return [CandidateRow("popular", "popular", cfg.title, items, scores, evidence, cfg.cold_weight if ctx.user.is_cold else cfg.weight)]

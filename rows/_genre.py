@@ -4,9 +4,20 @@ Three layers of personalization: which slices (the member's affinity, with explo
 through ``ctx.rng_for("genre")``), which titles within (eligible titles of the slice by ``ctx.scores``),
 and their order. The slices of a catalog are indexed once (a sparse slices x titles matrix),
 so the affinity to every slice is one sparse product per request.
+
+Exploration is a logged policy: the slices are drawn one at a time by the Plackett-Luce chooser
+of ``pagegen.core._plackett_luce`` (the learned module's logging policy), from the request's
+generator, which derives from (seed, member, visit): repeated visits draw anew, the same visit
+draws the same. Each row carries the probability of its draw given the draws before it
+(``CandidateRow.propensity``) and its draw step (``evidence["draw"]``); ``draw_probability``
+gives the probability of any sequence of slices under this config (a target policy's, for
+off-policy evaluation).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._catalog import Catalog
+from pagegen.core._plackett_luce import LoggingConfig, plackett_luce, step_probabilities
 from pagegen.core._time import DAY
 
 from ._context import catalog_cached, has_titles, liking
@@ -24,8 +36,11 @@ __all__ = ["GenreRows", "GenreRowsConfig"]
 
 class GenreRowsConfig(BaseModel):
     """Genre rows: slice affinity a_s = (m_s + prior * b_s) / (T + prior), where m_s is the
-    member's liked-and-recent history mass in slice s (recent on the member's own clock), T the total mass and b_s the slice's
-    share of the catalog; slices are chosen by log(a_s / max a) plus Gumbel noise * explore."""
+    member's liked-and-recent history mass in slice s (recent on the member's own clock), T the
+    total mass and b_s the slice's share of the catalog. Slices are drawn one by one among the
+    offered ones, with probability (1 - explore_epsilon) softmax(v_s / (explore * sd v)) +
+    explore_epsilon / #offered, where v_s = log(a_s / max a), times fine_weight for finer slices
+    (explore 0: the top slices)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,7 +52,8 @@ class GenreRowsConfig(BaseModel):
     pairs: bool = Field(True, description="Offer genre pair slices ('Romantic Comedies').")
     max_tags: int = Field(200, ge=0, le=10_000, description="Offer tag slices for the most common tags, at most this many (0: none).")
     prior: float = Field(5.0, ge=0.0, le=1_000.0, description="Smoothing towards the catalog share, in units of history mass (one liked, fresh title = 1).")
-    explore: float = Field(0.3, ge=0.0, le=5.0, description="Scale of the Gumbel noise added to log relative affinity (0: always the top slices).")
+    explore: float = Field(0.3, ge=0.0, le=5.0, description="Temperature of the slice draw, in standard deviations of the offered slices' log relative value (0: always the top slices).")
+    explore_epsilon: float = Field(0.05, ge=0.0, le=1.0, description="Share of uniform choice among the offered slices at each draw (keeps every propensity above 0).")
     rating_max: float = Field(5.0, gt=0.0, le=100.0, description="The top of the rating scale (liking = rating / rating_max).")
     half_life_days: float = Field(180.0, gt=0.0, le=36500.0, description="A history title's weight halves every this many days of the member's own activity (UserState.active_age: a break does not age it).")
     undated_recency: float = Field(0.5, ge=0.0, le=1.0, description="Recency weight of a title that was rated but never played.")
@@ -65,30 +81,24 @@ class GenreRows:
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
-        idx = self.index(ctx.catalog)
-        mask = ctx.unseen if cfg.exclude_seen else ctx.eligible
-        if idx.n_slices == 0 or not has_titles(ctx, cfg.exclude_seen):
+        prep = self._values(ctx)
+        if prep is None:
             return []
-        aff = self.affinity(ctx, idx)
-        coarse, weights, fine = ~idx.fine, np.where(idx.fine, cfg.fine_weight, 1.0), idx.fine.tolist()
-        genre_best = float(aff[coarse].max()) if coarse.any() else float(aff.max())
-        rel = aff / genre_best if genre_best > 0 else np.zeros_like(aff)
-        offered = self.available(ctx, idx, mask) >= cfg.min_eligible
-        if not offered.any():
-            return []
-        noise = ctx.rng_for("genre").gumbel(size=idx.n_slices) * cfg.explore if cfg.explore > 0 else np.zeros(idx.n_slices)
-        value = rel * weights
-        with np.errstate(divide="ignore"):
-            logrel = np.log(value)
-        cand = (offered & np.isfinite(logrel)).nonzero()[0]  # (the noise is finite: the same slices with it)
-        chosen = np.array(_choose(logrel + noise, cand, fine, cfg.max_rows, cfg.max_fine_rows), np.intp)
+        idx, mask, aff, rel, value, logrel, cand = prep
+        fine = idx.fine.tolist()
+        if cfg.explore > 0:
+            chosen_list, props = self._draw(logrel, cand, idx.fine, ctx.rng_for("genre"))
+        else:
+            chosen_list = _choose(logrel, cand, fine, cfg.max_rows, cfg.max_fine_rows)
+            props = [1.0] * len(chosen_list)
+        chosen = np.array(chosen_list, np.intp)
         greedy = set(_choose(logrel, cand, fine, cfg.max_rows, cfg.max_fine_rows))
         rows = []
         indptr, indices = idx.members.indptr, idx.members.indices
         n, weight, scores = ctx.n, cfg.weight, ctx.scores
         # per chosen slice, as Python floats (the same values float() gives)
-        per_slice = zip(chosen.tolist(), indptr[chosen].tolist(), indptr[chosen + 1].tolist(), aff[chosen].tolist(), rel[chosen].tolist(), idx.share[chosen].tolist(), value[chosen].tolist(), strict=True)
-        for s, start, stop, a_s, r_s, share_s, v_s in per_slice:
+        per_slice = zip(chosen.tolist(), indptr[chosen].tolist(), indptr[chosen + 1].tolist(), aff[chosen].tolist(), rel[chosen].tolist(), idx.share[chosen].tolist(), value[chosen].tolist(), props, strict=True)
+        for s, start, stop, a_s, r_s, share_s, v_s, p_s in per_slice:
             members = indices[start:stop]  # ascending
             in_slice = scores[members]
             in_slice[~mask[members]] = -np.inf
@@ -96,8 +106,90 @@ class GenreRows:
             pos = pos[in_slice[pos] > -np.inf]  # fewer than n titles of the slice in the mask: they end the row
             items, in_slice = members[pos], in_slice[pos]
             evidence = {"slice": idx.kinds[s], **idx.specs[s], "affinity": round(a_s, 6), "relative_affinity": round(r_s, 4), "catalog_share": round(share_s, 6), "explored": s not in greedy}
-            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], items, in_slice, evidence, min(weight * v_s, 1.0)))
+            if cfg.explore > 0:
+                evidence["draw"] = len(rows)  # the draw step: Page.draw lists the drawn rows
+            rows.append(CandidateRow("genre", idx.keys[s], idx.titles[s], items, in_slice, evidence, min(weight * v_s, 1.0), propensity=p_s))
         return rows
+
+    def _values(self, ctx: RankContext) -> tuple | None:
+        """(index, title mask, affinity, relative affinity, value, log value, offered slices of finite
+        value ascending), or None when no slice can be offered."""
+        cfg = self.config
+        idx = self.index(ctx.catalog)
+        mask = ctx.unseen if cfg.exclude_seen else ctx.eligible
+        if idx.n_slices == 0 or not has_titles(ctx, cfg.exclude_seen):
+            return None
+        aff = self.affinity(ctx, idx)
+        genre_best = float(aff[~idx.fine].max()) if (~idx.fine).any() else float(aff.max())
+        rel = aff / genre_best if genre_best > 0 else np.zeros_like(aff)
+        offered = self.available(ctx, idx, mask) >= cfg.min_eligible
+        if not offered.any():
+            return None
+        value = rel * np.where(idx.fine, cfg.fine_weight, 1.0)
+        with np.errstate(divide="ignore"):
+            logrel = np.log(value)
+        cand = (offered & np.isfinite(logrel)).nonzero()[0]
+        return idx, mask, aff, rel, value, logrel, cand
+
+    def _walk(self, logrel: np.ndarray, cand: np.ndarray, fine: np.ndarray, pick) -> tuple[list[int], list[float]]:
+        """The slice draw: ``pick(step, scores, ok) -> (position in cand, probability)`` at each
+        step over the slices of ``cand`` still placeable (not drawn, within the fine cap)."""
+        cfg = self.config
+        fine = fine[cand]
+        ok = ~fine if cfg.max_fine_rows == 0 else np.ones(len(cand), bool)
+        scores = logrel[cand]
+        chosen: list[int] = []
+        props: list[float] = []
+        n_fine = 0
+        for step in range(cfg.max_rows):
+            if not ok.any():
+                break
+            j, p = pick(step, scores, ok)
+            if j < 0:
+                break
+            chosen.append(j)
+            props.append(p)
+            ok[j] = False
+            if fine[j]:
+                n_fine += 1
+                if n_fine >= cfg.max_fine_rows:
+                    ok &= ~fine
+        return cand[chosen].tolist(), props
+
+    def _draw(self, logrel: np.ndarray, cand: np.ndarray, fine: np.ndarray, rng: np.random.Generator) -> tuple[list[int], list[float]]:
+        """Draw the slices with the Plackett-Luce chooser: (slices in draw order, their step probabilities)."""
+        return self._walk(logrel, cand, fine, plackett_luce(_identity, rng, self._randomization))
+
+    @cached_property
+    def _randomization(self) -> LoggingConfig:
+        return LoggingConfig(temperature=self.config.explore, epsilon=self.config.explore_epsilon)
+
+    def draw_probability(self, ctx: RankContext, keys: Sequence[str]) -> float:
+        """The probability that this config draws exactly the slices ``keys``, in this order, for
+        the request (1 for the greedy slices without exploration, 0 for a draw it cannot make)."""
+        cfg = self.config
+        prep = self._values(ctx)
+        if prep is None:
+            return float(not keys)
+        idx, *_, logrel, cand = prep
+        where = {idx.keys[s]: j for j, s in enumerate(cand.tolist())}  # key -> position in cand
+        wanted = [where.get(k, -1) for k in keys]
+        if cfg.explore <= 0:
+            return float(-1 not in wanted and cand[wanted].tolist() == _choose(logrel, cand, idx.fine.tolist(), cfg.max_rows, cfg.max_fine_rows))
+
+        cut: list[int] = []
+
+        def follow(step: int, scores: np.ndarray, ok: np.ndarray) -> tuple[int, float]:
+            s = wanted[step] if step < len(wanted) else -1
+            if s < 0 and ok.sum() == 1:
+                return int(ok.argmax()), 1.0  # a forced last draw
+            if s < 0 or not ok[s]:
+                cut.append(step)  # the draw goes on where ``keys`` end, or cannot draw this slice here
+                return -1, 0.0
+            return s, float(step_probabilities(scores, ok, cfg.explore, cfg.explore_epsilon)[s])
+
+        chosen, props = self._walk(logrel, cand, idx.fine, follow)
+        return float(np.prod(props)) if chosen[: len(wanted)] == cand[wanted].tolist() and not cut else 0.0
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
         """float64 (n_slices,): how many titles of each slice are in ``mask``."""
@@ -113,6 +205,11 @@ class GenreRows:
         if total + cfg.prior <= 0:
             return idx.share.copy()
         return (m + cfg.prior * idx.share) / (total + cfg.prior)
+
+
+def _identity(values: np.ndarray) -> np.ndarray:
+    """The slices' scores are their log values themselves."""
+    return values
 
 
 def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -129,7 +129,7 @@ def test_candidate_row_constructor_is_the_dataclass_one() -> None:
     c = dataclasses.replace(a, key="genre:Crime", evidence={"x": 1})
     assert (c.kind, c.key, c.title, c.evidence) == ("genre", "genre:Crime", "Drama", {"x": 1})
     np.testing.assert_array_equal(c.items, a.items)
-    assert [f.name for f in dataclasses.fields(CandidateRow)] == ["kind", "key", "title", "items", "scores", "evidence", "score", "reasons"]
+    assert [f.name for f in dataclasses.fields(CandidateRow)] == ["kind", "key", "title", "items", "scores", "evidence", "score", "reasons", "propensity"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.key = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):

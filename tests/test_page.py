@@ -42,7 +42,7 @@ def test_json_is_sorted_compact_and_round_trips():
     assert data == _page(trace=page.trace).to_json()
     parsed = orjson.loads(data)
     assert list(parsed) == sorted(parsed) and parsed["version"] == PAGE_FORMAT_VERSION
-    assert parsed["rows"][0]["slots"][1] == {"id": "a", "reason": "popular", "score": 0.25, "title": "A"}
+    assert parsed["rows"][0]["slots"][1] == {"id": "a", "reason": "popular", "score": 0.25, "title": "A", "propensity": 1.0}
     back = Page.from_json(data)
     assert back == page and back.to_json() == data
     assert Page.from_json(data.decode()) == page
@@ -51,7 +51,7 @@ def test_json_is_sorted_compact_and_round_trips():
 def test_schema_is_published():
     schema = Page.json_schema()
     assert schema["title"] == "Page"
-    assert {"version", "user", "policy", "selector", "device", "now", "seed", "rows", "trace"} <= set(schema["properties"])
+    assert {"version", "user", "policy", "selector", "device", "now", "seed", "visit", "propensity", "rows", "trace"} <= set(schema["properties"])
     assert "Slot" in schema["$defs"] and "PageRow" in schema["$defs"]
 
 
@@ -99,7 +99,7 @@ def test_assembled_page_is_the_validated_page_field_by_field():
         assert page.model_dump() == validated.model_dump() and page.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
         assert page.to_json() == validated.to_json() == orjson.dumps(validated.model_dump(mode="python"), option=orjson.OPT_SORT_KEYS)
         assert Page.from_json(page.to_json()) == page
-        assert [[type(v) for v in s.__dict__.values()] for s in page.rows[1].slots] == [[str, str, float, str]] * 2 + [[str, str, float, type(None)]]
+        assert [[type(v) for v in s.__dict__.values()] for s in page.rows[1].slots] == [[str, str, float, str, float]] * 2 + [[str, str, float, type(None), float]]
     catalog = Catalog.build(["a"], ["A"])
     empty = assemble([], Selection(rows=(), objective=0.0), catalog, user=None, policy="p", selector="s", device="web", now=0, seed=0)
     assert empty == Page(user=None, policy="p", selector="s", device="web", now=0, seed=0, rows=[], trace=None) and empty.to_json() == _pydantic_json(empty)

@@ -36,3 +36,22 @@ def test_python_api_block_runs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert '"rows"' in done.stdout
+
+
+@pytest.mark.slow
+def test_frames_block_runs(tmp_path: Path) -> None:
+    """The "Notebooks and frames" example: MovieLens read with pandas, fitted, pages as a tile frame."""
+    require_ml_small()
+    (code,) = [block for block in blocks("python") if "recommend_frame" in block]
+    code = code.replace("../shared/data/ml-latest-small", str(ML_SMALL))
+    check = (
+        "\nassert tuple(tiles.columns[:6]) == ('member', 'row', 'column', 'item', 'title', 'score'), tiles.columns\n"
+        "assert tiles['member'].unique().tolist() == ['1', '2'] and len(tiles) > 100\n"
+        "assert not tiles.duplicated(['member', 'item']).any()\n"
+        "print('tiles', len(tiles))\n"
+    )
+    script = tmp_path / "readme_frames.py"
+    script.write_text(code + check, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("tiles ")

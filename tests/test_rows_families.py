@@ -92,8 +92,9 @@ def test_top_picks_ranks_unseen_eligible_titles_by_score():
     assert ids(row) == ["m3", "m4", "m5", "m6", "m7", "s1"]
     assert row.scores.tolist() == [7, 6, 5, 4, 3, 1]
     assert row.score == pytest.approx(0.9 * (1 - math.exp(-2 / 5)))
-    (cold,) = TopPicks()(ctx_for(member(), FixedModel(len(IDS), scores=scores)))
-    assert cold.score == 0.0
+    assert TopPicks()(ctx_for(member(), FixedModel(len(IDS), scores=scores))) == []  # no history: nothing is "for you"
+    (rated,) = TopPicks()(ctx_for(member(rated=["m1"], ratings=[4.0]), FixedModel(len(IDS), scores=scores)))
+    assert rated.title == "Top Picks for You" and rated.score > 0.0
 
 
 def test_top10_numbers_the_regional_chart_and_widens_the_window():
@@ -109,9 +110,28 @@ def test_top10_numbers_the_regional_chart_and_widens_the_window():
     (row,) = Top10(Top10Config(length=2))(ctx)
     assert ids(row) == ["m7", "m1"] and row.reasons == ("#1 in DE today", "#2 in DE today")
     assert row.title == "Top 2 in DE Today" and row.key == "top10:DE"
-    (row,) = Top10(Top10Config(length=4))(ctx_for(member(region="DE"), model))
+    (row,) = Top10(Top10Config(length=4, min_plays=1))(ctx_for(member(region="DE"), model))
     assert ids(row) == ["m7", "s1", "m1", "m2"] and row.reasons[0] == "#1 in DE this week"
     assert row.evidence["window"] == 7 * DAY
+
+
+def test_top10_needs_support_and_shows_how_ties_were_broken():
+    day = np.array([1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0], np.float32)  # one play each: no chart today
+    week = np.array([6, 6, 9, 5, 6, 0, 0, 0, 4, 0, 0], np.float32)
+    ever = np.array([50, 70, 90, 10, 60, 0, 0, 0, 80, 0, 0], np.float32)
+
+    def popularity(now, window, region):
+        return {DAY: day, 7 * DAY: week}.get(window, ever)
+
+    (row,) = Top10(Top10Config(length=3))(ctx_for(member(), FixedModel(len(IDS), popularity=popularity)))
+    # this week: m3 9 plays; m1, m2, m5 6 plays each, ordered by plays of all time (m2 70 > m5 60 > m1 50): m1 is left out
+    assert row.title == "Top 3 This Week" and ids(row) == ["m3", "m2", "m5"]
+    assert row.reasons == ("#1 this week", "#2 this week (tied at 6 plays)", "#3 this week (tied at 6 plays)")
+    assert row.evidence["plays"] == [9, 6, 6] and row.evidence["min_plays"] == 5 and "all time" in row.evidence["ties"]
+    (row,) = Top10(Top10Config(length=10))(ctx_for(member(), FixedModel(len(IDS), popularity=popularity)))
+    # no window has 10 titles with 5 plays: the all-time chart holds the 6 titles that have them, none tied
+    assert row.title == "Top 6 of All Time" and ids(row) == ["m3", "s1", "m2", "m5", "m1", "m4"]
+    assert row.reasons[1] == "#2 of all time" and row.evidence["plays"] == [90, 80, 70, 60, 50, 10]
 
 
 def test_trending_alpha_zero_is_the_raw_trend_and_alpha_lifts_liked_titles():

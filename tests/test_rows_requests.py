@@ -10,7 +10,7 @@ import pytest
 from pagegen.core._time import DAY
 from pagegen.core._userstate import UserState
 from pagegen.testing import FixedModel
-from rows._context import history_liking, liking, make_context, top_k
+from rows._context import history_liking, liking, make_context, top_k, visit_entropy
 from rows._registry import candidate_rows
 
 
@@ -101,14 +101,14 @@ def test_recency_of_a_history_played_throughout_is_the_decay_of_every_play():
         assert got.dtype == np.float64 and got.tobytes() == want.tobytes(), case
 
 
-def test_request_and_ranker_generators_are_seeded_by_the_seed_and_member_as_a_list_of_ints(world):
+def test_request_and_ranker_generators_are_seeded_by_the_seed_member_and_visit_as_a_list_of_ints(world):
     import zlib
 
     for seed in (0, 7, 2**32 - 1, 2**40 + 5):
-        for u in (0, 5):
+        for u, visit in ((0, None), (5, None), (5, 3), (5, "req-1")):
             state = world.user_state(u)
-            ctx = make_context(world.catalog, _model(world), state, n=10, seed=seed)
-            entropy = [seed & 0xFFFFFFFF, zlib.crc32((state.user if state.user is not None else f"#{state.user_index}").encode())]
+            ctx = make_context(world.catalog, _model(world), state, n=10, seed=seed, visit=visit)
+            entropy = [seed & 0xFFFFFFFF, zlib.crc32((state.user if state.user is not None else f"#{state.user_index}").encode()), *visit_entropy(state.now if visit is None else visit)]
             assert ctx.rng.random(4).tolist() == np.random.default_rng(np.random.SeedSequence(entropy)).random(4).tolist()
             child = np.random.SeedSequence(entropy, spawn_key=(zlib.crc32(b"genre"),))
             assert ctx.rng_for("genre").gumbel(size=4).tolist() == np.random.default_rng(child).gumbel(size=4).tolist()

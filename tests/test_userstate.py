@@ -40,7 +40,7 @@ def _same(a: UserState, b: UserState) -> bool:
     return (
         a.now == b.now
         and a.profile == b.profile
-        and all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("items", "last", "fraction", "rated", "ratings"))
+        and all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("items", "last", "fraction", "rated", "ratings", "shown", "shown_at"))
     )
 
 

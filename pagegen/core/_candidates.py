@@ -50,6 +50,10 @@ class CandidateRow:
     evidence  why the row is on the page: JSON-friendly values (ids, names, numbers)
     score     the row's own relevance to the member (used to order rows), finite
     reasons   optional per-item reason strings (same length as items)
+    propensity  the probability, given the member's state and the rows its ranker offered before
+              this one, that the ranker offers this row: 1 for a deterministic ranker; a ranker
+              that draws its rows at random sets the probability of each draw, so that the product
+              over a request's candidate rows is the probability of the whole draw
     """
 
     kind: str
@@ -60,6 +64,7 @@ class CandidateRow:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     score: float = 0.0
     reasons: tuple[str, ...] | None = None
+    propensity: float = 1.0
 
     def __post_init__(self) -> None:
         """Checks the row and stores items and scores as read-only int32 / float32 arrays of their own."""
@@ -76,6 +81,8 @@ class CandidateRow:
             raise DataError(f"row {key!r}: non-finite row score", field="score", value=self.score)
         if _repeats(items):
             raise DataError(f"row {key!r}: a title appears twice", field="items")
+        if not 0.0 < self.propensity <= 1.0:
+            raise DataError(f"row {key!r}: propensity must be within (0, 1]", field="propensity", value=self.propensity)
         if self.reasons is not None:
             if len(self.reasons) != len(items):
                 raise DataError(f"row {key!r}: {len(self.reasons)} reasons for {len(items)} items", field="reasons")
@@ -86,6 +93,7 @@ class CandidateRow:
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "evidence", dict(self.evidence))
         object.__setattr__(self, "score", float(self.score))
+        object.__setattr__(self, "propensity", float(self.propensity))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -134,7 +142,7 @@ class RankContext:
     eligible         bool mask over the catalog: titles this member may be shown at all
                      (displayable kind, maturity, region, not finished)
     n                how many titles a row should hold at most
-    rng              the request's random generator, derived from (seed, member); a ranker
+    rng              the request's random generator, derived from (seed, member, visit); a ranker
                      should draw from ``rng_for(its name)`` so that its draws do not depend on
                      the other rankers
 

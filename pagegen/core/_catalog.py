@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._arrays import frozen
 from ._errors import DataError
+from ._extras import frames
 from ._vocab import Vocab
 
 __all__ = ["ITEM_KINDS", "MATURITY_LEVELS", "Catalog"]
@@ -192,6 +194,21 @@ class Catalog:
             tag_names=tuple(tnames),
             tags=tmat,
         )
+
+    @classmethod
+    def from_pandas(cls, frame: Any, *, lenient: bool = False) -> Catalog:
+        """A catalog from a pandas DataFrame with the columns of the generic catalog file (``id``
+        and ``title``, the rest optional; list fields as lists or "|"-separated strings; times as
+        epoch seconds, datetimes or ISO 8601 strings; missing cells take the field's default).
+        The loader's checks apply: a bad value is a DataError naming the row (its position, from
+        0), the column and the value; ``lenient`` skips bad rows with a warning. Needs the
+        ``frames`` extra (pandas)."""
+        return frames("catalog_from_pandas")(frame, lenient=lenient)
+
+    @classmethod
+    def from_arrow(cls, table: Any, *, lenient: bool = False) -> Catalog:
+        """``from_pandas`` for a pyarrow Table (or RecordBatch) with the same columns (the ``frames`` extra)."""
+        return frames("catalog_from_arrow")(table, lenient=lenient)
 
     # -- views ------------------------------------------------------------------------
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._arrays import frozen
 from ._errors import DataError
+from ._extras import frames
 from ._vocab import Vocab
 
-__all__ = ["EVENT_KINDS", "Interactions"]
+if TYPE_CHECKING:
+    from ._catalog import Catalog
+
+__all__ = ["EVENT_KINDS", "Interactions", "as_interactions"]
 
 #: Event kinds, by code: ``Interactions.kind`` holds the index into this tuple.
 #: play: ``value`` is the watched fraction in [0, 1]; rating: ``value`` is the rating;
@@ -105,10 +110,39 @@ class Interactions:
     def of_kind(self, kind: str) -> Interactions:
         return self.select(self.kind == EVENT_KINDS.index(kind))
 
+    @classmethod
+    def from_pandas(cls, frame: Any, *, catalog: Catalog, lenient: bool = False) -> Interactions:
+        """Events over ``catalog`` from a pandas DataFrame with the columns of the generic events
+        file: ``user``, ``item``, ``timestamp`` (epoch seconds, datetimes or ISO 8601 strings), and
+        optional ``kind`` and ``value`` (a missing cell: play, no value). The loader's checks apply: a bad value is a
+        DataError naming the row (its position, from 0), the column and the value; ``lenient``
+        skips bad rows with a warning. Members are indexed in sorted order of their ids, as
+        ``load_events`` does, so the same events as a frame or as a CSV file give equal values.
+        Needs the ``frames`` extra (pandas)."""
+        return frames("interactions_from_pandas")(frame, catalog, lenient=lenient)
+
+    @classmethod
+    def from_arrow(cls, table: Any, *, catalog: Catalog, lenient: bool = False) -> Interactions:
+        """``from_pandas`` for a pyarrow Table (or RecordBatch) with the same columns (the ``frames`` extra)."""
+        return frames("interactions_from_arrow")(table, catalog, lenient=lenient)
+
     def __repr__(self) -> str:
         counts = np.bincount(self.kind, minlength=len(EVENT_KINDS))
         parts = ", ".join(f"{k}={c}" for k, c in zip(EVENT_KINDS, counts, strict=True) if c)
         return f"Interactions(n={self.n}, users={self.n_users}, items={self.n_items}, {parts})"
+
+
+def as_interactions(events: Any, catalog: Catalog) -> Interactions:
+    """``events`` over ``catalog``: Interactions as they are, or a pandas DataFrame or Arrow table
+    of events (``Interactions.from_pandas``, ``from_arrow``); a DataError for anything else."""
+    if isinstance(events, Interactions):
+        return events
+    library = type(events).__module__.partition(".")[0]
+    if library == "pandas":
+        return Interactions.from_pandas(events, catalog=catalog)
+    if library == "pyarrow":
+        return Interactions.from_arrow(events, catalog=catalog)
+    raise DataError("expected Interactions, a pandas DataFrame or an Arrow table of events", field="interactions", value=type(events).__name__)
 
 
 def _check_range(arr: np.ndarray, lo: int, hi: int, name: str) -> None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ._arrays import frozen
 from ._catalog import MATURITY_LEVELS, Catalog
 from ._errors import DataError
-from ._interactions import EVENT_KINDS, PLAY, RATING, Interactions
+from ._interactions import EVENT_KINDS, IMPRESSION, PLAY, RATING, Interactions
 from ._time import BREAK
 
 __all__ = ["FINISHED_AT", "KIDS_MATURITY", "Profile", "UserState", "as_now"]
@@ -84,6 +84,9 @@ class UserState:
     last       int64 time of the last play of each title
     fraction   float32 the highest watched fraction of each title
     rated      int32 titles rated; ``ratings`` float32 their latest rating
+    shown      int32 the title of each impression (the title was on a page the member saw),
+               oldest first; ``shown_at`` int64 their times. Whether an impression was followed
+               by a play is read against ``items`` / ``last`` (see ``unplayed_impressions``).
     """
 
     now: int
@@ -95,12 +98,14 @@ class UserState:
     profile: Profile = field(default_factory=Profile)
     user: str | None = None
     user_index: int = -1
+    shown: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    shown_at: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "now", as_now(self.now))
-        for name, dtype in (("items", np.int32), ("last", np.int64), ("fraction", np.float32), ("rated", np.int32), ("ratings", np.float32)):
-            set_(self, name, frozen(np.asarray(getattr(self, name), dtype=dtype)))
+        for name, dtype in (("items", np.int32), ("last", np.int64), ("fraction", np.float32), ("rated", np.int32), ("ratings", np.float32), ("shown", np.int32), ("shown_at", np.int64)):
+            set_(self, name, frozen(np.asarray(getattr(self, name), dtype=dtype).ravel()))
         if not (len(self.items) == len(self.last) == len(self.fraction)):
             raise DataError("items, last and fraction differ in length", field="items")
         if len(self.rated) != len(self.ratings):
@@ -112,6 +117,17 @@ class UserState:
             raise DataError("watched fraction must be finite and within [0, 1]", field="fraction")
         if self.ratings.size and not np.isfinite(self.ratings).all():
             raise DataError("non-finite rating", field="ratings")
+        if len(self.shown) != len(self.shown_at):
+            raise DataError(f"{len(self.shown)} impressions but {len(self.shown_at)} impression times", field="shown_at", value=len(self.shown_at))
+        if len(self.shown):
+            if int(self.shown.min()) < 0:
+                raise DataError("a negative title index", field="shown", value=int(self.shown.min()))
+            if int(self.shown_at.max()) >= self.now:
+                raise DataError("an impression at or after now", field="shown_at", value=int(self.shown_at.max()))
+            if np.any(np.diff(self.shown_at) < 0):
+                order = np.lexsort((self.shown, self.shown_at))
+                set_(self, "shown", frozen(self.shown[order]))
+                set_(self, "shown_at", frozen(self.shown_at[order]))
 
     # -- construction -------------------------------------------------------------------
 
@@ -203,7 +219,9 @@ class UserState:
             r_last = r_val[::-1][r_first_rev]
         else:  # no ratings (what the steps above give for none)
             r_uniq, r_last = np.zeros(0, np.int32), np.zeros(0, np.float32)
-        return cls(now=now, items=uniq[order], last=last[order], fraction=frac[order], rated=r_uniq, ratings=r_last, profile=profile or Profile(), user=user, user_index=user_index)
+        imp = kind == IMPRESSION
+        return cls(now=now, items=uniq[order], last=last[order], fraction=frac[order], rated=r_uniq, ratings=r_last, profile=profile or Profile(), user=user, user_index=user_index,
+                   shown=item[imp], shown_at=ts[imp])  # fmt: skip
 
     # -- views ------------------------------------------------------------------------
 
@@ -219,6 +237,29 @@ class UserState:
         """Titles started but not finished, most recent first."""
         mask = (self.fraction > 0) & (self.fraction < FINISHED_AT)
         return self.items[mask]
+
+    def unplayed_impressions(self, since: int, fold: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Titles shown at or after ``since`` and not played since: (int32 distinct titles ascending,
+        int64 how many such impressions each). An impression counts when it came after the title's
+        last play (a play in the same second answers it). ``fold`` (int, over the catalog) maps a
+        title to the title its plays count for (an episode to its series), so that playing an
+        episode answers the impressions of its series."""
+        keep = self.shown_at >= since
+        shown, at = self.shown[keep], self.shown_at[keep]
+        if not len(shown):
+            return np.zeros(0, np.int32), np.zeros(0, np.int64)
+        played, last = self.items, self.last
+        if fold is not None:
+            shown, played = fold[shown], fold[played]
+        if len(played):
+            uniq, inv = np.unique(played, return_inverse=True)
+            latest = np.full(len(uniq), np.iinfo(np.int64).min)
+            np.maximum.at(latest, inv, last)
+            pos = np.minimum(uniq.searchsorted(shown), len(uniq) - 1)
+            answered = (uniq[pos] == shown) & (latest[pos] >= at)
+            shown = shown[~answered]
+        titles, counts = np.unique(shown, return_counts=True)
+        return titles.astype(np.int32), counts.astype(np.int64)
 
     def active_age(self, at: np.ndarray) -> np.ndarray:
         """int64 seconds: how long the member has been active since each time of ``at``.

@@ -32,7 +32,7 @@ from ._load_common import (
     year_start,
 )
 
-__all__ = ["CATALOG_FIELDS", "read_catalog"]
+__all__ = ["CATALOG_FIELDS", "catalog_from_rows", "read_catalog"]
 
 CATALOG_FIELDS = (
     "id",
@@ -77,10 +77,19 @@ def read_catalog(path: Path, fmt: str, problems: Problems) -> Catalog:
     rows = list(_csv_rows(path, problems) if fmt == "csv" else _jsonl_rows(path, problems))
     if not rows and not problems.skipped:
         raise DataError("no titles in the file", source=str(path), line=2)
+    return catalog_from_rows(rows, problems, typed=fmt == "jsonl")
+
+
+def catalog_from_rows(rows: list[tuple[int, dict]], problems: Problems, *, typed: bool) -> Catalog:
+    """A catalog from (line, fields) pairs: every check of the file formats, then the columns.
+
+    ``typed``: the fields are JSON values, whose types are checked (JSON lines, data frames);
+    otherwise they are CSV text, with list fields already split.
+    """
     parsed: list[dict] = []
     first_line: dict[str, int] = {}
     for line, row in rows:
-        if fmt == "jsonl":
+        if typed:
             _check_json_types(line, row, problems)
         rec = _parse_row(line, row, problems)
         if rec is not None and rec["id"] in first_line:

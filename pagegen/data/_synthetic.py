@@ -6,7 +6,8 @@ plays with watched fractions, ratings) and the ground-truth preference model the
 drawn from (:class:`Truth`), so that later work can simulate how a member responds to a page.
 
 How the events relate to the truth: a title *shown* to member ``u`` is started with probability
-``Truth.preference(u, [i])`` (at most once per title). A series is played episode by episode,
+``Truth.preference(u, [i])`` (at most once per title), less with each earlier showing of the title that the member
+did not play (``WorldConfig.fatigue``). A series is played episode by episode,
 so its plays are logged on its episodes (``catalog.series`` maps an episode to its series);
 impressions and ratings of a series are logged on the series itself. See
 ``_synthetic_catalog`` and ``_synthetic_members`` for the generative story.
@@ -93,7 +94,7 @@ def synthetic_world(size: str | WorldConfig = "small", seed: int | None = None, 
     n = config.n_titles
     item_factor = np.random.default_rng(s_items).normal(0.0, config.factor_spread, size=(n, _N_FACTORS))
     item_factor = np.concatenate([item_factor, item_factor[catalog.series[n:]]])
-    truth = Truth(taste=members.taste, factor=members.factor, item_taste=items.taste, item_factor=item_factor, quality=items.quality)
+    truth = Truth(taste=members.taste, factor=members.factor, item_taste=items.taste, item_factor=item_factor, quality=items.quality, fatigue=config.fatigue)
     user, item, ts, kind, value = make_events(config, catalog, items, members, truth, s_events)
     interactions = Interactions(
         users=Vocab([f"u{i}" for i in range(config.n_members)], what="user id"),

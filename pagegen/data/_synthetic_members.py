@@ -3,7 +3,8 @@
 Members mix one to three tastes (a household), some profiles are kids profiles, activity is
 power-law. Titles are *shown* to members through two channels: their own tastes, and what is
 popular on the day (with a burst after a title is added); a shown title is played with the
-ground-truth probability ``Truth.preference``. A play of a movie is watched to the end or
+ground-truth probability ``Truth.preference``, which falls with each earlier unplayed showing
+of the title (impression fatigue). A play of a movie is watched to the end or
 abandoned, and an abandoned title is sometimes resumed later; starting a series binges its
 episodes in order, over one or several sittings. Some plays are rated. Everything is
 vectorized over all the events of a chunk of members at once.
@@ -181,7 +182,7 @@ def _chunk(world: _World, lo: int, hi: int, rng: np.random.Generator) -> tuple[n
     region_ok = catalog.regions[item, members.region[user]] | ~catalog.regions[item].any(axis=1)
     ok = (catalog.added[item] <= t) & (catalog.maturity[item] <= members.maturity[user]) & region_ok
     user, item, t = user[ok], item[ok], t[ok]
-    pref = world.truth.preference_pairs(user, item)
+    pref = world.truth.preference_pairs(user, item, _earlier_showings(user, item, t, catalog.n))
     impression = rng.random(len(user)) < config.impression_rate
     imp = (user[impression], item[impression], t[impression], np.full(int(impression.sum()), IMPRESSION, np.int8), np.zeros(int(impression.sum()), np.float32))
 
@@ -205,6 +206,19 @@ def _chunk(world: _World, lo: int, hi: int, rng: np.random.Generator) -> tuple[n
 
     plays = _plays(world, user, item, t, pref, rng)
     return tuple(np.concatenate(cols) for cols in zip(imp, rate, plays, strict=True))
+
+
+def _earlier_showings(user: np.ndarray, item: np.ndarray, t: np.ndarray, n_items: int) -> np.ndarray:
+    """How often each showing's title was shown to the member before (in time, then event order):
+    all of them unplayed, since a member starts a title at most once and later showings are dropped."""
+    key = user.astype(np.int64) * n_items + item
+    order = np.lexsort((np.arange(len(key)), t, key))
+    sorted_key = key[order]
+    start = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(key) else np.zeros(0, bool)
+    run_start = np.maximum.accumulate(np.where(start, np.arange(len(key)), 0)) if len(key) else np.zeros(0, np.int64)
+    out = np.empty(len(key), np.int64)
+    out[order] = np.arange(len(key)) - run_start
+    return out
 
 
 def _plays(world: _World, user: np.ndarray, item: np.ndarray, t: np.ndarray, pref: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:

@@ -41,6 +41,7 @@ class WorldConfig(BaseModel):
     burst: float = Field(25.0, ge=0.0, le=100.0, description="Extra exposure of a newly added title, as a multiple of its usual share.")
     burst_days: float = Field(5.0, gt=0.0, le=90.0, description="Decay time (days) of the burst after a title is added.")
     rating_rate: float = Field(0.25, ge=0.0, lt=1.0, description="Mean probability that a member rates a title they started.")
+    fatigue: float = Field(0.3, ge=0.0, le=5.0, description="Impression fatigue: logit of P(play | shown) lost with each earlier unplayed showing of the title to the member.")
     impression_rate: float = Field(1.0, ge=0.0, le=1.0, description="Share of shown titles logged as impression events (sampled logging).")
 
     @model_validator(mode="after")

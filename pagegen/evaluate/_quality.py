@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from pagegen.core._errors import DataError, PagegenError
-from pagegen.core._interactions import PLAY, RATING, Interactions
+from pagegen.core._interactions import IMPRESSION, PLAY, RATING, Interactions
 from pagegen.core._userstate import UserState
 from pagegen.data._load import load_dataset, load_movielens
 from pagegen.data._synthetic import synthetic_world
@@ -173,12 +173,13 @@ def quality_table(data_dir: str | Path, config=None, *, tune_settings: bool = Tr
     return quality(data.catalog, data.interactions, temporal_split, config, tune_settings=tune_settings)
 
 
-def synthetic_quality_table(size: str = "small", config=None, *, tune_settings: bool = True) -> dict[str, dict]:
+def synthetic_quality_table(size: str = "small", config=None, *, tune_settings: bool = True, impressions: bool = True) -> dict[str, dict]:
     """``quality`` on the synthetic world of ``size`` (seed 0), split by ``play_split`` (its
-    ratings are not logged with plays)."""
+    ratings are not logged with plays); ``impressions=False`` drops its impression events first."""
     world = synthetic_world(size, seed=0)
     fold = fold_items(world.catalog.series)
-    return quality(world.catalog, world.interactions, lambda it: play_split(it, fold), config, tune_settings=tune_settings)
+    events = world.interactions if impressions else world.interactions.select(world.interactions.kind != IMPRESSION)
+    return quality(world.catalog, events, lambda it: play_split(it, fold), config, tune_settings=tune_settings)
 
 
 def quality(catalog, interactions: Interactions, split_of, config=None, *, tune_settings: bool = True) -> dict[str, dict]:
@@ -244,6 +245,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--data", metavar="DIR", help="a MovieLens folder (ratings.csv, movies.csv, ...)")
     g.add_argument("--world", "--synthetic", choices=("tiny", "small", "medium", "large"), help="a synthetic world of this size")
     g.add_argument("--world-seed", type=int, default=0, metavar="N", help="seed of the synthetic world")
+    g.add_argument("--no-impressions", action="store_true", help="with --world: drop the world's impression events (to measure what they bring)")
     g.add_argument("--catalog", metavar="FILE", help="generic catalog file (CSV or JSON lines), with --events")
     g.add_argument("--events", metavar="FILE", help="generic events file (CSV or JSON lines), with --catalog")
     g.add_argument("--lenient", action="store_true", help="skip bad input lines (each one reported) instead of stopping")
@@ -257,10 +259,13 @@ def _table(args: argparse.Namespace) -> dict[str, dict]:
         raise DataError(f"give one data source, not {' and '.join(given)}" if given else "give a data source: DATA, --data, --world or --catalog with --events", field=given[1] if given else "DATA")
     if bool(args.catalog) != bool(args.events):
         raise DataError("--catalog and --events go together", field="--catalog" if args.catalog else "--events")
+    if args.no_impressions and not args.world:
+        raise DataError("applies to a synthetic world (--world)", field="--no-impressions")
     if args.world:
         world = synthetic_world(args.world, seed=args.world_seed)
         fold = fold_items(world.catalog.series)
-        return quality(world.catalog, world.interactions, lambda it: play_split(it, fold))
+        events = world.interactions.select(world.interactions.kind != IMPRESSION) if args.no_impressions else world.interactions
+        return quality(world.catalog, events, lambda it: play_split(it, fold))
     if args.catalog:
         data = load_dataset(args.catalog, args.events, lenient=args.lenient)
         if (data.interactions.kind == RATING).any():

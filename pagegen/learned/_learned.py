@@ -26,6 +26,7 @@ from pagegen.core._atomic import atomic_write_bytes
 from pagegen.core._candidates import ROW_KINDS, CandidateRow
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError, ModelFileError
+from pagegen.core._plackett_luce import step_probabilities
 from pagegen.core._time import DAY
 
 __all__ = ["Chooser", "FEATURES", "KINDS", "LearnedScorer", "Request", "Scorer", "StepConfig", "Steps", "gain_scorer", "greedy", "row_features", "run_steps", "step_probabilities", "train", "training_rows"]
@@ -218,30 +219,6 @@ def run_steps(catalog: Catalog, request: Request, config: StepConfig, choose: Ch
         info.append(extra)
     grid = np.stack(rows) if rows else np.zeros((0, config.n_cols), np.int32)
     return Steps(np.asarray(chosen, dtype=np.int64), grid, np.asarray(feats).reshape(len(chosen), len(FEATURES)), tuple(info))
-
-
-def step_probabilities(scores: np.ndarray, ok: np.ndarray, temperature: float | None, epsilon: float = 0.0) -> np.ndarray:
-    """The distribution over candidates at one step (0 where not placeable).
-
-    ``temperature=None`` is greedy (all mass on the best placeable row, the lowest index on
-    ties); otherwise a softmax over ``scores / (temperature * spread)`` mixed with ``epsilon``
-    uniform, where ``spread`` is the standard deviation of the placeable rows' scores at this
-    step (1 when they are all equal): the temperature is scale-free, a scorer's units do not matter.
-    """
-    scores = np.asarray(scores, np.float64)
-    if not np.all(np.isfinite(scores[ok])):
-        raise DataError("non-finite row score", field="scores")
-    p = np.zeros(len(scores))
-    if temperature is None:
-        p[np.flatnonzero(ok)[np.argmax(scores[ok])]] = 1.0
-    else:
-        spread = float(scores[ok].std())
-        z = scores[ok] / (temperature * (spread if spread > 0 else 1.0))
-        e = np.exp(z - z.max())
-        p[ok] = e / e.sum()
-    if epsilon > 0:
-        p = (1.0 - epsilon) * p + epsilon * ok / ok.sum()
-    return p
 
 
 def greedy(scorer: Scorer) -> Chooser:

@@ -23,43 +23,16 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._atomic import atomic_write_bytes
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError
+from pagegen.core._plackett_luce import LoggingConfig, plackett_luce
 
-from ._learned import Chooser, Request, Scorer, StepConfig, Steps, gain_scorer, run_steps, step_probabilities
+from ._learned import Request, Scorer, StepConfig, Steps, gain_scorer, run_steps
 from ._simulate import BrowseConfig, BrowseOutcome, browse, browse_rng, play_grid
 
 __all__ = ["LoggingConfig", "log_pages", "plackett_luce", "read_impressions", "write_impressions"]
-
-class LoggingConfig(BaseModel):
-    """The logging policy's randomization."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    temperature: float = Field(0.5, gt=0.0, le=100.0, description="Softmax temperature, in standard deviations of the step's row scores; lower is closer to greedy.")
-    epsilon: float = Field(0.2, ge=0.0, le=1.0, description="Share of uniform choice among the placeable rows mixed in at every step.")
-
-
-def plackett_luce(scorer: Scorer | Sequence[Scorer], rng: np.random.Generator, config: LoggingConfig | None = None) -> Chooser:
-    """A chooser that samples each row; its per-step value is the chosen row's propensity.
-
-    With several scorers, the distribution is the average of their Plackett-Luce steps.
-    """
-    config = config or LoggingConfig()
-    scorers = tuple(scorer) if isinstance(scorer, Sequence) else (scorer,)
-    if not scorers:
-        raise DataError("at least one row scorer", field="scorer")
-
-    def choose(step: int, x: np.ndarray, ok: np.ndarray) -> tuple[int, float]:
-        p = np.mean([step_probabilities(f(x), ok, config.temperature, config.epsilon) for f in scorers], axis=0)
-        pick = int(rng.choice(len(p), p=p))
-        return pick, float(p[pick])
-
-    return choose
-
 
 def _record(catalog: Catalog, request: Request, steps: Steps, outcome: BrowseOutcome, policy: str) -> dict:
     ids = catalog.ids

@@ -24,7 +24,9 @@ time-aware features, all computed as of the member's ``now`` for every title at 
 
 Training is pointwise learning to rank: positives are the plays a member made after a
 cutoff, negatives are titles sampled for the same member (some from the personal scorer's
-top, some uniformly); features are computed as of the cutoff from the earlier history only.
+top, some uniformly) and, when the data logs impressions, the titles shown to the member
+after the cutoff and not played (a share ``blend_impression_share`` of the negatives' weight);
+features are computed as of the cutoff from the earlier history only.
 """
 
 from __future__ import annotations
@@ -53,12 +55,13 @@ FEATURES: tuple[str, ...] = (
 )
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, weight: np.ndarray | None = None) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """L2-regularized logistic regression on standardized features (L-BFGS).
 
     Returns ``(weights, bias, mean, scale)`` so that the logit is
     ``((x - mean) / scale) @ weights + bias``. Positives and negatives are weighted to equal
-    total mass, so the class ratio of the sample does not matter.
+    total mass, so the class ratio of the sample does not matter; ``weight`` (optional, > 0,
+    one per example) weighs the examples within their class.
     """
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
@@ -66,9 +69,11 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, f
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
-    n_pos = max(y.sum(), 1.0)
-    n_neg = max(len(y) - y.sum(), 1.0)
-    sw = np.where(y > 0, 0.5 / n_pos, 0.5 / n_neg)
+    w_in = np.ones(len(y)) if weight is None else np.asarray(weight, np.float64)
+    pos = y > 0
+    n_pos = max(w_in[pos].sum(), 1e-12) if pos.any() else 1.0
+    n_neg = max(w_in[~pos].sum(), 1e-12) if (~pos).any() else 1.0
+    sw = w_in * np.where(pos, 0.5 / n_pos, 0.5 / n_neg)
 
     sign = 2.0 * y - 1.0
 

@@ -55,6 +55,7 @@ class FitConfig(BaseModel):
     blend_users: int = Field(300, ge=1, le=1_000_000, description="At most this many members (sampled) give blend examples.")
     blend_hard_negatives: int = Field(0, ge=0, le=1000, description="Negatives per member from the personal scorer's top titles.")
     blend_random_negatives: int = Field(200, ge=0, le=1000, description="Negatives per member drawn uniformly from the catalog.")
+    blend_impression_share: float = Field(0.5, ge=0, le=1, description="Share of the blend negatives' weight given to the titles shown to a training member after their cutoff and not played, when the data logs impressions (0: impressions are not used).")
     blend_without: tuple[str, ...] = Field((), description="Blend features left out (weight 0): names from the blend's FEATURES, e.g. chosen on a validation split.")
     blend_l2: float = Field(1e-3, ge=0, le=1e3, description="L2 penalty of the blend's logistic regression.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,7 +11,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError
-from pagegen.core._interactions import PLAY, RATING, Interactions
+from pagegen.core._interactions import IMPRESSION, PLAY, RATING, Interactions, as_interactions
 from pagegen.core._progress import Progress
 from pagegen.core._userstate import Profile, UserState
 
@@ -135,12 +136,14 @@ def _pop_arrays(interactions: Interactions, fold: np.ndarray, origin: int, profi
     return arrays
 
 
-def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None = None, *, progress: bool | None = None, profiles: Sequence[Profile] | None = None) -> Model:
+def fit(catalog: Catalog, interactions: Interactions | Any, config: FitConfig | None = None, *, progress: bool | None = None, profiles: Sequence[Profile] | None = None) -> Model:
     """Fit popularity/trending, similarity, the personal scorer, the rating predictor and the blend.
 
     The blend learns from each sampled member's last plays with models fitted without them;
     the final ALS then starts from that fit's factors (``refit_iterations``).
 
+    ``interactions``: Interactions, or a pandas DataFrame or Arrow table of events with the
+    generic events file's columns (``Interactions.from_pandas``, ``from_arrow``).
     ``profiles`` (one per member index, optional) gives per-region popularity.
     ``progress``: draw a progress bar on stderr (None: only on a terminal).
 
@@ -148,6 +151,7 @@ def fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None =
     sums differently for another thread count), so the same data, configuration and seed give
     the same arrays bit for bit; ``meta["blas"]`` records the BLAS libraries used.
     """
+    interactions = as_interactions(interactions, catalog)
     with threadpool_limits(limits=1, user_api="blas"):
         arrays, meta = _fit(catalog, interactions, config, progress, profiles)
         meta["blas"] = _blas_used()
@@ -174,11 +178,11 @@ def _fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None,
     inner, examples = _holdout(interactions, fold, config, rng)
     warm: dict = {}
     arrays, meta = _components(catalog, inner, config, rng, bar, warm, blend=True)
-    x, y = _examples(Model({**arrays, **pop, **_neutral_blend()}, {**base_meta, **meta, "blend_bias": 0.0}), inner, examples, config, rng)
+    x, y, shown = _examples(Model({**arrays, **pop, **_neutral_blend()}, {**base_meta, **meta, "blend_bias": 0.0}), inner, examples, config, rng)
     bar.step("blend weights")
     x[:, [FEATURES.index(name) for name in config.blend_without]] = 0.0  # constant: weight 0
     if len(y) and 0 < y.sum() < len(y):
-        weights, bias, mean, scale = fit_logistic(x, y, config.blend_l2)
+        weights, bias, mean, scale = fit_logistic(x, y, config.blend_l2, _negative_weights(y, shown, config.blend_impression_share))
     else:  # nothing to learn from: the personal scorer plus a little popularity
         weights, bias, mean, scale = _default_blend()
     arrays, meta = _components(catalog, interactions, config, rng, bar, warm)
@@ -199,9 +203,12 @@ def _default_blend() -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     return w, 0.0, np.zeros(len(FEATURES)), np.ones(len(FEATURES))
 
 
-def _holdout(interactions: Interactions, fold: np.ndarray, config: FitConfig, rng: np.random.Generator) -> tuple[Interactions, list[tuple[int, int, np.ndarray]]]:
-    """Drop each sampled member's last ``blend_holdout`` plays; ``(member, cutoff, positives)`` per member."""
+def _holdout(interactions: Interactions, fold: np.ndarray, config: FitConfig, rng: np.random.Generator) -> tuple[Interactions, list[tuple[int, int, np.ndarray, np.ndarray]]]:
+    """Drop each sampled member's last ``blend_holdout`` plays; ``(member, cutoff, positives, shown)``
+    per member, ``shown`` the tiles shown to the member from the cutoff on and not played then
+    (empty when ``blend_impression_share`` is 0)."""
     play = interactions.kind == PLAY
+    shown = interactions.kind == IMPRESSION
     n_plays = np.bincount(interactions.user[play], minlength=interactions.n_users)
     candidates = np.flatnonzero(n_plays >= config.blend_min_history + config.blend_holdout)
     if len(candidates) > config.blend_users:
@@ -216,26 +223,45 @@ def _holdout(interactions: Interactions, fold: np.ndarray, config: FitConfig, rn
         # everything of this member from the first held-out play on is dropped
         later = np.arange(sl.start, sl.stop)[interactions.timestamp[sl] >= first]
         drop[later] = True
-        examples.append((int(u), first, np.unique(fold[interactions.item[held]])))
+        positives = np.unique(fold[interactions.item[held]])
+        unplayed = np.zeros(0, np.int64)
+        if config.blend_impression_share > 0:
+            played = fold[interactions.item[later[play[later]]]]
+            unplayed = np.setdiff1d(fold[interactions.item[later[shown[later]]]], played)
+        examples.append((int(u), first, positives, unplayed))
     return interactions.select(~drop), examples
 
 
-def _examples(model: Model, inner: Interactions, examples, config: FitConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _negative_weights(y: np.ndarray, shown: np.ndarray, share: float) -> np.ndarray | None:
+    """Per-example weights within their class: the negatives ``shown`` (and passed on) share
+    ``share`` of the negatives' weight, the sampled ones the rest; None when either kind is missing."""
+    neg = y == 0
+    n_shown, n_sampled = int((neg & shown).sum()), int((neg & ~shown).sum())
+    if not n_shown or not n_sampled:
+        return None
+    return np.where(~neg, 1.0, np.where(shown, share / n_shown, (1.0 - share) / n_sampled))
+
+
+def _examples(model: Model, inner: Interactions, examples, config: FitConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels, and whether each example is a title shown and passed on."""
     xs: list = []
     ys: list = []
-    states = [UserState.from_interactions(inner, inner.users.id(u), cutoff) for u, cutoff, _ in examples]
+    flags: list = []
+    states = [UserState.from_interactions(inner, inner.users.id(u), cutoff) for u, cutoff, _, _ in examples]
     block = 256
     for start in range(0, len(states), block):
         personal = model.personal_many(states[start : start + block])
         for offset, row in enumerate(personal):
-            _example(model, states[start + offset], examples[start + offset][2], row, config, rng, xs, ys)
+            _, _, positives, shown = examples[start + offset]
+            _example(model, states[start + offset], positives, shown, row, config, rng, xs, ys, flags)
     if not xs:
-        return np.zeros((0, len(FEATURES))), np.zeros(0)
-    return np.concatenate(xs), np.concatenate(ys)
+        return np.zeros((0, len(FEATURES))), np.zeros(0), np.zeros(0, bool)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(flags)
 
 
-def _example(model: Model, state: UserState, positives: np.ndarray, personal_row: np.ndarray, config: FitConfig, rng: np.random.Generator, xs: list, ys: list) -> None:
-    """Append one member's positives and sampled negatives (features as of the cutoff)."""
+def _example(model: Model, state: UserState, positives: np.ndarray, shown: np.ndarray, personal_row: np.ndarray, config: FitConfig, rng: np.random.Generator, xs: list, ys: list, flags: list) -> None:
+    """Append one member's positives and negatives (features as of the cutoff): sampled titles,
+    and the titles ``shown`` to the member after the cutoff and not played."""
     n = model.n_items
     feats = model.features(state, personal=personal_row)
     fold = model.arrays["fold"]
@@ -248,6 +274,7 @@ def _example(model: Model, state: UserState, positives: np.ndarray, personal_row
     k = min(config.blend_hard_negatives, n - 1)
     hard = np.argpartition(-personal, k)[:k] if k > 0 else np.zeros(0, np.int64)
     rand = tiles[rng.integers(0, len(tiles), config.blend_random_negatives)]
-    neg = np.setdiff1d(np.r_[hard, rand], np.r_[positives, np.flatnonzero(seen)])
+    neg = np.setdiff1d(np.r_[hard, rand, shown], np.r_[positives, np.flatnonzero(seen)])
     xs.append(feats[np.r_[positives, neg]])
     ys.append(np.r_[np.ones(len(positives)), np.zeros(len(neg))])
+    flags.append(np.r_[np.zeros(len(positives), bool), np.isin(neg, shown)])

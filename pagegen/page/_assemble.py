@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,8 +10,9 @@ import numpy as np
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
 from pagegen.core._explain import explain
-from pagegen.core._page import Page, Trace, TraceCandidate, TraceFailure, TraceStep, jsonable
+from pagegen.core._page import Page, Trace, TraceCandidate, TraceFailure, TraceFatigue, TraceStep, jsonable
 
+from ._fatigue import Fatigued
 from ._objective import Selection
 
 __all__ = ["assemble", "assemble_json"]
@@ -19,10 +21,14 @@ __all__ = ["assemble", "assemble_json"]
 def assemble(
     rows: Sequence[CandidateRow], selection: Selection, catalog: Catalog, *, user: str | None, policy: str, selector: str,
     device: str, now: int, seed: int, failures: Sequence[tuple[str, str]] | None = None, trace: bool = False,
+    fatigued: Sequence[Fatigued] = (),
+    visit: int | str | None = None,
 ) -> Page:  # fmt: skip
     """The Page of a selection: external ids, display titles, ranker scores (rounded to 6 decimals),
-    reasons, and the rows' evidences as plain JSON values; validated as ``Page.model_validate``
-    validates any page (a value of the wrong type is converted or rejected there)."""
+    reasons, and the rows' evidences as plain JSON values, the propensities (the page's: the
+    product over all candidate ``rows``, see ``Page.propensity``); validated as ``Page.model_validate``
+    validates any page (a value of the wrong type is converted or rejected there). ``fatigued``:
+    the titles demoted for impression fatigue, for the trace."""
     used = [rows[p.row] for p in selection.rows]
     page_rows = _row_fields(used, [p.items for p in selection.rows], catalog)
     record = None
@@ -31,20 +37,22 @@ def assemble(
             candidates=[TraceCandidate(kind=r.kind, key=r.key, score=r.score, n=len(r)) for r in rows],
             steps=[TraceStep(**s) for s in selection.steps],
             failures=[TraceFailure(ranker=n, error=e) for n, e in failures or ()],
+            fatigue=[TraceFatigue(id=str(catalog.ids[f.item]), impressions=f.impressions, factor=f.factor, rows=f.rows) for f in fatigued],
             objective=selection.objective,
             status=selection.status,
             gap=selection.gap,
         )
-    head = {"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed)}
+    head = {"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed), "visit": visit,
+            "propensity": math.prod(row.propensity for row in rows), "draw": [row.key for row in rows if "draw" in row.evidence]}  # fmt: skip
     return Page.model_validate({**head, "rows": page_rows, "trace": record})
 
 
 def assemble_json(
     rows: Sequence[CandidateRow], selection: Selection, catalog: Catalog, *, user: str | None, policy: str, selector: str,
-    device: str, now: int, seed: int,
+    device: str, now: int, seed: int, visit: int | str | None = None,
 ) -> bytes:  # fmt: skip
     """``assemble(...).to_json()``: the page JSON a batch job writes."""
-    return assemble(rows, selection, catalog, user=user, policy=policy, selector=selector, device=device, now=now, seed=seed).to_json()
+    return assemble(rows, selection, catalog, user=user, policy=policy, selector=selector, device=device, now=now, seed=seed, visit=visit).to_json()
 
 
 def _row_fields(used: list[CandidateRow], shown: list[np.ndarray], catalog: Catalog) -> list[dict]:
@@ -63,10 +71,11 @@ def _row_fields(used: list[CandidateRow], shown: list[np.ndarray], catalog: Cata
             reasons += [explain(row.kind, row.title, evidence)[1]] * len(columns)
         else:
             reasons += [row.reasons[c] for c in columns]
-    slots = [{"id": i, "title": t, "score": sc, "reason": r} for i, t, sc, r in zip(ids, titles, scores, reasons, strict=True)]
+    props = [row.propensity for row, columns in zip(used, at, strict=True) for _ in columns]
+    slots = [{"id": i, "title": t, "score": sc, "reason": r, "propensity": p} for i, t, sc, r, p in zip(ids, titles, scores, reasons, props, strict=True)]
     out, start = [], 0
     for row, evidence, columns in zip(used, evidences, at, strict=True):
-        out.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[start : start + len(columns)]})
+        out.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[start : start + len(columns)], "propensity": row.propensity})
         start += len(columns)
     return out
 

@@ -21,8 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from policies._builtin import Dedup, EligibleTitles
+from policies._builtin import EligibleTitles
 from policies._constraint import Constraint, Loop, RowMask
+from policies._dedup import Dedup
 from policies._pins import Pins
 
 from ._kernel import Kernel
@@ -160,8 +161,8 @@ class FillState:
 class KernelState(FillState):
     """The same values as ``FillState``, its entries kept by the compiled kernel (``pagegen.page._kernel.Kernel``).
 
-    The dedup rule's titles are withheld and released through the kernel's title index as rows are
-    placed; every other constraint's entries mask is asked at each row index, as the reference asks it,
+    The dedup rule's titles (without a limit outside the window) are withheld and released through the
+    kernel's title index as rows are placed; every other constraint's entries mask is asked at each row index, as the reference asks it,
     and applied as the difference from the mask it gave before.
     """
 
@@ -170,7 +171,8 @@ class KernelState(FillState):
         self._kernel = Kernel(problem.M, problem.Q, problem.policy.row_length, problem.catalog.n)
         self._allowed: dict[int, np.ndarray] = {}  # by constraint: the entries mask it gave last
         self._masks: dict[int, object] = {}  # by constraint: the object it returned last
-        self._dedup = [(i, c) for i, c in enumerate(constraints) if type(c) is Dedup]
+        # the dedup rule without a limit outside the window is kept here; with one, through its entries mask
+        self._dedup = [(i, c) for i, c in enumerate(constraints) if type(c) is Dedup and (c.scope == "page" or c.below is None)]
         self._window: tuple[int | None, int] | None = None
         self._counted = 0  # the rows placed that the dedup count holds
         self._released = False

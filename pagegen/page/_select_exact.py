@@ -66,8 +66,9 @@ def _solve(problem: Problem, config: ExactConfig, *, strict_pins: bool = True) -
     column, in order), every constraint of the policy added to it (``Constraint.add_to``), the objective maximized."""
     policy = problem.policy
     n_pos, width = policy.n_rows, policy.row_length
-    # the model holds the rows with min_titles titles or more (no other could stand: a smaller model, the same pages)
-    usable = [r for r in range(problem.n_rows) if problem.length[r] >= max(policy.min_titles, 1)]
+    # the model holds the rows with their kind's minimum of titles or more (no other could stand: a smaller model, the same pages)
+    least = [policy.min_titles_of(k) for k in problem.kinds]
+    usable = [r for r in range(problem.n_rows) if problem.length[r] >= least[problem.kind[r]]]
     cells = sum(n_pos * int(problem.length[r]) * min(width, int(problem.length[r])) for r in usable)
     if cells > config.max_cells:
         raise PagegenError(f"exact selector: the page needs {cells} cell variables (> max_cells = {config.max_cells}); use it on small pages")

@@ -1,12 +1,14 @@
 """Batch runs: every member's page, written as JSON lines in shards, resumable after a crash.
 
 Members are cut, in the given order, into shards of ``shard_size``; shard ``k`` is the file
-``OUT/part-0000k.jsonl`` (one page per line). A local worker builds the pages of a shard and
+``OUT/part-0000k.jsonl`` (one page per line), or with ``format="parquet"`` ``OUT/part-0000k.parquet``
+(one row per tile, ``_frames.TILE_COLUMNS``; the coordinator writes it from the shard's JSON lines). A local worker builds the pages of a shard and
 writes them, in one write, to a temporary file next to it; a Ray actor hands the bytes back and
 the coordinator writes the temporary file. Only the coordinating process renames (after an
 fsync), so a shard file is either complete or absent, and none appears after it dies. A run that is killed and started again skips the
 complete shards and builds the rest: every member's page exactly once, none lost, none
-duplicated. ``OUT/manifest.json`` records what the run builds; a restart with different
+duplicated. With ``impressions``, each shard's impression records (``pagegen.serve._impressions``)
+are written atomically to ``OUT/impressions/part-0000k.jsonl`` once its pages are in place. ``OUT/manifest.json`` records what the run builds; a restart with different
 parameters into the same folder is refused. ``OUT/_SUCCESS.json`` marks a finished run.
 
 Workers: a local process pool (the engine reaches each worker once: inherited on fork, or
@@ -31,14 +33,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._atomic import TMP_SUFFIX, atomic_write_bytes
 from pagegen.core._errors import BatchError
+from pagegen.core._extras import require
 from pagegen.core._progress import Progress
+from pagegen.learned._logging_policy import write_impressions
+from rows._context import visit_entropy
 
 from ._batch_workers import build_shard, place, run_local, run_ray, shard_path
+from ._frames import write_parquet_shard
+from ._impressions import impressions_from_pages
 
-__all__ = ["BatchConfig", "BatchError", "BatchResult", "run_batch", "shard_path"]
+__all__ = ["BatchConfig", "BatchError", "BatchResult", "impressions_path", "run_batch", "shard_path"]
 
 MANIFEST = "manifest.json"
 SUCCESS = "_SUCCESS.json"
+IMPRESSIONS = "impressions"
 LOCK = ".lock"
 FORMAT = "pagegen-batch/1"
 
@@ -55,6 +63,9 @@ class BatchConfig(BaseModel):
     device: str = Field("web", min_length=1, max_length=64, description="Device every page is built for.")
     now: int | None = Field(None, ge=0, description="Build time (epoch seconds) for every page; None = the engine's default.")
     selector: str | None = Field(None, max_length=64, description="Page selector; None = the engine's default.")
+    visit: int | str | None = Field(None, description="The visit every page's exploration is drawn for (e.g. the run's date); None = the build time.")
+    impressions: bool = Field(False, description="Also write each shard's impression records (pagegen.learned's JSON lines, with propensities) to OUT/impressions/part-0000k.jsonl (JSON-lines shards only).")
+    format: Literal["jsonl", "parquet"] = Field("jsonl", description="Shard files: 'jsonl', one page a line; 'parquet', one row per tile (the frames extra).")
 
 
 @dataclass(frozen=True)
@@ -94,8 +105,9 @@ def _manifest(members: Sequence[str], config: BatchConfig, params: Mapping[str, 
         "device": config.device,
         "now": config.now,
         "selector": config.selector,
+        **({"visit": config.visit} if config.visit is not None else {}),
         "params": dict(params),
-    }
+    } | ({"output": config.format} if config.format != "jsonl" else {})
 
 
 def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
@@ -117,7 +129,7 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
                 "rerun with the same parameters to resume, or use another (or an empty) folder"
             )
         return
-    stray = sorted(p.name for p in out.glob("part-*.jsonl"))
+    stray = sorted(p.name for p in out.glob("part-*"))
     if stray:
         raise BatchError(f"{out} has shard files ({stray[0]}, ...) but no {MANIFEST}; use an empty folder")
     atomic_write_bytes(path, orjson.dumps(wanted, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
@@ -145,23 +157,37 @@ def _locked(out: Path) -> Iterator[int]:
 
 def _complete(path: Path) -> bool:
     """A shard file appears only by an atomic rename, so it is whole; reading its last byte
-    (O(1), unlike counting lines of a million-member run) still catches a torn copy."""
+    (O(1), unlike counting lines of a million-member run) still catches a torn copy (for Parquet,
+    its closing magic bytes)."""
+    end = b"PAR1" if path.suffix == ".parquet" else b"\n"
     try:
         with path.open("rb") as fh:
-            fh.seek(-1, os.SEEK_END)
-            return fh.read(1) == b"\n"
+            fh.seek(-len(end), os.SEEK_END)
+            return fh.read(len(end)) == end
     except OSError:  # missing, or empty (seek before the start)
         return False
 
 
-def _pending(out: Path, n_shards: int) -> list[int]:
+def _pending(out: Path, n_shards: int, format: str) -> list[int]:
     """Shards still to build (missing, or not ending with a complete line)."""
-    todo = [shard for shard in range(n_shards) if not _complete(shard_path(out, shard))]
+    todo = [shard for shard in range(n_shards) if not _complete(shard_path(out, shard, format))]
     for prefix in (".part-", f".{MANIFEST}.", f".{SUCCESS}."):  # temporary files of a run killed mid-write
         for leftover in out.glob(f"{prefix}*{TMP_SUFFIX}"):
             with contextlib.suppress(OSError):
                 leftover.unlink()
     return todo
+
+
+def impressions_path(out: str | os.PathLike[str], shard: int) -> Path:
+    """Where the impression records of shard ``shard`` of a run into ``out`` are written."""
+    return Path(out) / IMPRESSIONS / f"part-{shard:05d}.jsonl"
+
+
+def _write_impressions(out: Path, shard: int) -> None:
+    """The impression records of a complete shard file, written atomically next to it."""
+    path = impressions_path(out, shard)
+    path.parent.mkdir(exist_ok=True)
+    write_impressions(path, impressions_from_pages(shard_path(out, shard).read_bytes().splitlines()))
 
 
 # -- entry point -------------------------------------------------------------------------
@@ -186,6 +212,12 @@ def run_batch(
     shard is safely on disk.
     """
     config = config or BatchConfig()
+    if config.visit is not None:
+        visit_entropy(config.visit)  # a bad visit is named before anything is written
+    if config.impressions and config.format != "jsonl":
+        raise BatchError("impressions are written from JSON-lines shards: use format 'jsonl' with impressions")
+    if config.format == "parquet":
+        require("pyarrow", "pagegen batch --format parquet")
     members = [str(m) for m in members]
     if len(set(members)) != len(members):
         seen: set[str] = set()
@@ -202,21 +234,27 @@ def run_batch(
         build_kwargs["now"] = config.now
     if config.selector is not None:
         build_kwargs["selector"] = config.selector
+    if config.visit is not None:
+        build_kwargs["visit"] = config.visit
     manifest = _manifest(members, config, params or {})
     n_shards = manifest["n_shards"]
     with _locked(out_dir) as lock_fd:
         _check_manifest(out_dir, manifest)
-        todo = _pending(out_dir, n_shards)
+        todo = _pending(out_dir, n_shards, config.format)
         bar = Progress("batch", n_shards, enabled=progress, done=n_shards - len(todo))
         built, pages = 0, 0
 
         def write(shard: int, data: bytes | str, count: int) -> None:
             """Put a shard in place: its bytes, or a worker's temporary file holding them."""
             nonlocal built, pages
-            if isinstance(data, str):
+            if config.format == "parquet":
+                write_parquet_shard(shard_path(out_dir, shard, "parquet"), data)
+            elif isinstance(data, str):
                 place(data, shard_path(out_dir, shard))
             else:
                 atomic_write_bytes(shard_path(out_dir, shard), data)
+            if config.impressions:
+                _write_impressions(out_dir, shard)
             built += 1
             pages += count
             bar.step(f"shards, {pages:,} pages, {pages / max(time.perf_counter() - start, 1e-9):,.0f} pages/s", eta=True)
@@ -236,6 +274,10 @@ def run_batch(
                     runner(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd, out_dir)
             finally:
                 bar.close()
+        if config.impressions:  # shards of an earlier run, or placed just before a crash
+            for shard in range(n_shards):
+                if not impressions_path(out_dir, shard).exists():
+                    _write_impressions(out_dir, shard)
         seconds = time.perf_counter() - start
         result = BatchResult(out_dir, len(members), n_shards, built, n_shards - len(todo), pages, seconds)
         if todo or not (out_dir / SUCCESS).exists():

@@ -24,9 +24,9 @@ from pagegen.core._errors import BatchError
 __all__ = ["CHUNK", "build_shard", "place", "run_local", "run_ray", "shard_path"]
 
 
-def shard_path(out: str | os.PathLike[str], shard: int) -> Path:
-    """Where shard ``shard`` of a run into ``out`` is written."""
-    return Path(out) / f"part-{shard:05d}.jsonl"
+def shard_path(out: str | os.PathLike[str], shard: int, format: str = "jsonl") -> Path:
+    """Where shard ``shard`` of a run into ``out`` is written (``format``: jsonl or parquet)."""
+    return Path(out) / f"part-{shard:05d}.{format}"
 
 
 # -- the work of one shard (runs in workers) ---------------------------------------------

@@ -11,13 +11,15 @@ import numpy as np
 
 from pagegen.core._candidates import RankContext
 from pagegen.core._catalog import Catalog
-from pagegen.core._errors import DataError, PagegenError
+from pagegen.core._errors import DataError, PagegenError, PolicyError
+from pagegen.core._extras import require
 from pagegen.core._interactions import Interactions
 from pagegen.core._page import Page
 from pagegen.core._userstate import Profile, UserState, as_now
 from pagegen.data._synthetic import synthetic_world
 from pagegen.models._fit import fit
 from pagegen.page._assemble import assemble
+from pagegen.page._fatigue import FatigueConfig, demote_fatigued
 from pagegen.page._objective import SelectContext
 from pagegen.page._registry import SELECTORS
 from pagegen.page._select import Selector
@@ -26,6 +28,8 @@ from policies._policy import Policy, load_policy, policy_eligible
 from policies._route import AUTO, preset_for
 from rows._context import make_context, shared_context
 from rows._registry import candidate_rows, default_rankers
+
+from ._frames import pages_frame
 
 __all__ = ["SELECTORS", "Engine", "assemble", "build_page", "default_engine"]
 
@@ -43,9 +47,11 @@ class Engine:
     interactions     the event log members' states are read from (optional)
     profiles         one Profile per member index of ``interactions``, or a mapping member id -> Profile
     selector         the default page-construction approach (a SELECTORS name, or a selector callable)
-    seed             the default seed; each request's generator derives from (seed, member)
+    seed             the default seed; each request's generator derives from (seed, member, visit)
     now              the default request time; default: one second after the last event
     debug            run ``policies.check`` on every page and raise PageCheckError on a violation
+    fatigue          impression fatigue: titles shown k times lately without a play move down
+                     (``pagegen.page._fatigue``); None: off
     """
 
     def __init__(
@@ -61,6 +67,7 @@ class Engine:
         seed: int = 0,
         now: int | None = None,
         debug: bool = False,
+        fatigue: FatigueConfig | None = FatigueConfig(),  # noqa: B008 (frozen)
     ) -> None:
         self.catalog = catalog
         self.model = model
@@ -77,9 +84,13 @@ class Engine:
             now = int(interactions.timestamp.max()) + 1
         self.now = None if now is None else as_now(now)
         self.debug = debug
+        if fatigue is not None and not isinstance(fatigue, FatigueConfig):
+            raise DataError("expected a FatigueConfig or None", field="fatigue", value=fatigue)
+        self.fatigue = fatigue
         _selector(selector)
         if hasattr(model, "check_catalog"):  # a fitted Model; tests and custom rankers may pass other objects
             model.check_catalog(catalog)
+        _same_in_progress(self.policy, self.rankers)
         if interactions is not None and interactions.n_items != catalog.n:
             raise DataError(f"interactions are over {interactions.n_items} titles, the catalog has {catalog.n}", field="interactions", value=interactions.n_items)
 
@@ -108,12 +119,14 @@ class Engine:
             return self.policy
         name = preset_for(profile, device)
         if name not in self._presets:
-            self._presets[name] = load_policy(name)
+            policy = load_policy(name)
+            _same_in_progress(policy, self.rankers)
+            self._presets[name] = policy
         return self._presets[name]
 
-    def rank_context(self, state: UserState, seed: int, policy: Policy | None = None) -> RankContext:
+    def rank_context(self, state: UserState, seed: int, policy: Policy | None = None, visit: int | str | None = None) -> RankContext:
         """The rankers' context for one request: the member's eligibility narrowed by the policy's rules
-        (``policy``: default, the one a web request of the member is served).
+        (``policy``: default, the one a web request of the member is served; ``visit``: see ``build``).
 
         The member-independent part (eligibility base, candidate pools, popularity orderings) is
         shared by the requests at the same ``now`` and profile (``rows._context.shared_context``).
@@ -122,7 +135,7 @@ class Engine:
         policy = self.policy_for(state.profile) if policy is None else policy
         rules, rules_key = self._policy_rules(policy)
         shared = shared_context(self.catalog, self.model, state.now, state.profile, rules=rules, rules_key=rules_key)
-        return make_context(self.catalog, self.model, state, n=policy.row_length, seed=seed, shared=shared)
+        return make_context(self.catalog, self.model, state, n=policy.row_length, seed=seed, shared=shared, visit=visit)
 
     def _policy_rules(self, policy: Policy) -> tuple[np.ndarray, bytes]:
         """The policy's eligibility mask over the catalog, and its bytes (the shared contexts' key), once per policy."""
@@ -144,15 +157,22 @@ class Engine:
         selector: str | Selector | None = None,
         seed: int | None = None,
         trace: bool = False,
+        visit: int | str | None = None,
     ) -> Page:
         """The member's page for ``device`` at ``now``.
+
+        ``visit`` identifies the member's visit: the page's exploration (which genre slices are
+        explored) is drawn from (seed, member, visit), so each visit draws anew and the same visit
+        gives the same bytes. Pass the request's id (a string) or a session counter; by default a
+        visit is the request's ``now`` (a retry within the same second sees the same page).
 
         A ranker that raises or returns bad rows is dropped for this request (logged, and listed in
         the trace); only when no row can be built does the call fail, with a PagegenError.
         """
-        state, policy, rows, selection, failures, name, seed = self._select(user, now, device, selector, seed)
+        state, policy, rows, selection, failures, name, seed, fatigued = self._select(user, now, device, selector, seed, visit)
         page = assemble(rows, selection, self.catalog, user=state.user, policy=policy.name, selector=name, device=device, now=state.now, seed=seed,
-                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace)  # fmt: skip
+                        failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace, fatigued=fatigued,
+                        visit=state.now if visit is None else visit)  # fmt: skip
         if self.debug:
             self._check(page, policy, state)
         return page
@@ -165,6 +185,7 @@ class Engine:
         device: str = "web",
         selector: str | Selector | None = None,
         seed: int | None = None,
+        visit: int | str | None = None,
     ) -> list[Page]:
         """The pages ``build`` returns for each of ``users`` one by one (same order, same JSON);
         meant for batch jobs, which pass a chunk of members at a time.
@@ -174,7 +195,7 @@ class Engine:
         and the model's cache. Their personal scores stay one product per member: a product over
         the whole chunk rounds differently and would change the pages.
         """
-        return [self.build(user, now=now, device=device, selector=selector, seed=seed) for user in users]
+        return [self.build(user, now=now, device=device, selector=selector, seed=seed, visit=visit) for user in users]
 
     def dump_many(
         self,
@@ -184,12 +205,30 @@ class Engine:
         device: str = "web",
         selector: str | Selector | None = None,
         seed: int | None = None,
+        visit: int | str | None = None,
     ) -> list[bytes]:
         """The JSON of the pages ``build_many`` returns (each ``page.to_json()``): what a batch job writes."""
-        return [page.to_json() for page in self.build_many(users, now=now, device=device, selector=selector, seed=seed)]
+        return [page.to_json() for page in self.build_many(users, now=now, device=device, selector=selector, seed=seed, visit=visit)]
 
-    def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None) -> tuple:
-        """One request up to its selection: (state, policy, candidate rows, selection, ranker failures, selector name, seed)."""
+    def recommend_frame(
+        self,
+        members: Sequence[str | UserState],
+        *,
+        now: int | None = None,
+        device: str = "web",
+        selector: str | Selector | None = None,
+        seed: int | None = None,
+        visit: int | str | None = None,
+    ) -> Any:
+        """The pages ``build_many`` returns, as a pandas DataFrame with one row per tile
+        (``pages_frame``: member, row, column, item, title, score, reason, row kind, key, title
+        and evidence). Needs the ``frames`` extra (pandas)."""
+        require("pandas", "Engine.recommend_frame")
+        return pages_frame(self.build_many(members, now=now, device=device, selector=selector, seed=seed, visit=visit))
+
+    def _select(self, user: str | UserState, now: int | None, device: str, selector: str | Selector | None, seed: int | None, visit: int | str | None = None) -> tuple:
+        """One request up to its selection: (state, policy, candidate rows, selection, ranker failures, selector name, seed,
+        titles demoted for fatigue)."""
 
         if isinstance(user, UserState):
             if now is not None and as_now(now) != user.now:
@@ -201,7 +240,7 @@ class Engine:
         policy.window(device)
         seed = self.seed if seed is None else int(seed)
         name, select = _selector(self.selector if selector is None else selector)
-        ctx = self.rank_context(state, seed, policy)
+        ctx = self.rank_context(state, seed, policy, visit)
         rows, failures = candidate_rows(ctx, self.rankers, budget=ranker_budget(policy))
         who = state.user if state.user is not None else "(anonymous)"
         for f in failures:
@@ -209,10 +248,11 @@ class Engine:
         if not rows:
             why = "; ".join(f"{f.name}: {f.error}" for f in failures) or "every ranker returned no rows"
             raise PagegenError(f"no page for member {who}: no candidate rows ({why})")
+        rows, fatigued = demote_fatigued(rows, state, self.catalog, self.fatigue)
         selection = select(rows, policy, SelectContext(catalog=self.catalog, eligible=ctx.eligible, device=device, rng=ctx.rng, rank=ctx))
         if not selection.rows:
             raise PagegenError(f"no page for member {who}: none of the {len(rows)} candidate rows fits policy {policy.name!r}")
-        return state, policy, rows, selection, failures, name, seed
+        return state, policy, rows, selection, failures, name, seed, fatigued
 
     def _check(self, page: Page, policy: Policy, state: UserState) -> None:
         """``debug``: the page must pass ``policies.check`` under the policy it was served."""
@@ -225,6 +265,16 @@ class Engine:
 def ranker_budget(policy: Policy) -> float | None:
     """The policy's ranker time budget in seconds (None: no budget)."""
     return None if policy.ranker_budget_ms is None else policy.ranker_budget_ms / 1000.0
+
+
+def _same_in_progress(policy: Any, rankers: Mapping[str, Any]) -> None:
+    """An 'in_progress' pin and the ranker registered under its kind must define "in progress" alike, or check() would
+    require rows the ranker cannot give: a PolicyError naming both fields."""
+    for i, pin in enumerate(policy.pins):
+        config = getattr(rankers.get(pin.kind), "config", None)
+        for field in ("max_age_days", "min_fraction"):
+            if pin.when == "in_progress" and hasattr(config, field) and getattr(config, field) != getattr(pin, field):
+                raise PolicyError(f"policy {policy.name!r}: pins[{i}].{field} ({getattr(pin, field)}) differs from the {pin.kind!r} ranker's config.{field} ({getattr(config, field)}); set both alike")
 
 
 def _selector(selector: str | Selector) -> tuple[str, Selector]:

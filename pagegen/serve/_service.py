@@ -3,7 +3,9 @@
 An ASGI application (Starlette) served by uvicorn, one process: the model is loaded once and the
 page builds run in the server's worker threads, all reading it.
 
-    GET  /v1/page/{member}?device=web&policy=auto&now=...&selector=...&seed=...   the Page JSON
+    GET  /v1/page/{member}?device=web&policy=auto&now=...&selector=...&seed=...&visit=...   the Page JSON
+         (``visit``: the request id the exploration is drawn for, default the request's now; with
+         ``ServiceConfig.impressions`` each page's impression record is logged with its propensities)
     POST /v1/events      JSON lines {"id", "user", "item", "timestamp", "kind", "value"}, applied once per id
     GET  /healthz        {"status": "ok", ...}
     GET  /metrics        Prometheus text: requests, errors, latency histogram, events applied
@@ -17,12 +19,15 @@ bounded (413 and 408 with a JSON body), so a slow or large client cannot hold th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hmac
 import ipaddress
+import os
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 import orjson
 import uvicorn
@@ -34,13 +39,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pagegen.core._errors import DataError, PagegenError
+from pagegen.learned._logging_policy import write_impressions
 from policies._policy import PRESETS
 from policies._route import AUTO, DEVICE_PRESETS
 
 from ._engine import Engine, _selector
+from ._impressions import impression_record
 from ._nearline import Nearline, parse_event
 
-__all__ = ["ServiceConfig", "ServiceError", "check_address", "make_app", "serve"]
+__all__ = ["ImpressionLog", "ServiceConfig", "ServiceError", "check_address", "make_app", "serve"]
 
 #: Upper bounds of the latency histogram's buckets, in seconds.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -62,6 +69,8 @@ class ServiceConfig(BaseModel):
     max_line: int = Field(16_384, ge=64, le=1 << 20, description="Longest JSON line of an events post in bytes (413 beyond).")
     read_timeout: float = Field(10.0, gt=0.0, le=600.0, description="Seconds a client may take to send its body (408 beyond).")
     workers: int = Field(8, ge=1, le=256, description="Threads building pages at once.")
+    impressions: str | None = Field(None, min_length=1, description="Folder the served pages' impression records go to (JSON-lines files, each written atomically); None: not written.")
+    impressions_every: int = Field(1000, ge=1, le=1_000_000, description="Page views per impressions file (the rest is written at shutdown).")
 
 
 def check_address(config: ServiceConfig) -> None:
@@ -130,8 +139,8 @@ class _Metrics:
 class _Pages:
     """One engine per policy, all on the nearline model and the member states it keeps."""
 
-    def __init__(self, engine: Engine, nearline: Nearline) -> None:
-        self.base, self.nearline = engine, nearline
+    def __init__(self, engine: Engine, nearline: Nearline, impressions: ImpressionLog | None = None) -> None:
+        self.base, self.nearline, self.impressions = engine, nearline, impressions
         self.name = AUTO if engine.auto else engine.policy.name
         self._engines: dict[str, Engine] = {self.name: engine}
         self._lock = threading.Lock()
@@ -144,13 +153,13 @@ class _Pages:
                     raise DataError(f"expected one of {', '.join(sorted({*PRESETS, AUTO, self.name}))}", field="policy", value=name)
                 base = self.base
                 self._engines[name] = Engine(base.catalog, base.model, name, rankers=base.rankers, interactions=base.interactions,
-                                             profiles=base.profiles, selector=base.selector, seed=base.seed, now=base.now)  # fmt: skip
+                                             profiles=base.profiles, selector=base.selector, seed=base.seed, now=base.now, fatigue=base.fatigue)  # fmt: skip
             engine = copy.copy(self._engines[name])  # this request's view: the model as it is now, for the whole build
         engine.model = self.nearline.model
         return engine
 
     def build(self, member: str, query: Mapping[str, str]) -> bytes:
-        unknown = sorted(set(query) - {"device", "policy", "now", "selector", "seed"})
+        unknown = sorted(set(query) - {"device", "policy", "now", "selector", "seed", "visit"})
         if unknown:
             raise DataError("unknown query parameter", field=unknown[0], value=query[unknown[0]])
         engine = self.engine(query.get("policy"))
@@ -164,7 +173,40 @@ class _Pages:
         now = _int_param(query, "now", engine.now if engine.now is not None else int(time.time()))
         seed = _int_param(query, "seed", engine.seed)
         state = self.nearline.state(member, now, engine.profile(member))
-        return engine.dump_many([state], device=device, selector=selector, seed=seed)[0]
+        visit = query.get("visit")
+        page = engine.build(state, device=device, selector=selector, seed=seed, visit=int(visit) if visit is not None and visit.isdigit() else visit)
+        if self.impressions is not None:
+            self.impressions.add(impression_record(page))
+        return page.to_json()
+
+
+class ImpressionLog:
+    """Impression records of served pages, written to ``folder`` in files of ``every`` records
+    (``part-<start>-<n>.jsonl``, each written atomically: a reader sees whole files only) and the
+    rest at ``flush`` (the service's shutdown)."""
+
+    def __init__(self, folder: str | os.PathLike[str], every: int) -> None:
+        self.folder, self.every = Path(folder), int(every)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._start = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self._records: list[dict] = []
+        self._files = 0
+        self._lock = threading.Lock()
+
+    def add(self, record: dict) -> None:
+        with self._lock:
+            self._records.append(record)
+            if len(self._records) >= self.every:
+                self._write()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._records:
+                self._write()
+
+    def _write(self) -> None:
+        write_impressions(self.folder / f"part-{self._start}-{os.getpid()}-{self._files:06d}.jsonl", self._records)
+        self._records, self._files = [], self._files + 1
 
 
 def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
@@ -217,7 +259,8 @@ def make_app(engine: Engine, config: ServiceConfig | None = None) -> Starlette:
     """The ASGI application serving ``engine``'s pages with nearline events (see the module docstring)."""
     config = config or ServiceConfig()
     nearline = Nearline(engine.catalog, engine.model, engine.interactions)
-    pages = _Pages(engine, nearline)
+    log = None if config.impressions is None else ImpressionLog(config.impressions, config.impressions_every)
+    pages = _Pages(engine, nearline, log)
     metrics = _Metrics()
     limiter = threading.BoundedSemaphore(config.workers)
 
@@ -289,8 +332,15 @@ def make_app(engine: Engine, config: ServiceConfig | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        if log is not None:
+            log.flush()  # the page views since the last impressions file
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.nearline = nearline
+    app.state.impressions = log
     return app
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
+from pagegen.core._resume import resumable
 from pagegen.core._userstate import Profile, UserState
 from policies._policy import Policy, policy_eligible
 from policies._rules import member_eligible
@@ -70,12 +71,14 @@ def members(draw, catalog: Catalog, now: int = NOW, cold: bool | None = None) ->
 def candidate_rows(draw, catalog: Catalog, user: UserState, eligible: np.ndarray, max_rows: int = 10, max_len: int = 8) -> list[CandidateRow]:
     """Candidate rows over the eligible titles, as rankers would return them (unique keys, scores descending).
 
-    A continue-watching row holds the member's eligible titles in progress; genre rows declare their genre,
-    and half of the other rows declare one too (as a ranker may), from three genres, so that genre caps bind.
+    A continue-watching row holds the eligible titles the member can resume (``resumable``, what the
+    Continue Watching ranker shows); genre rows declare their genre, and half of the other rows declare
+    one too (as a ranker may), from three genres, so that genre caps bind.
     """
     pool = np.flatnonzero(eligible)
     rows: list[CandidateRow] = []
-    progress = np.asarray([i for i in user.in_progress().tolist() if eligible[i]], dtype=np.int32)
+    tiles = resumable(user, catalog, eligible).tile
+    progress = tiles[np.sort(np.unique(tiles, return_index=True)[1])]
     if len(progress):
         rows.append(_row(draw, "continue_watching", "cw", progress, {}))
     if len(pool) == 0:
@@ -98,9 +101,10 @@ def _row(draw, kind: str, key: str, items: np.ndarray, evidence: dict) -> Candid
 
 @st.composite
 def policies(draw, max_rows: int = 5, max_len: int = 5) -> Policy:
-    """Small valid policies: dedup scope, repeats, caps, genre caps, pins, windows, attention."""
+    """Small valid policies: row minimums, dedup scope, repeats, caps, genre caps, pins, windows, attention."""
     n_rows = draw(st.integers(2, max_rows))
     row_length = draw(st.integers(2, max_len))
+    dedup = draw(st.sampled_from(("page", "window")))
     pins = []
     if draw(st.sampled_from((True, True, True, False))):
         pins.append({"kind": "continue_watching", "within": draw(st.integers(1, min(2, n_rows))), "when": "in_progress"})
@@ -113,9 +117,11 @@ def policies(draw, max_rows: int = 5, max_len: int = 5) -> Policy:
         n_rows=n_rows,
         row_length=row_length,
         min_titles=draw(st.integers(1, max(1, row_length - 1))),
+        min_titles_per_kind=draw(st.sampled_from(({}, {"continue_watching": 1}, {"continue_watching": row_length}))),
         windows={"web": {"rows": draw(st.integers(1, n_rows)), "columns": draw(st.integers(1, row_length))}},
-        dedup=draw(st.sampled_from(("page", "window"))),
+        dedup=dedup,
         max_appearances=draw(st.integers(1, 2)),
+        max_appearances_below=draw(st.sampled_from((None, 1, 2))) if dedup == "window" else None,
         max_rows_per_kind={"because_you_watched": draw(st.integers(0, 2)), "genre": draw(st.integers(1, 3))},
         genre_cap=draw(st.sampled_from((None, {"max_rows": 1, "span": 2}, {"max_rows": 1, "span": 3}, {"max_rows": 2, "span": 3}))),
         pins=pins,
