@@ -1,7 +1,7 @@
 """The compiled kernel of the greedy loop chooses exactly what the numpy reference chooses.
 
 On 10,000 generated requests (every preset cut to a small page and policies drawn at random: dedup over
-the page or the window, repeats, kind caps, genre caps, pins, policy eligibility, user rules with their
+the page or the window, repeats within it and outside it, per-kind minimum row lengths, kind caps, genre caps, pins, policy eligibility, user rules with their
 own entries and rows masks; values from a RankContext or from the rows' scores) the selections of the
 kernel and of the reference are equal, each request built by one of template, row_ranking and stage_wise
 in turn: the rows, the titles, their columns, the objective and every step of the trace, to the bit.
@@ -85,10 +85,13 @@ def _policy(rng: np.random.Generator, n_items: int) -> tuple[Policy, str]:
             at = int(rng.integers(0, n_rows))
             if not pins or at >= pins[0]["within"] or pins[0]["within"] > 1:
                 pins.append({"kind": "top10", "at": at})
+        dedup = str(rng.choice(("page", "window")))
         policy = Policy(
             name="generated", n_rows=n_rows, row_length=row_length, min_titles=int(rng.integers(1, row_length + 1)),
             windows={d: {"rows": int(rng.integers(1, n_rows + 1)), "columns": int(rng.integers(1, row_length + 1))} for d in ("web", "tv")},
-            dedup=str(rng.choice(("page", "window"))), max_appearances=int(rng.integers(1, 3)),
+            dedup=dedup, max_appearances=int(rng.integers(1, 3)),
+            max_appearances_below=int(rng.integers(1, 3)) if dedup == "window" and rng.random() < 0.5 else None,
+            min_titles_per_kind={"continue_watching": int(rng.integers(1, row_length + 1))},
             max_rows_per_kind={"because_you_watched": int(rng.integers(0, 3)), "genre": int(rng.integers(1, 4))},
             genre_cap=[None, {"max_rows": 1, "span": 2}, {"max_rows": 2, "span": 3}][int(rng.integers(0, 3))], pins=pins,
             diversity=float(rng.choice((0.0, 0.3, 1.0))), eligibility={"exclude_genres": ("Horror",) if rng.random() < 0.3 else ()},
