@@ -19,11 +19,13 @@ improves the page or after ``max_pages`` refilled pages, so its work is bounded 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._candidates import CandidateRow
+from policies._shape import resize
 
 from ._fill import FillState, greedy_fill
 from ._objective import Problem, SelectContext, Selection, objective, prepare
@@ -92,25 +94,41 @@ def _moves(page: list[int], pool: list[int], depth: int, n_rows: int) -> Iterato
             yield (page[:p] + [r] + page[p:])[:n_rows]
 
 
+def _top(problem: Problem, n: int) -> Problem:
+    """``problem`` on a page of its first ``n`` rows (the policy cut with ``policies.resize``): where moves are scored."""
+    if n >= problem.policy.n_rows:
+        return problem
+    return replace(problem, policy=resize(problem.policy, n, problem.policy.row_length), D=problem.D[:n])
+
+
 def improve(problem: Problem, start: Selection, config: LocalSearchConfig) -> Selection:
-    """The local search of the module docstring from the page ``start``."""
+    """The local search of the module docstring from the page ``start``.
+
+    Moves are scored on the top ``depth + 1`` rows of the page (a move changes nothing above its row index,
+    and the rows far below count little); the best one is then refilled on the whole page and taken only when
+    the whole page's objective improves."""
     best, budget = start, config.max_pages
+    top = _top(problem, config.depth + 1)
     by_alone = np.argsort(-problem.alone, kind="stable").tolist()
     while budget > 0:
         page = [placed.row for placed in best.rows]
-        on_page = set(page)
-        pool = [r for r in by_alone if r not in on_page][: config.candidates]
+        pool = [r for r in by_alone if r not in set(page)][: config.candidates]
+        scored = refill(top, page[: top.policy.n_rows]) if top is not problem else best
         found = None
-        for moved in _moves(page, pool, config.depth, problem.policy.n_rows):
+        for moved in _moves(page[: top.policy.n_rows], pool, config.depth, top.policy.n_rows):
             if budget <= 0:
                 break
             budget -= 1
-            selection = refill(problem, moved)
-            if selection is not None and selection.objective > (found or best).objective + 1e-12 * max(1.0, abs(best.objective)):
-                found = selection
+            selection = refill(top, moved)
+            bar = (found or scored).objective if scored is not None else -np.inf
+            if selection is not None and selection.objective > bar + 1e-12 * max(1.0, abs(bar)):
+                found, sequence = selection, moved
         if found is None:
             break
-        best = found
+        whole = found if top is problem else refill(problem, sequence)
+        if whole is None or whole.objective <= best.objective + 1e-12 * max(1.0, abs(best.objective)):
+            break
+        best = whole
     return best if best is start else _traced(problem, best)
 
 
