@@ -19,7 +19,7 @@ improves the page or after ``max_pages`` refilled pages, so its work is bounded 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,6 +78,20 @@ def refill(problem: Problem, sequence: Sequence[int]) -> Selection | None:
     return selection
 
 
+@dataclass(frozen=True, eq=False)
+class _Skip:
+    """A rule of the search alone: candidate rows leave out the titles ``keep`` marks False (bool (R, Lmax))."""
+
+    keep: np.ndarray
+    name: str = "skip"
+
+    def entries(self, loop) -> np.ndarray:
+        return self.keep
+
+    def rows(self, loop) -> None:
+        return None
+
+
 def _moves(page: list[int], pool: list[int], depth: int, n_rows: int) -> Iterator[list[int]]:
     """The sequences one move away from ``page`` (swap, replace, insert), in a fixed order."""
     top = min(depth, len(page))
@@ -94,11 +108,27 @@ def _moves(page: list[int], pool: list[int], depth: int, n_rows: int) -> Iterato
             yield (page[:p] + [r] + page[p:])[:n_rows]
 
 
+def _skips(problem: Problem, page: Selection, depth: int) -> Iterator[tuple[int, int]]:
+    """(candidate, entry) of each title shown in the top ``depth`` rows of ``page``: the titles a row may leave out."""
+    for placed in page.rows[:depth]:
+        for item in placed.items.tolist():
+            yield placed.row, int(np.flatnonzero(problem.M[placed.row] == item)[0])
+
+
 def _top(problem: Problem, n: int) -> Problem:
     """``problem`` on a page of its first ``n`` rows (the policy cut with ``policies.resize``): where moves are scored."""
     if n >= problem.policy.n_rows:
         return problem
     return replace(problem, policy=resize(problem.policy, n, problem.policy.row_length), D=problem.D[:n])
+
+
+def _without(problem: Problem, skip: frozenset[tuple[int, int]]) -> Problem:
+    """``problem`` whose candidate rows leave out the entries ``skip`` (a rule added to its policy)."""
+    if not skip:
+        return problem
+    keep = np.ones(problem.M.shape, dtype=bool)
+    keep[tuple(np.asarray(sorted(skip)).T)] = False
+    return replace(problem, policy=problem.policy.model_copy(update={"rules": (*problem.policy.rules, _Skip(keep))}))
 
 
 def improve(problem: Problem, start: Selection, config: LocalSearchConfig) -> Selection:
@@ -107,28 +137,32 @@ def improve(problem: Problem, start: Selection, config: LocalSearchConfig) -> Se
     Moves are scored on the top ``depth + 1`` rows of the page (a move changes nothing above its row index,
     and the rows far below count little); the best one is then refilled on the whole page and taken only when
     the whole page's objective improves."""
-    best, budget = start, config.max_pages
+    best, budget, skip = start, config.max_pages, frozenset()
     top = _top(problem, config.depth + 1)
+    n = top.policy.n_rows
     by_alone = np.argsort(-problem.alone, kind="stable").tolist()
     while budget > 0:
         page = [placed.row for placed in best.rows]
         pool = [r for r in by_alone if r not in set(page)][: config.candidates]
-        scored = refill(top, page[: top.policy.n_rows]) if top is not problem else best
+        scored = refill(_without(top, skip), page[:n]) if top is not problem else best
+        bar = scored.objective if scored is not None else -np.inf
+        rows = [(moved, skip) for moved in _moves(page[:n], pool, config.depth, n)]
+        titles = [(page[:n], skip | {s}) for s in _skips(problem, best, config.depth)]
         found = None
-        for moved in _moves(page[: top.policy.n_rows], pool, config.depth, top.policy.n_rows):
-            if budget <= 0:
+        for moves in (rows, titles):  # titles left out only when no move of rows improves the page
+            for moved, left_out in moves[:budget]:
+                budget -= 1
+                selection = refill(_without(top, left_out), moved)
+                if selection is not None and selection.objective > bar + 1e-12 * max(1.0, abs(bar)):
+                    found, bar = (moved, left_out), selection.objective
+            if found is not None:
                 break
-            budget -= 1
-            selection = refill(top, moved)
-            bar = (found or scored).objective if scored is not None else -np.inf
-            if selection is not None and selection.objective > bar + 1e-12 * max(1.0, abs(bar)):
-                found, sequence = selection, moved
         if found is None:
             break
-        whole = found if top is problem else refill(problem, sequence)
+        whole = refill(_without(problem, found[1]), found[0])
         if whole is None or whole.objective <= best.objective + 1e-12 * max(1.0, abs(best.objective)):
             break
-        best = whole
+        best, skip = whole, found[1]
     return best if best is start else _traced(problem, best)
 
 
