@@ -138,7 +138,8 @@ def _incumbent(problem: Problem, grid: Grid, config: ExactConfig) -> list[Placed
     rows = [pl.row for pl in greedy_fill(problem, stage_key).rows]
     if any(r not in view.usable for r in rows):
         return None
-    m.maximize(sum(int(round(v * _SCALE)) * var for var, v in grid.terms))
+    top = max((v for _, v in grid.terms), default=1.0)
+    m.maximize(sum(int(round(v * _SCALE / top)) * var for var, v in grid.terms))
     m.add_assumptions([view.u[p, r] for p, r in enumerate(rows)])
     m.add_assumptions([view.u[p, r].Not() for p in range(len(rows), view.n_rows) for r in view.usable])
     solver = _solver(min(1.0, config.time_limit))
