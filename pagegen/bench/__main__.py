@@ -1,12 +1,13 @@
-"""``python -m pagegen.bench [rows|model] ...``: the page benchmark, or the ranker or model benchmark."""
+"""``python -m pagegen.bench [rows|model|oracle] ...``: the page benchmark, or the ranker, model or optimality benchmark."""
 
 import sys
 
 from ._model import main as model_main
+from ._oracle import main as oracle_main
 from ._page import main as page_main
 from ._rows import main as rows_main
 
-_COMMANDS = {"rows": rows_main, "model": model_main}
+_COMMANDS = {"rows": rows_main, "model": model_main, "oracle": oracle_main}
 
 if __name__ == "__main__":
     args = sys.argv[1:]
