@@ -173,6 +173,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
             raise DataError(f"not a page ({_first_line(err)})", source=args.page) from None
         if args.data or args.catalog or args.world:
             catalog = load_source(args).catalog
+        else:
+            print("pagegen render: note: tiles show no genres (a page JSON holds title ids only); "
+                  "give the catalog with --world, --data or --catalog/--events to show them", file=sys.stderr)  # fmt: skip
         policy_ref = args.policy  # None: the window the page states
     else:
         args.policy = args.policy or AUTO

@@ -63,6 +63,10 @@ def test_render_from_json_file_and_from_member(capsys, tmp_path):
     dom = summarize(html_file.read_text(encoding="utf-8"))
     assert len(dom.rows) == 4 and len(dom.tiles) == 28 and dom.scripts == 0
     assert sum(t["data-visible"] == "1" for t in dom.tiles) == 3 * 6  # the default policy's web window
+    assert not dom.genres and "give the catalog with --world" in err  # said, not silently dropped
+    assert run(capsys, "build", "u3", *TINY, "--out", str(page_file))[0] == 0
+    code, out, err = run(capsys, "render", str(page_file), *TINY, "--out", str(html_file))
+    assert code == 0 and "no genres" not in err and summarize(html_file.read_text(encoding="utf-8")).genres  # JSON + catalog: genres kept
     code, out, err = run(capsys, "render", "--user", "u3", *TINY, "--device", "tv", "--out", str(html_file))
     assert code == 0, err
     dom = summarize(html_file.read_text(encoding="utf-8"))
