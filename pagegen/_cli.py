@@ -21,10 +21,12 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from policies._policy import PRESETS, load_policy
 from policies._route import AUTO
 
 from . import __version__
 from .core._atomic import atomic_write_bytes, atomic_write_text
+from .core._candidates import ROW_KINDS
 from .core._errors import DataError, PagegenError
 from .core._page import Page
 from .evaluate._quality import main as quality_main
@@ -33,7 +35,7 @@ from .models._fit import FitConfig, fit
 from .serve._batch import BatchConfig, run_batch
 from .serve._render import render_html, render_text
 from .serve._service import ServiceConfig, check_address, serve
-from .serve._sources import WORLDS, Source, check_member, demo_member, load_source, make_engine, parse_now, served_policy, status, window
+from .serve._sources import WORLDS, Source, check_member, demo_member, load_source, make_engine, parse_now, status, window
 
 __all__ = ["main"]
 
@@ -53,7 +55,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user) if args.user else None)
     user = check_member(source, args.user) if args.user else demo_member(source)
     page = engine.build(user, now=now, device=args.device, visit=args.visit)
-    rows, cols = window(served_policy(args, page), args.device)
+    rows, cols = window(None, args.device, page)
     sys.stdout.write(render_text(page, visible_rows=rows, visible_columns=cols))
     print(f"\nnext: pagegen build {user} --format text | pagegen render --user {user} --out page.html | pagegen --help")
     return 0
@@ -63,7 +65,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
     page = engine.build(check_member(source, args.user), now=now, device=args.device, trace=args.trace, visit=args.visit)
     if args.format == "text":
-        rows, cols = window(served_policy(args, page), args.device)
+        rows, cols = window(None, args.device, page)
         _emit(render_text(page, visible_rows=rows, visible_columns=cols).encode("utf-8"), args.out)
     else:
         _emit(page.to_json() + b"\n", args.out)
@@ -171,13 +173,16 @@ def _cmd_render(args: argparse.Namespace) -> int:
             raise DataError(f"not a page ({_first_line(err)})", source=args.page) from None
         if args.data or args.catalog or args.world:
             catalog = load_source(args).catalog
-        policy_ref = args.policy or page.policy
+        else:
+            print("pagegen render: note: tiles show no genres (a page JSON holds title ids only); "
+                  "give the catalog with --world, --data or --catalog/--events to show them", file=sys.stderr)  # fmt: skip
+        policy_ref = args.policy  # None: the window the page states
     else:
         args.policy = args.policy or AUTO
         engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
         page = engine.build(check_member(source, args.user), now=now, device=args.device, visit=args.visit)
-        catalog, policy_ref = source.catalog, served_policy(args, page)
-    rows, cols = window(policy_ref, page.device)
+        catalog, policy_ref = source.catalog, None
+    rows, cols = window(policy_ref, page.device, page)
     atomic_write_text(args.out, render_html(page, catalog, visible_rows=rows, visible_columns=cols))
     print(f"wrote {args.out} ({len(page.rows)} rows, {sum(len(r.slots) for r in page.rows)} tiles)")
     return 0
@@ -188,8 +193,13 @@ def _first_line(err: Exception) -> str:
     return " ".join(text[:3]) if text else type(err).__name__
 
 
+def published_schema() -> dict:
+    """The page schema ``pagegen schema`` prints: the presets' devices and the built-in row kinds as enums."""
+    return Page.json_schema(devices=sorted({d for name in PRESETS for d in load_policy(name).windows}), kinds=ROW_KINDS)
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
-    _emit(orjson.dumps(Page.json_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n", args.out)
+    _emit(orjson.dumps(published_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n", args.out)
     return 0
 
 

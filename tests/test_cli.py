@@ -6,7 +6,7 @@ import orjson
 import pytest
 from test_render import summarize, tricky_page
 
-from pagegen._cli import main
+from pagegen._cli import main, published_schema
 from pagegen.core._page import Page
 
 TINY = ["--world", "tiny"]
@@ -28,7 +28,7 @@ def test_help_on_every_subcommand(capsys):
 
 def test_schema_is_the_page_schema(capsys, tmp_path):
     code, out, _ = run(capsys, "schema")
-    assert code == 0 and orjson.loads(out) == Page.json_schema()
+    assert code == 0 and orjson.loads(out) == published_schema()
     code, _, _ = run(capsys, "schema", "--out", str(tmp_path / "s.json"))
     assert code == 0 and orjson.loads((tmp_path / "s.json").read_bytes())["title"] == "Page"
 
@@ -63,6 +63,10 @@ def test_render_from_json_file_and_from_member(capsys, tmp_path):
     dom = summarize(html_file.read_text(encoding="utf-8"))
     assert len(dom.rows) == 4 and len(dom.tiles) == 28 and dom.scripts == 0
     assert sum(t["data-visible"] == "1" for t in dom.tiles) == 3 * 6  # the default policy's web window
+    assert not dom.genres and "give the catalog with --world" in err  # said, not silently dropped
+    assert run(capsys, "build", "u3", *TINY, "--out", str(page_file))[0] == 0
+    code, out, err = run(capsys, "render", str(page_file), *TINY, "--out", str(html_file))
+    assert code == 0 and "no genres" not in err and summarize(html_file.read_text(encoding="utf-8")).genres  # JSON + catalog: genres kept
     code, out, err = run(capsys, "render", "--user", "u3", *TINY, "--device", "tv", "--out", str(html_file))
     assert code == 0, err
     dom = summarize(html_file.read_text(encoding="utf-8"))

@@ -8,7 +8,7 @@ from pagegen import Engine, Page, PageRow, Slot
 def test_repr_html_is_compact_and_escaped(tiny_world, tiny_model) -> None:
     engine = Engine(tiny_world.catalog, tiny_model, interactions=tiny_world.interactions, now=tiny_world.now)
     tricky = Slot(id="x", title='<script>alert("t")</script> & Co', score=0.5, reason='"quoted" <b>reason</b>')
-    row = PageRow(kind="genre", key="g:<i>", title="<img src=x onerror=alert(1)>", slots=[tricky] * 12)
+    row = PageRow(kind="genre", key="g:<i>", title="<img src=x onerror=alert(1)>", slots=[tricky.model_copy(update={"id": f"x{i}"}) for i in range(12)])
     page = Page(user="<u>", policy="default", selector="stage_wise", device="web", now=1_700_000_000, seed=0, rows=[row])
     view = page._repr_html_()
     assert "<script>" not in view and "<img" not in view and "<b>reason" not in view and "<u>" not in view

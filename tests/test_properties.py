@@ -24,7 +24,7 @@ from pagegen.testing._strategies import NOW, Instance, instances, shrink_policy
 from policies._check import check
 from policies._policy import PRESETS, load_policy
 
-GREEDY = ("template", "row_ranking", "stage_wise", "learned")
+GREEDY = ("template", "row_ranking", "stage_wise", "stage_wise_ls", "learned")
 
 
 class _Scores:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._catalog import Catalog
 from ._page_html import page_html
 
-__all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "Page", "PageRow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceFatigue", "TraceStep", "jsonable", "page_grid"]
+__all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "PAGE_SCHEMA_ID", "Page", "PageRow", "PageWindow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceFatigue", "TraceStep", "jsonable", "page_grid"]
 
 #: The format version written in every Page; bumped when the JSON layout changes
 #: (1.1: ``visit``, ``draw``, and the ``propensity`` of the page, its rows and tiles).
 PAGE_FORMAT_VERSION = "1.1"
+#: The ``$id`` of the published page schema (one per format version).
+PAGE_SCHEMA_ID = f"urn:pagegen:schema:page:{PAGE_FORMAT_VERSION}"
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 #: orjson options of the page JSON: sorted keys (byte-identical for equal pages), numpy values allowed
@@ -43,10 +46,28 @@ class PageRow(BaseModel):
     key: str = Field(description="Stable row identity, e.g. 'byw:1234'.")
     title: str = Field(description="Display title of the row.")
     evidence: dict[str, Any] = Field(default_factory=dict, description="Why the row is on the page (JSON values).")
-    slots: list[Slot] = Field(description="The titles, left to right.")
+    slots: list[Slot] = Field(min_length=1, description="The titles, left to right (a title at most once in a row).")
     propensity: float = Field(1.0, gt=0.0, le=1.0, description=(
         "Probability that the row's ranker offers this row, given the member's state and the rows it drew before: "
         "1 for a deterministic row, the step probability of its draw for an explored one."))  # fmt: skip
+
+
+    @model_validator(mode="after")
+    def _titles_once(self) -> PageRow:
+        ids = [s.id for s in self.slots]
+        if len(set(ids)) != len(ids):
+            again = next(i for n, i in enumerate(ids) if i in ids[:n])
+            raise ValueError(f"row {self.key!r}: title {again!r} appears twice in the row")
+        return self
+
+
+class PageWindow(BaseModel):
+    """The part of the page the device shows without scrolling: its first ``rows`` rows, ``columns`` titles of each."""
+
+    model_config = _FROZEN
+
+    rows: int = Field(ge=1, description="Rows on the first screen.")
+    columns: int = Field(ge=1, description="Titles per row on the first screen.")
 
 
 class TraceCandidate(BaseModel):
@@ -112,12 +133,12 @@ class Page(BaseModel):
 
     model_config = _FROZEN
 
-    version: str = Field(PAGE_FORMAT_VERSION, description="Page format version.")
+    version: Literal["1.1"] = Field(PAGE_FORMAT_VERSION, description="Page format version: this schema reads one version.")
     user: str | None = Field(description="External member id (None for an anonymous state).")
     policy: str = Field(description="Name of the page policy.")
     selector: str = Field(description="Name of the page-construction approach.")
     device: str = Field(description="Device the page is shaped for (a key of the policy's windows).")
-    now: int = Field(description="Request time (epoch seconds); only events before it were used.")
+    now: int = Field(ge=0, description="Request time (epoch seconds); only events before it were used.")
     seed: int = Field(description="Seed of the request's random generator.")
     visit: int | str | None = Field(None, description="The visit the exploration was drawn for, with the seed and member: the request id given, else the request's now.")
     propensity: float = Field(1.0, gt=0.0, le=1.0, description=(
@@ -127,7 +148,8 @@ class Page(BaseModel):
     draw: list[str] = Field(default_factory=list, description=(
         "Keys of the candidate rows drawn at random (explored genre slices), in draw order, placed or not: "
         "with the member's state they determine the page, and a target policy's probability of the same draw."))  # fmt: skip
-    rows: list[PageRow] = Field(description="The rows, top to bottom.")
+    window: PageWindow | None = Field(None, description="The device's visible window under the served policy (the engine always states it).")
+    rows: list[PageRow] = Field(description="The rows, top to bottom (the engine never serves a page without one).")
     trace: Trace | None = Field(None, description="Optional build trace.")
 
     def to_json(self) -> bytes:
@@ -139,9 +161,18 @@ class Page(BaseModel):
         return cls.model_validate(orjson.loads(data))
 
     @classmethod
-    def json_schema(cls) -> dict[str, Any]:
-        """The published JSON Schema of the page format."""
-        return cls.model_json_schema()
+    def json_schema(cls, *, devices: Sequence[str] | None = None, kinds: Sequence[str] | None = None) -> dict[str, Any]:
+        """The published JSON Schema of the page format (draft 2020-12, ``$id`` PAGE_SCHEMA_ID).
+
+        ``devices`` / ``kinds``: the devices and row kinds a deployment serves, listed as enums
+        (``pagegen schema`` lists the presets' devices and the built-in row kinds); without them any
+        string is allowed, as a custom policy or ranker may add its own."""
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": PAGE_SCHEMA_ID, **cls.model_json_schema()}
+        if devices is not None:
+            schema["properties"]["device"]["enum"] = sorted(set(devices))
+        if kinds is not None:
+            schema["$defs"]["PageRow"]["properties"]["kind"]["enum"] = sorted(set(kinds))
+        return schema
 
     def items(self) -> list[list[str]]:
         """The title ids, row by row."""

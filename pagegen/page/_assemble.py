@@ -23,12 +23,13 @@ def assemble(
     device: str, now: int, seed: int, failures: Sequence[tuple[str, str]] | None = None, trace: bool = False,
     fatigued: Sequence[Fatigued] = (),
     visit: int | str | None = None,
+    window: tuple[int, int] | None = None,
 ) -> Page:  # fmt: skip
     """The Page of a selection: external ids, display titles, ranker scores (rounded to 6 decimals),
     reasons, and the rows' evidences as plain JSON values, the propensities (the page's: the
     product over all candidate ``rows``, see ``Page.propensity``); validated as ``Page.model_validate``
     validates any page (a value of the wrong type is converted or rejected there). ``fatigued``:
-    the titles demoted for impression fatigue, for the trace."""
+    the titles demoted for impression fatigue, for the trace; ``window``: the device's visible (rows, columns)."""
     used = [rows[p.row] for p in selection.rows]
     page_rows = _row_fields(used, [p.items for p in selection.rows], catalog)
     record = None
@@ -43,16 +44,17 @@ def assemble(
             gap=selection.gap,
         )
     head = {"user": user, "policy": policy, "selector": selector, "device": device, "now": int(now), "seed": int(seed), "visit": visit,
+            "window": None if window is None else {"rows": window[0], "columns": window[1]},
             "propensity": math.prod(row.propensity for row in rows), "draw": [row.key for row in rows if "draw" in row.evidence]}  # fmt: skip
     return Page.model_validate({**head, "rows": page_rows, "trace": record})
 
 
 def assemble_json(
     rows: Sequence[CandidateRow], selection: Selection, catalog: Catalog, *, user: str | None, policy: str, selector: str,
-    device: str, now: int, seed: int, visit: int | str | None = None,
+    device: str, now: int, seed: int, visit: int | str | None = None, window: tuple[int, int] | None = None,
 ) -> bytes:  # fmt: skip
     """``assemble(...).to_json()``: the page JSON a batch job writes."""
-    return assemble(rows, selection, catalog, user=user, policy=policy, selector=selector, device=device, now=now, seed=seed, visit=visit).to_json()
+    return assemble(rows, selection, catalog, user=user, policy=policy, selector=selector, device=device, now=now, seed=seed, visit=visit, window=window).to_json()
 
 
 def _row_fields(used: list[CandidateRow], shown: list[np.ndarray], catalog: Catalog) -> list[dict]:

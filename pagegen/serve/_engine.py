@@ -170,9 +170,10 @@ class Engine:
         the trace); only when no row can be built does the call fail, with a PagegenError.
         """
         state, policy, rows, selection, failures, name, seed, fatigued = self._select(user, now, device, selector, seed, visit)
+        shown = policy.window(device)
         page = assemble(rows, selection, self.catalog, user=state.user, policy=policy.name, selector=name, device=device, now=state.now, seed=seed,
                         failures=[(f.name, f.error) for f in failures] if trace else None, trace=trace, fatigued=fatigued,
-                        visit=state.now if visit is None else visit)  # fmt: skip
+                        visit=state.now if visit is None else visit, window=(shown.rows, shown.columns))  # fmt: skip
         if self.debug:
             self._check(page, policy, state)
         return page

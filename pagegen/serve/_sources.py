@@ -139,11 +139,6 @@ def page_policy(args: argparse.Namespace) -> Policy | str:
     return AUTO if auto else policy
 
 
-def served_policy(args: argparse.Namespace, page: Page) -> str:
-    """The policy to read a built page's window from: the one named, or under "auto" the one it was served."""
-    return page.policy if args.policy == AUTO else args.policy
-
-
 def make_engine(args: argparse.Namespace, *, members: Callable[[Source], object] | None = None) -> tuple[Any, Source, int, dict[str, Any]]:
     """Engine, source, build time and the parameters that identify them (for batch manifests).
 
@@ -178,7 +173,12 @@ def check_member(source: Source, user: str) -> str:
     return str(user)
 
 
-def window(policy_ref: str, device: str) -> tuple[int | None, int | None]:
+def window(policy_ref: str | None, device: str, page: Page | None = None) -> tuple[int | None, int | None]:
+    """The visible (rows, columns) to mark: the window the page states, else the named policy's for ``device``."""
+    if page is not None and page.window is not None and (policy_ref is None or policy_ref == page.policy):
+        return page.window.rows, page.window.columns
+    if policy_ref is None:
+        policy_ref = page.policy if page is not None else "default"
     try:
         window = load_policy(policy_ref).window(device)
     except PagegenError as err:
