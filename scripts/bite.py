@@ -173,6 +173,17 @@ MUTATIONS = [
         '        with open(tmp, "wb") as fh:\n            for line in data.splitlines(keepends=True):\n                fh.write(line)\n',
         ("tests/test_batch_fault.py::test_a_run_that_dies_mid_shard_resumes_with_every_page_once[2-3-2]",), timeout=400,
     ),
+    # -- off-policy estimates (pagegen/learned/_ope.py) -----------------------------------
+    Mutation(
+        "SNIPS without its normalization",
+        "pagegen/learned/_ope.py", "v_k[ok] = (w[:, ok] * r[:, ok]).mean(axis=0) / mean_w[ok]", "v_k[ok] = (w[:, ok] * r[:, ok]).mean(axis=0)",
+        ("tests/test_ope.py",),
+    ),
+    Mutation(
+        "SNIPS normalized by the mean weight of every position",
+        "pagegen/learned/_ope.py", "    mean_w = w.mean(axis=0)\n    ok = mean_w > 0\n    v_k", "    mean_w = np.full(w.shape[1], w.mean())\n    ok = mean_w > 0\n    v_k",
+        ("tests/test_ope.py",),
+    ),
     # -- fatigue and the kernel ----------------------------------------------------------
     Mutation(
         "fatigue: k impressions not enough",
