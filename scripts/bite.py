@@ -115,7 +115,7 @@ MUTATIONS = [
     Mutation(
         "dedup: one appearance too many",
         "policies/_dedup.py", "free[inside] = count.take(inside) < self.max_appearances", "free[inside] = count.take(inside) <= self.max_appearances",
-        ("tests/test_select.py", "tests/test_constraints.py", "tests/test_policy.py", "tests/test_kernel.py::test_the_kernel_chooses_what_the_reference_chooses[0]"),
+        ("tests/test_select.py::test_window_dedup_in_both_fills", "tests/test_constraints.py", "tests/test_policy.py", "tests/test_kernel.py::test_the_kernel_chooses_what_the_reference_chooses[0]"),
     ),
     Mutation(
         "genre cap: one row too many",
