@@ -72,6 +72,16 @@ def test_old_or_answered_impressions_do_not_fatigue(tiny_world, tiny_model) -> N
     assert eng.build(few).to_json() == before.to_json()
 
 
+def test_exactly_k_impressions_fatigue(tiny_world, tiny_model) -> None:
+    """k = 3 unplayed impressions are enough (the bound is not off by one): the factor is (1 - strength) ** 1."""
+    eng = _engine(tiny_world, tiny_model)
+    state = eng.state(MEMBER)
+    top = eng.build(state).rows[0].slots[0].id
+    after = eng.build(_shown(state, tiny_world.catalog.index(top), 3), trace=True)
+    record = {f.id: f for f in after.trace.fatigue}[top]
+    assert record.impressions == 3 and record.factor == pytest.approx(0.5)
+
+
 def test_logged_impressions_reach_the_page(tiny_world, tiny_model) -> None:
     """Impressions in the event log, not only in a state given directly, demote the title."""
     from pagegen.core._interactions import IMPRESSION, Interactions

@@ -98,6 +98,37 @@ def test_a_tampered_model_is_a_model_file_error(models, tmp_path, kind, case, mu
     assert says in str(err.value) and str(path) in str(err.value)
 
 
+def _at_bound(name, high):
+    def mutate(arrays, meta):
+        arrays[name] = arrays[name].copy()
+        arrays[name].flat[len(arrays[name].flat) // 2] = high(meta)
+
+    return mutate
+
+
+# an index equal to its bound (one past the last valid value): the off-by-one a bounds check makes
+AT_BOUND = [
+    ("ease", "fold", lambda meta: meta["n_items"]),
+    ("ease", "ease_items", lambda meta: meta["n_items"]),
+    ("als", "topk_indices", lambda meta: meta["n_items"]),
+    ("ease", "content_indices", lambda meta: meta["content_shape"][1]),
+]
+
+
+@pytest.mark.parametrize(("kind", "name", "high"), AT_BOUND, ids=[c[1] for c in AT_BOUND])
+def test_an_index_equal_to_its_bound_is_refused(models, tmp_path, kind, name, high):
+    arrays, meta = read_model_files(models[kind])
+    arrays = {k: np.array(v) for k, v in arrays.items()}
+    if name == "ease_items":  # keep it strictly increasing: the last title is the one past the end
+        arrays[name][-1] = meta["n_items"]
+    else:
+        _at_bound(name, high)(arrays, meta)
+    path = tmp_path / "tampered.npz"
+    write_model_files(path, arrays, meta)
+    with pytest.raises(ModelFileError, match=f"'{name}' holds {high(meta)}, outside \\[0, {high(meta)}\\)"):
+        Model.load(path)
+
+
 def test_untampered_models_load(models):
     for path in models.values():
         assert Model.load(path).n_items > 0

@@ -35,6 +35,14 @@ def test_a_kids_profile_starts_at_the_kids_level_and_never_above() -> None:
     assert not Profile().kids
 
 
+@pytest.mark.parametrize("level", MATURITY_LEVELS[MATURITY_LEVELS.index("7+") + 1 :])
+def test_every_level_above_the_kids_level_is_refused_for_kids(level) -> None:
+    """The level right above the kids level too, by name and by code: the bound is not off by one."""
+    for maturity in (level, MATURITY_LEVELS.index(level)):
+        with pytest.raises(ValidationError, match="at most '7\\+'"):
+            Profile(kids=True, maturity=maturity)
+
+
 def test_the_synthetic_world_marks_kids_profiles(tiny_world) -> None:
     kids = [p for p in tiny_world.profiles if p.kids]
     assert kids and all(p.maturity <= SEVEN for p in kids)

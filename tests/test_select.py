@@ -114,6 +114,17 @@ def test_caps_pins_and_window_dedup():
     assert [p.items.tolist() for p in SELECTORS["stage_wise"](same, window, CTX).rows] == [[0, 1], [1], [0, 1]]
 
 
+@pytest.mark.parametrize("kernel", [True, False], ids=["kernel", "reference"])
+def test_window_dedup_in_both_fills(monkeypatch, kernel):
+    """The compiled kernel and the numpy reference (PAGEGEN_KERNEL=0) each keep the window's dedup rule."""
+    from pagegen.page import _fill
+
+    monkeypatch.setattr(_fill, "KERNEL", kernel)
+    window = _policy(n_rows=3, row_length=2, dedup="window", windows={"web": {"rows": 2, "columns": 1}})
+    same = [CandidateRow("x", f"x{i}", "X", [0, 1], [1.0, 1.0], score=1.0) for i in range(3)]
+    assert [p.items.tolist() for p in SELECTORS["stage_wise"](same, window, CTX).rows] == [[0, 1], [1], [0, 1]]
+
+
 def test_an_at_pin_takes_the_last_row_when_the_page_ends_above_it():
     # after b0 no row may stand at row index 1 (the byw cap, and the pinned row waits for index 2): the page
     # ends there, and the pending pinned row takes that last row; without a pin the page is b0 alone
