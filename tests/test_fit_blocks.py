@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pagegen.models import _als
+from pagegen.models._ease import cosine_topk
 
 
 def _matrix(seed: int, shape=(300, 120), density=0.05) -> sp.csr_array:
@@ -36,3 +37,14 @@ def test_cell_dots_in_slices_match_one_gather(monkeypatch):
     whole = np.einsum("ij,ij->i", other[cols], v[rows])
     monkeypatch.setattr(_als, "_GATHER_CELLS", 8 * 8 * 37)  # slices of 37 cells
     assert np.array_equal(_als._cell_dots(other, cols, v, rows), whole)
+
+
+def test_cosine_topk_blocks_do_not_change_the_neighbours():
+    x = _matrix(4, shape=(400, 90), density=0.08)
+    whole = cosine_topk(x, 10, block=10**6, cells=10**9)
+    for block, cells in ((7, 10**9), (2048, 90 * 3), (1, 1)):
+        part = cosine_topk(x, 10, block=block, cells=cells)
+        assert np.array_equal(part.indptr, whole.indptr)
+        assert np.array_equal(part.indices, whole.indices)
+        assert np.array_equal(part.data, whole.data)
+    assert whole.nnz > 0 and np.all(whole.diagonal() == 0)
