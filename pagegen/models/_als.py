@@ -43,24 +43,36 @@ def _cg_half_step(x: sp.csr_array, other: np.ndarray, init: np.ndarray, reg: flo
             dots = np.einsum("ij,ij->i", cached, np.take(v, rows, axis=0))
         else:
             dots = _cell_dots(other, x.indices, v, rows)
-        extra = sp.csr_array((conf * dots, x.indices, x.indptr), shape=x.shape) @ other
-        return v @ gram + extra
+        out = v @ gram
+        out += sp.csr_array((conf * dots, x.indices, x.indptr), shape=x.shape) @ other
+        return out
 
+    # the updates below run in place, a slice of rows at a time: one (rows x factors) array
+    # less per product and no full-size temporaries
     sol = init.copy()
-    resid = target - matvec(sol)
+    resid = matvec(sol)
+    np.subtract(target, resid, out=resid)
+    del target
     direction = resid.copy()
     rs_old = np.einsum("ij,ij->i", resid, resid)
     for _ in range(steps):
         ad = matvec(direction)
         denom = np.einsum("ij,ij->i", direction, ad)
         step = np.divide(rs_old, denom, out=np.zeros_like(rs_old), where=denom > 0)
-        sol += step[:, None] * direction
-        resid -= step[:, None] * ad
+        _add_scaled(sol, step, direction)
+        _add_scaled(resid, -step, ad)
         rs_new = np.einsum("ij,ij->i", resid, resid)
         ratio = np.divide(rs_new, rs_old, out=np.zeros_like(rs_new), where=rs_old > 0)
-        direction = resid + ratio[:, None] * direction
+        direction *= ratio[:, None]
+        direction += resid
         rs_old = rs_new
     return sol
+
+
+def _add_scaled(y: np.ndarray, scale: np.ndarray, x: np.ndarray, block: int = 1 << 16) -> None:
+    """``y += scale[:, None] * x`` in place, a slice of rows at a time."""
+    for start in range(0, len(y), block):
+        y[start : start + block] += scale[start : start + block, None] * x[start : start + block]
 
 
 def _cell_dots(other: np.ndarray, cols: np.ndarray, v: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -86,8 +98,8 @@ def implicit_als(x: sp.csr_array, factors: int, reg: float, alpha: float, iterat
     else:
         users, items = (np.asarray(a, np.float32) for a in init)
     for _ in range(iterations):
-        users = _cg_half_step(x, items, users, reg, alpha, cg_steps).astype(np.float32)
-        items = _cg_half_step(xt, users, items, reg, alpha, cg_steps).astype(np.float32)
+        users = _cg_half_step(x, items, users, reg, alpha, cg_steps).astype(np.float32, copy=False)
+        items = _cg_half_step(xt, users, items, reg, alpha, cg_steps).astype(np.float32, copy=False)
     return users, items
 
 
