@@ -34,30 +34,55 @@ def _cg_half_step(x: sp.csr_array, other: np.ndarray, init: np.ndarray, reg: flo
     weighted = sp.csr_array((1.0 + conf, x.indices, x.indptr), shape=x.shape)
     target = weighted @ other
     # the other side's factors of every stored cell, gathered once per half step when they fit
-    # in memory (np.take: much faster than fancy indexing with int32 indices)
+    # in memory (np.take: much faster than fancy indexing with int32 indices); otherwise
+    # gathered a slice of cells at a time (temporaries of _GATHER_CELLS / 8 values)
     cached = np.take(other, x.indices, axis=0) if x.nnz * other.shape[1] <= _GATHER_CELLS else None
 
     def matvec(v: np.ndarray) -> np.ndarray:
-        cells = cached if cached is not None else np.take(other, x.indices, axis=0)
-        dots = np.einsum("ij,ij->i", cells, np.take(v, rows, axis=0))
-        extra = sp.csr_array((conf * dots, x.indices, x.indptr), shape=x.shape) @ other
-        return v @ gram + extra
+        if cached is not None:
+            dots = np.einsum("ij,ij->i", cached, np.take(v, rows, axis=0))
+        else:
+            dots = _cell_dots(other, x.indices, v, rows)
+        out = v @ gram
+        out += sp.csr_array((conf * dots, x.indices, x.indptr), shape=x.shape) @ other
+        return out
 
+    # the updates below run in place, a slice of rows at a time: one (rows x factors) array
+    # less per product and no full-size temporaries
     sol = init.copy()
-    resid = target - matvec(sol)
+    resid = matvec(sol)
+    np.subtract(target, resid, out=resid)
+    del target
     direction = resid.copy()
     rs_old = np.einsum("ij,ij->i", resid, resid)
     for _ in range(steps):
         ad = matvec(direction)
         denom = np.einsum("ij,ij->i", direction, ad)
         step = np.divide(rs_old, denom, out=np.zeros_like(rs_old), where=denom > 0)
-        sol += step[:, None] * direction
-        resid -= step[:, None] * ad
+        _add_scaled(sol, step, direction)
+        _add_scaled(resid, -step, ad)
         rs_new = np.einsum("ij,ij->i", resid, resid)
         ratio = np.divide(rs_new, rs_old, out=np.zeros_like(rs_new), where=rs_old > 0)
-        direction = resid + ratio[:, None] * direction
+        direction *= ratio[:, None]
+        direction += resid
         rs_old = rs_new
     return sol
+
+
+def _add_scaled(y: np.ndarray, scale: np.ndarray, x: np.ndarray, block: int = 1 << 16) -> None:
+    """``y += scale[:, None] * x`` in place, a slice of rows at a time."""
+    for start in range(0, len(y), block):
+        y[start : start + block] += scale[start : start + block, None] * x[start : start + block]
+
+
+def _cell_dots(other: np.ndarray, cols: np.ndarray, v: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``other[cols[c]] . v[rows[c]]`` for every stored cell ``c``, in slices of cells."""
+    out = np.empty(len(cols), np.result_type(other, v))
+    step = max(1, _GATHER_CELLS // 8 // max(other.shape[1], 1))
+    for start in range(0, len(cols), step):
+        stop = min(start + step, len(cols))
+        out[start:stop] = np.einsum("ij,ij->i", np.take(other, cols[start:stop], axis=0), np.take(v, rows[start:stop], axis=0))
+    return out
 
 
 def implicit_als(x: sp.csr_array, factors: int, reg: float, alpha: float, iterations: int, rng: np.random.Generator, cg_steps: int = 3, *, init: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -73,8 +98,8 @@ def implicit_als(x: sp.csr_array, factors: int, reg: float, alpha: float, iterat
     else:
         users, items = (np.asarray(a, np.float32) for a in init)
     for _ in range(iterations):
-        users = _cg_half_step(x, items, users, reg, alpha, cg_steps).astype(np.float32)
-        items = _cg_half_step(xt, users, items, reg, alpha, cg_steps).astype(np.float32)
+        users = _cg_half_step(x, items, users, reg, alpha, cg_steps).astype(np.float32, copy=False)
+        items = _cg_half_step(xt, users, items, reg, alpha, cg_steps).astype(np.float32, copy=False)
     return users, items
 
 
@@ -107,22 +132,35 @@ def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, 
     return np.linalg.solve(normal, target).astype(np.float32)
 
 
-def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray, block: int = 8192) -> np.ndarray:
+def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray, block: int = 8192, cells: int = 1 << 16) -> np.ndarray:
     """For every row u of ``x``: argmin sum_i weight_ui (resid_ui - w . other_i)^2 + sum_j reg_j w_j^2.
 
-    Rows without entries are 0 (nothing to solve).
+    Rows without entries are 0 (nothing to solve). Rows are solved a block at a time (at most
+    ``block`` rows and, past the first row, about ``cells`` stored cells), with the outer
+    products of only the rows of ``other`` that the block uses.
     """
     f = other.shape[1]
-    outer = np.einsum("ij,ik->ijk", other, other).reshape(len(other), f * f)
-    target_m = sp.csr_array((resid * weight, x.indices, x.indptr), shape=x.shape)
-    mask = sp.csr_array((weight, x.indices, x.indptr), shape=x.shape)
     out = np.zeros((x.shape[0], f))
-    rows = np.flatnonzero(np.diff(x.indptr))
-    for start in range(0, len(rows), block):
-        sel = rows[start : start + block]
-        normal = (mask[sel] @ outer).reshape(-1, f, f) + np.diag(reg)[None]
-        rhs = target_m[sel] @ other
+    counts = np.diff(x.indptr)
+    rows = np.flatnonzero(counts)
+    ends = np.cumsum(counts[rows])
+    target = resid * weight
+    penalty = np.diag(reg)[None]
+    start = 0
+    while start < len(rows):
+        done = int(ends[start - 1]) if start else 0
+        stop = min(start + block, max(start + 1, int(np.searchsorted(ends, done + cells, side="right"))))
+        sel = rows[start:stop]
+        lo, hi = int(x.indptr[sel[0]]), int(x.indptr[sel[-1] + 1])  # rows between are empty
+        used, local = np.unique(x.indices[lo:hi], return_inverse=True)
+        indptr = np.r_[0, ends[start:stop] - done]
+        sub = other[used]
+        outer = np.einsum("ij,ik->ijk", sub, sub).reshape(len(used), f * f)
+        mask = sp.csr_array((weight[lo:hi], local, indptr), shape=(len(sel), len(used)))
+        rhs = sp.csr_array((target[lo:hi], local, indptr), shape=(len(sel), len(used))) @ sub
+        normal = (mask @ outer).reshape(-1, f, f) + penalty
         out[sel] = np.linalg.solve(normal, rhs[..., None])[..., 0]
+        start = stop
     return out
 
 

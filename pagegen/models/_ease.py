@@ -54,10 +54,11 @@ def _gram(x: sp.csr_array, block: int = 4096) -> np.ndarray:
     return gram
 
 
-def cosine_topk(x: sp.csr_array, k: int, *, block: int = 2048) -> sp.csr_array:
+def cosine_topk(x: sp.csr_array, k: int, *, block: int = 2048, cells: int = 1 << 23) -> sp.csr_array:
     """Top-``k`` cosine neighbours of every item (columns of ``x``), as a sparse (n, n) float32 array.
 
-    Computed block by block of items, so memory stays ``O(block * n)``; the diagonal is excluded.
+    Computed block by block of items (at most ``block`` items and ``cells`` similarities at a
+    time), so memory stays ``O(cells)`` however many items there are; the diagonal is excluded.
     """
     n = x.shape[1]
     xc = sp.csc_array(x, dtype=np.float32)
@@ -65,7 +66,9 @@ def cosine_topk(x: sp.csr_array, k: int, *, block: int = 2048) -> sp.csr_array:
     norms[norms == 0] = 1.0
     xn = sp.csc_array(xc.multiply(1.0 / norms[None, :]), dtype=np.float32)
     xt = sp.csr_array(xn.T)
+    xn = sp.csr_array(xn)  # converted once, not by every block's product
     k = min(k, max(n - 1, 0))
+    block = max(1, min(block, cells // max(n, 1)))
     rows, cols, vals = [], [], []
     for start in range(0, n, block):
         stop = min(start + block, n)
@@ -73,11 +76,12 @@ def cosine_topk(x: sp.csr_array, k: int, *, block: int = 2048) -> sp.csr_array:
         sims[np.arange(stop - start), np.arange(start, stop)] = 0.0
         if k == 0:
             continue
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        val = np.take_along_axis(sims, top, axis=1)
+        np.negative(sims, out=sims)  # in place: the k smallest of -sims are the k largest
+        top = np.argpartition(sims, k - 1, axis=1)[:, :k]
+        val = -np.take_along_axis(sims, top, axis=1)
         keep = val > 0
-        rows.append(np.repeat(np.arange(start, stop), k).reshape(-1, k)[keep])
-        cols.append(top[keep])
+        rows.append(np.repeat(np.arange(start, stop, dtype=np.int32), k).reshape(-1, k)[keep])
+        cols.append(top[keep].astype(np.int32))
         vals.append(val[keep])
     if not rows:
         return sp.csr_array((n, n), dtype=np.float32)

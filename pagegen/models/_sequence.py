@@ -29,32 +29,46 @@ __all__ = ["CUT", "clock_affinity", "clock_buckets", "recency_weights", "transit
 CUT = 1e-4
 
 
-def transitions(user: np.ndarray, item: np.ndarray, n: int, window: int, decay: float, neighbors: int) -> sp.csr_array:
+def transitions(user: np.ndarray, item: np.ndarray, n: int, window: int, decay: float, neighbors: int, *, pairs: int = 1 << 24) -> sp.csr_array:
     """The next-play model (see the module docstring), float32 CSR ``(n, n)``, zero diagonal.
 
     ``user``, ``item``: the plays in time order within each member (members contiguous), items
-    already folded to tiles. Consecutive plays of one tile count once.
+    already folded to tiles. Consecutive plays of one tile count once. ``pairs``: about how
+    many (play, next play) pairs are held at once; rows are counted a range of titles at a time.
     """
     user = np.asarray(user, np.int64)
     item = np.asarray(item, np.int64)
     if len(item) > 1:  # a run of plays of one tile (a series' episodes) is one play
         keep = np.r_[True, (user[1:] != user[:-1]) | (item[1:] != item[:-1])]
         user, item = user[keep], item[keep]
-    rows, cols, vals = [], [], []
-    for d in range(1, window + 1):
-        if d >= len(item):
-            break
-        same = (user[d:] == user[:-d]) & (item[d:] != item[:-d])
-        rows.append(item[:-d][same])
-        cols.append(item[d:][same])
-        vals.append(np.full(int(same.sum()), decay ** (d - 1), np.float64))
-    if not rows:
+    item = item.astype(np.int32)
+    distances = range(1, min(window, len(item) - 1) + 1)
+    same = {d: np.flatnonzero((user[d:] == user[:-d]) & (item[d:] != item[:-d])) for d in distances}
+    per_row = sum((np.bincount(item[:-d][at], minlength=n) for d, at in same.items()), np.zeros(n, np.int64))
+    if not per_row.sum():
         return sp.csr_array((n, n), dtype=np.float32)
-    counts = sp.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
-    counts.sum_duplicates()
     plays = np.bincount(item, minlength=n).astype(np.float64)
-    counts = sp.csr_array(counts.multiply(1.0 / (1.0 + plays)[:, None]))
-    return _row_topk(counts, neighbors)
+    ends = np.cumsum(per_row)
+    parts = []
+    lo = 0
+    while lo < n:
+        done = int(ends[lo - 1]) if lo else 0
+        hi = min(n, max(lo + 1, int(np.searchsorted(ends, done + pairs, side="right"))))
+        rows, cols, vals = [], [], []
+        for d, at in same.items():
+            src = item[:-d][at]
+            sel = (src >= lo) & (src < hi)
+            rows.append(src[sel] - lo)
+            cols.append(item[d:][at[sel]])
+            vals.append(np.full(int(sel.sum()), decay ** (d - 1), np.float64))
+        counts = sp.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(hi - lo, n))
+        counts.sum_duplicates()
+        counts = sp.csr_array(counts.multiply(1.0 / (1.0 + plays[lo:hi])[:, None]))
+        top = _row_topk(counts, neighbors)
+        parts.append((top.data, np.repeat(np.arange(lo, hi, dtype=np.int32), np.diff(top.indptr)), top.indices))
+        lo = hi
+    data, row, col = (np.concatenate(part) for part in zip(*parts, strict=True))
+    return sp.csr_array((data, (row, col)), shape=(n, n))
 
 
 def clock_buckets(t: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
