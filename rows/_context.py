@@ -15,7 +15,7 @@ import numpy as np
 
 from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import RankContext, SharedContext, item_vector
-from pagegen.core._catalog import ITEM_KINDS, Catalog
+from pagegen.core._catalog import ITEM_KINDS, Catalog, available
 from pagegen.core._errors import DataError
 from pagegen.core._resume import next_episodes
 from pagegen.core._userstate import FINISHED_AT, Profile, UserState
@@ -141,18 +141,6 @@ def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.nd
 def static_eligible(catalog: Catalog, profile: Profile) -> np.ndarray:
     """The part of eligibility that depends on the profile only (displayable, maturity, region)."""
     return catalog.displayable() & (catalog.maturity <= profile.maturity) & available(catalog, profile.region)
-
-
-def available(catalog: Catalog, region: str | None, items: np.ndarray | None = None) -> np.ndarray:
-    """Whether each title (each of ``items``; default: the catalog's) is available in ``region``:
-    the unrestricted titles, and those licensed there."""
-    regions = catalog.regions if items is None else catalog.regions[items]
-    if region is None or not catalog.region_names:
-        return np.ones(len(regions), dtype=bool)
-    out = ~regions.any(axis=1)
-    if region in catalog.region_names:
-        out |= regions[:, catalog.region_names.index(region)]
-    return out
 
 
 def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) -> Any:

@@ -15,7 +15,7 @@ from ._errors import DataError
 from ._extras import frames
 from ._vocab import Vocab
 
-__all__ = ["ITEM_KINDS", "MATURITY_LEVELS", "Catalog"]
+__all__ = ["ITEM_KINDS", "MATURITY_LEVELS", "Catalog", "available"]
 
 #: Item kinds, by code: ``Catalog.kind`` holds the index into this tuple.
 ITEM_KINDS: tuple[str, ...] = ("movie", "series", "episode")
@@ -259,3 +259,16 @@ def _code(value: str, names: tuple[str, ...], field_name: str) -> int:
         return names.index(value)
     except ValueError:
         raise DataError(f"expected one of {', '.join(names)}", field=field_name, value=value) from None
+
+
+def available(catalog: Catalog, region: str | None, items: np.ndarray | None = None) -> np.ndarray:
+    """Whether each title (each of ``items``; default: the catalog's) is available in ``region``: the
+    unrestricted titles, and those licensed there (a region the catalog does not name sees the
+    unrestricted titles only; ``Catalog.available_in`` refuses it instead)."""
+    regions = catalog.regions if items is None else catalog.regions[items]
+    if region is None or not catalog.region_names:
+        return np.ones(len(regions), dtype=bool)
+    out = ~regions.any(axis=1)
+    if region in catalog.region_names:
+        out |= regions[:, catalog.region_names.index(region)]
+    return out

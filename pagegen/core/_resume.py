@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._catalog import ITEM_KINDS, Catalog
+from ._catalog import ITEM_KINDS, Catalog, available
 from ._time import DAY
 from ._userstate import FINISHED_AT, UserState
 
@@ -79,7 +79,7 @@ def resumable(user: UserState, catalog: Catalog, eligible: np.ndarray, *, max_ag
         done = frac[latest] >= FINISHED_AT
         target = _unfinished(catalog, user, np.where(done, next_episodes(catalog)[items[latest]], items[latest]), done)
         ok = target >= 0
-        ok[ok] = (catalog.added[target[ok]] <= user.now) & _available(catalog, user.profile.region, target[ok])
+        ok[ok] = (catalog.added[target[ok]] <= user.now) & available(catalog, user.profile.region, target[ok])
         plays.append(latest[ok])
         tiles.append(series[ok])
         episodes.append(target[ok])
@@ -103,15 +103,3 @@ def _unfinished(catalog: Catalog, user: UserState, target: np.ndarray, follow: n
         todo &= target >= 0
         todo[todo] = finished[target[todo]]
     return target
-
-
-def _available(catalog: Catalog, region: str | None, items: np.ndarray) -> np.ndarray:
-    """Whether each of ``items`` is available in ``region``: unrestricted, or licensed there (a region the
-    catalog does not name sees the unrestricted titles only)."""
-    regions = catalog.regions[items]
-    if region is None or not catalog.region_names:
-        return np.ones(len(items), dtype=bool)
-    out = ~regions.any(axis=1)
-    if region in catalog.region_names:
-        out |= regions[:, catalog.region_names.index(region)]
-    return out
