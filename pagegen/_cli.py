@@ -165,25 +165,21 @@ def _read_members(path: str) -> list[str]:
 def _cmd_render(args: argparse.Namespace) -> int:
     if (args.page is None) == (args.user is None):
         raise DataError("give a page JSON file or --user ID (one of them)", field="page")
-    catalog = None
     if args.page is not None:
         try:
             page = Page.from_json(Path(args.page).read_bytes())
         except ValueError as err:  # orjson and pydantic errors are ValueErrors
             raise DataError(f"not a page ({_first_line(err)})", source=args.page) from None
         if args.data or args.catalog or args.world:
-            catalog = load_source(args).catalog
-        else:
-            print("pagegen render: note: tiles show no genres (a page JSON holds title ids only); "
-                  "give the catalog with --world, --data or --catalog/--events to show them", file=sys.stderr)  # fmt: skip
+            raise DataError("a page file carries its titles and genres: --data, --world and --catalog go with --user", field="page")
         policy_ref = args.policy  # None: the window the page states
     else:
         args.policy = args.policy or AUTO
         engine, source, now, _ = make_engine(args, members=lambda s: check_member(s, args.user))
         page = engine.build(check_member(source, args.user), now=now, device=args.device, visit=args.visit)
-        catalog, policy_ref = source.catalog, None
+        policy_ref = None
     rows, cols = window(policy_ref, page.device, page)
-    atomic_write_text(args.out, render_html(page, catalog, visible_rows=rows, visible_columns=cols))
+    atomic_write_text(args.out, render_html(page, visible_rows=rows, visible_columns=cols))
     print(f"wrote {args.out} ({len(page.rows)} rows, {sum(len(r.slots) for r in page.rows)} tiles)")
     return 0
 

@@ -150,7 +150,7 @@ MUTATIONS = [
     ),
     Mutation(
         "page: any version accepted",
-        "pagegen/core/_page.py", 'version: Literal["1.1"] = Field(', "version: str = Field(",
+        "pagegen/core/_page.py", 'version: Literal["1.2"] = Field(', "version: str = Field(",
         ("tests/test_schema_contract.py", "tests/test_page.py"),
     ),
     Mutation(

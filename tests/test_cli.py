@@ -63,10 +63,14 @@ def test_render_from_json_file_and_from_member(capsys, tmp_path):
     dom = summarize(html_file.read_text(encoding="utf-8"))
     assert len(dom.rows) == 4 and len(dom.tiles) == 28 and dom.scripts == 0
     assert sum(t["data-visible"] == "1" for t in dom.tiles) == 3 * 6  # the default policy's web window
-    assert not dom.genres and "give the catalog with --world" in err  # said, not silently dropped
+    assert set(dom.genres) == {"Drama \u00b7 Sci-Fi & Fantasy"}  # the genres the page carries
     assert run(capsys, "build", "u3", *TINY, "--out", str(page_file))[0] == 0
+    built = Page.from_json(page_file.read_bytes())
+    code, out, err = run(capsys, "render", str(page_file), "--out", str(html_file))  # no catalog at hand
+    shown = summarize(html_file.read_text(encoding="utf-8")).genres
+    assert code == 0 and shown == [" \u00b7 ".join(s.genres) for r in built.rows for s in r.slots if s.genres] and shown
     code, out, err = run(capsys, "render", str(page_file), *TINY, "--out", str(html_file))
-    assert code == 0 and "no genres" not in err and summarize(html_file.read_text(encoding="utf-8")).genres  # JSON + catalog: genres kept
+    assert code == 2 and "go with --user" in err  # a catalog beside a page file is refused, not ignored
     code, out, err = run(capsys, "render", "--user", "u3", *TINY, "--device", "tv", "--out", str(html_file))
     assert code == 0, err
     dom = summarize(html_file.read_text(encoding="utf-8"))

@@ -88,7 +88,7 @@ def test_the_views_show_phrases_not_raw_evidence(pages, tiny_world):
         assert _raw(page.to_json().decode(), page)  # the JSON keeps the raw evidence...
         text = render_text(page)
         assert _raw(text, page) == [], (page.policy, page.user)  # ...the views do not
-        html = re.sub(r'data-row-key="[^"]*"', "", render_html(page, tiny_world.catalog))  # (a row's key is its identity, not evidence)
+        html = re.sub(r'data-row-key="[^"]*"', "", render_html(page))  # (a row's key is its identity, not evidence)
         assert _raw(html, page) == [], (page.policy, page.user)
         for row in page.rows:
             phrase = explain(row.kind, row.title, row.evidence)[0]

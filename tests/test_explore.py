@@ -76,7 +76,7 @@ def test_pages_carry_visit_and_propensities(engine, tiny_world):
     for u in range(0, 200, 10):
         member_id = users.id(u)
         page = engine.build(member_id, visit="r1")
-        assert page.version == PAGE_FORMAT_VERSION == "1.1" and page.visit == "r1"
+        assert page.version == PAGE_FORMAT_VERSION == "1.2" and page.visit == "r1"
         for row in page.rows:
             assert all(s.propensity == row.propensity for s in row.slots)
             if row.kind != "genre":

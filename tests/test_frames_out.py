@@ -27,6 +27,7 @@ def expected_tiles(pages: list[Page]) -> list[dict]:
             "title": slot.title,
             "score": slot.score,
             "reason": slot.reason,
+            "genres": list(slot.genres),
             "propensity": slot.propensity,
             "row_kind": row.kind,
             "row_key": row.key,
@@ -42,7 +43,12 @@ def expected_tiles(pages: list[Page]) -> list[dict]:
 
 def records(frame: pd.DataFrame) -> list[dict]:
     """Rows as plain Python values (missing text as None), whatever dtypes pandas chose."""
-    return [{k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+    def plain(v):
+        if isinstance(v, np.ndarray):  # a list column read back from Arrow
+            return v.tolist()
+        return None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+
+    return [{k: plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
 
 
 def test_recommend_frame_is_the_pages_tiles(engine, tiny_world) -> None:

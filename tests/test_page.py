@@ -42,7 +42,7 @@ def test_json_is_sorted_compact_and_round_trips():
     assert data == _page(trace=page.trace).to_json()
     parsed = orjson.loads(data)
     assert list(parsed) == sorted(parsed) and parsed["version"] == PAGE_FORMAT_VERSION
-    assert parsed["rows"][0]["slots"][1] == {"id": "a", "reason": "popular", "score": 0.25, "title": "A", "propensity": 1.0}
+    assert parsed["rows"][0]["slots"][1] == {"id": "a", "reason": "popular", "score": 0.25, "title": "A", "propensity": 1.0, "genres": []}
     back = Page.from_json(data)
     assert back == page and back.to_json() == data
     assert Page.from_json(data.decode()) == page
@@ -74,7 +74,7 @@ def test_jsonable_turns_numpy_into_plain_json():
 
 
 def _assembled(*, trace: bool = False, key: object = "genre:Drama", reasons: tuple | None = ("r0", None, "r2"), user: object = "u1", json: bool = False) -> Page | bytes:
-    catalog = Catalog.build(["a", "b", "c", "d", "e"], ["A", "B", "C", "D", "E"])
+    catalog = Catalog.build(["a", "b", "c", "d", "e"], ["A", "B", "C", "D", "E"], [["Drama"], [], ["Comedy", "Drama"], ["Sci-Fi"], []])
     rows = [
         CandidateRow("genre", key, "Drama", np.array([3, 1, 0]), np.array([0.9, 0.5, 0.1234567], np.float32), {"genres": ["Drama"], "w": np.float32(0.5)}, 2.0, reasons),
         CandidateRow("popular", "popular", "Popular", np.array([4, 2, 3, 1]), np.array([1.0, 0.75, 0.5, 0.25], np.float32), {}, 1.0),
@@ -99,7 +99,7 @@ def test_assembled_page_is_the_validated_page_field_by_field():
         assert page.model_dump() == validated.model_dump() and page.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
         assert page.to_json() == validated.to_json() == orjson.dumps(validated.model_dump(mode="python"), option=orjson.OPT_SORT_KEYS)
         assert Page.from_json(page.to_json()) == page
-        assert [[type(v) for v in s.__dict__.values()] for s in page.rows[1].slots] == [[str, str, float, str, float]] * 2 + [[str, str, float, type(None), float]]
+        assert [[type(v) for v in s.__dict__.values()] for s in page.rows[1].slots] == [[str, str, float, str, list, float]] * 2 + [[str, str, float, type(None), list, float]]
     catalog = Catalog.build(["a"], ["A"])
     empty = assemble([], Selection(rows=(), objective=0.0), catalog, user=None, policy="p", selector="s", device="web", now=0, seed=0)
     assert empty == Page(user=None, policy="p", selector="s", device="web", now=0, seed=0, rows=[], trace=None) and empty.to_json() == _pydantic_json(empty)
@@ -107,6 +107,7 @@ def test_assembled_page_is_the_validated_page_field_by_field():
     assert page.items() == [["c", "e"], ["a", "d", "b"]]
     assert [[s.score for s in r.slots] for r in page.rows] == [[0.75, 1.0], [0.123457, 0.9, 0.5]]
     assert [s.reason for s in page.rows[1].slots] == ["r2", "r0", None]
+    assert [[s.genres for s in r.slots] for r in page.rows] == [[["Comedy", "Drama"], []], [["Drama"], ["Sci-Fi"], []]]  # the catalog's, in its order
     assert page.rows[1].evidence == {"genres": ["Drama"], "w": 0.5}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from pagegen.core._catalog import Catalog
 from pagegen.core._page import Page, PageRow, Slot
 from pagegen.serve._render import render_html, render_text
 
@@ -23,16 +22,12 @@ def tricky_page(n_rows: int = 4, per_row: int = 7) -> Page:
     rows = []
     for r in range(n_rows):
         slots = [
-            Slot(id=TRICKY[(r + c) % len(TRICKY)][0] + f"-{r}-{c}", title=TRICKY[(r + c) % len(TRICKY)][1], score=1.0 - 0.1 * c, reason="because <you> & \"we\"" if c == 0 else None)
+            Slot(id=TRICKY[(r + c) % len(TRICKY)][0] + f"-{r}-{c}", title=TRICKY[(r + c) % len(TRICKY)][1], score=1.0 - 0.1 * c, reason="because <you> & \"we\"" if c == 0 else None,
+                 genres=["Drama", "Sci-Fi & Fantasy"])
             for c in range(per_row)
         ]
         rows.append(PageRow(kind="genre" if r else "top_picks", key=f"row:{r}", title=f"Row {r} & <friends> \"{TRICKY[r][1]}\"", evidence={"genre": "Sci-Fi & <Horror>", "n": r}, slots=slots))
     return Page(user='m<1>&"', policy="default", selector="stage_wise", device="web", now=1_500_000_000, seed=0, rows=rows)
-
-
-def tricky_catalog(page: Page) -> Catalog:
-    ids = [s.id for row in page.rows for s in row.slots]
-    return Catalog.build(ids, [s.title for row in page.rows for s in row.slots], [["Drama", "Sci-Fi & Fantasy"]] * len(ids))
 
 
 class DomSummary(HTMLParser):
@@ -90,7 +85,7 @@ def summarize(document: str) -> DomSummary:
 
 def test_html_structure_and_escaping():
     page = tricky_page()
-    doc = render_html(page, tricky_catalog(page), visible_rows=2, visible_columns=5)
+    doc = render_html(page, visible_rows=2, visible_columns=5)
     dom = summarize(doc)
     assert dom.scripts == 0 and "<script>" not in doc
     assert len(dom.rows) == 4 and len(dom.tiles) == 28

@@ -12,7 +12,7 @@ import struct
 import subprocess
 
 import pytest
-from test_render import summarize, tricky_catalog, tricky_page
+from test_render import summarize, tricky_page
 
 from pagegen.core._atomic import atomic_write_text
 from pagegen.serve._render import render_html
@@ -61,7 +61,7 @@ def test_chromium_renders_rows_tiles_and_escaped_text(tmp_path):
     binary = chromium()
     page = tricky_page(n_rows=5, per_row=9)
     html_path = tmp_path / "page.html"
-    atomic_write_text(html_path, render_html(page, tricky_catalog(page), visible_rows=3, visible_columns=6))
+    atomic_write_text(html_path, render_html(page, visible_rows=3, visible_columns=6))
     url = html_path.as_uri()
 
     done = run_browser(binary, tmp_path / "profile-dom", "--dump-dom", url)
@@ -115,7 +115,7 @@ def test_the_preview_fits_phones_and_wide_screens(tmp_path, device, columns):
     view on every row of the first screen, the header on one or two lines; screenshots taken."""
     binary = chromium()
     page = tricky_page(n_rows=5, per_row=12).model_copy(update={"device": device})
-    html_text = render_html(page, tricky_catalog(page), visible_rows=3, visible_columns=columns)
+    html_text = render_html(page, visible_rows=3, visible_columns=columns)
     for width in (390, 1400, 1920):
         seen = _measured(binary, tmp_path, html_text, width)
         assert seen["overflow"] <= 0, f"{width} px: the page is {seen['overflow']} px wider than the screen"

@@ -15,8 +15,8 @@ from ._page_html import page_html
 __all__ = ["JSON_OPTIONS", "PAGE_FORMAT_VERSION", "PAGE_SCHEMA_ID", "Page", "PageRow", "PageWindow", "Slot", "Trace", "TraceCandidate", "TraceFailure", "TraceFatigue", "TraceStep", "jsonable", "page_grid"]
 
 #: The format version written in every Page; bumped when the JSON layout changes
-#: (1.1: ``visit``, ``draw``, and the ``propensity`` of the page, its rows and tiles).
-PAGE_FORMAT_VERSION = "1.1"
+#: (1.1: ``visit``, ``draw``, and the ``propensity`` of the page, its rows and tiles; 1.2: each tile's ``genres``).
+PAGE_FORMAT_VERSION = "1.2"
 #: The ``$id`` of the published page schema (one per format version).
 PAGE_SCHEMA_ID = f"urn:pagegen:schema:page:{PAGE_FORMAT_VERSION}"
 
@@ -34,6 +34,7 @@ class Slot(BaseModel):
     title: str = Field(description="Display title.")
     score: float = Field(description="The title's score in its row (the ranker's).")
     reason: str | None = Field(None, description="Why this title, when the ranker says.")
+    genres: list[str] = Field(default_factory=list, description="The title's genres in the catalog, so a page renders without it.")
     propensity: float = Field(1.0, gt=0.0, le=1.0, description="The propensity of the tile's row: the tile is offered with its row (its column follows from the page's draw).")
 
 
@@ -133,7 +134,7 @@ class Page(BaseModel):
 
     model_config = _FROZEN
 
-    version: Literal["1.1"] = Field(PAGE_FORMAT_VERSION, description="Page format version: this schema reads one version.")
+    version: Literal["1.2"] = Field(PAGE_FORMAT_VERSION, description="Page format version: this schema reads one version.")
     user: str | None = Field(description="External member id (None for an anonymous state).")
     policy: str = Field(description="Name of the page policy.")
     selector: str = Field(description="Name of the page-construction approach.")

@@ -74,12 +74,23 @@ def _row_fields(used: list[CandidateRow], shown: list[np.ndarray], catalog: Cata
         else:
             reasons += [row.reasons[c] for c in columns]
     props = [row.propensity for row, columns in zip(used, at, strict=True) for _ in columns]
-    slots = [{"id": i, "title": t, "score": sc, "reason": r, "propensity": p} for i, t, sc, r, p in zip(ids, titles, scores, reasons, props, strict=True)]
+    genres = _genre_lists(catalog, everything)
+    slots = [{"id": i, "title": t, "score": sc, "reason": r, "propensity": p, "genres": g}
+             for i, t, sc, r, p, g in zip(ids, titles, scores, reasons, props, genres, strict=True)]  # fmt: skip
     out, start = [], 0
     for row, evidence, columns in zip(used, evidences, at, strict=True):
         out.append({"kind": row.kind, "key": row.key, "title": row.title, "evidence": evidence, "slots": slots[start : start + len(columns)], "propensity": row.propensity})
         start += len(columns)
     return out
+
+
+def _genre_lists(catalog: Catalog, items: np.ndarray) -> list[list[str]]:
+    """Each title's genre names, in the catalog's order (one look at the multi-hot rows of all tiles)."""
+    lists: list[list[str]] = [[] for _ in range(len(items))]
+    names = catalog.genre_names
+    for tile, genre in zip(*(a.tolist() for a in np.nonzero(catalog.genres[items])), strict=True):
+        lists[tile].append(names[genre])
+    return lists
 
 
 def _columns(row_items: np.ndarray, items: np.ndarray) -> list[int]:

@@ -3,8 +3,9 @@
 Columns, in order: ``member`` (the page's member id), ``row`` and ``column`` (0-based position of
 the tile), then one column per field of ``Slot`` (``id`` is named ``item``), then one per field
 of ``PageRow`` but its slots, named ``row_`` + the field. The columns follow the page models'
-fields, so a field added to Slot or PageRow appears here with no other change; a field whose
-values are not text, numbers or booleans (``row_evidence``) holds their JSON text.
+fields, so a field added to Slot or PageRow appears here with no other change; a list of
+strings (``genres``) is a list column; a field whose values are anything else but text, numbers
+or booleans (``row_evidence``) holds their JSON text.
 
 pandas and pyarrow are optional (the ``frames`` extra), imported on the first call.
 """
@@ -32,7 +33,9 @@ _RENAMED = {"id": "item"}
 
 
 def _scalar(annotation: Any) -> str:
-    """The column type of a field: "str", "int", "float", "bool", or "json" for anything else."""
+    """The column type of a field: "str", "int", "float", "bool", "strs" (a list of strings), or "json" for anything else."""
+    if annotation == list[str]:
+        return "strs"
     options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union else (annotation,)
     options = tuple(o for o in options if o is not type(None))
     if len(options) == 1 and options[0] in (str, int, float, bool):
@@ -96,7 +99,7 @@ def pages_frame(pages: Iterable[Page | dict]) -> Any:
 def pages_arrow(pages: Iterable[Page | dict]) -> Any:
     """A pyarrow Table with one row per tile of ``pages`` (columns: ``TILE_COLUMNS``). Needs pyarrow."""
     pa = require("pyarrow", "pages_arrow")
-    types_ = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "json": pa.string()}
+    types_ = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "json": pa.string(), "strs": pa.list_(pa.string())}
     columns = tile_columns(pages)
     schema = pa.schema([(name, types_[kind]) for name, (kind, _) in columns.items()])
     return pa.table({name: pa.array(values, type=types_[kind]) for name, (kind, values) in columns.items()}, schema=schema)

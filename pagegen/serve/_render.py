@@ -2,7 +2,7 @@
 
 Both mark the visible window: the first ``visible_rows`` rows and, in every row, the first
 ``visible_columns`` tiles are what the device shows without scrolling. Every piece of text
-that comes from the page or the catalog goes through ``html.escape`` (HTML) exactly once;
+that comes from the page goes through ``html.escape`` (HTML) exactly once;
 the HTML file has no external assets and no scripts.
 
 A row reads as a phrase (``pagegen.core._explain``: "Because you like Sci-Fi (21% of what you
@@ -14,12 +14,9 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pagegen.core._explain import explain, human_date
-
-if TYPE_CHECKING:
-    from pagegen.core._catalog import Catalog
 
 __all__ = ["render_html", "render_text"]
 
@@ -75,12 +72,6 @@ def _why(row: Any) -> str | None:
     return explain(row.kind, row.title, row.evidence)[0]
 
 
-def _genres(catalog: Catalog | None, item_id: str) -> list[str]:
-    if catalog is None or item_id not in catalog.vocab:
-        return []
-    return catalog.genres_of(catalog.index(item_id))
-
-
 def _tile_colors(item_id: str) -> tuple[int, int]:
     hue = zlib.crc32(item_id.encode("utf-8")) % 360
     return hue, (hue + 40) % 360
@@ -88,14 +79,13 @@ def _tile_colors(item_id: str) -> tuple[int, int]:
 
 def render_html(
     page: Any,
-    catalog: Catalog | None = None,
     *,
     visible_rows: int | None = None,
     visible_columns: int | None = None,
 ) -> str:
     """The page as one self-contained HTML document (inline CSS, no scripts, no external assets).
 
-    ``page`` is a ``Page``; ``catalog`` (optional) adds each tile's genres. ``visible_rows`` /
+    ``page`` is a ``Page`` (each tile shows the genres the page carries). ``visible_rows`` /
     ``visible_columns`` give the first screen of the page's device; None: everything visible.
     """
     n_rows = len(page.rows)
@@ -143,9 +133,8 @@ def render_html(
             )
             parts.append(f'<span class="rank">{c + 1}</span><span class="score">{slot.score:.3f}</span>')
             parts.append(f"<h3>{_esc(slot.title)}</h3>")
-            genres = _genres(catalog, str(slot.id))
-            if genres:
-                parts.append('<div class="genres">' + _esc(" \u00b7 ".join(genres)) + "</div>")
+            if slot.genres:
+                parts.append('<div class="genres">' + _esc(" \u00b7 ".join(slot.genres)) + "</div>")
             if slot.reason:
                 parts.append(f'<div class="reason">{_esc(slot.reason)}</div>')
             parts.append("</article>")
