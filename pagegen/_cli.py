@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from .evaluate._quality import main as quality_main
 from .evaluate._replay import main as evaluate_main
 from .models._fit import FitConfig, fit
 from .serve._batch import BatchConfig, run_batch
+from .serve._batch_workers import WorkerMemory
 from .serve._render import render_html, render_text
 from .serve._service import ServiceConfig, check_address, serve
 from .serve._sources import WORLDS, Source, check_member, demo_member, load_source, make_engine, parse_now, status, window
@@ -146,6 +147,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     print(f"{result.out}: {result.n_members:,} members in {result.n_shards} shards; this run built {result.shards_built} shards, {done}; {result.shards_skipped} already done")
     total = setup + result.seconds
     print(f"set-up (data, model, engine) {setup:.1f} s; with it {total:.1f} s ({result.pages / total if total > 0 else 0.0:,.0f} pages/s)")
+    if result.workers:
+        print("memory per worker: " + _worker_memory(result.workers))
     return 0
 
 
@@ -160,6 +163,16 @@ def _read_members(path: str) -> list[str]:
     if not members:
         raise DataError("no member ids (one per line)", source=path)
     return members
+
+
+def _worker_memory(workers: Sequence[WorkerMemory]) -> str:
+    """'peak RSS 412, 415 MB (shared pages included); private 96, 97 MB' for the batch's summary line."""
+    def mb(values: Iterable[int]) -> str:
+        return ", ".join(f"{v / 2**20:,.0f}" for v in values)
+
+    line = f"peak RSS {mb(w.peak_rss for w in workers)} MB (pages shared with the coordinator included)"
+    private = [w.private for w in workers]
+    return line if None in private else line + f"; private {mb(p for p in private if p is not None)} MB"
 
 
 def _cmd_render(args: argparse.Namespace) -> int:

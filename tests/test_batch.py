@@ -54,6 +54,11 @@ def test_every_member_once_in_order(tmp_path, workers):
     assert orjson.loads((tmp_path / SUCCESS).read_bytes())["n_members"] == 23
     if workers == 2:
         assert all(p["pid"] != os.getpid() for p in pages)
+    # each worker that built shards reports its memory: the pids that wrote pages, nothing else
+    assert [w.pid for w in result.workers] == sorted({p["pid"] for p in pages})
+    assert all(w.peak_rss >= (w.private or 0) > 0 for w in result.workers)
+    summary = orjson.loads((tmp_path / SUCCESS).read_bytes())["worker_memory"]
+    assert summary == [{"peak_rss": w.peak_rss, "private": w.private} for w in result.workers]
 
 
 def test_resume_builds_only_missing_shards(tmp_path):
@@ -237,6 +242,7 @@ def test_cli_batch_on_a_resized_world(tmp_path, capsys):
     assert main(argv) == 0
     stdout = capsys.readouterr().out
     assert "30 members in 4 shards" in stdout and "set-up (data, model, engine)" in stdout
+    assert "memory per worker: peak RSS " in stdout and " MB" in stdout
     assert [p["user"] for p in read_pages(out)] == [f"u{i}" for i in range(30)]
     assert orjson.loads((out / MANIFEST).read_bytes())["params"]["world_members"] == 30
     assert main([*argv[:4], "31", *argv[5:]]) == 2  # another world: refused in the same folder

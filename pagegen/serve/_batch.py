@@ -38,7 +38,7 @@ from pagegen.core._progress import Progress
 from pagegen.learned._logging_policy import write_impressions
 from rows._context import visit_entropy
 
-from ._batch_workers import build_shard, place, run_local, run_ray, shard_path
+from ._batch_workers import WorkerMemory, build_shard, memory_now, place, run_local, run_ray, shard_path
 from ._frames import write_parquet_shard
 from ._impressions import impressions_from_pages
 
@@ -79,6 +79,8 @@ class BatchResult:
     shards_skipped: int
     pages: int
     seconds: float
+    #: Per worker that built shards this run (by process id): its peak RSS and largest private memory.
+    workers: tuple[WorkerMemory, ...] = ()
 
     @property
     def pages_per_second(self) -> float:
@@ -243,10 +245,14 @@ def run_batch(
         todo = _pending(out_dir, n_shards, config.format)
         bar = Progress("batch", n_shards, enabled=progress, done=n_shards - len(todo))
         built, pages = 0, 0
+        memory: dict[int, WorkerMemory] = {}
 
-        def write(shard: int, data: bytes | str, count: int) -> None:
-            """Put a shard in place: its bytes, or a worker's temporary file holding them."""
+        def write(shard: int, data: bytes | str, count: int, used: WorkerMemory) -> None:
+            """Put a shard in place (its bytes, or a worker's temporary file holding them); note the worker's memory."""
             nonlocal built, pages
+            seen = memory.get(used.pid, used)
+            private = None if used.private is None else max(used.private, seen.private or 0)
+            memory[used.pid] = WorkerMemory(used.pid, max(used.peak_rss, seen.peak_rss), private)
             if config.format == "parquet":
                 write_parquet_shard(shard_path(out_dir, shard, "parquet"), data)
             elif isinstance(data, str):
@@ -269,7 +275,7 @@ def run_batch(
                 if n_workers == 1 and config.engine == "local":
                     for shard in todo:
                         data = build_shard(engine, members, shard, config.shard_size, build_kwargs)
-                        write(shard, data, data.count(b"\n"))
+                        write(shard, data, data.count(b"\n"), memory_now())
                 else:
                     runner(engine, members, todo, config, build_kwargs, n_workers, write, lock_fd, out_dir)
             finally:
@@ -279,8 +285,10 @@ def run_batch(
                 if not impressions_path(out_dir, shard).exists():
                     _write_impressions(out_dir, shard)
         seconds = time.perf_counter() - start
-        result = BatchResult(out_dir, len(members), n_shards, built, n_shards - len(todo), pages, seconds)
+        workers = tuple(memory[pid] for pid in sorted(memory))
+        result = BatchResult(out_dir, len(members), n_shards, built, n_shards - len(todo), pages, seconds, workers)
         if todo or not (out_dir / SUCCESS).exists():
-            summary = {"n_members": len(members), "n_shards": n_shards, "pages_this_run": pages, "seconds_this_run": round(seconds, 3)}
+            summary = {"n_members": len(members), "n_shards": n_shards, "pages_this_run": pages, "seconds_this_run": round(seconds, 3),
+                       "worker_memory": [{"peak_rss": w.peak_rss, "private": w.private} for w in workers]}  # fmt: skip
             atomic_write_bytes(out_dir / SUCCESS, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return result

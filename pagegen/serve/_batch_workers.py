@@ -8,20 +8,21 @@ import ctypes
 import gc
 import multiprocessing as mp
 import os
+import resource
 import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from threadpoolctl import threadpool_limits
 
 from pagegen.core._atomic import TMP_SUFFIX, fsync_dir
 from pagegen.core._errors import BatchError
 
-__all__ = ["CHUNK", "build_shard", "place", "run_local", "run_ray", "shard_path"]
+__all__ = ["CHUNK", "WorkerMemory", "build_shard", "memory_now", "place", "run_local", "run_ray", "shard_path"]
 
 
 def shard_path(out: str | os.PathLike[str], shard: int, format: str = "jsonl") -> Path:
@@ -30,6 +31,26 @@ def shard_path(out: str | os.PathLike[str], shard: int, format: str = "jsonl") -
 
 
 # -- the work of one shard (runs in workers) ---------------------------------------------
+
+
+class WorkerMemory(NamedTuple):
+    """A worker's memory after a shard: its process id, its peak resident set (bytes; it counts
+    the pages a forked worker shares with the coordinator), and its private memory now (bytes,
+    the pages no other process maps; None where the system does not say)."""
+
+    pid: int
+    peak_rss: int
+    private: int | None
+
+
+def memory_now() -> WorkerMemory:
+    """This process's WorkerMemory (peak RSS from getrusage; private memory from Linux's smaps_rollup)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    private = None
+    with contextlib.suppress(OSError, ValueError):
+        fields = dict(line.split(":", 1) for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:])
+        private = sum(int(fields[k].split()[0]) for k in ("Private_Clean", "Private_Dirty")) * 1024
+    return WorkerMemory(os.getpid(), peak, private)
 
 
 #: Members per ``engine.dump_many`` (or ``build_many``) call: work shared across a chunk, memory bounded whatever the shard size.
@@ -99,7 +120,7 @@ def _init_worker(payload: tuple[Any, Sequence[str], int, Mapping[str, Any], Path
         _JOB.update(engine=payload[0], members=payload[1], shard_size=payload[2], build_kwargs=payload[3], out=payload[4])
 
 
-def _worker_shard(shard: int) -> tuple[int, str, int]:
+def _worker_shard(shard: int) -> tuple[int, str, int, WorkerMemory]:
     """Build a shard and write it to a temporary file next to its place (the coordinator, the
     only one who renames, makes it the shard): the bytes go to disk once, not through a pipe."""
     data = build_shard(_JOB["engine"], _JOB["members"], shard, _JOB["shard_size"], _JOB["build_kwargs"])
@@ -113,7 +134,7 @@ def _worker_shard(shard: int) -> tuple[int, str, int]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return shard, tmp, data.count(b"\n")
+    return shard, tmp, data.count(b"\n"), memory_now()
 
 
 def place(tmp: str, dest: Path) -> None:
@@ -225,6 +246,6 @@ class _RayWorker:
         _one_blas_thread()
         self.engine, self.members, self.shard_size, self.build_kwargs = job
 
-    def shard(self, shard: int) -> tuple[int, bytes, int]:
+    def shard(self, shard: int) -> tuple[int, bytes, int, WorkerMemory]:
         data = build_shard(self.engine, self.members, shard, self.shard_size, self.build_kwargs)
-        return shard, data, data.count(b"\n")
+        return shard, data, data.count(b"\n"), memory_now()
