@@ -183,8 +183,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
             page = Page.from_json(Path(args.page).read_bytes())
         except ValueError as err:  # orjson and pydantic errors are ValueErrors
             raise DataError(f"not a page ({_first_line(err)})", source=args.page) from None
-        if args.data or args.catalog or args.world:
-            raise DataError("a page file carries its titles and genres: --data, --world and --catalog go with --user", field="page")
+        if args.data or args.catalog or args.world or args.model:
+            raise DataError("a page file carries its titles and genres: --data, --world, --catalog and --model go with --user", field="page")
         policy_ref = args.policy  # None: the window the page states
     else:
         args.policy = args.policy or AUTO

@@ -119,3 +119,9 @@ def test_a_negative_now_is_named_not_blamed_on_the_rankers(now):
         build_page("u7", now=now)
     with pytest.raises(DataError, match="a time before 1970"):
         UserState.cold(now)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "quality"])
+def test_evaluation_commands_refuse_a_saved_model_saying_why(capsys, command, tmp_path):
+    code, _, err = run(capsys, command, "--world", "tiny", "--model", str(tmp_path / "m.npz"))
+    assert code == 2 and f"--model {tmp_path / 'm.npz'}" in err and "has seen the held-out events" in err

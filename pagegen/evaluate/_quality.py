@@ -249,6 +249,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--catalog", metavar="FILE", help="generic catalog file (CSV or JSON lines), with --events")
     g.add_argument("--events", metavar="FILE", help="generic events file (CSV or JSON lines), with --catalog")
     g.add_argument("--lenient", action="store_true", help="skip bad input lines (each one reported) instead of stopping")
+    g.add_argument("--model", metavar="FILE", help="not taken: the models are fitted on each split's train part (a saved model has seen the held-out events)")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
     return p
 
@@ -283,7 +284,10 @@ def _table(args: argparse.Namespace) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> int:
     """``pagegen quality``: print the quality table (validation, test, chosen settings). Exit 2 on bad input."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.model is not None:
+        parser.error(f"--model {args.model}: {parser.prog} fits its models on each split's train part; a saved model has seen the held-out events")
     try:
         table = _table(args)
     except PagegenError as err:

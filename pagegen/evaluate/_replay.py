@@ -277,7 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pagegen evaluate", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Replay history and compare page selectors side by side. The model is fitted on each split's train part "
-        "(a saved model would have seen the held-out events, so there is no --model).",
+        "(a saved model would have seen the held-out events, so --model is refused).",
     )  # fmt: skip
     p.add_argument("data_path", nargs="?", default=None, metavar="DATA", help="a MovieLens folder, or synthetic:SIZE (the same as --data / --world)")
     g = p.add_argument_group("data (default: the synthetic world 'small')")
@@ -287,6 +287,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--catalog", metavar="FILE", help="generic catalog file (CSV or JSON lines), with --events")
     g.add_argument("--events", metavar="FILE", help="generic events file (CSV or JSON lines), with --catalog")
     g.add_argument("--lenient", action="store_true", help="skip bad input lines (each one reported) instead of stopping")
+    g.add_argument("--model", metavar="FILE", help="not taken: the models are fitted on each split's train part (a saved model has seen the held-out events)")
     p.add_argument("--split", choices=("leave_last", "time"), default="leave_last", help="per-member leave-last-k, or one global time cutoff")
     p.add_argument("--selectors", default=None, help="comma-separated selectors (default: all registered but exact)")
     p.add_argument("--no-baseline", action="store_true", help="skip the single-list baseline")
@@ -329,7 +330,10 @@ def _data_argument(args: argparse.Namespace) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``pagegen evaluate``: print the Markdown table; optionally write JSON and HTML. Exit 2 on bad input."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.model is not None:
+        parser.error(f"--model {args.model}: {parser.prog} fits its models on each split's train part; a saved model has seen the held-out events")
     try:
         result = evaluate(
             _data_argument(args),
