@@ -42,7 +42,7 @@ class MicroGenresConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_rows: int = Field(80, ge=1, le=1_000, description="At most this many micro-genre rows.")
+    max_rows: int = Field(88, ge=1, le=1_000, description="At most this many micro-genre rows.")
     max_per_genre: int = Field(8, ge=1, le=1_000, description="At most this many rows narrowing one genre (spreads the rows over the member's genres).")
     min_titles: int = Field(20, ge=1, le=10_000, description="A micro-genre exists when the catalog has at least this many displayable titles in it.")
     min_eligible: int = Field(10, ge=1, le=1_000, description="A micro-genre is offered when at least this many of its titles are eligible and unseen.")
@@ -84,16 +84,18 @@ class MicroGenres:
         aff = self.affinity(ctx, idx)
         chosen = _spread(cand[argtopk(aff[cand], cand.size)], genre_of, cfg.max_rows, cfg.max_per_genre)  # ties to the lower slice
         best = float(aff[chosen[0]])
+        rel = aff[chosen] / best if best > 0 else np.ones(len(chosen))
         indptr, indices, scores, n = idx.members.indptr, idx.members.indices, ctx.scores, ctx.n
+        # per chosen slice, as Python values: its titles' bounds, and the evidence's rounded numbers
+        per_slice = zip(chosen, indptr[chosen].tolist(), indptr[np.add(chosen, 1)].tolist(), np.round(aff[chosen], 6).tolist(), np.round(rel, 4).tolist(), np.round(idx.share[chosen], 6).tolist(), (cfg.weight * rel).tolist(), strict=True)
         rows = []
-        for s, start, stop, a_s, share_s in zip(chosen, indptr[chosen].tolist(), indptr[np.add(chosen, 1)].tolist(), aff[chosen].tolist(), idx.share[chosen].tolist(), strict=True):
+        for s, start, stop, a_s, r_s, share_s, score in per_slice:
             members = indices[start:stop]  # ascending
             members = members[mask[members]]
             in_slice = scores[members]
             pos = argtopk(in_slice, n)  # ties to the lower title
-            rel = a_s / best if best > 0 else 1.0
-            evidence = {"slice": idx.kinds[s], **idx.specs[s], "affinity": round(a_s, 6), "relative_affinity": round(rel, 4), "catalog_share": round(share_s, 6)}
-            rows.append(CandidateRow("micro_genre", idx.keys[s], idx.titles[s], members[pos], in_slice[pos], evidence, cfg.weight * rel))
+            evidence = {"slice": idx.kinds[s], **idx.specs[s], "affinity": a_s, "relative_affinity": r_s, "catalog_share": share_s}
+            rows.append(CandidateRow("micro_genre", idx.keys[s], idx.titles[s], members[pos], in_slice[pos], evidence, score))
         return rows
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
@@ -122,13 +124,20 @@ def _spread(ordered: np.ndarray, genre_of: np.ndarray, max_rows: int, max_per_ge
 
 
 def micro_title(genre: str, *, tag: str | None = None, decade: int | None = None, fmt: str | None = None) -> str:
-    """A micro-genre's display title: 'Dark Horror', 'Crime: Based on a True Story', '1990s Gritty
-    Crime', 'Comedy TV Shows'. A tag reads as an adjective before the genre unless it is a phrase
-    (holds a small word such as 'on' or 'a'), which follows the genre after a colon."""
+    """A micro-genre's display title: 'Dark Horror', 'Feel-Good Comedy', 'Family with Musical
+    Numbers', 'Crime: Based on a True Story', '1990s Gritty Crime', 'Comedy TV Shows'. A tag reads
+    as an adjective before the genre, unless it is a phrase (holds a small word such as 'on' or 'a'),
+    which follows the genre after a colon, or ends in a plural ('musical numbers'), which follows 'with'."""
     title = genre
     if tag is not None:
-        phrase = any(w.lower() in _SMALL_WORDS for w in tag.split())
-        title = f"{genre}: {tag_title(tag)}" if phrase else f"{tag_title(tag)} {genre}"
+        words = tag.split()
+        name = "-".join(part[:1].upper() + part[1:] for part in tag_title(tag).split("-"))
+        if any(w.lower() in _SMALL_WORDS for w in words):
+            title = f"{genre}: {name}"
+        elif words and words[-1].endswith("s") and not words[-1].endswith("ss"):
+            title = f"{genre} with {name}"
+        else:
+            title = f"{name} {genre}"
     if fmt is not None:
         title = f"{title} {fmt}"
     return f"{decade}s {title}" if decade is not None else title

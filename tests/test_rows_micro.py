@@ -42,6 +42,9 @@ def test_titles_read_as_micro_genres():
     assert micro_title("Horror", tag="dark") == "Dark Horror"
     assert micro_title("Sci-Fi", tag="visually stunning") == "Visually Stunning Sci-Fi"
     assert micro_title("Crime", tag="based on a true story") == "Crime: Based on a True Story"
+    assert micro_title("Documentary", tag="thought-provoking") == "Thought-Provoking Documentary"
+    assert micro_title("Family", tag="musical numbers") == "Family with Musical Numbers"
+    assert micro_title("Drama", tag="slow burn") == "Slow Burn Drama"
     assert micro_title("Crime", tag="gritty", decade=1990) == "1990s Gritty Crime"
     assert micro_title("Comedy", fmt="TV Shows") == "Comedy TV Shows"
 
