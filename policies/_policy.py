@@ -134,7 +134,8 @@ class Eligibility(BaseModel):
 _DEFAULT_WINDOWS = {"tv": Window(rows=4, columns=5), "web": Window(rows=3, columns=6), "mobile": Window(rows=3, columns=3)}
 _DEFAULT_TEMPLATE = (
     "continue_watching", "top_picks", "trending", "top10", "because_you_watched", "genre", "new_releases",
-    "because_you_watched", "genre", "popular", "genre", "because_you_watched", "genre", "genre",
+    "because_you_watched", "micro_genre", "genre", "popular", "genre", "because_you_watched", "micro_genre", "genre",
+    "genre", "micro_genre",
 )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from ._context import make_context, shared_context, top_k
 from ._continue import ContinueWatching, ContinueWatchingConfig
 from ._fallback import NewReleases, NewReleasesConfig, Popular, PopularConfig
 from ._genre import GenreRows, GenreRowsConfig
+from ._micro import MicroGenres, MicroGenresConfig
 from ._registry import RANKERS, RankerFailure, candidate_rows, default_rankers
 from ._top_picks import Top10, Top10Config, TopPicks, TopPicksConfig
 from ._trending import Trending, TrendingConfig
@@ -19,6 +20,8 @@ __all__ = [
     "ContinueWatchingConfig",
     "GenreRows",
     "GenreRowsConfig",
+    "MicroGenres",
+    "MicroGenresConfig",
     "NewReleases",
     "NewReleasesConfig",
     "Popular",

@@ -19,7 +19,7 @@ class BecauseYouWatchedConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_anchors: int = Field(3, ge=1, le=20, description="At most this many anchors, hence rows.")
+    max_anchors: int = Field(10, ge=1, le=20, description="At most this many anchors, hence rows: the most recent and liked.")
     min_liking: float = Field(0.6, ge=0.0, le=1.0, description="An anchor must be liked at least this much (watched fraction, or rating / rating_max).")
     rating_max: float = Field(5.0, gt=0.0, le=100.0, description="The top of the rating scale.")
     half_life_days: float = Field(30.0, gt=0.0, le=36500.0, description="An anchor's recency halves every this many days of the member's activity since its last play (UserState.active_age).")

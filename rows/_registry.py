@@ -16,6 +16,7 @@ from ._because import BecauseYouWatched
 from ._continue import ContinueWatching
 from ._fallback import NewReleases, Popular
 from ._genre import GenreRows
+from ._micro import MicroGenres
 from ._top_picks import Top10, TopPicks
 from ._trending import Trending
 
@@ -29,6 +30,7 @@ RANKERS: dict[str, Ranker] = {
     "trending": Trending(),
     "because_you_watched": BecauseYouWatched(),
     "genre": GenreRows(),
+    "micro_genre": MicroGenres(),
     "new_releases": NewReleases(),
     "popular": Popular(),
 }

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from pagegen.core._arrays import argtopk
 from pagegen.core._catalog import Catalog
 
-__all__ = ["PAIR_TITLES", "SliceIndex", "build_slices", "tag_title"]
+__all__ = ["PAIR_TITLES", "SliceIndex", "build_slices", "slice_index", "tag_title"]
 
 #: Readable titles of common genre pairs (sorted pair -> title); other pairs read "A & B".
 PAIR_TITLES: dict[tuple[str, str], str] = {
@@ -82,7 +82,6 @@ def build_slices(catalog: Catalog, *, min_titles: int, decades: bool, pairs: boo
     Genres come first, then genre x decade, genre pairs and tags; a slice whose titles are
     exactly those of an earlier slice is left out."""
     disp = catalog.displayable()
-    n_disp = max(int(disp.sum()), 1)
     genres = catalog.genres & disp[:, None]
     names = catalog.genre_names
     cols: list[np.ndarray] = []
@@ -136,6 +135,12 @@ def build_slices(catalog: Catalog, *, min_titles: int, decades: bool, pairs: boo
             members = indices[indptr[t] : indptr[t + 1]]
             name = catalog.tag_names[t]
             add(np.unique(members[disp[members]]), "tag", f"tag:{name}", tag_title(name), {"tag": name})
+    return slice_index(catalog, cols, kinds, keys, titles, specs)
+
+
+def slice_index(catalog: Catalog, cols: list[np.ndarray], kinds: list[str], keys: list[str], titles: list[str], specs: list[dict[str, Any]]) -> SliceIndex:
+    """The SliceIndex of slices given as their sorted displayable titles (``cols``) and descriptions."""
+    disp = catalog.displayable()
     n_slices = len(cols)
     lengths = np.array([len(c) for c in cols], np.int64)
     indptr = np.zeros(n_slices + 1, np.int64)
@@ -145,4 +150,4 @@ def build_slices(catalog: Catalog, *, min_titles: int, decades: bool, pairs: boo
     fine = np.array([k != "genre" for k in kinds], bool)
     by_item = sp.csr_array(members.T)
     by_item.sort_indices()
-    return SliceIndex(members, by_item, lengths / n_disp, fine, disp, tuple(kinds), tuple(keys), tuple(titles), tuple(specs))
+    return SliceIndex(members, by_item, lengths / max(int(disp.sum()), 1), fine, disp, tuple(kinds), tuple(keys), tuple(titles), tuple(specs))

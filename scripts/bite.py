@@ -142,6 +142,22 @@ MUTATIONS = [
         "policies/_builtin.py", "return loop.refilled >= least", "return loop.refilled >= self.min_titles.default",
         ("tests/test_in_progress.py", "tests/test_constraints.py", "tests/test_select.py"),
     ),
+    # -- micro-genre rows (rows/_micro.py) -----------------------------------------------
+    Mutation(
+        "micro-genres: seen titles left in the rows",
+        "rows/_micro.py", "            members = members[mask[members]]\n", "",
+        ("tests/test_rows_micro.py",),
+    ),
+    Mutation(
+        "micro-genres: near copies of larger slices kept",
+        "rows/_micro.py", "if not near_genre[s] and not (jaccard[s, keep] > max_overlap).any():", "if not near_genre[s]:",
+        ("tests/test_rows_micro.py",),
+    ),
+    Mutation(
+        "micro-genres: one row too many of a genre",
+        "rows/_micro.py", "if taken.get(g, 0) < max_per_genre:", "if taken.get(g, 0) <= max_per_genre:",
+        ("tests/test_rows_micro.py",),
+    ),
     # -- page schema, files, batch -------------------------------------------------------
     Mutation(
         "page: a title twice in a row accepted",

@@ -11,7 +11,7 @@ from pagegen.core._time import DAY
 from pagegen.core._userstate import UserState
 from pagegen.testing import FixedModel
 from rows._context import history_liking, liking, make_context, top_k, visit_entropy
-from rows._registry import candidate_rows
+from rows._registry import RANKERS, candidate_rows
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,8 @@ def test_a_request_calls_each_model_method_once_and_asks_for_similarity_rows_of_
         assert names["score"] == names["trending"] == 1 and names["similarity"] <= 1
         assert (("popularity", ()) not in model.calls), "all-time counts were asked for although the window had enough titles"
         byw = [r for r in rows if r.kind == "because_you_watched"]
-        assert all(k <= 3 for k in model.similarity_rows) and len(byw) <= sum(model.similarity_rows)  # rows of the (<= 3) anchors only
+        anchors = RANKERS["because_you_watched"].config.max_anchors
+        assert all(k <= anchors for k in model.similarity_rows) and len(byw) <= sum(model.similarity_rows)  # rows of its anchors only
 
 
 def test_all_time_popularity_is_asked_for_only_when_the_windows_are_empty(world):

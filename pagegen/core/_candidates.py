@@ -28,6 +28,7 @@ ROW_KINDS: tuple[str, ...] = (
     "trending",
     "because_you_watched",
     "genre",
+    "micro_genre",
     "new_releases",
     "popular",
 )

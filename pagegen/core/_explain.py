@@ -101,6 +101,7 @@ _KINDS: dict[str, Callable[[str, Mapping[str, Any]], Explanation]] = {
     "trending": _trending,
     "because_you_watched": _because,
     "genre": _genre,
+    "micro_genre": _genre,
     "new_releases": _new_releases,
     "popular": _popular,
 }

@@ -227,7 +227,8 @@ def _genres(catalog: Catalog) -> np.ndarray:
 
 #: Up to this many entries (candidate rows x positions) the genre profiles are summed from a gather of
 #: the genre matrix; beyond, from a sparse product (the sums are of 0/1 values: the same either way).
-DENSE_ENTRIES = 8192
+#: The dense pairs cost R x R x entries: at 100 candidate rows of 40 the sparse way selects in 0.62 of the time.
+DENSE_ENTRIES = 2048
 
 
 def _incidence(M: np.ndarray, valid: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
