@@ -35,7 +35,7 @@ def engine(world, model, policy="default", **kw):
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-@pytest.mark.parametrize("selector", ["template", "row_ranking", "stage_wise", "learned"])
+@pytest.mark.parametrize("selector", ["template", "row_ranking", "stage_wise", "stage_wise_intent", "learned"])
 def test_every_preset_and_selector_gives_a_valid_page(world, model, preset, selector):
     eng = engine(world, model, preset, debug=True)
     for member, device in (("u0", "tv"), ("u3", "web"), ("u7", "mobile")):
