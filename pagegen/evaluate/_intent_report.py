@@ -11,10 +11,13 @@ builder is compared member by member with row_ranking and with the single lists 
 interval, sign test). The setting with one taste and no row reading is the sanity check: there a
 page has nothing to gain from its rows, and a good single list should win or tie.
 
-The single lists: ``single_list`` ranks every eligible title by the personalized scorer
+The single lists fill the policy's full shape (a list is bound by no row's length), row by row:
+``single_list`` ranks every eligible title by the personalized scorer
 (``model.score``, as ``pagegen evaluate`` does); ``single_list_pool`` ranks, by the same scorer, the
 titles of the member's candidate rows: the titles the rows could show, in the order of the values the
-page objective gives them, so that it differs from the pages only by having no rows.
+page objective gives them, so that it differs from the pages only by having no rows. A third list,
+``single_list_truth``, ranks the eligible titles by the member's true preference (the world's hidden
+truth, which no builder sees): an oracle that shows what a single list can do in each setting.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pagegen.core._errors import DataError
 from pagegen.data._synthetic import synthetic_world
 from pagegen.learned._intent import IntentConfig, expected_plays_with_intent
 from pagegen.learned._simulate import BrowseConfig
@@ -37,7 +41,7 @@ from ._replay import BASELINE, member_pages, wrap_list
 from ._splits import leave_last_split
 from ._stats import Paired, paired
 
-__all__ = ["GRID", "POOL", "Setting", "intent_grid", "intent_pages", "main", "markdown"]
+__all__ = ["GRID", "ORACLE", "POOL", "Setting", "intent_grid", "intent_pages", "main", "markdown"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ ONE_TASTE = 0.85
 
 #: The second single list: the candidate rows' titles by the personalized scorer (see the module docstring).
 POOL = "single_list_pool"
+#: An oracle list for the sanity check: every eligible title by the member's true preference (not a builder).
+ORACLE = "single_list_truth"
 #: The builders compared by default.
 SELECTORS = ("template", "row_ranking", "stage_wise", "stage_wise_intent", "learned")
 #: The references every builder is compared with, member by member.
@@ -89,24 +95,30 @@ class Pages:
 
 def intent_pages(world, *, members: int, seed: int, selectors: tuple[str, ...], device: str, n_test: int, min_interactions: int) -> tuple[Pages, BrowseConfig]:
     """Each tested member's pages as of its cutoff (model fitted on the train part) and their Recall@window."""
+    if "row_ranking" not in selectors:
+        raise DataError("the builders must include row_ranking (the reference of every comparison)", field="selectors", value=",".join(selectors))
     split = leave_last_split(world.catalog, world.interactions, n_test=n_test, min_interactions=min_interactions).sample(members, seed)
     model = fit(world.catalog, split.train, profiles=world.profiles, progress=False)
     engine = Engine(world.catalog, model, "default", interactions=split.train, profiles=world.profiles, seed=seed)
     window = engine.policy.window(device)
     browse = BrowseConfig(visible_rows=window.rows, visible_columns=window.columns)
-    names = (*selectors, BASELINE, POOL)
+    names = (*selectors, BASELINE, POOL, ORACLE)
     grids: dict[str, list[np.ndarray]] = {name: [] for name in names}
     recall: dict[str, list[float]] = {name: [] for name in names}
     for k, (u, now) in enumerate(zip(split.users.tolist(), split.now.tolist(), strict=True)):
         state = engine.state(split.train.users.id(u), now=now)
+        policy = engine.policy_for(state.profile, device)
         pages, ctx, _, _, rows = member_pages(engine, state, selectors, device=device, seed=seed)
         found = {name: grid for name, (grid, _) in pages.items()}
-        lengths = (found[selectors[0]] >= 0).sum(axis=1).tolist()
+        lengths = [policy.row_length] * policy.n_rows  # a list is bound by no row's length: the policy's full shape
         scores = np.asarray(ctx.scores, dtype=np.float64)
         found[BASELINE] = wrap_list(scores, ctx.eligible, lengths)
         pool = np.zeros(world.catalog.n, dtype=bool)
         pool[np.concatenate([row.items for row in rows]).astype(np.intp) if rows else []] = True
         found[POOL] = wrap_list(scores, pool & ctx.eligible, lengths)
+        truth = np.zeros(world.catalog.n)
+        truth[ctx.eligible] = world.truth.preference(int(u), np.flatnonzero(ctx.eligible))
+        found[ORACLE] = wrap_list(truth, ctx.eligible, lengths)
         rel = split.relevance(k)
         for name, grid in found.items():
             grids[name].append(grid)
