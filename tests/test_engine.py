@@ -59,6 +59,14 @@ def test_same_seed_same_bytes_and_the_trace(world, model):
     assert np.unique(grid[grid >= 0]).size == (grid >= 0).sum()  # default policy: deduplicated page
 
 
+def test_stage_wise_intent_gives_the_same_bytes_and_its_objective_in_the_trace(world, model):
+    eng = engine(world, model)
+    for member in ("u2", "u5", "u9"):
+        page = eng.build(member, seed=3, selector="stage_wise_intent", trace=True)
+        assert page.to_json() == engine(world, model).build(member, seed=3, selector="stage_wise_intent", trace=True).to_json()
+        assert sum(s.gain for s in page.trace.steps) == pytest.approx(page.trace.objective)
+
+
 def test_a_cold_member_gets_a_full_page_from_the_fallbacks(world, model):
     policy = Policy(name="short", n_rows=6, row_length=10, windows={"web": {"rows": 3, "columns": 6}})
     eng = engine(world, model, policy, debug=True)

@@ -80,7 +80,8 @@ def test_the_member_history_sets_the_intent_mass():
 def test_the_keys_add_up_to_the_coverage_objective():
     for policy in (_policy(), _policy(diversity=1.0), _policy(n_rows=3, row_length=1)):
         sel = SELECTORS["stage_wise_intent"](ROWS, policy, CTX)
-        assert sum(step["gain"] for step in sel.steps) == pytest.approx(coverage_objective(prepare(ROWS, policy, CTX), sel.rows, Coverage()))
+        assert sel.objective == pytest.approx(coverage_objective(prepare(ROWS, policy, CTX), sel.rows, Coverage()))
+        assert sum(step["gain"] for step in sel.steps) == pytest.approx(sel.objective)
         soft = stage_wise_intent_selector(SOFT)(ROWS, policy, CTX)
         assert sum(step["gain"] for step in soft.steps) == pytest.approx(coverage_objective(prepare(ROWS, policy, CTX), soft.rows, SOFT))
 

@@ -7,7 +7,9 @@ gives it a key: the preference of every candidate row at a row index, given what
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -55,7 +57,9 @@ def stage_wise_intent_selector(config: Coverage) -> Selector:
     key = coverage_key(config)
 
     def stage_wise_intent(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
-        return greedy_fill(prepare(rows, policy, ctx), key)
+        selection = greedy_fill(prepare(rows, policy, ctx), key)
+        # the keys are the marginal gains of the objective with the coverage term: their sum is its value
+        return replace(selection, objective=math.fsum(step["gain"] for step in selection.steps))
 
     return stage_wise_intent
 
