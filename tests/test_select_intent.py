@@ -54,6 +54,9 @@ def test_a_row_on_an_unserved_intent_beats_one_on_a_served_intent():
     assert [p.row for p in covered.rows] == [0, 2]  # 1.9 * 0.5 beats 2.0 * 0.34
     # the default term: a row serves all of the intent it is on, and rows off an intent are not entered
     assert [p.row for p in SELECTORS["stage_wise_intent"](ROWS, _policy(), CTX).rows] == [0, 2]
+    # the check bites: when rows serve nothing, the served intent is repeated
+    unserved = stage_wise_intent_selector(Coverage(enter_floor=0.2, enter_gain=0.8, satisfaction=0.0))
+    assert [p.row for p in unserved(ROWS, _policy(), CTX).rows] == [0, 1]
 
 
 def test_without_coverage_it_is_stage_wise():
