@@ -8,7 +8,8 @@ import pytest
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._catalog import Catalog
 from pagegen.core._userstate import UserState
-from pagegen.page._objective import Coverage, IntentCover, Placed, SelectContext, coverage_objective, prepare
+from pagegen.page._coverage import Coverage, IntentCover, coverage_objective
+from pagegen.page._objective import Placed, SelectContext, prepare
 from pagegen.page._registry import SELECTORS
 from pagegen.page._select import stage_wise_intent_selector
 from pagegen.testing._strategies import NOW

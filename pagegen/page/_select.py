@@ -16,8 +16,9 @@ import numpy as np
 
 from pagegen.core._candidates import CandidateRow
 
+from ._coverage import Coverage, IntentCover
 from ._fill import FillState, Key, greedy_fill
-from ._objective import Coverage, IntentCover, Problem, SelectContext, Selection, prepare
+from ._objective import Problem, SelectContext, Selection, prepare
 
 __all__ = ["FillState", "Key", "Selector", "coverage_key", "greedy_fill", "row_ranking", "stage_key", "stage_wise", "stage_wise_intent", "stage_wise_intent_selector", "template"]
 
