@@ -35,7 +35,7 @@ __all__ = ["Coverage", "IntentCover", "coverage_objective"]
 class Coverage(BaseModel):
     """The intent-coverage term of the page objective (``stage_wise_intent``; see the module docstring).
 
-    The defaults were chosen on one tuning world (the small synthetic world, seed 1) among 13 settings,
+    The defaults were chosen on one tuning world (the small synthetic world, seed 1) among 12 settings,
     by expected plays per visit and Recall@window against row_ranking (``pagegen.evaluate._intent_report``);
     reported figures come from other seeds."""
 
