@@ -35,7 +35,7 @@ def engine(world, model, policy="default", **kw):
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-@pytest.mark.parametrize("selector", ["template", "row_ranking", "stage_wise", "learned"])
+@pytest.mark.parametrize("selector", ["template", "row_ranking", "stage_wise", "stage_wise_intent", "learned"])
 def test_every_preset_and_selector_gives_a_valid_page(world, model, preset, selector):
     eng = engine(world, model, preset, debug=True)
     for member, device in (("u0", "tv"), ("u3", "web"), ("u7", "mobile")):
@@ -57,6 +57,14 @@ def test_same_seed_same_bytes_and_the_trace(world, model):
     assert page.now == world.now and page.seed == 11 and page.user == "u2"
     grid = page_grid(page, world.catalog)
     assert np.unique(grid[grid >= 0]).size == (grid >= 0).sum()  # default policy: deduplicated page
+
+
+def test_stage_wise_intent_gives_the_same_bytes_and_its_objective_in_the_trace(world, model):
+    eng = engine(world, model)
+    for member in ("u2", "u5", "u9"):
+        page = eng.build(member, seed=3, selector="stage_wise_intent", trace=True)
+        assert page.to_json() == engine(world, model).build(member, seed=3, selector="stage_wise_intent", trace=True).to_json()
+        assert sum(s.gain for s in page.trace.steps) == pytest.approx(page.trace.objective)
 
 
 def test_a_cold_member_gets_a_full_page_from_the_fallbacks(world, model):

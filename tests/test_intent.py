@@ -104,13 +104,25 @@ def test_rows_never_entered_give_no_play_and_an_empty_page_none() -> None:
 
 
 def test_the_grid_report_runs_and_keeps_its_sanity_setting() -> None:
+    from pagegen.core._errors import DataError
     from pagegen.evaluate._intent_report import GRID as SETTINGS
-    from pagegen.evaluate._intent_report import intent_grid, markdown
+    from pagegen.evaluate._intent_report import ORACLE, POOL, intent_grid, markdown
+    from pagegen.evaluate._replay import BASELINE
 
-    results = intent_grid("tiny", members=60, seed=1, selectors=("row_ranking", "stage_wise"))
+    results = intent_grid("tiny", members=60, seed=1, selectors=("row_ranking", "stage_wise_intent"))
     assert [r.setting for r in results] == list(SETTINGS) and SETTINGS[0].sanity and not SETTINGS[0].several_tastes
-    assert results[0].members + results[2].members == 60  # one taste or several: every member once
+    assert 0 < results[0].members + results[2].members <= 60  # one taste or several: every tested member once
     for res in results:
-        assert set(res.mean) == {"row_ranking", "stage_wise", "single_list"}
-        assert all(0.0 <= v <= 1.0 for v in res.mean.values())
-    assert "(sanity setting)" in markdown(results)
+        for metric in ("plays", "recall"):
+            assert set(res.mean[metric]) == {"row_ranking", "stage_wise_intent", BASELINE, POOL, ORACLE}
+            assert all(0.0 <= v <= 1.0 for v in res.mean[metric].values())
+        # Recall@window depends on the members only; the paired difference is the difference of the means
+        assert res.mean["recall"] == results[0 if not res.setting.several_tastes else 2].mean["recall"]
+        diff = res.against["plays"][BASELINE]["stage_wise_intent"].diff
+        assert diff == pytest.approx(res.mean["plays"]["stage_wise_intent"] - res.mean["plays"][BASELINE])
+    # the oracle list knows the truth: in the sanity setting no list by the engine's scorer beats it
+    assert results[0].mean["plays"][ORACLE] >= results[0].mean["plays"][BASELINE]
+    text = markdown(results, "python -m pagegen.evaluate._intent_report --size tiny")
+    assert "(sanity setting)" in text and "Recall@window" in text and text.startswith("Command: `python -m")
+    with pytest.raises(DataError, match="row_ranking"):
+        intent_grid("tiny", members=10, seed=1, selectors=("stage_wise",))

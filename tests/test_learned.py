@@ -9,7 +9,7 @@ import pytest
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError, ModelFileError
-from pagegen.learned._learned import FEATURES, LearnedScorer, Request, StepConfig, gain_scorer, greedy, run_steps, step_probabilities, train, training_rows
+from pagegen.learned._learned import FEATURES, MAX_WEIGHT, LearnedScorer, Request, StepConfig, gain_scorer, greedy, run_steps, step_probabilities, train, training_rows
 from pagegen.learned._logging_policy import LoggingConfig, log_pages, plackett_luce, read_impressions, write_impressions
 from pagegen.learned._train import main
 
@@ -137,9 +137,9 @@ def test_bad_log_lines_are_named(tmp_path) -> None:
 
 def test_training_learns_what_gets_played_and_round_trips(catalog: Catalog, tmp_path) -> None:
     logs = log_pages(catalog, _requests(60, views=4), preference, config=LoggingConfig(temperature=0.2, epsilon=0.3), step_config=CONFIG, seed=1)
-    x, y = training_rows(logs)
+    x, y, w = training_rows(logs)
     assert len(x) > len(logs) and 0 < y.sum() <= len(logs)
-    scorer = train(x, y)
+    scorer = train(x, y, weights=w)
     # the comedy row holds the loved titles: the scorer ranks it above the horror row from features alone
     req = _requests(1)[0]
     first = run_steps(catalog, req, StepConfig(n_rows=1, n_cols=8, min_titles=2), greedy(scorer))
@@ -151,8 +151,10 @@ def test_training_learns_what_gets_played_and_round_trips(catalog: Catalog, tmp_
     # the CLI trains the same scorer from the log file
     logs_path = tmp_path / "logs.jsonl"
     write_impressions(logs_path, logs)
-    assert main(["train", str(logs_path), str(tmp_path / "cli.json")]) == 0
+    assert main(["train", str(logs_path), str(tmp_path / "cli.json"), "--weights", "propensity"]) == 0
     assert np.allclose(LearnedScorer.load(tmp_path / "cli.json").weights, scorer.weights)
+    assert main(["train", str(logs_path), str(tmp_path / "plain.json")]) == 0
+    assert np.allclose(LearnedScorer.load(tmp_path / "plain.json").weights, train(x, y).weights)
 
 
 def test_corrupt_scorer_files(tmp_path) -> None:
@@ -170,6 +172,40 @@ def test_corrupt_scorer_files(tmp_path) -> None:
 def test_train_rejects_bad_shapes() -> None:
     with pytest.raises(DataError, match="features"):
         train(np.zeros((3, 2)), np.zeros(3))
+    x = np.random.default_rng(0).normal(size=(3, len(FEATURES)))
+    for bad in (np.ones(2), np.array([1.0, 0.0, 1.0]), np.array([1.0, np.nan, 1.0])):
+        with pytest.raises(DataError, match="weights"):
+            train(x, np.array([0.0, 1.0, 0.0]), weights=bad)
+
+
+def test_training_rows_weigh_each_row_by_its_inverse_propensity(catalog: Catalog) -> None:
+    logs = log_pages(catalog, _requests(30, views=2), preference, config=LoggingConfig(temperature=0.2, epsilon=0.3), step_config=CONFIG, seed=2)
+    x, y, w = training_rows(logs)
+    reached = [row["propensity"] for rec in logs for row in rec["rows"][: (rec["play"]["row"] + 1 if rec["play"] else len(rec["rows"]))]]
+    inverse = 1.0 / np.asarray(reached)
+    assert len(w) == len(x) == len(inverse)
+    assert w == pytest.approx(np.minimum(inverse / inverse.mean(), MAX_WEIGHT))
+    assert len(set(np.round(w, 9).tolist())) > 1  # the logging policy's choices differ in probability
+
+
+def test_a_weight_counts_as_that_many_copies_of_the_row() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, len(FEATURES)))
+    y = (rng.random(600) < 1.0 / (1.0 + np.exp(-x[:, 1]))).astype(float)
+    weights = rng.integers(1, 4, size=600).astype(float)
+    copies = np.repeat(np.arange(600), weights.astype(int))
+    # without the penalty the fit does not depend on how the features are standardized: the same minimum
+    weighted, copied, plain = train(x, y, weights=weights, l2=0.0), train(x[copies], y[copies], l2=0.0), train(x, y, l2=0.0)
+    z = rng.normal(size=(20, len(FEATURES)))
+    assert np.allclose(weighted(z), copied(z), atol=1e-4)
+    assert not np.allclose(weighted(z), plain(z), atol=1e-3)  # the weights move the fit
+
+
+def test_a_log_without_propensities_is_refused(catalog: Catalog) -> None:
+    logs = log_pages(catalog, _requests(2), preference, step_config=CONFIG, seed=1)
+    logs[0]["rows"][0]["propensity"] = 0.0
+    with pytest.raises(DataError, match="propensity"):
+        training_rows(logs)
 
 
 def test_a_mixture_logging_policy_records_the_mixture_propensity(catalog: Catalog) -> None:

@@ -28,7 +28,8 @@ def setup():
     train_m = member_requests(world, model, policy, range(60), seed=1)
     views = [Request(m.request.member, m.request.user, m.request.now, v, m.request.candidates, m.request.relevance, m.request.activity) for m in train_m for v in range(3)]
     logs = log_pages(world.catalog, views, world.truth.preference, config=config.logging, step_config=steps, browse_config=config.browse, seed=1)
-    scorer = train(*training_rows(logs))
+    x, y, _ = training_rows(logs)
+    scorer = train(x, y)
     eval_m = member_requests(world, model, policy, range(100, 160), seed=1)
     return world, policy, config, steps, scorer, eval_m, model
 

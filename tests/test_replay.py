@@ -121,7 +121,7 @@ def test_member_pages_match_lone_builds() -> None:
     engine = Engine(world.catalog, model, interactions=world.interactions, profiles=world.profiles, seed=3)
     for user in ("u0", "u7"):
         state = engine.state(user)
-        pages, ctx, _, seconds = member_pages(engine, state, SELECTORS, device="tv", seed=3)
+        pages, ctx, _, seconds, _ = member_pages(engine, state, SELECTORS, device="tv", seed=3)
         assert set(seconds) >= set(SELECTORS)
         for name in SELECTORS:
             page = engine.build(state, device="tv", selector=name, seed=3)

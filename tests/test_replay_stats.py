@@ -147,7 +147,7 @@ def test_a_member_with_nothing_to_show_gets_an_empty_page(tiny) -> None:
 
     model = fit(tiny.catalog, tiny.interactions, profiles=tiny.profiles, progress=False)
     engine = Engine(tiny.catalog, model, rankers={"none": lambda ctx: []}, interactions=tiny.interactions, profiles=tiny.profiles)
-    pages, _, failures, seconds = member_pages(engine, engine.state("u1"), ["stage_wise", "template"], device="web", seed=0)
+    pages, _, failures, seconds, _ = member_pages(engine, engine.state("u1"), ["stage_wise", "template"], device="web", seed=0)
     assert failures == [] and set(seconds) == {"_shared", "stage_wise", "template"}
     for grid, kinds in pages.values():
         assert grid.size == 0 and kinds == []

@@ -159,7 +159,7 @@ def test_ineligible_titles_are_never_placed():
 def test_exact_refuses_large_pages_and_reports_limits():
     with pytest.raises(PagegenError, match="max_cells"):
         ExactSelector(ExactConfig(max_cells=3))(ROWS, _policy(), CTX)
-    assert list(SELECTORS) == sorted(SELECTORS) == ["exact", "learned", "row_ranking", "stage_wise", "stage_wise_ls", "template"]
+    assert list(SELECTORS) == sorted(SELECTORS) == ["exact", "learned", "row_ranking", "stage_wise", "stage_wise_intent", "stage_wise_ls", "template"]
 
 
 @given(instances())

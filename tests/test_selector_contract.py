@@ -30,7 +30,7 @@ def rank(inst) -> RankContext:
     return RankContext(catalog=inst.catalog, model=_Scores(scores), user=inst.user, eligible=inst.eligible, n=inst.policy.row_length, rng=np.random.default_rng(0))
 
 
-@given(instances(), st.sampled_from(("template", "row_ranking", "stage_wise", "stage_wise_ls", "learned")))
+@given(instances(), st.sampled_from(("template", "row_ranking", "stage_wise", "stage_wise_intent", "stage_wise_ls", "learned")))
 def test_greedy_selectors_keep_the_contract(inst, name):
     check_selector(SELECTORS[name], [inst], rank=rank)
 

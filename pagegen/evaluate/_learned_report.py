@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Literal
 
 import numpy as np
 import orjson
@@ -66,6 +67,7 @@ class ReportConfig(BaseModel):
     alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Confidence intervals are at level 1 - alpha.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Randomization of the logging policy.")
     browse: BrowseConfig = Field(default_factory=BrowseConfig, description="The simulated members' browsing.")
+    weighting: Literal["none", "propensity"] = Field("none", description="Weigh each logged training row by its inverse propensity, or not (the shipped scorer: not).")
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,8 +231,8 @@ def run(config: ReportConfig, *, logs_path=None, scorer_path=None) -> dict:
     logs = log_pages(catalog, views, world.truth.preference, config=config.logging, step_config=steps, browse_config=config.browse, seed=config.seed)
     if logs_path is not None:
         write_impressions(logs_path, logs)
-    x, y = training_rows(logs)
-    scorer = train(x, y)
+    x, y, w = training_rows(logs)
+    scorer = train(x, y, weights=w if config.weighting == "propensity" else None)
     if scorer_path is not None:
         scorer.save(scorer_path)
     eval_members = member_requests(world, model, policy, range(n_train, n_train + n_eval), device=config.device, seed=config.seed)
@@ -273,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="also write the report as JSON here (atomic)")
     parser.add_argument("--logs", help="also write the training impressions here (JSON lines)")
     parser.add_argument("--scorer", help="also write the trained row scorer here (JSON)")
+    parser.add_argument("--weights", choices=("none", "propensity"), default="none", help="weigh each logged training row by its inverse propensity, or not (default: none, as the shipped scorer)")
     args = parser.parse_args(argv)
-    config = ReportConfig(size=args.size, seed=args.seed, train_members=args.train_members, eval_members=args.eval_members, views=args.views, eval_views=args.eval_views)
+    config = ReportConfig(size=args.size, seed=args.seed, train_members=args.train_members, eval_members=args.eval_members, views=args.views, eval_views=args.eval_views, weighting=args.weights)
     report = run(config, logs_path=args.logs, scorer_path=args.scorer)
     print(format_report(report))
     if args.out:

@@ -139,14 +139,14 @@ def selection_grid(selection: Any, rows: Sequence[Any]) -> tuple[np.ndarray, lis
     return grid, [rows[placed.row].kind for placed in selection.rows]
 
 
-def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, device: str, seed: int) -> tuple[dict[str, tuple[np.ndarray, list[str]]], Any, list[Any], dict[str, float]]:
+def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, device: str, seed: int) -> tuple[dict[str, tuple[np.ndarray, list[str]]], Any, list[Any], dict[str, float], list[Any]]:
     """Every selector's page for one member, as (grid, row kinds), from one set of candidate rows.
 
     The same steps as ``Engine.build`` (context, policy eligibility, rankers with fault
     isolation, selection), with the rankers run once for all selectors: each selector gets a
     generator in the state a lone ``build`` would hand it, so the pages are identical; the
     Page objects are not assembled (the metrics need only the grid). Returns ({selector: (grid,
-    kinds)}, the RankContext, the ranker failures, {selector: seconds}) where a selector's
+    kinds)}, the RankContext, the ranker failures, {selector: seconds}, the candidate rows) where a selector's
     seconds are the shared context and rankers plus its own selection. A member for whom nothing
     can be shown (no candidate row, or none that fits the policy) gets an empty page, which earns
     no credit, where ``Engine.build`` raises.
@@ -168,7 +168,7 @@ def member_pages(engine: Any, state: UserState, selectors: Sequence[str], *, dev
         selection = select(rows, policy, SelectContext(catalog=engine.catalog, eligible=ctx.eligible, device=device, rng=rng, rank=ctx)) if rows else empty
         pages[name] = selection_grid(selection, rows)
         seconds[name] = shared + time.perf_counter() - start
-    return pages, ctx, failures, seconds
+    return pages, ctx, failures, seconds, rows
 
 
 def evaluate(
@@ -235,7 +235,7 @@ def evaluate(
         state = engine.state(sp.train.users.id(u), now=now)
         rel = sp.relevance(k)
         history = display_titles(catalog, state.items)
-        pages, rank_ctx, dropped, seconds = member_pages(engine, state, names, device=config.device, seed=config.seed)
+        pages, rank_ctx, dropped, seconds, _ = member_pages(engine, state, names, device=config.device, seed=config.seed)
         if now not in pops:  # the request's popularity as of now (shared with the rankers)
             pops = {now: np.asarray(rank_ctx.popularity, dtype=np.float64)}
         for f in dropped:

@@ -8,7 +8,8 @@ chosen: greedily (a selector) or at random with known probabilities (a logging p
 
 Train from logs with ``python -m pagegen.learned train LOGS.jsonl OUT.json``: a logistic
 regression of "the member played in this row" on the row's features, over the rows the member
-could still reach (no play above). Serving: ``pagegen.page._learned_select.learned_selector(LearnedScorer.load(OUT))``
+could still reach (no play above); ``--weights propensity`` weighs each by the inverse of the
+propensity with which the logging policy placed it (``training_rows`` gives both). Serving: ``pagegen.page._learned_select.learned_selector(LearnedScorer.load(OUT))``
 scores the candidates inside the page builder's constrained greedy loop.
 """
 
@@ -29,7 +30,7 @@ from pagegen.core._errors import DataError, ModelFileError
 from pagegen.core._plackett_luce import step_probabilities
 from pagegen.core._time import DAY
 
-__all__ = ["Chooser", "FEATURES", "KINDS", "LearnedScorer", "Request", "Scorer", "StepConfig", "Steps", "gain_scorer", "greedy", "row_features", "run_steps", "step_probabilities", "train", "training_rows"]
+__all__ = ["Chooser", "FEATURES", "KINDS", "LearnedScorer", "MAX_WEIGHT", "Request", "Scorer", "StepConfig", "Steps", "gain_scorer", "greedy", "row_features", "run_steps", "step_probabilities", "train", "training_rows"]
 
 #: Row kinds as feature columns; a custom kind counts as "other".
 KINDS: tuple[str, ...] = (*ROW_KINDS, "other")
@@ -275,11 +276,12 @@ class LearnedScorer:
             raise ModelFileError(f"{path}: cannot load the learned scorer ({err})") from None
 
 
-def train(features: np.ndarray, played: np.ndarray, *, l2: float = 1.0) -> LearnedScorer:
+def train(features: np.ndarray, played: np.ndarray, *, weights: np.ndarray | None = None, l2: float = 1.0) -> LearnedScorer:
     """Fit the row scorer: L2-regularized logistic regression, deterministic (L-BFGS from zero).
 
     ``features`` (m, len(FEATURES)) of logged rows the member could still reach, ``played``
-    (m,) 0/1 whether the play landed in that row.
+    (m,) 0/1 whether the play landed in that row, ``weights`` (m,) > 0 each row's weight in the
+    loss (``training_rows`` gives the inverse propensities; None: 1 each).
     """
     x = np.asarray(features, np.float64)
     y = np.asarray(played, np.float64)
@@ -287,33 +289,52 @@ def train(features: np.ndarray, played: np.ndarray, *, l2: float = 1.0) -> Learn
         raise DataError(f"expected features (m, {len(FEATURES)}) and m labels, got {x.shape} and {y.shape}", field="features")
     if len(x) == 0 or not np.all(np.isfinite(x)):
         raise DataError("no training rows, or non-finite features", field="features")
+    v = np.ones(len(x)) if weights is None else np.asarray(weights, np.float64)
+    if v.shape != y.shape or not np.all(np.isfinite(v)) or np.any(v <= 0):
+        raise DataError(f"expected m = {len(y)} finite positive weights", field="weights", value=str(v.shape))
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
-    m = len(z)
+    m = float(v.sum())
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[:-1], theta[-1]
         logit = z @ w + b
         p = 1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30)))
-        nll = np.sum(np.logaddexp(0.0, logit) - y * logit) / m + 0.5 * l2 * (w @ w) / m
-        grad = np.append(z.T @ (p - y) / m + l2 * w / m, np.sum(p - y) / m)
+        nll = v @ (np.logaddexp(0.0, logit) - y * logit) / m + 0.5 * l2 * (w @ w) / m
+        residual = v * (p - y)
+        grad = np.append(z.T @ residual / m + l2 * w / m, np.sum(residual) / m)
         return float(nll), grad
 
     res = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    return LearnedScorer(res.x[:-1].copy(), float(res.x[-1]), mean, scale, m)
+    return LearnedScorer(res.x[:-1].copy(), float(res.x[-1]), mean, scale, len(z))
 
 
-def training_rows(impressions: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """(features, played) of the logged rows a member could still reach (no play above)."""
-    xs, ys = [], []
+#: The largest inverse-propensity weight of a training row, relative to the mean weight (bounds the variance).
+MAX_WEIGHT = 10.0
+
+
+def training_rows(impressions: Sequence[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, played, weights) of the logged rows a member could still reach (no play above).
+
+    A row's weight is the inverse of its propensity, the probability that the logging policy placed
+    it given the rows above, divided by the mean and capped at MAX_WEIGHT: weighted, the training
+    rows stand for every candidate the policy could have placed at each step, as the greedy selector
+    scores every candidate, rather than for the rows the logging policy favours."""
+    xs, ys, ps = [], [], []
     for line, rec in enumerate(impressions, start=1):
         play = rec.get("play")
         last = play["row"] if play else len(rec["rows"]) - 1
         for r, row in enumerate(rec["rows"][: last + 1]):
             if len(row["features"]) != len(FEATURES):
                 raise DataError(f"{len(row['features'])} features, expected {len(FEATURES)}", line=line, field=f"rows[{r}].features")
+            p = row.get("propensity")
+            if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 < p <= 1.0:
+                raise DataError("propensity must be a number within (0, 1]", line=line, field=f"rows[{r}].propensity", value=p)
             xs.append(row["features"])
             ys.append(1.0 if play and r == play["row"] else 0.0)
-    return np.asarray(xs, np.float64).reshape(len(xs), len(FEATURES)), np.asarray(ys)
+            ps.append(float(p))
+    inverse = 1.0 / np.asarray(ps, np.float64)
+    weights = np.minimum(inverse / inverse.mean(), MAX_WEIGHT) if len(inverse) else inverse
+    return np.asarray(xs, np.float64).reshape(len(xs), len(FEATURES)), np.asarray(ys), weights

@@ -1,4 +1,4 @@
-"""The training command: ``python -m pagegen.learned train LOGS OUT [--l2 X]``."""
+"""The training command: ``python -m pagegen.learned train LOGS OUT [--l2 X] [--weights propensity|none]``."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("logs")
     tr.add_argument("out")
     tr.add_argument("--l2", type=float, default=1.0, help="L2 penalty (default 1.0)")
+    tr.add_argument("--weights", choices=("none", "propensity"), default="none", help="weigh each logged row by its inverse propensity, or not (default: none)")
     args = parser.parse_args(argv)
     try:
-        x, y = training_rows(read_impressions(args.logs))
-        scorer = train(x, y, l2=args.l2)
+        x, y, w = training_rows(read_impressions(args.logs))
+        scorer = train(x, y, weights=w if args.weights == "propensity" else None, l2=args.l2)
         scorer.save(args.out)
     except PagegenError as err:
         print(f"pagegen train: error: {err}", file=sys.stderr)

@@ -23,6 +23,9 @@ For a page whose row ``p`` shows candidate row ``r_p`` with titles ``i_{p,0}, i_
 - ``red(r, s) = ([kind_r = kind_s] + cos(genres_r, genres_s) + overlap(r, s)) / 3`` in [0, 1]:
   redundancy between two rows: same kind, shared genres (cosine of the rows' genre profiles over
   their eligible titles), similar titles (shared eligible titles / the shorter row's length).
+
+Intent coverage (``stage_wise_intent``): a term that counts each row by the member's intent mass it
+reaches that the rows above have not served (``pagegen.page._coverage``).
 """
 
 from __future__ import annotations
@@ -353,3 +356,4 @@ def objective(problem: Problem, placed: Sequence[Placed]) -> float:
         total += cells - policy.diversity * unit * problem.D[p, 0] * penalty
         above.append(pl.row)
     return total
+

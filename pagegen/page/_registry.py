@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._learned_select import default_learned_selector
 from ._local_search import stage_wise_ls
 from ._objective import SelectContext, Selection
-from ._select import Selector, row_ranking, stage_wise, template
+from ._select import Selector, row_ranking, stage_wise, stage_wise_intent, template
 from ._select_exact import exact
 
 __all__ = ["SELECTORS"]
@@ -22,6 +22,7 @@ SELECTORS: dict[str, Selector] = {
     "learned": _learned,
     "row_ranking": row_ranking,
     "stage_wise": stage_wise,
+    "stage_wise_intent": stage_wise_intent,
     "stage_wise_ls": stage_wise_ls,
     "template": template,
 }

@@ -7,17 +7,20 @@ gives it a key: the preference of every candidate row at a row index, given what
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
 from pagegen.core._candidates import CandidateRow
 
+from ._coverage import Coverage, IntentCover
 from ._fill import FillState, Key, greedy_fill
 from ._objective import Problem, SelectContext, Selection, prepare
 
-__all__ = ["FillState", "Key", "Selector", "greedy_fill", "row_ranking", "stage_key", "stage_wise", "template"]
+__all__ = ["FillState", "Key", "Selector", "coverage_key", "greedy_fill", "row_ranking", "stage_key", "stage_wise", "stage_wise_intent", "stage_wise_intent_selector", "template"]
 
 
 class Selector(Protocol):
@@ -34,6 +37,36 @@ def stage_key(problem: Problem, p: int, state: FillState) -> np.ndarray:
 def stage_wise(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
     """Choose each next row by its marginal objective gain given the rows and titles already placed."""
     return greedy_fill(prepare(rows, policy, ctx), stage_key)
+
+
+def coverage_key(config: Coverage) -> Key:
+    """The key of stage-wise with the intent-coverage term: each candidate's marginal gain with its cells
+    counted by the member's intent mass it reaches that the rows above have not served
+    (``cover_p(r) * w_r * refilled_r - penalty_r``; ``pagegen.page._objective``)."""
+
+    def key(problem: Problem, p: int, state: FillState) -> np.ndarray:
+        if "intents" not in state.cache:
+            state.cache["intents"] = IntentCover.of(problem, config)
+        cover = state.cache["intents"].cover(state.placed)
+        return state.gains + (cover - 1.0) * problem.weight * state.refilled_value
+
+    return key
+
+
+def stage_wise_intent_selector(config: Coverage) -> Selector:
+    """A stage-wise selector whose rows are valued by the intent mass not yet served (``coverage_key``)."""
+    key = coverage_key(config)
+
+    def stage_wise_intent(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
+        selection = greedy_fill(prepare(rows, policy, ctx), key)
+        # the keys are the marginal gains of the objective with the coverage term: their sum is its value
+        return replace(selection, objective=math.fsum(step["gain"] for step in selection.steps))
+
+    return stage_wise_intent
+
+
+#: Stage-wise with the intent-coverage term, at the default ``Coverage``.
+stage_wise_intent = stage_wise_intent_selector(Coverage())
 
 
 def row_ranking(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:

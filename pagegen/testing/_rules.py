@@ -26,7 +26,7 @@ from ._strategies import NOW, Instance, instances
 __all__ = ["check_constraint", "refused_rows"]
 
 #: The builders a constraint must hold for: the greedy selectors and the exact one.
-BUILDERS = ("template", "row_ranking", "stage_wise", "learned", "exact")
+BUILDERS = ("template", "row_ranking", "stage_wise", "stage_wise_intent", "learned", "exact")
 
 
 class _Scores:
