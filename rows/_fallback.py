@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._arrays import argtopk
+from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import CandidateRow, RankContext
+from pagegen.core._catalog import Catalog
 from pagegen.core._time import DAY
 
 from ._context import (
@@ -62,16 +63,23 @@ def _new_since(days: int) -> str:
 
 def _new_titles(ctx: RankContext, base: np.ndarray, window: float, half_life: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The titles of ``base`` new within ``window`` seconds before ``ctx.now``: (titles, their
-    latest date, its age, decay(age, half_life)), ascending."""
-    cat, now = ctx.catalog, ctx.now
+    latest date, its age, decay(age, half_life)), ascending. The catalog's new titles are found
+    once per ``now`` (``ctx.common``); a request keeps those in ``base``."""
+    cand, fresh, age, fading = ctx.common(("new_titles", window, half_life), lambda: _new_in_catalog(ctx.catalog, ctx.now, window, half_life))
+    keep = base[cand]
+    return cand[keep], fresh[keep], age[keep], fading[keep]
+
+
+def _new_in_catalog(cat: Catalog, now: int, window: float, half_life: float) -> tuple[np.ndarray, ...]:
+    """``_new_titles`` over every displayable title of the catalog, read-only."""
     # displayable titles whose latest date (added or released) is within the window
     cand = np.flatnonzero(cat.displayable() & (np.maximum(cat.added, cat.released) >= now - window))
     released = cat.released[cand]
     fresh = np.maximum(cat.added[cand], np.where((released > 0) & (released <= now), released, 0))
     age = now - fresh
-    keep = base[cand] & (fresh > 0) & (age < window)
+    keep = (fresh > 0) & (age < window)
     cand, fresh, age = cand[keep], fresh[keep], age[keep]
-    return cand, fresh, age, decay(age, half_life)
+    return frozen(cand), frozen(fresh), frozen(age), frozen(decay(age, half_life))
 
 
 class PopularConfig(BaseModel):

@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pagegen.core._arrays import argtopk
+from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._catalog import Catalog
 from pagegen.core._plackett_luce import LoggingConfig, plackett_luce, step_probabilities
@@ -192,8 +192,13 @@ class GenreRows:
         return float(np.prod(props)) if chosen[: len(wanted)] == cand[wanted].tolist() and not cut else 0.0
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
-        """float64 (n_slices,): how many titles of each slice are in ``mask``."""
-        return idx.members @ mask.astype(np.float64)
+        """float64 (n_slices,): how many titles of each slice are in ``mask`` (within ``ctx.eligible``).
+
+        Counted as the eligibility base's titles of each slice (the shared context's, once per ``now``
+        and profile) less the titles of the base that ``mask`` leaves out (the member's history)."""
+        base = ctx.eligible if ctx.shared is None else ctx.shared.base
+        counts = ctx.common(("slice_counts", self.index_key), lambda: frozen(idx.members @ base.astype(np.float64)))
+        return counts - _slice_mass(idx, np.flatnonzero(base & ~mask))
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
         """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice."""
