@@ -192,13 +192,8 @@ class GenreRows:
         return float(np.prod(props)) if chosen[: len(wanted)] == cand[wanted].tolist() and not cut else 0.0
 
     def available(self, ctx: RankContext, idx: SliceIndex, mask: np.ndarray) -> np.ndarray:
-        """float64 (n_slices,): how many titles of each slice are in ``mask`` (within ``ctx.eligible``).
-
-        Counted as the eligibility base's titles of each slice (the shared context's, once per ``now``
-        and profile) less the titles of the base that ``mask`` leaves out (the member's history)."""
-        base = ctx.eligible if ctx.shared is None else ctx.shared.base
-        counts = ctx.common(("slice_counts", self.index_key), lambda: frozen(idx.members @ base.astype(np.float64)))
-        return counts - _slice_mass(idx, np.flatnonzero(base & ~mask))
+        """float64 (n_slices,): how many titles of each slice are in ``mask`` (see ``slice_available``)."""
+        return slice_available(ctx, idx, self.index_key, mask)
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
         """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice."""
@@ -215,6 +210,17 @@ class GenreRows:
 def _identity(values: np.ndarray) -> np.ndarray:
     """The slices' scores are their log values themselves."""
     return values
+
+
+def slice_available(ctx: RankContext, idx: SliceIndex, index_key: tuple, mask: np.ndarray) -> np.ndarray:
+    """float64 (n_slices,): how many titles of each slice of ``idx`` (cached under ``index_key``) are
+    in ``mask`` (within ``ctx.eligible``).
+
+    Counted as the eligibility base's titles of each slice (the shared context's, once per ``now``
+    and profile) less the titles of the base that ``mask`` leaves out (the member's history)."""
+    base = ctx.eligible if ctx.shared is None else ctx.shared.base
+    counts = ctx.common(("slice_counts", index_key), lambda: frozen(idx.members @ base.astype(np.float64)))
+    return counts - _slice_mass(idx, np.flatnonzero(base & ~mask))
 
 
 def _slice_mass(idx: SliceIndex, items: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -23,7 +23,7 @@ from pagegen.core._catalog import ITEM_KINDS, Catalog
 from pagegen.core._time import DAY
 
 from ._context import catalog_cached, has_titles, liking
-from ._genre import _slice_mass
+from ._genre import _slice_mass, slice_available
 from ._slices import SliceIndex, slice_index, tag_title
 
 __all__ = ["MicroGenres", "MicroGenresConfig", "build_micro_slices", "micro_title"]
@@ -64,12 +64,16 @@ class MicroGenres:
     def __init__(self, config: MicroGenresConfig | None = None) -> None:
         self.config = config or MicroGenresConfig()
 
+    @property
+    def index_key(self) -> tuple:
+        cfg = self.config
+        return ("micro", cfg.min_titles, cfg.max_overlap, cfg.tags, cfg.decades, cfg.formats, cfg.max_tags)
+
     def index(self, catalog: Catalog) -> tuple[SliceIndex, np.ndarray]:
         """The catalog's micro-genres under this config and each one's genre (int64 code into
         ``catalog.genre_names``), built once per catalog."""
         cfg = self.config
-        key = ("micro", cfg.min_titles, cfg.max_overlap, cfg.tags, cfg.decades, cfg.formats, cfg.max_tags)
-        return catalog_cached(catalog, key, lambda: build_micro_slices(catalog, min_titles=cfg.min_titles, max_overlap=cfg.max_overlap, tags=cfg.tags, decades=cfg.decades, formats=cfg.formats, max_tags=cfg.max_tags))
+        return catalog_cached(catalog, self.index_key, lambda: build_micro_slices(catalog, min_titles=cfg.min_titles, max_overlap=cfg.max_overlap, tags=cfg.tags, decades=cfg.decades, formats=cfg.formats, max_tags=cfg.max_tags))
 
     def __call__(self, ctx: RankContext) -> list[CandidateRow]:
         cfg = self.config
@@ -77,7 +81,7 @@ class MicroGenres:
         if idx.n_slices == 0 or not has_titles(ctx, True):
             return []
         mask = ctx.unseen
-        offered = (idx.members @ mask.astype(np.float32)) >= cfg.min_eligible
+        offered = slice_available(ctx, idx, self.index_key, mask) >= cfg.min_eligible
         cand = offered.nonzero()[0]
         if cand.size == 0:
             return []
