@@ -30,16 +30,6 @@ def test_ridge_rows_blocks_do_not_change_the_solution():
     assert np.any(whole != 0)
 
 
-def test_cell_dots_in_slices_match_one_gather(monkeypatch):
-    rng = np.random.default_rng(3)
-    other = rng.standard_normal((50, 8)).astype(np.float32)
-    v = rng.standard_normal((40, 8)).astype(np.float32)
-    cols, rows = rng.integers(0, 50, 1001), np.sort(rng.integers(0, 40, 1001))
-    whole = np.einsum("ij,ij->i", other[cols], v[rows])
-    monkeypatch.setattr(_als, "_GATHER_CELLS", 8 * 8 * 37)  # slices of 37 cells
-    assert np.array_equal(_als._cell_dots(other, cols, v, rows), whole)
-
-
 def test_cosine_topk_blocks_do_not_change_the_neighbours():
     x = _matrix(4, shape=(400, 90), density=0.08)
     whole = cosine_topk(x, 10, block=10**6, cells=10**9)
