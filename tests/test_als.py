@@ -36,3 +36,20 @@ def test_cg_half_step_keeps_its_start_when_it_is_the_solution():
     again = _als._cg_half_step(x, items, exact, 1.0, 3.0, 3)
     assert np.abs(again - exact).max() < 1e-4
 
+
+def test_ridge_rows_solve_each_rows_weighted_ridge_regression():
+    x = _plays(9)
+    x.sort_indices()
+    rng = np.random.default_rng(10)
+    other = rng.standard_normal((x.shape[1], 5))
+    resid, weight, reg = rng.standard_normal(x.nnz), rng.random(x.nnz) + 0.1, np.array([1.0, 2.0, 3.0, 0.5, 4.0])
+    got = _als._ridge_rows(x, other, resid, reg, weight)
+    for u in range(x.shape[0]):
+        cells = slice(x.indptr[u], x.indptr[u + 1])
+        if cells.start == cells.stop:
+            assert np.all(got[u] == 0)
+            continue
+        y, w = other[x.indices[cells]], weight[cells]
+        want = np.linalg.solve((y.T * w) @ y + np.diag(reg), (y.T * w) @ resid[cells])
+        np.testing.assert_allclose(got[u], want, rtol=1e-9, atol=1e-12)
+    assert np.any(got != 0)

@@ -6,8 +6,8 @@
   compiled loop over rows: ``O(factors^2 + cells * factors)`` a row and step, and no
   temporaries beyond a few vectors.
 - Explicit ratings: biased MF ``mu + b_u + b_i + p_u . q_i``; each half step is an exact
-  ridge solve for every row, the normal equations of all rows formed at once from the
-  per-column outer products and solved in one batched ``numpy.linalg.solve``.
+  ridge solve for every row (its normal equations and a Cholesky solve), in a compiled
+  loop over rows.
 
 Only item-side parameters are kept in a Model; a member's side is folded in at request
 time from their history (``implicit_fold_in``, ``rating_fold_in``), so members unseen in
@@ -156,35 +156,53 @@ def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, 
     return np.linalg.solve(normal, target).astype(np.float32)
 
 
-def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray, block: int = 8192, cells: int = 1 << 16) -> np.ndarray:
+@numba.njit(**_JIT)
+def _ridge_kernel(indptr: np.ndarray, indices: np.ndarray, other: np.ndarray, target: np.ndarray, weight: np.ndarray, reg: np.ndarray, out: np.ndarray) -> None:
+    """``out[u]`` solves ``(sum_c weight_c y_c y_c' + diag(reg)) w = sum_c target_c y_c`` for every
+    non-empty row u (``y_c = other[indices[c]]``): normal equations, then a Cholesky solve."""
+    f = other.shape[1]
+    normal = np.empty((f, f))
+    rhs = np.empty(f)
+    for u in range(out.shape[0]):
+        lo, hi = indptr[u], indptr[u + 1]
+        if lo == hi:
+            continue
+        normal[:] = 0.0
+        rhs[:] = 0.0
+        for c in range(lo, hi):
+            i = indices[c]
+            for a in range(f):
+                wa = weight[c] * other[i, a]
+                rhs[a] += target[c] * other[i, a]
+                for b in range(a + 1):
+                    normal[a, b] += wa * other[i, b]
+        for a in range(f):  # Cholesky, lower triangle in place
+            normal[a, a] += reg[a]
+            for b in range(a + 1):
+                acc = normal[a, b]
+                for j in range(b):
+                    acc -= normal[a, j] * normal[b, j]
+                normal[a, b] = np.sqrt(acc) if a == b else acc / normal[b, b]
+        for a in range(f):  # forward: L z = rhs
+            acc = rhs[a]
+            for j in range(a):
+                acc -= normal[a, j] * rhs[j]
+            rhs[a] = acc / normal[a, a]
+        for a in range(f - 1, -1, -1):  # back: L' w = z
+            acc = rhs[a]
+            for j in range(a + 1, f):
+                acc -= normal[j, a] * rhs[j]
+            rhs[a] = acc / normal[a, a]
+            out[u, a] = rhs[a]
+
+
+def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """For every row u of ``x``: argmin sum_i weight_ui (resid_ui - w . other_i)^2 + sum_j reg_j w_j^2.
 
-    Rows without entries are 0 (nothing to solve). Rows are solved a block at a time (at most
-    ``block`` rows and, past the first row, about ``cells`` stored cells), with the outer
-    products of only the rows of ``other`` that the block uses.
+    Rows without entries are 0 (nothing to solve); ``reg`` > 0 keeps every system positive definite.
     """
-    f = other.shape[1]
-    out = np.zeros((x.shape[0], f))
-    counts = np.diff(x.indptr)
-    rows = np.flatnonzero(counts)
-    ends = np.cumsum(counts[rows])
-    target = resid * weight
-    penalty = np.diag(reg)[None]
-    start = 0
-    while start < len(rows):
-        done = int(ends[start - 1]) if start else 0
-        stop = min(start + block, max(start + 1, int(np.searchsorted(ends, done + cells, side="right"))))
-        sel = rows[start:stop]
-        lo, hi = int(x.indptr[sel[0]]), int(x.indptr[sel[-1] + 1])  # rows between are empty
-        used, local = np.unique(x.indices[lo:hi], return_inverse=True)
-        indptr = np.r_[0, ends[start:stop] - done]
-        sub = other[used]
-        outer = np.einsum("ij,ik->ijk", sub, sub).reshape(len(used), f * f)
-        mask = sp.csr_array((weight[lo:hi], local, indptr), shape=(len(sel), len(used)))
-        rhs = sp.csr_array((target[lo:hi], local, indptr), shape=(len(sel), len(used))) @ sub
-        normal = (mask @ outer).reshape(-1, f, f) + penalty
-        out[sel] = np.linalg.solve(normal, rhs[..., None])[..., 0]
-        start = stop
+    out = np.zeros((x.shape[0], other.shape[1]))
+    _ridge_kernel(x.indptr.astype(np.int64, copy=False), x.indices.astype(np.int32, copy=False), np.ascontiguousarray(other, np.float64), resid * weight, np.asarray(weight, np.float64), np.asarray(reg, np.float64), out)
     return out
 
 
