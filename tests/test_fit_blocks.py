@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from pagegen.models import _als
 from pagegen.models._ease import cosine_topk
 from pagegen.models._sequence import transitions
 
@@ -15,29 +14,6 @@ def _matrix(seed: int, shape=(300, 120), density=0.05) -> sp.csr_array:
     mat = sp.random_array(shape, density=density, format="csr", dtype=np.float64, rng=rng)
     mat.data = np.round(1 + 4 * mat.data)
     return sp.csr_array(mat)
-
-
-def test_ridge_rows_blocks_do_not_change_the_solution():
-    x = _matrix(1)
-    x.sort_indices()
-    rng = np.random.default_rng(2)
-    other = rng.standard_normal((x.shape[1], 5))
-    resid, weight, reg = rng.standard_normal(x.nnz), rng.random(x.nnz), np.full(5, 2.0)
-    whole = _als._ridge_rows(x, other, resid, reg, weight, block=10**6, cells=10**9)
-    for block, cells in ((7, 10**9), (10**6, 13), (1, 1)):
-        assert np.array_equal(_als._ridge_rows(x, other, resid, reg, weight, block=block, cells=cells), whole)
-    assert np.all(whole[np.diff(x.indptr) == 0] == 0)
-    assert np.any(whole != 0)
-
-
-def test_cell_dots_in_slices_match_one_gather(monkeypatch):
-    rng = np.random.default_rng(3)
-    other = rng.standard_normal((50, 8)).astype(np.float32)
-    v = rng.standard_normal((40, 8)).astype(np.float32)
-    cols, rows = rng.integers(0, 50, 1001), np.sort(rng.integers(0, 40, 1001))
-    whole = np.einsum("ij,ij->i", other[cols], v[rows])
-    monkeypatch.setattr(_als, "_GATHER_CELLS", 8 * 8 * 37)  # slices of 37 cells
-    assert np.array_equal(_als._cell_dots(other, cols, v, rows), whole)
 
 
 def test_cosine_topk_blocks_do_not_change_the_neighbours():

@@ -5,18 +5,20 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from pagegen import Engine, fit, synthetic_world
+from pagegen import Engine, FitConfig, fit, synthetic_world
 
 
 def test_fit_is_bit_identical_under_one_and_two_blas_threads():
-    # on this world an unguarded fit differs (EASE weights and the blend) between 1 and 2 threads
+    # on this world an unguarded fit differs (EASE weights and the blend) between 1 and 2 threads;
+    # ALS is fitted beside EASE so that its compiled solver is compared too
     world = synthetic_world("small", seed=0)
+    config = FitConfig(als=True)
     models = []
     for threads in (1, 2):
         with threadpool_limits(limits=threads, user_api="blas"):
-            models.append(fit(world.catalog, world.interactions, profiles=world.profiles, progress=False))
+            models.append(fit(world.catalog, world.interactions, config, profiles=world.profiles, progress=False))
     a, b = models
-    assert sorted(a.arrays) == sorted(b.arrays)
+    assert sorted(a.arrays) == sorted(b.arrays) and "als_items" in a.arrays
     for name, arr in a.arrays.items():
         assert arr.dtype == b.arrays[name].dtype and arr.tobytes() == b.arrays[name].tobytes(), name
     assert a.meta == b.meta

@@ -1,12 +1,13 @@
-"""Matrix factorization by alternating least squares, vectorized over all users or items.
+"""Matrix factorization by alternating least squares.
 
 - Implicit feedback (Hu, Koren, Volinsky 2008): confidence ``1 + alpha * r`` on observed
   cells, preference 1 there and 0 elsewhere. Each half step runs a few conjugate-gradient
-  iterations for all rows at once (Takacs et al. 2011); one matrix-vector product costs
-  ``O(nnz * factors)`` with sparse products and no Python loop over rows.
+  steps per row, warm-started from the row's previous factors (Takacs et al. 2011), in a
+  compiled loop over rows: ``O(factors^2 + cells * factors)`` a row and step, and no
+  temporaries beyond a few vectors.
 - Explicit ratings: biased MF ``mu + b_u + b_i + p_u . q_i``; each half step is an exact
-  ridge solve for every row, the normal equations of all rows formed at once from the
-  per-column outer products and solved in one batched ``numpy.linalg.solve``.
+  ridge solve for every row (its normal equations and a Cholesky solve), in a compiled
+  loop over rows.
 
 Only item-side parameters are kept in a Model; a member's side is folded in at request
 time from their history (``implicit_fold_in``, ``rating_fold_in``), so members unseen in
@@ -17,71 +18,94 @@ from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["biased_mf", "implicit_als", "implicit_fold_in", "item_gram", "rating_fold_in", "ridge_gram"]
 
-#: At most this many float32 values (512 MB) are gathered once per ALS half step.
-_GATHER_CELLS = 1 << 27
+#: fastmath: the sums of the dot products may be reordered (vectorized); the same machine
+#: and build give the same bits every run.
+_JIT = dict(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+
+
+@numba.njit(**_JIT)
+def _apply(gram: np.ndarray, other: np.ndarray, indices: np.ndarray, conf: np.ndarray, lo: int, hi: int, v: np.ndarray, out: np.ndarray) -> None:
+    """``out = (gram + sum_c conf_c y_c y_c') v``, ``y_c = other[indices[c]]`` over cells ``lo:hi``."""
+    k = v.shape[0]
+    for a in range(k):  # gram is symmetric: row a times v
+        acc = np.float32(0.0)
+        for b in range(k):
+            acc += gram[a, b] * v[b]
+        out[a] = acc
+    for c in range(lo, hi):
+        i = indices[c]
+        acc = np.float32(0.0)
+        for b in range(k):
+            acc += other[i, b] * v[b]
+        acc *= conf[c]
+        for b in range(k):
+            out[b] += acc * other[i, b]
+
+
+@numba.njit(**_JIT)
+def _dot(a: np.ndarray, b: np.ndarray) -> np.float32:
+    out = np.float32(0.0)
+    for j in range(a.shape[0]):
+        out += a[j] * b[j]
+    return out
+
+
+@numba.njit(**_JIT)
+def _cg_rows(indptr: np.ndarray, indices: np.ndarray, conf: np.ndarray, other: np.ndarray, gram: np.ndarray, init: np.ndarray, steps: int, out: np.ndarray) -> None:
+    """``out[u]``: ``steps`` conjugate-gradient steps from ``init[u]`` towards the solution of
+    ``(gram + sum_c conf_c y_c y_c') w = sum_c (1 + conf_c) y_c`` (``y_c = other[indices[c]]``,
+    ``c`` over row u's stored cells), one row at a time."""
+    k = other.shape[1]
+    x = np.empty(k, np.float32)
+    resid = np.empty(k, np.float32)
+    direction = np.empty(k, np.float32)
+    product = np.empty(k, np.float32)
+    for u in range(init.shape[0]):
+        lo, hi = indptr[u], indptr[u + 1]
+        for a in range(k):
+            x[a] = init[u, a]
+        _apply(gram, other, indices, conf, lo, hi, x, product)
+        for a in range(k):
+            resid[a] = -product[a]
+        for c in range(lo, hi):
+            i = indices[c]
+            for a in range(k):
+                resid[a] += (1.0 + conf[c]) * other[i, a]
+        for a in range(k):
+            direction[a] = resid[a]
+        rs_old = _dot(resid, resid)
+        for _ in range(steps):
+            if rs_old <= 0.0:
+                break
+            _apply(gram, other, indices, conf, lo, hi, direction, product)
+            denom = _dot(direction, product)
+            if denom <= 0.0:
+                break
+            step = rs_old / denom
+            for a in range(k):
+                x[a] += step * direction[a]
+                resid[a] -= step * product[a]
+            rs_new = _dot(resid, resid)
+            for a in range(k):
+                direction[a] = resid[a] + (rs_new / rs_old) * direction[a]
+            rs_old = rs_new
+        for a in range(k):
+            out[u, a] = x[a]
 
 
 def _cg_half_step(x: sp.csr_array, other: np.ndarray, init: np.ndarray, reg: float, alpha: float, steps: int) -> np.ndarray:
     """Rows' factors given the other side's, for all rows of ``x`` (values = raw strengths r)."""
-    gram = other.T @ other + reg * np.eye(other.shape[1], dtype=other.dtype)
-    rows = np.repeat(np.arange(x.shape[0], dtype=np.intp), np.diff(x.indptr))
-    conf = alpha * x.data.astype(other.dtype)
-    weighted = sp.csr_array((1.0 + conf, x.indices, x.indptr), shape=x.shape)
-    target = weighted @ other
-    # the other side's factors of every stored cell, gathered once per half step when they fit
-    # in memory (np.take: much faster than fancy indexing with int32 indices); otherwise
-    # gathered a slice of cells at a time (temporaries of _GATHER_CELLS / 8 values)
-    cached = np.take(other, x.indices, axis=0) if x.nnz * other.shape[1] <= _GATHER_CELLS else None
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        if cached is not None:
-            dots = np.einsum("ij,ij->i", cached, np.take(v, rows, axis=0))
-        else:
-            dots = _cell_dots(other, x.indices, v, rows)
-        out = v @ gram
-        out += sp.csr_array((conf * dots, x.indices, x.indptr), shape=x.shape) @ other
-        return out
-
-    # the updates below run in place, a slice of rows at a time: one (rows x factors) array
-    # less per product and no full-size temporaries
-    sol = init.copy()
-    resid = matvec(sol)
-    np.subtract(target, resid, out=resid)
-    del target
-    direction = resid.copy()
-    rs_old = np.einsum("ij,ij->i", resid, resid)
-    for _ in range(steps):
-        ad = matvec(direction)
-        denom = np.einsum("ij,ij->i", direction, ad)
-        step = np.divide(rs_old, denom, out=np.zeros_like(rs_old), where=denom > 0)
-        _add_scaled(sol, step, direction)
-        _add_scaled(resid, -step, ad)
-        rs_new = np.einsum("ij,ij->i", resid, resid)
-        ratio = np.divide(rs_new, rs_old, out=np.zeros_like(rs_new), where=rs_old > 0)
-        direction *= ratio[:, None]
-        direction += resid
-        rs_old = rs_new
-    return sol
-
-
-def _add_scaled(y: np.ndarray, scale: np.ndarray, x: np.ndarray, block: int = 1 << 16) -> None:
-    """``y += scale[:, None] * x`` in place, a slice of rows at a time."""
-    for start in range(0, len(y), block):
-        y[start : start + block] += scale[start : start + block, None] * x[start : start + block]
-
-
-def _cell_dots(other: np.ndarray, cols: np.ndarray, v: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``other[cols[c]] . v[rows[c]]`` for every stored cell ``c``, in slices of cells."""
-    out = np.empty(len(cols), np.result_type(other, v))
-    step = max(1, _GATHER_CELLS // 8 // max(other.shape[1], 1))
-    for start in range(0, len(cols), step):
-        stop = min(start + step, len(cols))
-        out[start:stop] = np.einsum("ij,ij->i", np.take(other, cols[start:stop], axis=0), np.take(v, rows[start:stop], axis=0))
+    other = np.ascontiguousarray(other, np.float32)
+    gram = other.T @ other + reg * np.eye(other.shape[1], dtype=np.float32)
+    out = np.empty_like(init, dtype=np.float32)
+    conf = (alpha * x.data).astype(np.float32)
+    _cg_rows(x.indptr.astype(np.int64, copy=False), x.indices.astype(np.int32, copy=False), conf, other, gram, np.ascontiguousarray(init, np.float32), steps, out)
     return out
 
 
@@ -132,35 +156,53 @@ def implicit_fold_in(items: np.ndarray, hist: np.ndarray, strength: np.ndarray, 
     return np.linalg.solve(normal, target).astype(np.float32)
 
 
-def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray, block: int = 8192, cells: int = 1 << 16) -> np.ndarray:
+@numba.njit(**_JIT)
+def _ridge_kernel(indptr: np.ndarray, indices: np.ndarray, other: np.ndarray, target: np.ndarray, weight: np.ndarray, reg: np.ndarray, out: np.ndarray) -> None:
+    """``out[u]`` solves ``(sum_c weight_c y_c y_c' + diag(reg)) w = sum_c target_c y_c`` for every
+    non-empty row u (``y_c = other[indices[c]]``): normal equations, then a Cholesky solve."""
+    f = other.shape[1]
+    normal = np.empty((f, f))
+    rhs = np.empty(f)
+    for u in range(out.shape[0]):
+        lo, hi = indptr[u], indptr[u + 1]
+        if lo == hi:
+            continue
+        normal[:] = 0.0
+        rhs[:] = 0.0
+        for c in range(lo, hi):
+            i = indices[c]
+            for a in range(f):
+                wa = weight[c] * other[i, a]
+                rhs[a] += target[c] * other[i, a]
+                for b in range(a + 1):
+                    normal[a, b] += wa * other[i, b]
+        for a in range(f):  # Cholesky, lower triangle in place
+            normal[a, a] += reg[a]
+            for b in range(a + 1):
+                acc = normal[a, b]
+                for j in range(b):
+                    acc -= normal[a, j] * normal[b, j]
+                normal[a, b] = np.sqrt(acc) if a == b else acc / normal[b, b]
+        for a in range(f):  # forward: L z = rhs
+            acc = rhs[a]
+            for j in range(a):
+                acc -= normal[a, j] * rhs[j]
+            rhs[a] = acc / normal[a, a]
+        for a in range(f - 1, -1, -1):  # back: L' w = z
+            acc = rhs[a]
+            for j in range(a + 1, f):
+                acc -= normal[j, a] * rhs[j]
+            rhs[a] = acc / normal[a, a]
+            out[u, a] = rhs[a]
+
+
+def _ridge_rows(x: sp.csr_array, other: np.ndarray, resid: np.ndarray, reg: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """For every row u of ``x``: argmin sum_i weight_ui (resid_ui - w . other_i)^2 + sum_j reg_j w_j^2.
 
-    Rows without entries are 0 (nothing to solve). Rows are solved a block at a time (at most
-    ``block`` rows and, past the first row, about ``cells`` stored cells), with the outer
-    products of only the rows of ``other`` that the block uses.
+    Rows without entries are 0 (nothing to solve); ``reg`` > 0 keeps every system positive definite.
     """
-    f = other.shape[1]
-    out = np.zeros((x.shape[0], f))
-    counts = np.diff(x.indptr)
-    rows = np.flatnonzero(counts)
-    ends = np.cumsum(counts[rows])
-    target = resid * weight
-    penalty = np.diag(reg)[None]
-    start = 0
-    while start < len(rows):
-        done = int(ends[start - 1]) if start else 0
-        stop = min(start + block, max(start + 1, int(np.searchsorted(ends, done + cells, side="right"))))
-        sel = rows[start:stop]
-        lo, hi = int(x.indptr[sel[0]]), int(x.indptr[sel[-1] + 1])  # rows between are empty
-        used, local = np.unique(x.indices[lo:hi], return_inverse=True)
-        indptr = np.r_[0, ends[start:stop] - done]
-        sub = other[used]
-        outer = np.einsum("ij,ik->ijk", sub, sub).reshape(len(used), f * f)
-        mask = sp.csr_array((weight[lo:hi], local, indptr), shape=(len(sel), len(used)))
-        rhs = sp.csr_array((target[lo:hi], local, indptr), shape=(len(sel), len(used))) @ sub
-        normal = (mask @ outer).reshape(-1, f, f) + penalty
-        out[sel] = np.linalg.solve(normal, rhs[..., None])[..., 0]
-        start = stop
+    out = np.zeros((x.shape[0], other.shape[1]))
+    _ridge_kernel(x.indptr.astype(np.int64, copy=False), x.indices.astype(np.int32, copy=False), np.ascontiguousarray(other, np.float64), resid * weight, np.asarray(weight, np.float64), np.asarray(reg, np.float64), out)
     return out
 
 

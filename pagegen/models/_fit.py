@@ -173,22 +173,26 @@ def _fit(catalog: Catalog, interactions: Interactions, config: FitConfig | None,
     fold = fold_items(catalog.series)
     pop = _pop_arrays(interactions, fold, origin, profiles)
     base_meta = {"format_version": FORMAT_VERSION, "n_items": catalog.n, "catalog_sha256": catalog.fingerprint(), "origin": origin, "config": config.model_dump(), "features": list(FEATURES)}
-    # the blend learns from each member's last plays, with models fitted without them
+    warm: dict = {}
+    weights, bias, mean, scale = _blend(catalog, interactions, fold, config, rng, bar, warm, pop, base_meta)
+    arrays, meta = _components(catalog, interactions, config, rng, bar, warm)
+    blend = {"blend_weights": weights, "blend_mean": mean, "blend_scale": scale}
+    bar.close()
+    return {**arrays, **pop, **blend}, {**base_meta, **meta, "blend_bias": bias}
+
+
+def _blend(catalog: Catalog, interactions: Interactions, fold: np.ndarray, config: FitConfig, rng: np.random.Generator, bar: Progress, warm: dict, pop: dict, base_meta: dict) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """The blend's ``(weights, bias, mean, scale)``, learned from each sampled member's last plays
+    with models fitted without them; those models are dropped on return (only ``warm`` stays)."""
     bar.step("blend examples")
     inner, examples = _holdout(interactions, fold, config, rng)
-    warm: dict = {}
     arrays, meta = _components(catalog, inner, config, rng, bar, warm, blend=True)
     x, y, shown = _examples(Model({**arrays, **pop, **_neutral_blend()}, {**base_meta, **meta, "blend_bias": 0.0}), inner, examples, config, rng)
     bar.step("blend weights")
     x[:, [FEATURES.index(name) for name in config.blend_without]] = 0.0  # constant: weight 0
     if len(y) and 0 < y.sum() < len(y):
-        weights, bias, mean, scale = fit_logistic(x, y, config.blend_l2, _negative_weights(y, shown, config.blend_impression_share))
-    else:  # nothing to learn from: the personal scorer plus a little popularity
-        weights, bias, mean, scale = _default_blend()
-    arrays, meta = _components(catalog, interactions, config, rng, bar, warm)
-    blend = {"blend_weights": weights, "blend_mean": mean, "blend_scale": scale}
-    bar.close()
-    return {**arrays, **pop, **blend}, {**base_meta, **meta, "blend_bias": bias}
+        return fit_logistic(x, y, config.blend_l2, _negative_weights(y, shown, config.blend_impression_share))
+    return _default_blend()  # nothing to learn from: the personal scorer plus a little popularity
 
 
 def _neutral_blend() -> dict:
