@@ -18,10 +18,11 @@ page: a row that moves up keeps its titles instead of taking those of the rows i
 
 When no move improves the page, the search *repairs* the page and the ``repair`` best moves found: in each,
 one title is left out of its row for a row below that holds it, or a title a row was kept from is given
-back to it. A move whose row cannot stand at its place under the constraints is dropped. The search takes
-the first improving move in the order above; it stops when none improves the page or after ``max_pages``
-refilled pages, so its work is bounded and its result deterministic. Titles are left out through a rule
-of the search added to the policy's constraints, so every page it refills obeys every rule of the policy.
+back to it. A move whose row cannot stand at its place under the constraints is dropped, and one whose upper
+bound cannot beat the page is not refilled. The search takes the first improving move in the order above;
+it stops when none improves the page or after ``max_pages`` refilled pages, so its work is bounded and its
+result deterministic. Titles are left out through a rule of the search added to the policy's constraints,
+so every page it refills obeys every rule of the policy.
 """
 
 from __future__ import annotations
