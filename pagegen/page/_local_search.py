@@ -135,19 +135,21 @@ def _kept(owners: np.ndarray, sequence: list[int]) -> np.ndarray:
 
 
 def _toggles(problem: Problem, selection: Selection, left_out: np.ndarray, depth: int) -> Iterator[np.ndarray]:
-    """``left_out`` with one entry changed: a title shown in the top ``depth`` rows of ``selection`` left out
-    of its row for a row below that holds it; then a title left out of a row of ``selection`` given back."""
+    """``left_out`` with one or two entries changed, for each row in the top ``depth`` rows of ``selection``: a
+    title it shows left out for a row below that holds it; a title it was kept from given back; both at once
+    (the row exchanges a title with the rows below)."""
     rows = [placed.row for placed in selection.rows]
     for p, placed in enumerate(selection.rows[:depth]):
-        below = problem.M[rows[p + 1 :]]
-        for j in np.flatnonzero(np.isin(problem.M[placed.row], placed.items) & np.isin(problem.M[placed.row], below)).tolist():
+        M, below = problem.M[placed.row], problem.M[rows[p + 1 :]]
+        leave = np.flatnonzero(np.isin(M, placed.items) & np.isin(M, below)).tolist()
+        back = np.flatnonzero(left_out[placed.row]).tolist()
+        for out, back_in in [(j, None) for j in leave] + [(None, k) for k in back] + [(j, k) for j in leave for k in back]:
             toggled = left_out.copy()
-            toggled[placed.row, j] = True
+            if out is not None:
+                toggled[placed.row, out] = True
+            if back_in is not None:
+                toggled[placed.row, back_in] = False
             yield toggled
-    for r, j in zip(*np.nonzero(left_out[rows]), strict=True):
-        toggled = left_out.copy()
-        toggled[rows[r], j] = False
-        yield toggled
 
 
 def _top(problem: Problem, n: int) -> Problem:
