@@ -1,16 +1,17 @@
-"""The local search after stage-wise (``stage_wise_ls``): it finds what the greedy pass misses, never loses
-to it, and does no more work than its bound."""
+"""The local search after stage-wise (``stage_wise_ls``): it finds what the greedy pass misses (rows and titles),
+never loses to it, reports the page's true objective, and prunes only moves that cannot improve the page."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from pagegen.core._candidates import CandidateRow
 from pagegen.core._catalog import Catalog
-from pagegen.page._local_search import LocalSearch, LocalSearchConfig, refill
-from pagegen.page._objective import SelectContext, prepare
+from pagegen.page._local_search import LocalSearch, LocalSearchConfig, _Search, _top, _without, refill
+from pagegen.page._objective import SelectContext, objective, prepare
 from pagegen.page._registry import SELECTORS
 from pagegen.testing._strategies import instances
 from policies._policy import Policy
@@ -45,9 +46,40 @@ def test_no_budget_is_plain_stage_wise_and_a_refill_refuses_rows_that_cannot_sta
     assert [p.row for p in refill(problem, [0]).rows] == [0, 1]
 
 
+# A is the best row alone and takes title 1, which B needs to stand (min_titles 2): stage-wise shows A [0, 1] above
+# C (2 + 0.5 x 0.5 x 1.1). A leaving title 1 to B is worth 2 + 0.5 x 0.9 x 2 = 2.9: B on top takes 1 and A
+# keeps [0, 2] (2.8), then A back on top keeps its titles (a row that moves keeps the titles it showed).
+SHARED = [
+    CandidateRow("a", "A", "A", [0, 1, 2], [1.0, 1.0, 1.0], score=1.0),
+    CandidateRow("b", "B", "B", [1, 3], [1.0, 1.0], score=0.9),
+    CandidateRow("c", "C", "C", [2, 3], [1.0, 0.1], score=0.5),
+]
+
+
+def test_a_row_leaves_a_title_to_a_row_below_that_needs_it():
+    policy = POLICY.model_copy(update={"min_titles": 2})
+    assert [(p.row, p.items.tolist()) for p in SELECTORS["stage_wise"](SHARED, policy, CTX).rows] == [(0, [0, 1]), (2, [2, 3])]
+    better = SELECTORS["stage_wise_ls"](SHARED, policy, CTX)
+    assert [(p.row, p.items.tolist()) for p in better.rows] == [(0, [0, 2]), (1, [1, 3])]
+    assert better.objective == pytest.approx(2.9) == SELECTORS["exact"](SHARED, policy, CTX).objective
+
+
 @given(instances())
-def test_the_search_never_loses_to_stage_wise(inst):
+def test_the_search_never_loses_to_stage_wise_and_reports_its_page_objective(inst):
     ctx = SelectContext(catalog=inst.catalog, eligible=inst.eligible)
     greedy = SELECTORS["stage_wise"](inst.rows, inst.policy, ctx)
     better = SELECTORS["stage_wise_ls"](inst.rows, inst.policy, ctx)
     assert better.objective >= greedy.objective - 1e-12
+    assert better.objective == pytest.approx(objective(prepare(inst.rows, inst.policy, ctx), better.rows), rel=1e-9, abs=1e-12)
+
+
+@given(instances(), st.data())
+def test_the_bound_that_prunes_moves_is_never_below_a_refilled_page(inst, data):
+    problem = prepare(inst.rows, inst.policy, SelectContext(catalog=inst.catalog, eligible=inst.eligible))
+    top = _top(problem, data.draw(st.integers(1, inst.policy.n_rows)))
+    n = min(top.policy.n_rows, problem.n_rows)
+    sequence = data.draw(st.permutations(range(problem.n_rows)))[: data.draw(st.integers(0, n))]
+    left_out = np.asarray(data.draw(st.lists(st.booleans(), min_size=problem.M.size, max_size=problem.M.size)), dtype=bool).reshape(problem.M.shape)
+    page = refill(_without(top, left_out), sequence)
+    if page is not None:  # a move the bound prunes could not have beaten its bar
+        assert _Search(top, 0).bound(sequence, left_out) >= page.objective - 1e-9 * max(1.0, abs(page.objective))

@@ -1,7 +1,8 @@
-"""Stage-wise with a local search after it (``stage_wise_ls``): moves of rows, each page refilled under the policy.
+"""Stage-wise with a local search after it (``stage_wise_ls``): moves of rows and titles, each page refilled under the policy.
 
-The greedy pass commits to one row at a time; a row it placed early may cost the rows below more than it
-brings. The search starts from the stage-wise page and tries, at the top ``depth`` row indices:
+The greedy pass commits to one row at a time, and each row to its first titles; a row placed early may cost
+the rows below more than it brings, or take a title a row below needed more. The search starts from the
+stage-wise page and tries, at the top ``depth`` row indices:
 
 - **swap**: two rows of the page exchange their places;
 - **replace**: a row gives its place to a candidate not on the page;
@@ -11,9 +12,17 @@ brings. The search starts from the stage-wise page and tries, at the top ``depth
 The candidates tried are the ``candidates`` best ones by their value as the top row. Each move gives a
 sequence of rows; the page is *refilled* by the greedy loop forced to take those rows in that order (each
 row shows the titles the constraints still leave it, as in any greedy page), and the rows below the sequence
-are chosen stage-wise. A move whose row cannot stand at its place under the constraints is dropped. Each pass
-takes the best improving move (the first in the order above on ties); the search stops when no move
-improves the page or after ``max_pages`` refilled pages, so its work is bounded and its result deterministic.
+are chosen stage-wise. A move is refilled twice: with every title free, and with the titles of the page
+*kept* by their rows (a row of the sequence does not take a title another row of the sequence shows on the
+page: a row that moves up keeps its titles instead of taking those of the rows it passes).
+
+When no move improves the page, the search *repairs* the page and the ``repair`` best moves found: in each,
+one title is left out of its row for a row below that holds it, or a title a row was kept from is given
+back to it. A move whose row cannot stand at its place under the constraints is dropped, and one whose upper
+bound cannot beat the page is not refilled. The search takes the first improving move in the order above;
+it stops when none improves the page or after ``max_pages`` refilled pages, so its work is bounded and its
+result deterministic. Titles are left out through a rule of the search added to the policy's constraints,
+so every page it refills obeys every rule of the policy.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from pagegen.core._candidates import CandidateRow
 from policies._shape import resize
 
 from ._fill import FillState, greedy_fill
-from ._objective import Problem, SelectContext, Selection, objective, prepare
+from ._objective import Placed, Problem, SelectContext, Selection, objective, prepare
 from ._select import stage_key
 
 __all__ = ["LocalSearch", "LocalSearchConfig", "improve", "refill", "stage_wise_ls"]
@@ -41,6 +50,7 @@ class LocalSearchConfig(BaseModel):
 
     depth: int = Field(6, ge=1, le=100, description="Row indices the moves touch, from the top (where the attention is).")
     candidates: int = Field(8, ge=0, le=10_000, description="Candidates not on the page tried by replace and insert: the best by their value as the top row.")
+    repair: int = Field(20, ge=0, le=10_000, description="Moves repaired (a title left out or given back) when none improves the page: the best by their refilled value.")
     max_pages: int = Field(80, ge=0, le=1_000_000, description="Most pages refilled and scored in all (the bound on the search's work; 0: plain stage-wise).")
 
 
@@ -56,7 +66,7 @@ class LocalSearch:
 
 
 def stage_wise_ls(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
-    """Stage-wise, then a bounded local search over swaps, replacements and insertions of rows."""
+    """Stage-wise, then a bounded local search over moves of rows (swap, replace, insert) and of titles."""
     return LocalSearch()(rows, policy, ctx)
 
 
@@ -108,62 +118,168 @@ def _moves(page: list[int], pool: list[int], depth: int, n_rows: int) -> Iterato
             yield (page[:p] + [r] + page[p:])[:n_rows]
 
 
-def _skips(problem: Problem, page: Selection, depth: int) -> Iterator[tuple[int, int]]:
-    """(candidate, entry) of each title shown in the top ``depth`` rows of ``page``: the titles a row may leave out."""
-    for placed in page.rows[:depth]:
-        for item in placed.items.tolist():
-            yield placed.row, int(np.flatnonzero(problem.M[placed.row] == item)[0])
+def _owners(problem: Problem, page: Selection) -> np.ndarray:
+    """intp (R, Lmax): for each entry of the candidate rows, the candidate that shows its title on ``page``
+    (the highest one), -1 when none does."""
+    owner = np.full(problem.catalog.n + 1, -1, dtype=np.intp)  # the last: the pads'
+    for placed in reversed(page.rows):
+        owner[placed.items] = placed.row
+    return owner[problem.M]
+
+
+def _kept(owners: np.ndarray, sequence: list[int]) -> np.ndarray:
+    """bool (R, Lmax): the entries of the rows of ``sequence`` whose titles another row of ``sequence`` shows."""
+    on = np.zeros(owners.shape[0] + 1, dtype=bool)  # the last: no owner (-1)
+    on[sequence] = True
+    return on[:-1, None] & on[owners] & (owners != np.arange(owners.shape[0])[:, None])
+
+
+def _toggles(problem: Problem, selection: Selection, left_out: np.ndarray, depth: int) -> Iterator[np.ndarray]:
+    """``left_out`` with one or two entries changed, for each row in the top ``depth`` rows of ``selection``: a
+    title it shows left out for a row below that holds it; a title it was kept from given back; both at once
+    (the row exchanges a title with the rows below)."""
+    rows = [placed.row for placed in selection.rows]
+    for p, placed in enumerate(selection.rows[:depth]):
+        M, below = problem.M[placed.row], problem.M[rows[p + 1 :]]
+        leave = np.flatnonzero(np.isin(M, placed.items) & np.isin(M, below)).tolist()
+        back = np.flatnonzero(left_out[placed.row]).tolist()
+        for out, back_in in [(j, None) for j in leave] + [(None, k) for k in back] + [(j, k) for j in leave for k in back]:
+            toggled = left_out.copy()
+            if out is not None:
+                toggled[placed.row, out] = True
+            if back_in is not None:
+                toggled[placed.row, back_in] = False
+            yield toggled
 
 
 def _top(problem: Problem, n: int) -> Problem:
     """``problem`` on a page of its first ``n`` rows (the policy cut with ``policies.resize``): where moves are scored."""
     if n >= problem.policy.n_rows:
         return problem
-    return replace(problem, policy=resize(problem.policy, n, problem.policy.row_length), D=problem.D[:n])
+    return _derived(problem, policy=resize(problem.policy, n, problem.policy.row_length), D=problem.D[:n])
 
 
-def _without(problem: Problem, skip: frozenset[tuple[int, int]]) -> Problem:
-    """``problem`` whose candidate rows leave out the entries ``skip`` (a rule added to its policy)."""
-    if not skip:
+def _without(problem: Problem, left_out: np.ndarray) -> Problem:
+    """``problem`` whose candidate rows leave out the entries ``left_out`` marks (a rule added to its policy)."""
+    if not left_out.any():
         return problem
-    keep = np.ones(problem.M.shape, dtype=bool)
-    keep[tuple(np.asarray(sorted(skip)).T)] = False
-    return replace(problem, policy=problem.policy.model_copy(update={"rules": (*problem.policy.rules, _Skip(keep))}))
+    return _derived(problem, policy=problem.policy.model_copy(update={"rules": (*problem.policy.rules, _Skip(~left_out))}))
+
+
+#: What a Problem computes on first read that neither its policy nor the attention of its last rows changes.
+_KEPT = ("_pairs", "alone", "by_title", "relative", "unit")
+
+
+def _derived(problem: Problem, **changes) -> Problem:
+    """``dataclasses.replace(problem, **changes)``, with the values ``_KEPT`` it has computed carried over."""
+    derived = replace(problem, **changes)
+    derived.__dict__.update({name: problem.__dict__[name] for name in _KEPT if name in problem.__dict__})
+    return derived
+
+
+def _better(value: float, bar: float) -> bool:
+    return value > bar + 1e-12 * max(1.0, abs(bar))
 
 
 def improve(problem: Problem, start: Selection, config: LocalSearchConfig) -> Selection:
     """The local search of the module docstring from the page ``start``.
 
     Moves are scored on the top ``depth + 1`` rows of the page (a move changes nothing above its row index,
-    and the rows far below count little); the best one is then refilled on the whole page and taken only when
-    the whole page's objective improves."""
-    best, budget, skip = start, config.max_pages, frozenset()
-    top = _top(problem, config.depth + 1)
-    n = top.policy.n_rows
+    and the rows far below count little); the page found is refilled whole at the end and taken only when its
+    objective beats the start's."""
+    search = _Search(_top(problem, config.depth + 1), config.max_pages)
+    n = search.top.policy.n_rows
+    page = [placed.row for placed in start.rows][:n]
+    current = (page, np.zeros(problem.M.shape, dtype=bool), refill(search.top, page) if search.top is not problem else start)
     by_alone = np.argsort(-problem.alone, kind="stable").tolist()
-    while budget > 0:
-        page = [placed.row for placed in best.rows]
+    while search.budget > 0 and current[2] is not None:
+        page, left_out, scored = current
+        owners = _owners(problem, scored)
         pool = [r for r in by_alone if r not in set(page)][: config.candidates]
-        scored = refill(_without(top, skip), page[:n]) if top is not problem else best
-        bar = scored.objective if scored is not None else -np.inf
-        rows = [(moved, skip) for moved in _moves(page[:n], pool, config.depth, n)]
-        titles = [(page[:n], skip | {s}) for s in _skips(problem, best, config.depth)]
-        found = None
-        for moves in (rows, titles):  # titles left out only when no move of rows improves the page
-            for moved, left_out in moves[:budget]:
-                budget -= 1
-                selection = refill(_without(top, left_out), moved)
-                if selection is not None and selection.objective > bar + 1e-12 * max(1.0, abs(bar)):
-                    found, bar = (moved, left_out), selection.objective
-            if found is not None:
-                break
+        tried = [(scored.objective, page, left_out, scored)]
+        found = search.rows(_moves(page, pool, config.depth, n), owners, scored.objective, tried)
+        if found is None:
+            bases = tried[:1] + sorted(tried[1:], key=lambda t: -t[0])[: config.repair]
+            found = search.titles(((moved, toggled) for _, moved, left, sel in bases for toggled in _toggles(problem, sel, left, config.depth)), scored.objective)
         if found is None:
             break
-        whole = refill(_without(problem, found[1]), found[0])
-        if whole is None or whole.objective <= best.objective + 1e-12 * max(1.0, abs(best.objective)):
-            break
-        best, skip = whole, found[1]
-    return best if best is start else _traced(problem, best)
+        current = found
+    if current[0] == [placed.row for placed in start.rows][:n] and not current[1].any():
+        return start
+    whole = current[2] if search.top is problem else refill(_without(problem, current[1]), current[0])
+    return _traced(problem, whole) if whole is not None and _better(whole.objective, start.objective) else start
+
+
+class _Search:
+    """Refills on the top of the page (``top``), at most ``budget`` of them (counted down).
+
+    A move whose bound cannot beat the bar is not refilled: each row's cells are worth at most its best titles
+    not left out in the best cells of its row index (no title used above, no other rule), and the redundancy
+    penalty depends on the rows alone (the objective of the rows without titles)."""
+
+    def __init__(self, top: Problem, budget: int) -> None:
+        self.top, self.budget = top, budget
+        width = min(top.policy.row_length, top.Q.shape[1], top.D.shape[1])
+        self.attention = -np.sort(-top.D, axis=1)[:, :width]  # each row index's best cells, best first
+        best = _cells(top.Q, top.weight, self.attention)  # (n_rows, R)
+        self.rest = np.concatenate([np.cumsum(best.max(axis=1, initial=0.0)[::-1])[::-1], [0.0]])
+
+    def bound(self, sequence: list[int], left_out: np.ndarray) -> float:
+        """An upper bound of the objective of any page of ``top`` whose first rows are ``sequence`` and whose
+        rows leave out the entries ``left_out``."""
+        n, top = len(sequence), self.top
+        cells = _cells(np.where(left_out[sequence], 0.0, top.Q[sequence]), top.weight[sequence], self.attention[:n])
+        empty = [Placed(row=r, items=np.zeros(0, dtype=np.int32)) for r in sequence]
+        return float(np.trace(cells)) + objective(top, empty) + self.rest[n]
+
+    def _refill(self, sequence: list[int], left_out: np.ndarray) -> Selection | None:
+        self.budget -= 1
+        return refill(_without(self.top, left_out), sequence)
+
+    def rows(self, moves: Iterator[list[int]], owners: np.ndarray, bar: float, tried: list) -> tuple[list[int], np.ndarray, Selection] | None:
+        """The first move whose refill beats ``bar``: each refilled with every title free, then with the page's
+        titles kept by their rows when that leaves out a title the free refill shows. Each refill is appended
+        to ``tried`` (objective, sequence, entries left out, selection)."""
+        for moved in moves:
+            kept = _kept(owners, moved)
+            free = np.zeros(kept.shape, dtype=bool)
+            if not _better(self.bound(moved, free), bar):
+                continue
+            for left_out in (free, kept):
+                if self.budget <= 0:
+                    return None
+                selection = self._refill(moved, left_out)
+                if selection is not None:
+                    tried.append((selection.objective, moved, left_out, selection))
+                    if _better(selection.objective, bar):
+                        return moved, left_out, selection
+                if left_out is free and selection is not None and not _shows(selection, kept, self.top.M):
+                    break  # the titles kept are not among those shown: the same page
+        return None
+
+    def titles(self, moves: Iterator[tuple[list[int], np.ndarray]], bar: float) -> tuple[list[int], np.ndarray, Selection] | None:
+        """The first of ``moves`` (sequence, entries left out) whose refill beats ``bar``."""
+        for moved, left_out in moves:
+            if self.budget <= 0:
+                return None
+            if not _better(self.bound(moved, left_out), bar):
+                continue
+            selection = self._refill(moved, left_out)
+            if selection is not None and _better(selection.objective, bar):
+                return moved, left_out, selection
+        return None
+
+
+def _cells(Q: np.ndarray, weight: np.ndarray, attention: np.ndarray) -> np.ndarray:
+    """float64 (len(attention), len(Q)): the most each row of values ``Q`` (weighted) is worth at each row index
+    whose best cells, best first, are ``attention``: its best values in those cells, in order (the best pairing)."""
+    best = -np.sort(-Q, axis=1)[:, : attention.shape[1]]
+    return (attention[:, : best.shape[1]] @ best.T) * weight
+
+
+def _shows(selection: Selection, entries: np.ndarray, M: np.ndarray) -> bool:
+    """Whether a row of ``selection`` shows the title of one of the ``entries`` (bool (R, Lmax)) of its candidate."""
+    return any(np.isin(M[placed.row, entries[placed.row]], placed.items).any() for placed in selection.rows if entries[placed.row].any())
 
 
 def _traced(problem: Problem, selection: Selection) -> Selection:
