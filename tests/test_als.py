@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from pagegen.models import _als
+from pagegen.models._als import small_random
 
 
 def _plays(seed: int, shape=(60, 40), density=0.15) -> sp.csr_array:
@@ -53,3 +55,12 @@ def test_ridge_rows_solve_each_rows_weighted_ridge_regression():
         want = np.linalg.solve((y.T * w) @ y + np.diag(reg), (y.T * w) @ resid[cells])
         np.testing.assert_allclose(got[u], want, rtol=1e-9, atol=1e-12)
     assert np.any(got != 0)
+
+
+@pytest.mark.parametrize(("n", "block"), [(0, 4), (1, 4), (7, 4), (8, 4), (9, 4), (1000, 65_536)])
+def test_small_random_draws_the_one_shot_values_block_by_block(n, block):
+    one_shot = (np.random.default_rng(3).standard_normal((n, 5)) * 0.01).astype(np.float32)
+    rng = np.random.default_rng(3)
+    drawn = small_random(rng, n, 5, block)
+    assert drawn.dtype == np.float32 and drawn.tobytes() == one_shot.tobytes()
+    assert rng.standard_normal() == np.random.default_rng(3).standard_normal(n * 5 + 1)[-1]  # the stream goes on where it would have
