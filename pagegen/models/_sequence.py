@@ -29,7 +29,7 @@ __all__ = ["CUT", "clock_affinity", "clock_buckets", "recency_weights", "transit
 CUT = 1e-4
 
 
-def transitions(user: np.ndarray, item: np.ndarray, n: int, window: int, decay: float, neighbors: int, *, pairs: int = 1 << 24) -> sp.csr_array:
+def transitions(user: np.ndarray, item: np.ndarray, n: int, window: int, decay: float, neighbors: int, *, pairs: int = 1 << 22) -> sp.csr_array:
     """The next-play model (see the module docstring), float32 CSR ``(n, n)``, zero diagonal.
 
     ``user``, ``item``: the plays in time order within each member (members contiguous), items
@@ -43,7 +43,9 @@ def transitions(user: np.ndarray, item: np.ndarray, n: int, window: int, decay: 
         user, item = user[keep], item[keep]
     item = item.astype(np.int32)
     distances = range(1, min(window, len(item) - 1) + 1)
-    same = {d: np.flatnonzero((user[d:] == user[:-d]) & (item[d:] != item[:-d])) for d in distances}
+    index = np.int32 if len(item) < 2**31 else np.int64  # positions of plays: half the memory of int64
+    same = {d: np.flatnonzero((user[d:] == user[:-d]) & (item[d:] != item[:-d])).astype(index) for d in distances}
+    del user  # (int64, one per play) not needed past here
     per_row = sum((np.bincount(item[:-d][at], minlength=n) for d, at in same.items()), np.zeros(n, np.int64))
     if not per_row.sum():
         return sp.csr_array((n, n), dtype=np.float32)
