@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -197,19 +198,34 @@ class GenreRows:
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
         """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice."""
-        cfg = self.config
-        items, like, rec = liking(ctx, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
-        w = like * rec
-        m = _slice_mass(idx, items, w)
-        total = float(w[idx.covered[items]].sum())
-        if total + cfg.prior <= 0:
-            return idx.share.copy()
-        return (m + cfg.prior * idx.share) / (total + cfg.prior)
+        return slice_affinity(ctx, idx, self.config)
 
 
 def _identity(values: np.ndarray) -> np.ndarray:
     """The slices' scores are their log values themselves."""
     return values
+
+
+class TasteConfig(Protocol):
+    """What ``slice_affinity`` reads of a ranker's config (GenreRowsConfig, MicroGenresConfig)."""
+
+    rating_max: float
+    undated_recency: float
+    half_life_days: float
+    prior: float
+
+
+def slice_affinity(ctx: RankContext, idx: SliceIndex, cfg: TasteConfig) -> np.ndarray:
+    """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each slice of ``idx``:
+    the liked, recent mass of the history in it plus ``cfg.prior`` times the slice's catalog share,
+    over the history's mass plus the prior."""
+    items, like, rec = liking(ctx, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
+    w = like * rec
+    m = _slice_mass(idx, items, w)
+    total = float(w[idx.covered[items]].sum())
+    if total + cfg.prior <= 0:
+        return idx.share.copy()
+    return (m + cfg.prior * idx.share) / (total + cfg.prior)
 
 
 def slice_available(ctx: RankContext, idx: SliceIndex, index_key: tuple, mask: np.ndarray) -> np.ndarray:

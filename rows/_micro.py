@@ -20,10 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pagegen.core._arrays import argtopk
 from pagegen.core._candidates import CandidateRow, RankContext
 from pagegen.core._catalog import ITEM_KINDS, Catalog
-from pagegen.core._time import DAY
 
-from ._context import catalog_cached, has_titles, liking
-from ._genre import _slice_mass, slice_available
+from ._context import catalog_cached, has_titles
+from ._genre import slice_affinity, slice_available
 from ._slices import SliceIndex, slice_index, tag_title
 
 __all__ = ["MicroGenres", "MicroGenresConfig", "build_micro_slices", "micro_title"]
@@ -104,14 +103,7 @@ class MicroGenres:
 
     def affinity(self, ctx: RankContext, idx: SliceIndex) -> np.ndarray:
         """float64 (n_slices,) in [0, 1]: the member's smoothed share of taste in each micro-genre."""
-        cfg = self.config
-        items, like, rec = liking(ctx, rating_max=cfg.rating_max, undated_recency=cfg.undated_recency, half_life=cfg.half_life_days * DAY)
-        w = like * rec
-        m = _slice_mass(idx, items, w)
-        total = float(w[idx.covered[items]].sum())
-        if total + cfg.prior <= 0:
-            return idx.share.copy()
-        return (m + cfg.prior * idx.share) / (total + cfg.prior)
+        return slice_affinity(ctx, idx, self.config)
 
 
 def _spread(ordered: np.ndarray, genre_of: np.ndarray, max_rows: int, max_per_genre: int) -> list[int]:
