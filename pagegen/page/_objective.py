@@ -356,4 +356,3 @@ def objective(problem: Problem, placed: Sequence[Placed]) -> float:
         total += cells - policy.diversity * unit * problem.D[p, 0] * penalty
         above.append(pl.row)
     return total
-
