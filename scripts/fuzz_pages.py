@@ -28,12 +28,12 @@ from hypothesis import strategies as st
 
 from pagegen import SELECTORS, Engine, PagegenError, SelectContext, fit, synthetic_world
 from pagegen.core._candidates import RankContext
+from pagegen.core._time import DAY
 from pagegen.page._assemble import assemble
 from pagegen.testing import instances, shrink_policy
 from policies import PRESETS, check, load_policy
 
-GREEDY = ("template", "row_ranking", "stage_wise", "learned")
-DAY = 86_400
+GREEDY = ("template", "row_ranking", "stage_wise", "stage_wise_intent", "learned")
 
 
 def engine_pages(n: int, size: str, seed: int, report: Counter, bad: list) -> int:
