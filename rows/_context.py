@@ -5,17 +5,16 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import weakref
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
 from pagegen.core._arrays import argtopk, frozen
 from pagegen.core._candidates import RankContext, SharedContext, item_vector
-from pagegen.core._catalog import ITEM_KINDS, Catalog, available
+from pagegen.core._catalog import ITEM_KINDS, Catalog, available, catalog_cached
 from pagegen.core._errors import DataError
 from pagegen.core._resume import next_episodes
 from pagegen.core._userstate import FINISHED_AT, Profile, UserState
@@ -40,8 +39,6 @@ __all__ = [
 ]
 
 EPISODE = ITEM_KINDS.index("episode")
-
-_CATALOG_CACHE: weakref.WeakKeyDictionary[Catalog, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
 
 
 def make_context(catalog: Catalog, model: Any, user: UserState, *, n: int, seed: int, shared: SharedContext | None = None, visit: int | str | None = None) -> RankContext:
@@ -141,16 +138,6 @@ def ranked_pool(ctx: RankContext, key: Hashable, values: np.ndarray, mask: np.nd
 def static_eligible(catalog: Catalog, profile: Profile) -> np.ndarray:
     """The part of eligibility that depends on the profile only (displayable, maturity, region)."""
     return catalog.displayable() & (catalog.maturity <= profile.maturity) & available(catalog, profile.region)
-
-
-def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per catalog object for ``key`` (precomputed indexes; the catalog is frozen)."""
-    per = _CATALOG_CACHE.setdefault(catalog, {})
-    try:
-        return per[key]
-    except KeyError:
-        value = per[key] = compute()
-        return value
 
 
 def top_k(values: np.ndarray, mask: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from ._errors import DataError
 from ._extras import frames
 from ._vocab import Vocab
 
-__all__ = ["ITEM_KINDS", "MATURITY_LEVELS", "Catalog", "available"]
+__all__ = ["ITEM_KINDS", "MATURITY_LEVELS", "Catalog", "available", "catalog_cached"]
 
 #: Item kinds, by code: ``Catalog.kind`` holds the index into this tuple.
 ITEM_KINDS: tuple[str, ...] = ("movie", "series", "episode")
@@ -272,3 +273,16 @@ def available(catalog: Catalog, region: str | None, items: np.ndarray | None = N
     if region in catalog.region_names:
         out |= regions[:, catalog.region_names.index(region)]
     return out
+
+
+_CATALOG_CACHE: weakref.WeakKeyDictionary[Catalog, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
+
+
+def catalog_cached(catalog: Catalog, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per catalog object for ``key`` (precomputed indexes; the catalog is frozen)."""
+    per = _CATALOG_CACHE.setdefault(catalog, {})
+    try:
+        return per[key]
+    except KeyError:
+        value = per[key] = compute()
+        return value

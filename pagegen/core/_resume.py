@@ -3,12 +3,11 @@ an ``in_progress`` pin requires (``resumable``)."""
 
 from __future__ import annotations
 
-import weakref
 from typing import NamedTuple
 
 import numpy as np
 
-from ._catalog import ITEM_KINDS, Catalog, available
+from ._catalog import ITEM_KINDS, Catalog, available, catalog_cached
 from ._time import DAY
 from ._userstate import FINISHED_AT, UserState
 
@@ -18,7 +17,6 @@ __all__ = ["MAX_AGE_DAYS", "Resumable", "next_episodes", "resumable"]
 MAX_AGE_DAYS = 365.0
 
 _EPISODE = ITEM_KINDS.index("episode")
-_NEXT: weakref.WeakKeyDictionary[Catalog, np.ndarray] = weakref.WeakKeyDictionary()
 
 
 class Resumable(NamedTuple):
@@ -44,16 +42,17 @@ class Resumable(NamedTuple):
 def next_episodes(catalog: Catalog) -> np.ndarray:
     """int32 (n,): for an episode, the following episode of its series in (season, episode) order;
     -1 for the last episode and for non-episodes. Cached per catalog, read-only."""
-    out = _NEXT.get(catalog)
-    if out is None:
-        out = np.full(catalog.n, -1, np.int32)
-        eps = np.flatnonzero((catalog.kind == _EPISODE) & (catalog.series >= 0))
-        if eps.size > 1:
-            order = eps[np.lexsort((eps, catalog.episode[eps], catalog.season[eps], catalog.series[eps]))]
-            same = catalog.series[order[1:]] == catalog.series[order[:-1]]
-            out[order[:-1][same]] = order[1:][same]
-        out.setflags(write=False)
-        _NEXT[catalog] = out
+    return catalog_cached(catalog, "next_episodes", lambda: _next_episodes(catalog))
+
+
+def _next_episodes(catalog: Catalog) -> np.ndarray:
+    out = np.full(catalog.n, -1, np.int32)
+    eps = np.flatnonzero((catalog.kind == _EPISODE) & (catalog.series >= 0))
+    if eps.size > 1:
+        order = eps[np.lexsort((eps, catalog.episode[eps], catalog.season[eps], catalog.series[eps]))]
+        same = catalog.series[order[1:]] == catalog.series[order[:-1]]
+        out[order[:-1][same]] = order[1:][same]
+    out.setflags(write=False)
     return out
 
 

@@ -17,7 +17,6 @@ so a row on an intent the rows above already served is worth less than one on an
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._arrays import frozen
-from pagegen.core._catalog import Catalog
+from pagegen.core._catalog import Catalog, catalog_cached
 
 from ._objective import NEAR, Placed, Problem
 
@@ -48,17 +47,13 @@ class Coverage(BaseModel):
     prior: float = Field(1.0, ge=0.0, le=1000.0, description="Titles' worth of the catalog's genre mix added to the member's history.")
 
 
-_LOADINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _loadings(catalog: Catalog) -> np.ndarray:
     """float64 (n_items, G): a_g(i), each title's genres sharing 1 (0 for a title without genres), once per catalog."""
-    try:
-        return _LOADINGS[catalog]
-    except KeyError:
-        g = np.asarray(catalog.genres, dtype=np.float64)
-        a = _LOADINGS[catalog] = frozen(g / np.maximum(g.sum(axis=1, keepdims=True), 1.0))
-        return a
+    return catalog_cached(catalog, "genre_loadings", lambda: _shares(np.asarray(catalog.genres, dtype=np.float64)))
+
+
+def _shares(g: np.ndarray) -> np.ndarray:
+    return frozen(g / np.maximum(g.sum(axis=1, keepdims=True), 1.0))
 
 
 @dataclass(eq=False)

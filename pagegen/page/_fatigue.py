@@ -18,11 +18,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pagegen.core._candidates import CandidateRow
-from pagegen.core._catalog import Catalog
+from pagegen.core._catalog import Catalog, catalog_cached
 from pagegen.core._errors import DataError
 from pagegen.core._time import DAY
 from pagegen.core._userstate import UserState
-from rows._context import catalog_cached, series_episodes
+from rows._context import series_episodes
 
 __all__ = ["FatigueConfig", "Fatigued", "demote_fatigued"]
 

@@ -31,7 +31,6 @@ reaches that the rows above have not served (``pagegen.page._coverage``).
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -43,7 +42,7 @@ import scipy.sparse as sp
 
 from pagegen.core._arrays import frozen
 from pagegen.core._candidates import CandidateRow, row_genres
-from pagegen.core._catalog import Catalog
+from pagegen.core._catalog import Catalog, catalog_cached
 from pagegen.core._values import DEPTH, RANK_SCALE, _entry_values, title_values
 from policies._policy import Policy
 
@@ -216,16 +215,9 @@ class Problem:
         return self.Q[row, pos]
 
 
-_GENRES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _genres(catalog: Catalog) -> np.ndarray:
     """float32 (n_items, G): the catalog's genre matrix, converted once per catalog (it is frozen)."""
-    try:
-        return _GENRES[catalog]
-    except KeyError:
-        g = _GENRES[catalog] = np.asarray(catalog.genres, dtype=np.float32)
-        return g
+    return catalog_cached(catalog, "genres_float32", lambda: np.asarray(catalog.genres, dtype=np.float32))
 
 
 #: Up to this many entries (candidate rows x positions) the genre profiles are summed from a gather of
