@@ -104,6 +104,18 @@ def play_split(interactions: Interactions, fold: np.ndarray, n_test: int = 5, mi
     return Split(interactions.select(~drop), np.asarray(users, np.int32), tuple(items), empty, np.asarray(cutoffs, np.int64))
 
 
+#: The rating predictors measured (rows of the table): the model's predictor (MF plus the
+#: neighbourhood corrections), the MF alone (biases plus factors), the bias baseline.
+RATING_METHODS: dict[str, dict[str, bool]] = {
+    "rating predictor": {},
+    "rating MF": {"neighbours": False},
+    "bias baseline": {"factors": False},
+}
+#: Pairs compared per member (method, baseline): the corrections against biases plus factors,
+#: the factors against the biases.
+RATING_PAIRS: tuple[tuple[str, str], ...] = (("rating predictor", "rating MF"), ("rating MF", "bias baseline"))
+
+
 def ranking_metrics(ranked: np.ndarray, relevant: tuple[np.ndarray, ...], k: int) -> tuple[float, float]:
     """Mean NDCG@k (binary relevance) and Recall@k = hits / min(k, |relevant|) over members."""
     ranked = np.asarray(ranked)[:, :k]
@@ -139,7 +151,7 @@ def _measure(catalog, split: Split, states: list[UserState], cfg: FitConfig) -> 
         "learned blend": model.score,
     }
     ranked = {name: [] for name in methods}
-    sq_err, sq_err_bias = [], []
+    sq_err: dict[str, list[np.ndarray]] = {name: [] for name in RATING_METHODS}
     for pos, state in enumerate(states):
         seen = state.seen_mask(model.n_items)
         for name, scorer in methods.items():
@@ -147,19 +159,19 @@ def _measure(catalog, split: Split, states: list[UserState], cfg: FitConfig) -> 
         items = split.test_items[pos]
         truth = split.test_ratings[pos]
         if len(truth):
-            sq_err.append((model.predict_rating(state, items) - truth) ** 2)
-            sq_err_bias.append((model.predict_rating(state, items, factors=False) - truth) ** 2)
+            for name, options in RATING_METHODS.items():
+                sq_err[name].append((model.predict_rating(state, items, **options) - truth) ** 2)
     table: dict[str, dict[str, float]] = {}
     for name in methods:
         rows = np.stack(ranked[name])
         n10, r10 = ranking_metrics(rows, split.test_items, 10)
         n20, r20 = ranking_metrics(rows, split.test_items, 20)
         table[name] = {"NDCG@10": n10, "Recall@10": r10, "NDCG@20": n20, "Recall@20": r20}
-    if sq_err:
-        table["rating MF"] = {"RMSE": float(np.sqrt(np.concatenate(sq_err).mean()))}
-        table["bias baseline"] = {"RMSE": float(np.sqrt(np.concatenate(sq_err_bias).mean()))}
+    for name, errs in sq_err.items():
+        if errs:
+            table[name] = {"RMSE": float(np.sqrt(np.concatenate(errs).mean()))}
     table["_info"] = {"test_users": float(len(split.test_users)), "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu}
-    errors = {"rating MF": np.array([e.mean() for e in sq_err]), "bias baseline": np.array([e.mean() for e in sq_err_bias])}  # per member
+    errors = {name: np.array([e.mean() for e in errs]) for name, errs in sq_err.items()}  # per member
     return table, errors
 
 
@@ -190,8 +202,9 @@ def quality(catalog, interactions: Interactions, split_of, config=None, *, tune_
     ``FitConfig(als=True)``, ALS fitted beside EASE) is where the search starts; with
     ``tune_settings=False`` it is used as is. Returns ``{method: {metric: value}}`` on test, plus
     ``"_validation"`` (the same table on the validation split, for the chosen settings),
-    ``"_chosen"`` (the tuned settings), ``"_trials"``, ``"_rmse_vs_bias"`` (a paired bootstrap of
-    the per-member squared-error difference, MF minus the bias baseline) and ``"_info"``.
+    ``"_chosen"`` (the tuned settings), ``"_trials"``, ``"_rmse_paired"`` (paired bootstraps of the
+    per-member squared-error difference: the rating predictor minus the MF, the MF minus the bias
+    baseline; see ``RATING_PAIRS``) and ``"_info"``.
     """
     split = split_of(interactions)
     cfg = config or FitConfig(als=True)
@@ -207,8 +220,10 @@ def quality(catalog, interactions: Interactions, split_of, config=None, *, tune_
     test, errors = _measure(catalog, split, _states(split), cfg)
     table.update(test)
     if len(errors["rating MF"]):
-        diff = paired(errors["rating MF"], errors["bias baseline"])
-        table["_rmse_vs_bias"] = {"mse_difference": diff.diff, "low": diff.low, "high": diff.high, "members": float(diff.members)}
+        table["_rmse_paired"] = {}
+        for method, baseline in RATING_PAIRS:
+            diff = paired(errors[method], errors[baseline])
+            table["_rmse_paired"][f"{method} vs {baseline}"] = {"mse_difference": diff.diff, "low": diff.low, "high": diff.high, "members": float(diff.members)}
     return table
 
 
@@ -228,9 +243,8 @@ def _markdown(table: dict[str, dict[str, float]]) -> str:
         lines.append("")
     if "_chosen" in table:
         lines.append("chosen on validation: " + ", ".join(f"{k}={v}" for k, v in table["_chosen"].items()))
-    if "_rmse_vs_bias" in table:
-        d = table["_rmse_vs_bias"]
-        lines.append(f"rating MF vs bias baseline, per-member squared error difference: {d['mse_difference']:+.4f} (95% CI {d['low']:+.4f} to {d['high']:+.4f}, {int(d['members'])} members)")
+    for pair, d in table.get("_rmse_paired", {}).items():
+        lines.append(f"{pair}, per-member squared error difference: {d['mse_difference']:+.4f} (95% CI {d['low']:+.4f} to {d['high']:+.4f}, {int(d['members'])} members)")
     info = table.get("_info", {})
     if info:
         cpu = f", {info['fit_cpu_seconds']:.1f} s CPU" if "fit_cpu_seconds" in info else ""

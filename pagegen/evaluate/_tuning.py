@@ -37,8 +37,11 @@ GRID: tuple[Step, ...] = (
     Step("next_tau", (1.5, 3.0, 6.0), "next-play transitions", "NDCG@10"),
     Step("als_regularization", (5.0, 20.0, 80.0), "ALS", "NDCG@10"),
     Step("als_alpha", (2.0, 5.0, 20.0), "ALS", "NDCG@10"),
-    Step("rating_regularization", (10.0, 20.0, 40.0), "rating MF", "RMSE"),
-    Step("rating_fold_in_regularization", (2.0, 5.0, 10.0), "rating MF", "RMSE"),
+    Step("rating_regularization", (10.0, 20.0, 40.0), "rating predictor", "RMSE"),
+    Step("rating_fold_in_regularization", (2.0, 5.0, 10.0), "rating predictor", "RMSE"),
+    Step("rating_item_weight", (0.0, 0.25, 0.5), "rating predictor", "RMSE"),
+    Step("rating_similar_weight", (0.0, 0.5, 1.0), "rating predictor", "RMSE"),
+    Step("rating_user_weight", (0.5, 1.0, 1.5), "rating predictor", "RMSE"),
     Step("blend_without", ((), ("next", "next_session"), ("hour", "weekday"), ("recent_personal",)), "learned blend", "NDCG@10"),
     Step("blend_hard_negatives", (0, 20, 100), "learned blend", "NDCG@10"),
 )

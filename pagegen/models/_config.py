@@ -12,7 +12,7 @@ from ._blend import FEATURES
 __all__ = ["FORMAT_VERSION", "FitConfig"]
 
 #: Version of the Model's array layout; ``load`` refuses files of another version.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 class FitConfig(BaseModel):
@@ -38,6 +38,12 @@ class FitConfig(BaseModel):
     rating_fold_in_bias_regularization: float = Field(10.0, gt=0, le=1e4, description="Rating fold-in: L2 penalty on the member's bias.")
     rating_recency: float = Field(8.0, gt=0, le=1e6, description="Rating fold-in: a member's k-th most recent rating weighs floor + exp(-k / rating_recency) (tastes drift).")
     rating_recency_floor: float = Field(0.005, ge=0, le=1e3, description="Rating fold-in: the weight every rating keeps however old (see rating_recency).")
+    rating_item_weight: float = Field(0.25, ge=0, le=10, description="Rating predictor: weight of the item-kNN correction over rating correlations (the member's ratings of titles rated alike, against the MF; 0: off).")
+    rating_similar_weight: float = Field(0.5, ge=0, le=10, description="Rating predictor: weight of the item-kNN correction over the video-video similarity (the member's ratings of titles played alike, against the MF; 0: off).")
+    rating_user_weight: float = Field(1.0, ge=0, le=10, description="Rating predictor: weight of the user-kNN correction (similar members' ratings of the title, against their baseline; 0: off).")
+    rating_item_neighbours: int = Field(10, ge=1, le=10_000, description="Rating predictor: the member's rated titles most similar to a title that each item-kNN correction reads.")
+    rating_user_neighbours: int = Field(50, ge=1, le=100_000, description="Rating predictor: the members most similar to the member that the user-kNN correction reads, among those who rated the title.")
+    rating_neighbour_shrink: float = Field(100.0, ge=0, le=1e6, description="Rating predictor: a rating correlation counts times n / (n + shrink), n the ratings in common.")
     rating_iterations: int = Field(15, ge=1, le=100, description="Biased MF alternations.")
     blend_rating_iterations: int = Field(5, ge=1, le=100, description="Biased MF alternations of the blend's fit (the models without the held-out plays, which only give the blend its rating feature).")
     refit_iterations: int = Field(4, ge=1, le=100, description="ALS alternations of the final fit, warm-started from the blend's fit (the same data without the held-out plays).")

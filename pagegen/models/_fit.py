@@ -20,6 +20,7 @@ from ._blend import FEATURES, fit_logistic
 from ._config import FORMAT_VERSION, FitConfig
 from ._ease import content_features, cosine_topk, ease_weights
 from ._model import Model
+from ._neighbours import centred_ratings
 from ._popularity import first_per_day, fold_items, play_keys
 from ._sequence import clock_affinity, transitions
 
@@ -104,6 +105,10 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
     arrays["mf_bias"], arrays["mf_factors"] = bias, factors
     meta["mu"] = mu
     meta["rating_range"] = [float(ratings.data.min()), float(ratings.data.max())] if ratings.nnz else [0.0, 5.0]
+    if not blend and ratings.nnz and (config.rating_item_weight > 0 or config.rating_user_weight > 0):  # the rating correlations' matrix
+        centred = centred_ratings(ratings, mu, bias)
+        arrays.update(neighbours_data=centred.data, neighbours_indices=centred.indices.astype(np.int32), neighbours_indptr=centred.indptr.astype(np.int64))
+        meta["neighbours_shape"] = list(centred.shape)
     content = content_features(catalog)
     arrays.update(content_data=content.data, content_indices=content.indices.astype(np.int32), content_indptr=content.indptr.astype(np.int64))
     meta["content_shape"] = [n, content.shape[1]]

@@ -18,6 +18,7 @@ from ._als import implicit_fold_in, rating_fold_in, ridge_gram
 from ._blend import FEATURES
 from ._features import TIME_FEATURES, USER_FEATURES, recency_weights, time_features
 from ._model_similarity import _read_only
+from ._neighbours import Neighbours, correction
 
 __all__ = ["PersonalMixin"]
 
@@ -88,15 +89,41 @@ class PersonalMixin:
         weights = recency_weights(items, last, user.rated, user.now, float(cfg["rating_recency"]), float(cfg["rating_recency_floor"]))
         return rating_fold_in(self._meta["mu"], self._a["mf_bias"], f, user.rated, user.ratings, float(cfg["rating_fold_in_regularization"]), float(cfg["rating_fold_in_bias_regularization"]), weights)
 
-    def predict_rating(self, user: UserState, items: np.ndarray, *, factors: bool = True) -> np.ndarray:
-        """Predicted ratings of ``items`` (float32). ``factors=False``: the bias baseline ``mu + b_u + b_i``."""
+    def predict_rating(self, user: UserState, items: np.ndarray, *, factors: bool = True, neighbours: bool = True) -> np.ndarray:
+        """Predicted ratings of ``items`` (float32): the MF ``mu + b_u + b_i + p_u . q_i`` plus the
+        neighbourhood corrections of ``_neighbours`` (the rating correlations when the model has them).
+        ``neighbours=False``: the MF alone; ``factors=False``: the bias baseline ``mu + b_u + b_i``."""
         items = np.asarray(items, np.int64)
         bias, vec = self._rating_user(user, factors)
-        pred = self._meta["mu"] + bias + self._a["mf_bias"][items]
-        if factors:
-            pred = pred + self._a["mf_factors"][items] @ vec
+        pred = self._mf_rating(bias, vec, items)
+        if factors and neighbours and len(user.rated) and len(items):
+            cfg = self._meta["config"]
+            rated = np.asarray(user.rated, np.int64)
+            ratings = np.asarray(user.ratings, np.float64)
+            deviation = ratings - self._mf_rating(bias, vec, rated)
+            similar = float(cfg["rating_similar_weight"])
+            if similar:
+                pred = pred + similar * correction(self.similarity_at(items, rated), deviation, int(cfg["rating_item_neighbours"]))
+            nb = self._derive("neighbours", self._neighbours)
+            if nb is not None:
+                resid = ratings - self._meta["mu"] - self._a["mf_bias"][rated]
+                pred = pred + float(cfg["rating_item_weight"]) * nb.item_correction(items, rated, deviation)
+                pred = pred + float(cfg["rating_user_weight"]) * nb.user_correction(items, rated, resid - resid.mean())
         lo, hi = self._meta["rating_range"]
         return np.clip(pred, lo, hi).astype(np.float32)
+
+    def _mf_rating(self, bias: float, vec: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """float64 unclipped ``mu + bias + b_i (+ q_i . vec)`` of ``items`` (no factors when ``vec`` is empty)."""
+        pred = self._meta["mu"] + bias + self._a["mf_bias"][items].astype(np.float64)
+        if len(vec):
+            pred = pred + self._a["mf_factors"][items] @ vec
+        return pred
+
+    def _neighbours(self) -> Neighbours | None:
+        if "neighbours_indptr" not in self._a:
+            return None
+        cfg = self._meta["config"]
+        return Neighbours(self._csr("neighbours"), float(cfg["rating_neighbour_shrink"]), int(cfg["rating_item_neighbours"]), int(cfg["rating_user_neighbours"]))
 
     # -- the learned blend ---------------------------------------------------------------
 

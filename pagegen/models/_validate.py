@@ -100,6 +100,11 @@ def validate_model(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], wh
         check.csr("next", (n, n))
     if "clock" in arrays:
         check.array("clock", "float32", (n, 6), finite=True)
+    if "neighbours_indptr" in arrays:
+        shape = meta.get("neighbours_shape")
+        if not (isinstance(shape, list) and len(shape) == 2 and isinstance(shape[0], int) and shape[0] >= 0 and shape[1] == n):
+            raise ModelFileError(f"{where}: manifest field 'meta.neighbours_shape' = {_short(shape)!r}: expected [members, {n}]")
+        check.csr("neighbours", (shape[0], n))
     check.array("mf_bias", "float32", (n,), finite=True)
     check.array("mf_factors", "float32", (n, None), finite=True)
     content_shape = meta.get("content_shape")
@@ -123,7 +128,8 @@ def validate_model(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], wh
         check.fail("blend_scale", "holds 0 (a feature scale divides)")
     known = {"fold", "ease_items", "ease_pos", "ease_weights", "topk_data", "topk_indices", "topk_indptr", "als_items", "mf_bias", "mf_factors",
              "content_data", "content_indices", "content_indptr", "genres", "genre_norm", "year", "regions", "pop_keys",
-             "blend_weights", "blend_mean", "blend_scale", "next_data", "next_indices", "next_indptr", "clock"} | {f"pop_keys_region_{r}" for r in regions}  # fmt: skip
+             "blend_weights", "blend_mean", "blend_scale", "next_data", "next_indices", "next_indptr", "clock",
+             "neighbours_data", "neighbours_indices", "neighbours_indptr"} | {f"pop_keys_region_{r}" for r in regions}  # fmt: skip
     unknown = sorted(set(arrays) - known)
     if unknown:
         check.fail(unknown[0], "is not an array of a pagegen model")
