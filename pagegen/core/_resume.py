@@ -11,7 +11,7 @@ from ._catalog import ITEM_KINDS, Catalog, available, catalog_cached
 from ._time import DAY
 from ._userstate import FINISHED_AT, UserState
 
-__all__ = ["MAX_AGE_DAYS", "Resumable", "next_episodes", "resumable"]
+__all__ = ["MAX_AGE_DAYS", "Resumable", "episode_to_play", "next_episodes", "resumable"]
 
 #: Titles last played longer ago than this many days are no longer in progress (the default).
 MAX_AGE_DAYS = 365.0
@@ -75,8 +75,7 @@ def resumable(user: UserState, catalog: Catalog, eligible: np.ndarray, *, max_ag
     if ep_pos.size:  # history is most recent first: the first episode of a series is its latest
         series, first = np.unique(catalog.series[items[ep_pos]], return_index=True)
         latest = ep_pos[first]
-        done = frac[latest] >= FINISHED_AT
-        target = _unfinished(catalog, user, np.where(done, next_episodes(catalog)[items[latest]], items[latest]), done)
+        target = episode_to_play(items[latest], frac[latest], user.finished(), next_episodes(catalog))
         ok = target >= 0
         ok[ok] = (catalog.added[target[ok]] <= user.now) & available(catalog, user.profile.region, target[ok])
         plays.append(latest[ok])
@@ -89,16 +88,19 @@ def resumable(user: UserState, catalog: Catalog, eligible: np.ndarray, *, max_ag
     return Resumable(recent[play], tile[keep], np.concatenate(episodes).astype(np.int32)[keep], started[play])
 
 
-def _unfinished(catalog: Catalog, user: UserState, target: np.ndarray, follow: np.ndarray) -> np.ndarray:
-    """Where ``follow``, each target moved along its series to the first episode not finished (or -1)."""
-    nxt = next_episodes(catalog)
-    finished = np.zeros(catalog.n, dtype=bool)
-    finished[user.finished()] = True
-    target = target.astype(np.int32)
-    todo = follow & (target >= 0)
-    todo[todo] = finished[target[todo]]
+def episode_to_play(latest: np.ndarray, fraction: np.ndarray, finished: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+    """int32: for each series, the episode a member plays next. ``latest``: the latest episode of the
+    series the member played, ``fraction`` its watched fraction; ``finished``: every title the member
+    finished; ``nxt``: ``next_episodes``. An unfinished latest episode is itself the target; after a
+    finished one, the first following episode the member has not finished, or -1 when none is left.
+    (Whether that episode is on the service yet is the caller's to check.)"""
+    target = np.asarray(latest).astype(np.int32)
+    done = np.asarray(fraction) >= FINISHED_AT
+    target[done] = nxt[target[done]]
+    todo = done & (target >= 0)
+    todo[todo] = np.isin(target[todo], finished)
     while todo.any():  # one step per consecutive finished episode, vectorized across series
         target[todo] = nxt[target[todo]]
         todo &= target >= 0
-        todo[todo] = finished[target[todo]]
+        todo[todo] = np.isin(target[todo], finished)
     return target
