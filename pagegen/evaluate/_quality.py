@@ -3,7 +3,8 @@
 Protocol: every rating is an interaction; for each member with at least ``min_interactions``
 ratings, sorted by (timestamp, movieId), the last ``n_test`` are held out as test and the rest
 is train (members with fewer stay in train entirely). Each test member gets 10 and 20
-titles, never one of their train titles. NDCG@K with binary relevance; Recall@K = hits /
+titles, never one of their train titles, never an episode (it is shown as its series) and never
+the series of an episode they played (``play_split`` does not count it as relevant). NDCG@K with binary relevance; Recall@K = hits /
 min(K, |test|); means over the test members. The rating predictor's RMSE is measured on the
 same held-out ratings.
 
@@ -152,8 +153,11 @@ def _measure(catalog, split: Split, states: list[UserState], cfg: FitConfig) -> 
     }
     ranked = {name: [] for name in methods}
     sq_err: dict[str, list[np.ndarray]] = {name: [] for name in RATING_METHODS}
+    fold = model.arrays["fold"]
+    episode = fold != np.arange(model.n_items)
     for pos, state in enumerate(states):
-        seen = state.seen_mask(model.n_items)
+        seen = state.seen_mask(model.n_items) | episode
+        seen[fold[state.items]] = True
         for name, scorer in methods.items():
             ranked[name].append(_top(np.asarray(scorer(state), np.float64), seen, 20))
         items = split.test_items[pos]
