@@ -21,12 +21,22 @@ time-aware features, all computed as of the member's ``now`` for every title at 
               (what comes next matters most within a session)
   hour        the title's affinity to the quarter of the day of now (UTC; see ``clock_affinity``)
   weekday     the title's affinity to weekdays or weekends, whichever now is
+  continuing  for a title the member is in the middle of, exp(-age / continue_tau), age the time
+              since their latest play of it (for a series, of one of its episodes); 0 for every
+              other title. In the middle, as Continue Watching has it: that play is at most a year
+              old (``MAX_AGE_DAYS``), and a movie was started and not finished, or a series has an
+              episode left to play (``pagegen.core._resume.episode_to_play``: the latest episode
+              unfinished, or a later one not finished that is on the service by now)
 
 Training is pointwise learning to rank: positives are the plays a member made after a
-cutoff, negatives are titles sampled for the same member (some from the personal scorer's
-top, some uniformly) and, when the data logs impressions, the titles shown to the member
-after the cutoff and not played (a share ``blend_impression_share`` of the negatives' weight);
-features are computed as of the cutoff from the earlier history only.
+cutoff, folded to tiles (resuming a movie or continuing a series the member started counts),
+negatives are titles the member had not seen, sampled (some from the personal scorer's top,
+some uniformly) and, when the data logs impressions, the titles shown to the member after the
+cutoff and not played (a share ``blend_impression_share`` of the negatives' weight); features
+are computed as of the cutoff from the earlier history only. ``continuing`` is positive on seen
+titles only, never on a negative, so only the L2 penalty bounds its weight; it ranks what a
+member plays next among every title, and leaves the order of the titles they have not seen
+(the discovery rows' candidates) as good as unchanged.
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ FEATURES: tuple[str, ...] = (
     "next_session",
     "hour",
     "weekday",
+    "continuing",
 )
 
 

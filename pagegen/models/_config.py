@@ -12,7 +12,7 @@ from ._blend import FEATURES
 __all__ = ["FORMAT_VERSION", "FitConfig"]
 
 #: Version of the Model's array layout; ``load`` refuses files of another version.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 
 class FitConfig(BaseModel):
@@ -53,6 +53,7 @@ class FitConfig(BaseModel):
     next_neighbors: int = Field(200, ge=1, le=10000, description="Next-play transitions: the largest entries kept per title.")
     next_tau: float = Field(3.0, gt=0, le=1000, description="Next-play transitions: the member's k-th most recent title weighs exp(-k / next_tau).")
     session_gap: int = Field(2 * 3600, gt=0, description="Session features: the next-play transitions count exp(-gap / session_gap) again, gap the seconds since the member's last play.")
+    continue_tau: int = Field(7 * DAY, gt=0, description="Blend feature 'continuing': a title the member is in the middle of (a series: an episode left to play) counts exp(-age / continue_tau), age the seconds since their latest play of it.")
     trend_short: int = Field(7 * DAY, gt=0, description="Trending: the recent window (seconds).")
     trend_long: int = Field(56 * DAY, gt=0, description="Trending: the baseline window before now (seconds), longer than trend_short.")
     recent_plays: int = Field(5, ge=1, le=100, description="How many of the member's last plays the recent-similarity feature looks at.")

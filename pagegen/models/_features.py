@@ -33,7 +33,7 @@ DENSE_CONTENT = 256
 #: Blend features that depend on ``now`` only.
 TIME_FEATURES: tuple[str, ...] = ("pop_all", "pop_year", "trend", "age", "unreleased", "fresh")
 #: Blend features that depend on the member.
-USER_FEATURES: tuple[str, ...] = ("personal", "genre", "recent_sim", "rating", "recent_personal", "next", "next_session", "hour", "weekday")
+USER_FEATURES: tuple[str, ...] = ("personal", "genre", "recent_sim", "rating", "recent_personal", "next", "next_session", "hour", "weekday", "continuing")
 assert sorted(TIME_FEATURES + USER_FEATURES) == sorted(FEATURES)
 
 

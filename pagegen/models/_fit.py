@@ -13,6 +13,7 @@ from pagegen.core._catalog import Catalog
 from pagegen.core._errors import DataError
 from pagegen.core._interactions import IMPRESSION, PLAY, RATING, Interactions, as_interactions
 from pagegen.core._progress import Progress
+from pagegen.core._resume import next_episodes
 from pagegen.core._userstate import Profile, UserState
 
 from ._als import biased_mf, implicit_als
@@ -116,6 +117,8 @@ def _components(catalog: Catalog, interactions: Interactions, config: FitConfig,
     arrays["genres"] = genres
     arrays["genre_norm"] = np.linalg.norm(genres, axis=1).astype(np.float32)
     arrays["year"] = catalog.year
+    arrays["next_episode"] = np.array(next_episodes(catalog), np.int32)  # the series feature's episode order
+    arrays["added"] = catalog.added
     arrays["regions"] = catalog.regions
     meta["region_names"] = list(catalog.region_names)
     meta["personal"] = "ease" if use_ease else "als"

@@ -180,6 +180,7 @@ class PersonalMixin:
         else:
             out[:, 3] = 0.0
         self._sequence_features(user, out[:, 4:9])
+        self._continuing(user, out[:, 9])
         return out
 
     def _genre_match(self, taste: np.ndarray, out: np.ndarray) -> None:

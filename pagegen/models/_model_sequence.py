@@ -1,5 +1,6 @@
 """The Model's order-aware answers for one member (see ``_sequence``): the personal scorer with the
-history weighted by recency, and the next-play transitions from the member's last titles.
+history weighted by recency, the next-play transitions from the member's last titles, and the series
+the member is in the middle of.
 
 ``SequenceMixin`` holds the methods; ``Model`` inherits them and owns what they read (``_a``,
 ``_meta``, ``_tiles``, ``_derive``, ``_history``).
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pagegen.core._userstate import UserState
+from pagegen.core._resume import MAX_AGE_DAYS, episode_to_play
+from pagegen.core._time import DAY
+from pagegen.core._userstate import FINISHED_AT, UserState
 
 from ._sequence import clock_buckets, recency_weights, weighted_rows
 
@@ -73,6 +76,32 @@ class SequenceMixin:
         quarter, week = clock_buckets(user.now)
         out[:, 3] = clock[int(quarter)]
         out[:, 4] = clock[int(week)]
+
+    def _continuing(self, user: UserState, out: np.ndarray) -> None:
+        """Write the blend's ``continuing`` feature over the tiles into ``out`` (``(T,)``; see
+        ``_blend``): ``exp(-age / continue_tau)`` on the titles the member is in the middle of, 0
+        elsewhere (everywhere for a member without history)."""
+        out[:] = 0.0
+        a = self._a
+        if "next_episode" not in a or not len(user.items):
+            return
+        items, fold, frac = user.items, a["fold"], user.fraction
+        age = user.now - user.last
+        recent = age <= MAX_AGE_DAYS * DAY
+        episode = fold[items] != items
+        tau = float(self._meta["config"]["continue_tau"])
+        direct = np.flatnonzero(recent & ~episode & (frac > 0) & (frac < FINISHED_AT))  # started, not finished
+        out[self._tiles.pos(items[direct])] = np.exp(-age[direct] / tau)
+        pos = np.flatnonzero(recent & episode)
+        if not len(pos):
+            return
+        series, first = np.unique(fold[items[pos]], return_index=True)  # items are most recent first: each series' latest
+        latest = pos[first]
+        target = episode_to_play(items[latest], frac[latest], user.finished(), a["next_episode"])
+        ok = target >= 0
+        ok[ok] = a["added"][target[ok]] <= user.now
+        at = self._tiles.pos(series[ok])
+        out[at] = np.maximum(out[at], np.exp(-age[latest[ok]] / tau))  # a series also played directly: the later play
 
 
 def _read_only(arr: np.ndarray) -> np.ndarray:

@@ -116,6 +116,13 @@ def validate_model(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], wh
     if np.any(norm < 0) or not np.allclose(norm, np.linalg.norm(genres, axis=1), rtol=1e-4, atol=1e-6):
         check.fail("genre_norm", "is not the norm of each title's genres")
     check.array("year", "int16", (n,))
+    if "next_episode" in arrays or "added" in arrays:
+        nxt = check.array("next_episode", "int32", (n,))
+        check.within("next_episode", nxt, -1, n)
+        after = np.flatnonzero(nxt >= 0)
+        if np.any(fold[nxt[after]] != fold[after]) or np.any(fold[after] == after):
+            check.fail("next_episode", "links a title to one of another series (or a title that is not an episode)")
+        check.array("added", "int64", (n,))
     check.array("regions", "bool", (n, len(regions)))
     for name in ["pop_keys", *(f"pop_keys_region_{r}" for r in regions if f"pop_keys_region_{r}" in arrays)]:
         keys = check.array(name, "int64", (None,))
@@ -129,7 +136,7 @@ def validate_model(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], wh
     known = {"fold", "ease_items", "ease_pos", "ease_weights", "topk_data", "topk_indices", "topk_indptr", "als_items", "mf_bias", "mf_factors",
              "content_data", "content_indices", "content_indptr", "genres", "genre_norm", "year", "regions", "pop_keys",
              "blend_weights", "blend_mean", "blend_scale", "next_data", "next_indices", "next_indptr", "clock",
-             "neighbours_data", "neighbours_indices", "neighbours_indptr"} | {f"pop_keys_region_{r}" for r in regions}  # fmt: skip
+             "neighbours_data", "neighbours_indices", "neighbours_indptr", "next_episode", "added"} | {f"pop_keys_region_{r}" for r in regions}  # fmt: skip
     unknown = sorted(set(arrays) - known)
     if unknown:
         check.fail(unknown[0], "is not an array of a pagegen model")
