@@ -4,9 +4,9 @@ Protocol: every rating is an interaction; for each member with at least ``min_in
 ratings, sorted by (timestamp, movieId), the last ``n_test`` are held out as test and the rest
 is train (members with fewer stay in train entirely). Each test member gets 10 and 20
 titles, never one of their train titles, never an episode (it is shown as its series) and never
-the series of an episode they played (``play_split`` does not count it as relevant). NDCG@K with binary relevance; Recall@K = hits /
-min(K, |test|); means over the test members. The rating predictor's RMSE is measured on the
-same held-out ratings.
+the series of an episode they played (``play_split`` does not count it as relevant). NDCG@K
+with binary relevance; Recall@K = hits / min(K, |test|); means over the test members. The rating
+predictor's RMSE is measured on the same held-out ratings.
 
 ``pagegen quality DATA_DIR`` (or ``--data``, ``--world``, ``--catalog`` with ``--events``) prints the
 table in Markdown; a synthetic world is split by leave-last-5 plays (its ratings are not logged with
