@@ -18,13 +18,13 @@ are chosen stage-wise. A move is refilled twice: with every title free, and with
 page: a row that moves up keeps its titles instead of taking those of the rows it passes).
 
 The search climbs: it takes the first move that beats the best page so far and tries the moves of the page
-it gives. When none of a page's moves does, it first tries the moves left untried on the pages the climb
-passed through, then *descends on the titles* of the ``repair`` best pages refilled and not yet descended on
-(a row move followed by title repairs): a title is left out of its row for a row below that holds it, or a
-title a row was kept from is given back to it, or both at once; each change that improves the page is kept
-and the descent goes on from it until no change improves it. When that finds nothing either, the search
-*restarts* from the best page refilled that it has not yet tried the moves of (an iterated local search: its
-moves count when they beat the best page). A move whose row cannot stand at its place under the constraints
+it gives. When none of a page's moves does, it *descends on the titles* of the ``repair`` best pages refilled
+and not yet descended on (a row move followed by title repairs): a title is left out of its row for a row
+below that holds it, or a title a row was kept from is given back to it, or both at once; each change that
+improves the page is kept and the descent goes on from it until no change improves it. When that finds
+nothing, the search tries the moves it left untried on the pages the climb passed through, last passed
+first, and then *restarts* from the best page refilled that it has not yet tried the moves of (an iterated
+local search: its moves count when they beat the best page). A move whose row cannot stand at its place under the constraints
 is dropped, and one whose upper bound cannot beat the best page is not refilled.
 
 Every choice above is made in a fixed order, so the result is deterministic, and the work is bounded: the
@@ -240,11 +240,9 @@ def improve(problem: Problem, start: Selection, config: LocalSearchConfig) -> Se
                 bases.append(refilled)
                 starts.append(refilled)
         if found is None:
-            scans.pop()  # every move tried
+            scans.pop()  # every move tried; the moves left on the pages the climb passed through come next
             if _page_key(entry[3]) not in descended and not any(e is entry for e in bases):
                 bases.append(entry)
-            if scans:
-                continue  # the moves of the pages the search left early first
             bases.sort(key=lambda t: -t[0])
             chosen = [e for e in bases[: config.repair] if _page_key(e[3]) not in descended]
             bases[:] = bases[config.repair :]
