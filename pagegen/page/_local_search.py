@@ -17,6 +17,12 @@ are chosen stage-wise. A move is refilled twice: with every title free, and with
 *kept* by their rows (a row of the sequence does not take a title another row of the sequence shows on the
 page: a row that moves up keeps its titles instead of taking those of the rows it passes).
 
+Where it costs at most half the budget (pages of a few rows: not the default page), the search first *rolls
+out* a beam: at each row index in turn, each of the ``beam`` best sequences of rows so far is extended by each
+of those candidates not in it and refilled with every title free, and the ``beam`` best go on; the best page
+refilled is where the climb starts, and every page refilled joins those the search descends on and restarts
+from.
+
 The search climbs: it takes the first move that beats the best page so far and tries the moves of the page
 it gives. When none of a page's moves does, it *descends on the titles* of the ``repair`` best pages refilled
 and not yet descended on (a row move followed by title repairs): a title is left out of its row for a row
@@ -24,8 +30,8 @@ below that holds it, or a title a row was kept from is given back to it, or both
 improves the page is kept and the descent goes on from it until no change improves it. When that finds
 nothing, the search tries the moves it left untried on the pages the climb passed through, last passed
 first, and then *restarts* from the best page refilled that it has not yet tried the moves of (an iterated
-local search: its moves count when they beat the best page). A move whose row cannot stand at its place under the constraints
-is dropped, and one whose upper bound cannot beat the best page is not refilled.
+local search: its moves count when they beat the best page). A move whose row cannot stand at its place
+under the constraints is dropped, and one whose upper bound cannot beat the best page is not refilled.
 
 Every choice above is made in a fixed order, so the result is deterministic, and the work is bounded: the
 search stops when nothing is left to try or after ``max_pages`` pages of ``depth + 1`` rows refilled (a page
@@ -60,7 +66,8 @@ class LocalSearchConfig(BaseModel):
     depth: int = Field(6, ge=1, le=100, description="Row indices the moves touch, from the top (where the attention is).")
     candidates: int = Field(8, ge=0, le=10_000, description="Candidates not on the page tried by replace and insert: the best by their value as the top row.")
     repair: int = Field(20, ge=0, le=10_000, description="Pages descended on at a time (titles left out or given back) when no move improves the page: the best refilled.")
-    max_pages: int = Field(80, ge=0, le=1_000_000, description="Most pages of depth + 1 rows refilled and scored in all, a page of fewer rows for its share (the bound on the search's work; 0: plain stage-wise).")
+    beam: int = Field(2, ge=0, le=1_000, description="Sequences kept at each row index by the roll-out that opens the search where it costs at most half the budget (0: none).")
+    max_pages: int = Field(80, ge=0, le=1_000_000, description="Most pages of depth + 1 rows refilled in all, one of fewer rows for its share (the bound on the search's work; 0: plain stage-wise).")
 
 
 class LocalSearch:
@@ -217,11 +224,18 @@ def improve(problem: Problem, start: Selection, config: LocalSearchConfig) -> Se
         pool = [r for r in by_alone if r not in set(page)][: config.candidates]
         return entry, _moves(page, pool, config.depth, n), _owners(problem, entry[3])
 
-    scans = [scan(best)]  # pages whose moves are not all tried: the last one's next
     bases: list[_Entry] = []  # pages refilled, not yet descended on
-    starts: list[_Entry] = []  # pages refilled by a move, not yet searched from
+    starts: list[_Entry] = []  # pages refilled by a move or the roll-out, not yet searched from
     seen = {_page_key(scored)}  # pages searched from, or in ``starts``
     descended: set[tuple] = set()
+    for refilled in _roll_out(search, by_alone, n, config, best[0]):
+        if _page_key(refilled[3]) not in seen:
+            seen.add(_page_key(refilled[3]))
+            bases.append(refilled)
+            starts.append(refilled)
+        if _better(refilled[0], best[0]):
+            best = refilled
+    scans = [scan(best)]  # pages whose moves are not all tried: the last one's next
     while search.budget > 0:
         if not scans:
             if not starts:
@@ -257,6 +271,30 @@ def improve(problem: Problem, start: Selection, config: LocalSearchConfig) -> Se
         return start
     whole = best[3] if search.top is problem else refill(_without(problem, best[2]), best[1])
     return _traced(problem, whole) if whole is not None and _better(whole.objective, start.objective) else start
+
+
+def _roll_out(search: _Search, by_alone: list[int], n: int, config: LocalSearchConfig, bar: float) -> list[_Entry]:
+    """The pages of the roll-out beam, best first (none where it would cost more than half the budget): at each
+    of the ``n`` row indices, each of the ``beam`` best sequences so far is extended by each of the ``candidates``
+    best rows alone not in it and refilled, the rows below chosen stage-wise; the ``beam`` best go on. A
+    sequence whose bound cannot beat ``bar`` is not refilled (nor any page that begins with it)."""
+    k, width = config.candidates, config.beam
+    if not width or (k + width * k * (n - 1)) * search.top.policy.n_rows > search.budget // 2:
+        return []
+    free = np.zeros(search.top.M.shape, dtype=bool)
+    beam: list[list[int]] = [[]]
+    rolled: list[_Entry] = []
+    for _ in range(n):
+        extended = []
+        for prefix in beam:
+            for r in [r for r in by_alone if r not in prefix][:k]:
+                sequence = [*prefix, r]
+                if _better(search.bound(sequence, free), bar) and (page := search._refill(sequence, free)) is not None:
+                    extended.append((page.objective, sequence, free, page))
+        extended.sort(key=lambda t: -t[0])
+        rolled.extend(extended)
+        beam = [entry[1] for entry in extended[:width]]
+    return sorted(rolled, key=lambda t: -t[0])
 
 
 def _page_key(selection: Selection) -> tuple:
