@@ -7,7 +7,8 @@ stage-wise page and tries, at the top ``depth`` row indices:
 - **swap**: two rows of the page exchange their places;
 - **replace**: a row gives its place to a candidate not on the page;
 - **insert**: a candidate not on the page enters at a row index, the rows below move down one (the last
-  one leaves a full page).
+  one leaves a full page);
+- **delete**: a row leaves, the rows below move up one and the last row index is chosen stage-wise.
 
 The candidates tried are the ``candidates`` best ones by their value as the top row. Each move gives a
 sequence of rows; the page is *refilled* by the greedy loop forced to take those rows in that order (each
@@ -16,13 +17,27 @@ are chosen stage-wise. A move is refilled twice: with every title free, and with
 *kept* by their rows (a row of the sequence does not take a title another row of the sequence shows on the
 page: a row that moves up keeps its titles instead of taking those of the rows it passes).
 
-When no move improves the page, the search *repairs* the page and the ``repair`` best moves found: in each,
-one title is left out of its row for a row below that holds it, or a title a row was kept from is given
-back to it. A move whose row cannot stand at its place under the constraints is dropped, and one whose upper
-bound cannot beat the page is not refilled. The search takes the first improving move in the order above;
-it stops when none improves the page or after ``max_pages`` refilled pages, so its work is bounded and its
-result deterministic. Titles are left out through a rule of the search added to the policy's constraints,
-so every page it refills obeys every rule of the policy.
+Where it costs at most half the budget (pages of a few rows: not the default page), the search first *rolls
+out* a beam: at each row index in turn, each of the ``beam`` best sequences of rows so far is extended by each
+of those candidates not in it and refilled with every title free, and the ``beam`` best go on; the best page
+refilled is where the climb starts, and every page refilled joins those the search descends on and restarts
+from.
+
+The search climbs: it takes the first move that beats the best page so far and tries the moves of the page
+it gives. When none of a page's moves does, it *descends on the titles* of the ``repair`` best pages refilled
+and not yet descended on (a row move followed by title repairs): a title is left out of its row for a row
+below that holds it, or a title a row was kept from is given back to it, or both at once; each change that
+improves the page is kept and the descent goes on from it until no change improves it. When that finds
+nothing, the search tries the moves it left untried on the pages the climb passed through, last passed
+first, and then *restarts* from the best page refilled that it has not yet tried the moves of (an iterated
+local search: its moves count when they beat the best page). A move whose row cannot stand at its place
+under the constraints is dropped, and one whose upper bound cannot beat the best page is not refilled.
+
+Every choice above is made in a fixed order, so the result is deterministic, and the work is bounded: the
+search stops when nothing is left to try or after ``max_pages`` pages of ``depth + 1`` rows refilled (a page
+of fewer rows counts for its share: the greedy loop's work is one step a row index). Titles are left out
+through a rule of the search added to the policy's constraints, so every page it refills obeys every rule of
+the policy.
 """
 
 from __future__ import annotations
@@ -50,8 +65,9 @@ class LocalSearchConfig(BaseModel):
 
     depth: int = Field(6, ge=1, le=100, description="Row indices the moves touch, from the top (where the attention is).")
     candidates: int = Field(8, ge=0, le=10_000, description="Candidates not on the page tried by replace and insert: the best by their value as the top row.")
-    repair: int = Field(20, ge=0, le=10_000, description="Moves repaired (a title left out or given back) when none improves the page: the best by their refilled value.")
-    max_pages: int = Field(80, ge=0, le=1_000_000, description="Most pages refilled and scored in all (the bound on the search's work; 0: plain stage-wise).")
+    repair: int = Field(20, ge=0, le=10_000, description="Pages descended on at a time (titles left out or given back) when no move improves the page: the best refilled.")
+    beam: int = Field(2, ge=0, le=1_000, description="Sequences kept at each row index by the roll-out that opens the search where it costs at most half the budget (0: none).")
+    max_pages: int = Field(80, ge=0, le=1_000_000, description="Most pages of depth + 1 rows refilled in all, one of fewer rows for its share (the bound on the search's work; 0: plain stage-wise).")
 
 
 class LocalSearch:
@@ -66,7 +82,7 @@ class LocalSearch:
 
 
 def stage_wise_ls(rows: Sequence[CandidateRow], policy, ctx: SelectContext) -> Selection:
-    """Stage-wise, then a bounded local search over moves of rows (swap, replace, insert) and of titles."""
+    """Stage-wise, then a bounded local search over moves of rows (swap, replace, insert, delete) and of titles."""
     return LocalSearch()(rows, policy, ctx)
 
 
@@ -116,6 +132,8 @@ def _moves(page: list[int], pool: list[int], depth: int, n_rows: int) -> Iterato
     for p in range(min(depth, len(page) + 1)):
         for r in pool:
             yield (page[:p] + [r] + page[p:])[:n_rows]
+    for p in range(top):
+        yield page[:p] + page[p + 1 :]
 
 
 def _owners(problem: Problem, page: Selection) -> np.ndarray:
@@ -177,6 +195,10 @@ def _derived(problem: Problem, **changes) -> Problem:
     return derived
 
 
+#: A page the search refilled: (objective, sequence forced, entries left out, the page).
+_Entry = tuple[float, list[int], np.ndarray, Selection]
+
+
 def _better(value: float, bar: float) -> bool:
     return value > bar + 1e-12 * max(1.0, abs(bar))
 
@@ -187,31 +209,101 @@ def improve(problem: Problem, start: Selection, config: LocalSearchConfig) -> Se
     Moves are scored on the top ``depth + 1`` rows of the page (a move changes nothing above its row index,
     and the rows far below count little); the page found is refilled whole at the end and taken only when its
     objective beats the start's."""
-    search = _Search(_top(problem, config.depth + 1), config.max_pages)
+    search = _Search(_top(problem, config.depth + 1), config.max_pages * (config.depth + 1))
     n = search.top.policy.n_rows
     page = [placed.row for placed in start.rows][:n]
-    current = (page, np.zeros(problem.M.shape, dtype=bool), refill(search.top, page) if search.top is not problem else start)
-    by_alone = np.argsort(-problem.alone, kind="stable").tolist()
-    while search.budget > 0 and current[2] is not None:
-        page, left_out, scored = current
-        owners = _owners(problem, scored)
-        pool = [r for r in by_alone if r not in set(page)][: config.candidates]
-        tried = [(scored.objective, page, left_out, scored)]
-        found = search.rows(_moves(page, pool, config.depth, n), owners, scored.objective, tried)
-        if found is None:
-            bases = tried[:1] + sorted(tried[1:], key=lambda t: -t[0])[: config.repair]
-            found = search.titles(((moved, toggled) for _, moved, left, sel in bases for toggled in _toggles(problem, sel, left, config.depth)), scored.objective)
-        if found is None:
-            break
-        current = found
-    if current[0] == [placed.row for placed in start.rows][:n] and not current[1].any():
+    scored = refill(search.top, page) if search.top is not problem else start
+    if scored is None:
         return start
-    whole = current[2] if search.top is problem else refill(_without(problem, current[1]), current[0])
+    best = (scored.objective, page, np.zeros(problem.M.shape, dtype=bool), scored)
+    by_alone = np.argsort(-problem.alone, kind="stable").tolist()
+
+    def scan(entry: _Entry) -> tuple[_Entry, Iterator[list[int]], np.ndarray]:
+        """``entry`` with its moves, to try, and the candidate showing each entry's title on its page (``_owners``)."""
+        page = [placed.row for placed in entry[3].rows][:n]
+        pool = [r for r in by_alone if r not in set(page)][: config.candidates]
+        return entry, _moves(page, pool, config.depth, n), _owners(problem, entry[3])
+
+    bases: list[_Entry] = []  # pages refilled, not yet descended on
+    starts: list[_Entry] = []  # pages refilled by a move or the roll-out, not yet searched from
+    seen = {_page_key(scored)}  # pages searched from, or in ``starts``
+    descended: set[tuple] = set()
+    for refilled in _roll_out(search, by_alone, n, config, best[0]):
+        if _page_key(refilled[3]) not in seen:
+            seen.add(_page_key(refilled[3]))
+            bases.append(refilled)
+            starts.append(refilled)
+        if _better(refilled[0], best[0]):
+            best = refilled
+    scans = [scan(best)]  # pages whose moves are not all tried: the last one's next
+    while search.budget > 0:
+        if not scans:
+            if not starts:
+                break
+            starts.sort(key=lambda t: -t[0])
+            scans.append(scan(starts.pop(0)))  # a kick: the best page refilled not yet searched from
+        entry, moves, owners = scans[-1]
+        tried = [entry]
+        found = search.rows(moves, owners, best[0], tried)
+        if found is not None:
+            seen.add(_page_key(found[3]))  # searched from next
+        for refilled in tried[1:]:
+            key = _page_key(refilled[3])
+            if key not in seen:
+                seen.add(key)
+                bases.append(refilled)
+                starts.append(refilled)
+        if found is None:
+            scans.pop()  # every move tried; the moves left on the pages the climb passed through come next
+            if _page_key(entry[3]) not in descended and not any(e is entry for e in bases):
+                bases.append(entry)
+            bases.sort(key=lambda t: -t[0])
+            chosen = [e for e in bases[: config.repair] if _page_key(e[3]) not in descended]
+            bases[:] = bases[config.repair :]
+            descended.update(_page_key(e[3]) for e in chosen)
+            found = search.descend(problem, chosen, best[0], config.depth)
+            if found is not None:
+                seen.add(_page_key(found[3]))
+        if found is not None:
+            best = found
+            scans.append(scan(found))
+    if best[1] == [placed.row for placed in start.rows][:n] and not best[2].any():
+        return start
+    whole = best[3] if search.top is problem else refill(_without(problem, best[2]), best[1])
     return _traced(problem, whole) if whole is not None and _better(whole.objective, start.objective) else start
 
 
+def _roll_out(search: _Search, by_alone: list[int], n: int, config: LocalSearchConfig, bar: float) -> list[_Entry]:
+    """The pages of the roll-out beam, best first (none where it would cost more than half the budget): at each
+    of the ``n`` row indices, each of the ``beam`` best sequences so far is extended by each of the ``candidates``
+    best rows alone not in it and refilled, the rows below chosen stage-wise; the ``beam`` best go on. A
+    sequence whose bound cannot beat ``bar`` is not refilled (nor any page that begins with it)."""
+    k, width = config.candidates, config.beam
+    if not width or (k + width * k * (n - 1)) * search.top.policy.n_rows > search.budget // 2:
+        return []
+    free = np.zeros(search.top.M.shape, dtype=bool)
+    beam: list[list[int]] = [[]]
+    rolled: list[_Entry] = []
+    for _ in range(n):
+        extended = []
+        for prefix in beam:
+            for r in [r for r in by_alone if r not in prefix][:k]:
+                sequence = [*prefix, r]
+                if _better(search.bound(sequence, free), bar) and (page := search._refill(sequence, free)) is not None:
+                    extended.append((page.objective, sequence, free, page))
+        extended.sort(key=lambda t: -t[0])
+        rolled.extend(extended)
+        beam = [entry[1] for entry in extended[:width]]
+    return sorted(rolled, key=lambda t: -t[0])
+
+
+def _page_key(selection: Selection) -> tuple:
+    """What tells two pages apart: their rows and titles."""
+    return tuple((placed.row, placed.items.tobytes()) for placed in selection.rows)
+
+
 class _Search:
-    """Refills on the top of the page (``top``), at most ``budget`` of them (counted down).
+    """Refills on the top of the page (``top``) while ``budget`` lasts: each costs the rows of ``top`` (counted down).
 
     A move whose bound cannot beat the bar is not refilled: each row's cells are worth at most its best titles
     not left out in the best cells of its row index (no title used above, no other rule), and the redundancy
@@ -233,13 +325,13 @@ class _Search:
         return float(np.trace(cells)) + objective(top, empty) + self.rest[n]
 
     def _refill(self, sequence: list[int], left_out: np.ndarray) -> Selection | None:
-        self.budget -= 1
+        self.budget -= self.top.policy.n_rows  # the greedy loop's work: one step a row index
         return refill(_without(self.top, left_out), sequence)
 
-    def rows(self, moves: Iterator[list[int]], owners: np.ndarray, bar: float, tried: list) -> tuple[list[int], np.ndarray, Selection] | None:
-        """The first move whose refill beats ``bar``: each refilled with every title free, then with the page's
-        titles kept by their rows when that leaves out a title the free refill shows. Each refill is appended
-        to ``tried`` (objective, sequence, entries left out, selection)."""
+    def rows(self, moves: Iterator[list[int]], owners: np.ndarray, bar: float, tried: list) -> _Entry | None:
+        """The first of ``moves`` whose refill beats ``bar``: each refilled with every title free, then with the
+        page's titles kept by their rows (``owners``) when that leaves out a title the free refill shows. Each
+        refill is appended to ``tried``."""
         for moved in moves:
             kept = _kept(owners, moved)
             free = np.zeros(kept.shape, dtype=bool)
@@ -252,21 +344,33 @@ class _Search:
                 if selection is not None:
                     tried.append((selection.objective, moved, left_out, selection))
                     if _better(selection.objective, bar):
-                        return moved, left_out, selection
+                        return selection.objective, moved, left_out, selection
                 if left_out is free and selection is not None and not _shows(selection, kept, self.top.M):
                     break  # the titles kept are not among those shown: the same page
         return None
 
-    def titles(self, moves: Iterator[tuple[list[int], np.ndarray]], bar: float) -> tuple[list[int], np.ndarray, Selection] | None:
-        """The first of ``moves`` (sequence, entries left out) whose refill beats ``bar``."""
-        for moved, left_out in moves:
-            if self.budget <= 0:
-                return None
-            if not _better(self.bound(moved, left_out), bar):
-                continue
-            selection = self._refill(moved, left_out)
-            if selection is not None and _better(selection.objective, bar):
-                return moved, left_out, selection
+    def descend(self, problem: Problem, bases: list[_Entry], bar: float, depth: int) -> _Entry | None:
+        """The end of the first descent on the titles that beats ``bar``, from each of ``bases`` in turn: the
+        first toggle (``_toggles``) that improves the page becomes the page, until none does."""
+        for value, moved, left_out, selection in bases:
+            found = None
+            improved = True
+            while improved and self.budget > 0:
+                improved = False
+                for toggled in _toggles(problem, selection, left_out, depth):
+                    if self.budget <= 0:
+                        break
+                    if not _better(self.bound(moved, toggled), max(bar, value)):
+                        continue
+                    refilled = self._refill(moved, toggled)
+                    if refilled is None or not _better(refilled.objective, value):
+                        continue
+                    value, left_out, selection, improved = refilled.objective, toggled, refilled, True
+                    if _better(value, bar):
+                        found = value, moved, left_out, selection
+                    break
+            if found is not None:
+                return found
         return None
 
 
