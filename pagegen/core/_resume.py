@@ -98,15 +98,9 @@ def episode_to_play(latest: np.ndarray, fraction: np.ndarray, finished: np.ndarr
     done = np.asarray(fraction) >= FINISHED_AT
     target[done] = nxt[target[done]]
     todo = done & (target >= 0)
-    todo[todo] = _among(target[todo], finished)
+    todo[todo] = np.isin(target[todo], finished)
     while todo.any():  # one step per consecutive finished episode, vectorized across series
         target[todo] = nxt[target[todo]]
         todo &= target >= 0
-        todo[todo] = _among(target[todo], finished)
+        todo[todo] = np.isin(target[todo], finished)
     return target
-
-
-def _among(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """``np.isin(values, pool)`` for the few values and the history-sized pool of a request, by a
-    broadcast comparison (a fifth of ``isin``'s cost at these sizes)."""
-    return (values[:, None] == np.asarray(pool)[None, :]).any(axis=1)
