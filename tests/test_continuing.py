@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_model import CONFIG, EVENTS, NOW, T0, plays, tiny_catalog
 from test_model_tiles import EVENTS as SERIES_EVENTS
-from test_model_tiles import IDS
+from test_model_tiles import IDS, series_catalog
 
 from pagegen.core._catalog import Catalog
 from pagegen.core._errors import ModelFileError
@@ -24,18 +24,8 @@ TAU = CONFIG.continue_tau
 
 
 def catalog() -> Catalog:
-    """A movie, a series of three episodes (the third joins the service at NOW + 1 day), two more movies."""
-    return Catalog.build(
-        IDS,
-        ["M", "S", "S 1", "S 2", "S 3", "N", "O"],
-        [["Drama"], ["Comedy"], ["Comedy"], ["Comedy"], ["Comedy"], ["Drama"], ["Horror"]],
-        kind=["movie", "series", "episode", "episode", "episode", "movie", "movie"],
-        series=[None, None, "s", "s", "s", None, None],
-        season=[0, 0, 1, 1, 2, 0, 0],
-        episode=[0, 0, 1, 2, 1, 0, 0],
-        year=[2001, 2002, 2002, 2002, 2003, 2003, 2004],
-        added=[T0] * 4 + [NOW + DAY] + [T0] * 2,
-    )
+    """A movie, a series of three episodes (the third, of season 2, joins the service at NOW + 1 day), two more movies."""
+    return series_catalog(season=[0, 0, 1, 1, 2, 0, 0], episode=[0, 0, 1, 2, 1, 0, 0], year=[2001, 2002, 2002, 2002, 2003, 2003, 2004], added=[T0] * 4 + [NOW + DAY] + [T0] * 2)
 
 
 @pytest.fixture(scope="module")

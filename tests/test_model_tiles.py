@@ -21,17 +21,18 @@ from pagegen.models._popularity import SPAN, CountIndex, first_per_day, fold_ite
 IDS = ["m", "s", "s1", "s2", "s3", "n", "o"]
 
 
-def series_catalog() -> Catalog:
-    return Catalog.build(
-        IDS,
-        ["M", "S", "S 1", "S 2", "S 3", "N", "O"],
-        [["Drama"], ["Comedy"], ["Comedy"], ["Comedy"], ["Comedy"], ["Drama"], ["Horror"]],
-        kind=["movie", "series", "episode", "episode", "episode", "movie", "movie"],
-        series=[None, None, "s", "s", "s", None, None],
-        season=[0, 0, 1, 1, 1, 0, 0],
-        episode=[0, 0, 1, 2, 3, 0, 0],
-        year=[2001, 2002, 2002, 2002, 2002, 2003, 2004],
-    )
+def series_catalog(**columns) -> Catalog:
+    """The catalog above; ``columns`` replace or add ``Catalog.build`` columns (e.g. ``season``, ``added``)."""
+    base = {
+        "kind": ["movie", "series", "episode", "episode", "episode", "movie", "movie"],
+        "series": [None, None, "s", "s", "s", None, None],
+        "season": [0, 0, 1, 1, 1, 0, 0],
+        "episode": [0, 0, 1, 2, 3, 0, 0],
+        "year": [2001, 2002, 2002, 2002, 2002, 2003, 2004],
+    }
+    names = ["M", "S", "S 1", "S 2", "S 3", "N", "O"]
+    genres = [["Drama"], ["Comedy"], ["Comedy"], ["Comedy"], ["Comedy"], ["Drama"], ["Horror"]]
+    return Catalog.build(IDS, names, genres, **{**base, **columns})
 
 
 def events(rows: list[tuple[int, int, int]]) -> Interactions:
